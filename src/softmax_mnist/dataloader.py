@@ -1,0 +1,89 @@
+"""Minibatches: one seeded permutation per epoch, batches gathered by fancy indexing.
+
+Any batch size from 1 to N works; the last, smaller batch is kept (the course's
+loader crashes when the batch size does not divide N).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+
+import numpy as np
+
+from softmax_mnist.datasets import load_raw, preprocess
+from softmax_mnist.errors import ConfigError
+
+
+def check_batch_size(batch_size: int, n: int) -> None:
+    if not isinstance(batch_size, (int, np.integer)) or not 1 <= batch_size <= n:
+        raise ConfigError(f"batch size must be a whole number from 1 to {n:,}, got {batch_size}")
+
+
+def iterate_minibatches(
+    x: np.ndarray,
+    y: np.ndarray,
+    batch_size: int,
+    rng: np.random.Generator | None = None,
+) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    """One epoch of (x_batch, y_batch); shuffled with ``rng``, in order when ``rng`` is None."""
+    n = len(x)
+    check_batch_size(batch_size, n)
+    if rng is None:
+        for start in range(0, n, batch_size):  # views, no copy
+            yield x[start : start + batch_size], y[start : start + batch_size]
+        return
+    order = rng.permutation(n)
+    for start in range(0, n, batch_size):
+        idx = order[start : start + batch_size]
+        yield x[idx], y[idx]
+
+
+def num_batches(n: int, batch_size: int) -> int:
+    return -(-n // batch_size)
+
+
+# ---- the course's names ---------------------------------------------------------------------
+
+
+class Dataset:
+    """Course API: ``Dataset(data_root, mode)`` with mode 'train' (first 55,000), 'val'
+    (last 5,000) or 'test' (10,000); images preprocessed the course's way, labels int."""
+
+    def __init__(self, data_root: str | os.PathLike | None, mode: str = "train"):
+        if mode not in ("train", "val", "test"):
+            raise ConfigError(f"mode must be 'train', 'val' or 'test', got {mode!r}")
+        images, labels = load_raw(data_root, "t10k" if mode == "test" else "train")
+        part = {"train": slice(0, 55000), "val": slice(55000, None), "test": slice(None)}[mode]
+        self.images = preprocess(images[part], "course")
+        self.labels = labels[part]
+        self.num_classes = 10
+
+    def __len__(self) -> int:
+        return len(self.images)
+
+    def __getitem__(self, idx):
+        return self.images[idx], self.labels[idx]
+
+
+class DataLoader:
+    """Course API: iterating it yields one epoch of (images (B, 784), labels (B,)) batches."""
+
+    def __init__(self, dataset: Dataset, batch_size: int, shuffle: bool, seed: int = 0):
+        check_batch_size(batch_size, len(dataset))
+        self.dataset, self.batch_size, self.shuffle = dataset, batch_size, shuffle
+        self.rng = np.random.default_rng(seed)
+
+    def __iter__(self):
+        return iterate_minibatches(
+            self.dataset.images, self.dataset.labels, self.batch_size,
+            self.rng if self.shuffle else None,
+        )
+
+    def __len__(self) -> int:
+        return num_batches(len(self.dataset), self.batch_size)
+
+
+def build_dataloader(data_root, max_epoch, batch_size, shuffle=False, mode="train", seed=0):
+    """Course API. ``max_epoch`` is accepted for compatibility; each ``iter()`` is one epoch."""
+    return DataLoader(Dataset(data_root, mode), batch_size, shuffle, seed)

@@ -1,0 +1,230 @@
+"""Find, download, verify, split and preprocess MNIST-format data.
+
+The data directory is ``--data-dir``, else ``$MNIST_DATA_DIR``, else a per-user
+cache folder. Files may be gzip-compressed (``.gz``) or not.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import os
+import shutil
+import tempfile
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from softmax_mnist.errors import ConfigError, DataError
+from softmax_mnist.idx import read_idx
+
+FILES = {
+    "train_images": "train-images-idx3-ubyte",
+    "train_labels": "train-labels-idx1-ubyte",
+    "test_images": "t10k-images-idx3-ubyte",
+    "test_labels": "t10k-labels-idx1-ubyte",
+}
+# md5 of the mirrors' .gz files, and of the decompressed content (any gzip of it is accepted)
+MD5_GZ = {
+    "train-images-idx3-ubyte": "f68b3c2dcbeaaa9fbdd348bbdeb94873",
+    "train-labels-idx1-ubyte": "d53e105ee54ea40749a09fcbcd1e9432",
+    "t10k-images-idx3-ubyte": "9fb629c4189551a2d022fa330f9573f3",
+    "t10k-labels-idx1-ubyte": "ec29112dd5afa0611ce80d1b7f02629c",
+}
+MD5_RAW = {
+    "train-images-idx3-ubyte": "6bbc9ace898e44ae57da46a324031adb",
+    "train-labels-idx1-ubyte": "a25bea736e30d166cdddb491f175f624",
+    "t10k-images-idx3-ubyte": "2646ac647ad5339dbf082846283269ea",
+    "t10k-labels-idx1-ubyte": "27ae3e4e09519cfbb04c329615203637",
+}
+MIRRORS = (
+    "https://ossci-datasets.s3.amazonaws.com/mnist/",
+    "https://storage.googleapis.com/cvdf-datasets/mnist/",
+    "http://yann.lecun.com/exdb/mnist/",
+)
+NUM_CLASSES = 10
+PREPROCESS_MODES = ("course", "unit", "standardize")
+
+
+def default_data_dir() -> Path:
+    """$MNIST_DATA_DIR, else $XDG_CACHE_HOME/softmax-mnist/mnist (~/.cache/... by default)."""
+    if os.environ.get("MNIST_DATA_DIR"):
+        return Path(os.environ["MNIST_DATA_DIR"])
+    cache = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(cache) / "softmax-mnist" / "mnist"
+
+
+def resolve_data_dir(data_dir: str | os.PathLike | None) -> Path:
+    return Path(data_dir) if data_dir else default_data_dir()
+
+
+def find_file(data_dir: Path, name: str) -> Path:
+    """The path of ``name`` or ``name.gz`` in ``data_dir``, or a DataError saying how to get it."""
+    if not data_dir.is_dir():
+        raise DataError(
+            f"data directory {data_dir} does not exist; run `softmax-mnist download "
+            f"--data-dir {data_dir}` or pass --data-dir DIR (or set MNIST_DATA_DIR)"
+        )
+    for candidate in (data_dir / f"{name}.gz", data_dir / name):
+        if candidate.is_file():
+            return candidate
+    raise DataError(
+        f"{name}(.gz) not found in {data_dir}; run `softmax-mnist download --data-dir {data_dir}`"
+    )
+
+
+def load_raw(data_dir: str | os.PathLike | None, kind: str) -> tuple[np.ndarray, np.ndarray]:
+    """Images (N, 28, 28) uint8 and labels (N,) int64 of ``kind`` 'train' or 't10k', checked."""
+    data_dir = resolve_data_dir(data_dir)
+    key = "train" if kind == "train" else "test"
+    img_path = find_file(data_dir, FILES[f"{key}_images"])
+    lab_path = find_file(data_dir, FILES[f"{key}_labels"])
+    images, labels = read_idx(img_path), read_idx(lab_path)
+    if images.ndim != 3 or images.dtype != np.uint8:
+        raise DataError(
+            f"{img_path}: expected uint8 images of shape (N, rows, cols), "
+            f"got {images.dtype} {images.shape}; download it again"
+        )
+    if labels.ndim != 1:
+        raise DataError(f"{lab_path}: expected labels of shape (N,), got {labels.shape}")
+    if len(images) != len(labels):
+        raise DataError(
+            f"{img_path.name} has {len(images):,} images but {lab_path.name} has "
+            f"{len(labels):,} labels; the two files must come from the same set"
+        )
+    bad = (labels < 0) | (labels >= NUM_CLASSES)
+    if bad.any():
+        i = int(np.argmax(bad))
+        raise DataError(
+            f"{lab_path}: label {int(labels[i])} at index {i} is outside 0..{NUM_CLASSES - 1}; "
+            "the file is corrupt, download it again"
+        )
+    return images, labels.astype(np.int64)
+
+
+# ---- preprocessing -------------------------------------------------------------------------
+
+
+def preprocess(images: np.ndarray, mode: str = "course", stats: dict | None = None) -> np.ndarray:
+    """uint8 images (N, ...) -> float32 (N, D).
+
+    course:      x / 255, minus each image's own mean (what the course does)
+    unit:        x / 255
+    standardize: (x / 255 - mean) / std, with the scalars in ``stats`` (from the train split)
+    """
+    if mode not in PREPROCESS_MODES:
+        raise ConfigError(f"unknown preprocessing {mode!r}; choose one of {PREPROCESS_MODES}")
+    x = images.reshape(len(images), -1).astype(np.float32)
+    x *= np.float32(1 / 255)
+    if mode == "course":
+        x -= x.mean(axis=1, keepdims=True)
+    elif mode == "standardize":
+        if stats is None:
+            raise ConfigError("standardize needs the train split's mean and std (stats=...)")
+        x -= np.float32(stats["mean"])
+        x /= np.float32(stats["std"])
+    return x
+
+
+def fit_stats(images: np.ndarray) -> dict:
+    """Mean and std of x / 255 over all pixels of ``images`` (the train split), as floats."""
+    x = images.astype(np.float64) / 255
+    return {"mean": float(x.mean()), "std": float(x.std())}
+
+
+@dataclass
+class Splits:
+    """Preprocessed float32 features (N, 784) and int64 labels for train, val and test."""
+
+    x_train: np.ndarray
+    y_train: np.ndarray
+    x_val: np.ndarray
+    y_val: np.ndarray
+    x_test: np.ndarray
+    y_test: np.ndarray
+    preprocess: str
+    stats: dict | None = None
+
+
+def load_splits(
+    data_dir: str | os.PathLike | None = None,
+    val_size: int = 5000,
+    preprocess_mode: str = "course",
+) -> Splits:
+    """The course's split: first 60000 - val_size training images train, the rest validate."""
+    images, labels = load_raw(data_dir, "train")
+    if not 0 <= val_size < len(images):
+        raise ConfigError(f"validation size must be in 0..{len(images) - 1}, got {val_size}")
+    n_train = len(images) - val_size
+    stats = fit_stats(images[:n_train]) if preprocess_mode == "standardize" else None
+    x = preprocess(images, preprocess_mode, stats)
+    test_images, test_labels = load_raw(data_dir, "t10k")
+    return Splits(
+        x[:n_train], labels[:n_train], x[n_train:], labels[n_train:],
+        preprocess(test_images, preprocess_mode, stats), test_labels,
+        preprocess_mode, stats,
+    )
+
+
+# ---- download ------------------------------------------------------------------------------
+
+
+def _md5_ok(path: Path, name: str) -> bool:
+    """True when the .gz file's own md5, or the md5 of its decompressed content, is MNIST's."""
+    data = path.read_bytes()
+    if hashlib.md5(data).hexdigest() == MD5_GZ[name]:
+        return True
+    try:
+        return hashlib.md5(gzip.decompress(data)).hexdigest() == MD5_RAW[name]
+    except (OSError, EOFError, ValueError):
+        return False
+
+
+def download(
+    data_dir: str | os.PathLike | None = None,
+    mirrors: tuple[str, ...] = MIRRORS,
+    timeout: float = 30.0,
+    log=print,
+) -> Path:
+    """Fetch the four MNIST .gz files into ``data_dir``, trying mirrors in turn, md5-checked.
+
+    Files already present and valid are kept. Each file is written to a temporary name
+    and renamed only once its checksum is right.
+    """
+    data_dir = resolve_data_dir(data_dir)
+    try:
+        data_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise DataError(f"cannot create {data_dir} ({e.strerror}); pass a writable --data-dir")
+    for name in FILES.values():
+        target = data_dir / f"{name}.gz"
+        if target.is_file() and _md5_ok(target, name):
+            log(f"{target}: present, checksum ok")
+            continue
+        failures = []
+        for mirror in mirrors:
+            url = mirror.rstrip("/") + f"/{name}.gz"
+            fd, tmp = tempfile.mkstemp(dir=data_dir, prefix=f".{name}.", suffix=".tmp")
+            tmp = Path(tmp)
+            try:
+                with os.fdopen(fd, "wb") as out, urllib.request.urlopen(url, timeout=timeout) as r:
+                    shutil.copyfileobj(r, out)
+                if not _md5_ok(tmp, name):
+                    failures.append(f"{url}: checksum mismatch")
+                    continue
+                os.replace(tmp, target)
+                log(f"{target}: downloaded from {url}")
+                break
+            except (urllib.error.URLError, OSError, ValueError) as e:
+                failures.append(f"{url}: {getattr(e, 'reason', e)}")
+            finally:
+                tmp.unlink(missing_ok=True)
+        else:
+            raise DataError(
+                f"could not download {name}.gz from any mirror ({'; '.join(failures)}); "
+                f"check the internet connection, or copy the four MNIST files into {data_dir}"
+            )
+    return data_dir

@@ -1,0 +1,17 @@
+"""The project's own error types: every message is one line naming the problem and the fix."""
+
+
+class SoftmaxMnistError(Exception):
+    """Base class: anything the CLI reports as a one-line error instead of a traceback."""
+
+
+class DataError(SoftmaxMnistError):
+    """A data file or directory is missing, truncated, corrupt or inconsistent."""
+
+
+class ConfigError(SoftmaxMnistError, ValueError):
+    """A setting (flag, config key, argument) has a value that cannot work."""
+
+
+class DivergenceError(SoftmaxMnistError, FloatingPointError):
+    """Training produced a non-finite loss."""

@@ -1,0 +1,60 @@
+"""SoftmaxRegression: one linear layer, logits = X W + b.
+
+Shapes: X (N, D), W (D, C), b (1, C), logits (N, C). ``params`` and ``grads`` are
+dicts with the same keys; they are the whole contract with the optimizer.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from softmax_mnist.functional import softmax
+
+
+class SoftmaxRegression:
+    """Linear softmax classifier with the course's init: W, b ~ Normal(0, sqrt(4 / (D + C)))."""
+
+    def __init__(
+        self,
+        num_features: int = 784,
+        num_classes: int = 10,
+        rng: np.random.Generator | None = None,
+        dtype: np.dtype | type = np.float32,
+    ):
+        rng = np.random.default_rng(0) if rng is None else rng
+        std = np.sqrt(4.0 / (num_features + num_classes))  # Xavier-style, as the course does it
+        self.params = {
+            "W": rng.normal(0.0, std, (num_features, num_classes)).astype(dtype),
+            "b": rng.normal(0.0, std, (1, num_classes)).astype(dtype),
+        }
+        self.grads = {k: np.zeros_like(v) for k, v in self.params.items()}
+        self._X: np.ndarray | None = None
+
+    @property
+    def W(self) -> np.ndarray:
+        return self.params["W"]
+
+    @property
+    def b(self) -> np.ndarray:
+        return self.params["b"]
+
+    def forward(self, X: np.ndarray) -> np.ndarray:
+        """Logits (N, C) = X (N, D) @ W (D, C) + b (1, C); keeps X for backward."""
+        self._X = X
+        logits = X @ self.params["W"]
+        logits += self.params["b"]
+        return logits
+
+    def backward(self, dlogits: np.ndarray) -> None:
+        """From dL/dlogits (N, C): dW = X^T dlogits (D, C), db = sum over N (1, C)."""
+        assert self._X is not None, "backward() needs a forward() first"
+        np.matmul(self._X.T, dlogits, out=self.grads["W"])
+        np.sum(dlogits, axis=0, keepdims=True, out=self.grads["b"])
+
+    def predict_proba(self, X: np.ndarray) -> np.ndarray:
+        """Class probabilities (N, C)."""
+        return softmax(X @ self.params["W"] + self.params["b"])
+
+    def predict(self, X: np.ndarray) -> np.ndarray:
+        """Most likely class (N,)."""
+        return (X @ self.params["W"] + self.params["b"]).argmax(axis=1)
