@@ -9,67 +9,18 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import dataclass, field
 
 import numpy as np
 
+from softmax_mnist.config import TrainConfig
 from softmax_mnist.dataloader import check_batch_size, iterate_minibatches, num_batches
-from softmax_mnist.datasets import PREPROCESS_MODES, load_splits
+from softmax_mnist.datasets import load_splits
 from softmax_mnist.errors import ConfigError, DivergenceError
 from softmax_mnist.functional import accuracy, cross_entropy
 from softmax_mnist.loss import SoftmaxCrossEntropyLoss
 from softmax_mnist.model import SoftmaxRegression
 from softmax_mnist.optimizer import SGD
-
-
-@dataclass(frozen=True)
-class TrainConfig:
-    """Every setting of one training run; validated on creation, written next to the results."""
-
-    epochs: int = 10
-    batch_size: int = 100
-    lr: float = 0.01
-    momentum: float = 0.0
-    nesterov: bool = False
-    weight_decay: float = 0.0
-    preprocess: str = "course"
-    val_size: int = 5000
-    seed: int = 0
-
-    def __post_init__(self):
-        def need(ok: bool, what: str):
-            if not ok:
-                raise ConfigError(what)
-
-        need(isinstance(self.epochs, int) and self.epochs >= 1,
-             f"epochs must be a whole number >= 1, got {self.epochs!r}")
-        need(isinstance(self.batch_size, int) and self.batch_size >= 1,
-             f"batch size must be a whole number >= 1, got {self.batch_size!r}")
-        need(isinstance(self.lr, (int, float)) and math.isfinite(self.lr) and self.lr > 0,
-             f"learning rate must be a positive number, got {self.lr!r}")
-        need(isinstance(self.momentum, (int, float)) and 0 <= self.momentum < 1,
-             f"momentum must be in [0, 1), got {self.momentum!r}")
-        need(not self.nesterov or self.momentum > 0,
-             "Nesterov needs a momentum above 0, e.g. --momentum 0.9")
-        need(isinstance(self.weight_decay, (int, float)) and self.weight_decay >= 0,
-             f"weight decay must be >= 0, got {self.weight_decay!r}")
-        need(self.preprocess in PREPROCESS_MODES,
-             f"preprocess must be one of {', '.join(PREPROCESS_MODES)}, got {self.preprocess!r}")
-        need(isinstance(self.val_size, int) and 0 <= self.val_size < 60000,
-             f"validation size must be a whole number in 0..59999, got {self.val_size!r}")
-        need(isinstance(self.seed, int) and self.seed >= 0,
-             f"seed must be a whole number >= 0, got {self.seed!r}")
-
-    @classmethod
-    def from_dict(cls, d: dict) -> TrainConfig:
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(d) - known)
-        if unknown:
-            raise ConfigError(f"unknown setting(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}")
-        return cls(**d)
-
-    def to_dict(self) -> dict:
-        return asdict(self)
 
 
 @dataclass
@@ -97,6 +48,8 @@ class History:
                 "seconds": self.epoch_time[e],
             })
         return rows
+
+DIVERGENCE_FACTOR = 10
 
 
 def evaluate(model: SoftmaxRegression, x: np.ndarray, y: np.ndarray, chunk: int = 10000):
@@ -159,6 +112,15 @@ def fit(
         sizes[-1] = len(x_train) - batch_size * (n_iter - 1)
         hist.train_loss.append(float(np.average(losses, weights=sizes)))
         hist.train_acc.append(float(np.average(accs, weights=sizes)))
+        # a stable log-softmax keeps the loss finite even when SGD runs away, so also call
+        # it divergence when an epoch ends far worse than guessing (loss log C per sample)
+        limit = DIVERGENCE_FACTOR * math.log(model.params["W"].shape[1])
+        if hist.train_loss[-1] > limit:
+            raise DivergenceError(
+                f"training diverged in epoch {epoch}: mean loss {hist.train_loss[-1]:.4g} is over "
+                f"{limit:.3g} ({DIVERGENCE_FACTOR}x that of a uniform guess) with learning rate "
+                f"{optimizer.learning_rate:g}; try a smaller one, e.g. --lr {optimizer.learning_rate / 10:g}"
+            )
         line = (f"epoch {epoch}/{epochs}  train loss {hist.train_loss[-1]:.4f}  "
                 f"acc {hist.train_acc[-1]:.4f}")
         if x_val is not None and len(x_val):

@@ -1,0 +1,160 @@
+"""Command line: ``softmax-mnist {train,evaluate,download}``. The only module that prints and exits."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from dataclasses import fields
+
+from softmax_mnist import __version__
+from softmax_mnist.config import TrainConfig, read_toml
+from softmax_mnist.errors import ConfigError, SoftmaxMnistError
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse, but a bad flag is one line (and the exit code 2), not a usage block."""
+
+    def error(self, message):
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
+def _data_dir_flag(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--data-dir", metavar="DIR",
+                   help="folder with the MNIST IDX files (default: $MNIST_DATA_DIR, "
+                        "else ~/.cache/softmax-mnist/mnist)")
+
+
+def _add_train(sub) -> None:
+    p = sub.add_parser("train", help="train one model and write its run folder",
+                       description="Train softmax regression with minibatch SGD and write "
+                       "config.json, history.csv, metrics.json, model.npz and curves.png.")
+    _data_dir_flag(p)
+    p.add_argument("--config", metavar="FILE.toml", help="settings file; flags override it")
+    p.add_argument("--epochs", type=int, help="passes over the training split (default 10)")
+    p.add_argument("--batch-size", type=int, help="minibatch size (default 100)")
+    p.add_argument("--lr", type=float, help="learning rate (default 0.01)")
+    p.add_argument("--momentum", type=float, help="heavy-ball momentum in [0, 1) (default 0)")
+    p.add_argument("--nesterov", action=argparse.BooleanOptionalAction, default=None,
+                   help="Nesterov momentum (default off)")
+    p.add_argument("--weight-decay", type=float, help="L2 weight decay on W (default 0)")
+    p.add_argument("--preprocess", choices=["course", "unit", "standardize"],
+                   help="course: x/255 minus the image's mean (default); unit: x/255; "
+                        "standardize: train-split mean and std")
+    p.add_argument("--val-size", type=int, help="validation images taken from the end of "
+                   "the training file (default 5000)")
+    p.add_argument("--seed", type=int, help="random seed for init and shuffling (default 0)")
+    p.add_argument("--out", metavar="DIR", help="run folder (default runs/train-<time>)")
+    p.add_argument("--force", action="store_true", help="write into a non-empty --out")
+    p.add_argument("--display-freq", type=int, default=0, metavar="N",
+                   help="also print every N iterations")
+    p.add_argument("-q", "--quiet", action="store_true", help="print only the final line")
+    p.set_defaults(func=cmd_train)
+
+
+def resolve_train_config(args: argparse.Namespace) -> TrainConfig:
+    """Defaults, overridden by --config FILE.toml, overridden by flags."""
+    settings = {}
+    if args.config:
+        settings.update(read_toml(args.config))
+        settings.pop("data_dir", None)  # a path in the file is honoured below, not a TrainConfig key
+    for f in fields(TrainConfig):
+        value = getattr(args, f.name, None)
+        if value is not None:
+            settings[f.name] = value
+    return TrainConfig.from_dict(settings)
+
+
+def cmd_train(args) -> int:
+    from softmax_mnist.runs import train_run
+
+    config = resolve_train_config(args)
+    data_dir = args.data_dir
+    if data_dir is None and args.config:
+        data_dir = read_toml(args.config).get("data_dir")
+    out = args.out or f"runs/train-{time.strftime('%Y%m%d-%H%M%S')}"
+    log = None if args.quiet else print
+    metrics = train_run(config, data_dir, out, log=log, force=args.force)
+    print(f"test accuracy {metrics['test_acc']:.4f}  val accuracy {metrics.get('val_acc', float('nan')):.4f}  "
+          f"({metrics['train_seconds']:.1f}s training)  -> {out}")
+    return 0
+
+
+def _add_evaluate(sub) -> None:
+    p = sub.add_parser("evaluate", help="loss and accuracy of a saved model on a split")
+    p.add_argument("model", metavar="MODEL", help="a model.npz from train")
+    _data_dir_flag(p)
+    p.add_argument("--split", choices=["train", "val", "test"], default="test")
+    p.add_argument("--val-size", type=int, default=None,
+                   help="validation size (default: the one the model was trained with)")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.set_defaults(func=cmd_evaluate)
+
+
+def cmd_evaluate(args) -> int:
+    from softmax_mnist.datasets import load_raw
+    from softmax_mnist.modelfile import load_model, model_inputs
+    from softmax_mnist.solver import evaluate
+
+    model, meta = load_model(args.model)
+    val_size = args.val_size if args.val_size is not None else \
+        meta.get("config", {}).get("val_size", 5000)
+    images, labels = load_raw(args.data_dir, "t10k" if args.split == "test" else "train")
+    if args.split != "test":
+        if not 0 <= val_size < len(images):
+            raise ConfigError(f"--val-size must be in 0..{len(images) - 1}, got {val_size}")
+        cut = len(images) - val_size
+        part = slice(0, cut) if args.split == "train" else slice(cut, None)
+        images, labels = images[part], labels[part]
+    if images.shape[1] * images.shape[2] != model.W.shape[0]:
+        raise ConfigError(f"images have {images.shape[1] * images.shape[2]} pixels, "
+                          f"the model expects {model.W.shape[0]}")
+    loss, acc = evaluate(model, model_inputs(images, meta), labels)
+    result = {"model": args.model, "split": args.split, "n": len(labels), "loss": loss, "acc": acc}
+    print(json.dumps(result) if args.json else
+          f"{args.split}: {len(labels):,} images  loss {loss:.4f}  accuracy {acc:.4f}")
+    return 0
+
+
+def _add_download(sub) -> None:
+    p = sub.add_parser("download", help="fetch the four MNIST files (md5-checked)")
+    _data_dir_flag(p)
+    p.add_argument("--mirror", action="append", metavar="URL",
+                   help="try this mirror (repeatable; default: the known MNIST mirrors)")
+    p.add_argument("--timeout", type=float, default=30.0, help="seconds per request (default 30)")
+    p.set_defaults(func=cmd_download)
+
+
+def cmd_download(args) -> int:
+    from softmax_mnist.datasets import MIRRORS, download
+
+    where = download(args.data_dir, tuple(args.mirror or MIRRORS), args.timeout)
+    print(f"MNIST ready in {where}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = Parser(prog="softmax-mnist",
+                    description="Softmax regression on MNIST, from scratch in NumPy.")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=Parser)
+    for add in (_add_train, _add_evaluate, _add_download):
+        add(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except SoftmaxMnistError as e:
+        print(f"softmax-mnist {args.command}: error: {e}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print(f"softmax-mnist {args.command}: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,81 @@
+"""Run settings: a frozen, validated TrainConfig, and reading settings from TOML files."""
+
+from __future__ import annotations
+
+import math
+import os
+import sys
+from dataclasses import asdict, dataclass, fields
+from pathlib import Path
+
+from softmax_mnist.datasets import PREPROCESS_MODES
+from softmax_mnist.errors import ConfigError
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Every setting of one training run; validated on creation, written next to the results."""
+
+    epochs: int = 10
+    batch_size: int = 100
+    lr: float = 0.01
+    momentum: float = 0.0
+    nesterov: bool = False
+    weight_decay: float = 0.0
+    preprocess: str = "course"
+    val_size: int = 5000
+    seed: int = 0
+
+    def __post_init__(self):
+        def need(ok: bool, what: str):
+            if not ok:
+                raise ConfigError(what)
+
+        need(isinstance(self.epochs, int) and self.epochs >= 1,
+             f"epochs must be a whole number >= 1, got {self.epochs!r}")
+        need(isinstance(self.batch_size, int) and self.batch_size >= 1,
+             f"batch size must be a whole number >= 1, got {self.batch_size!r}")
+        need(isinstance(self.lr, (int, float)) and math.isfinite(self.lr) and self.lr > 0,
+             f"learning rate must be a positive number, got {self.lr!r}")
+        need(isinstance(self.momentum, (int, float)) and 0 <= self.momentum < 1,
+             f"momentum must be in [0, 1), got {self.momentum!r}")
+        need(not self.nesterov or self.momentum > 0,
+             "Nesterov needs a momentum above 0, e.g. --momentum 0.9")
+        need(isinstance(self.weight_decay, (int, float)) and self.weight_decay >= 0,
+             f"weight decay must be >= 0, got {self.weight_decay!r}")
+        need(self.preprocess in PREPROCESS_MODES,
+             f"preprocess must be one of {', '.join(PREPROCESS_MODES)}, got {self.preprocess!r}")
+        need(isinstance(self.val_size, int) and 0 <= self.val_size < 60000,
+             f"validation size must be a whole number in 0..59999, got {self.val_size!r}")
+        need(isinstance(self.seed, int) and self.seed >= 0,
+             f"seed must be a whole number >= 0, got {self.seed!r}")
+
+    @classmethod
+    def from_dict(cls, d: dict) -> TrainConfig:
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(d) - known)
+        if unknown:
+            raise ConfigError(f"unknown setting(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}")
+        return cls(**d)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def read_toml(path: str | os.PathLike) -> dict:
+    """Parse a TOML file; any problem becomes a one-line ConfigError naming the file."""
+    path = Path(path)
+    try:
+        with open(path, "rb") as f:
+            return tomllib.load(f)
+    except FileNotFoundError:
+        raise ConfigError(f"config file {path} not found; check the path") from None
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
+        raise ConfigError(f"{path}: not valid TOML ({e}); fix the file") from None
+    except OSError as e:
+        raise ConfigError(f"cannot read config file {path} ({e.strerror})") from None
