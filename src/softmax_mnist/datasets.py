@@ -13,6 +13,7 @@ import shutil
 import tempfile
 import urllib.error
 import urllib.request
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -156,8 +157,11 @@ def load_splits(
 ) -> Splits:
     """The course's split: first 60000 - val_size training images train, the rest validate."""
     images, labels = load_raw(data_dir, "train")
-    if not 0 <= val_size < len(images):
-        raise ConfigError(f"validation size must be in 0..{len(images) - 1}, got {val_size}")
+    if (not isinstance(val_size, (int, np.integer)) or isinstance(val_size, bool)
+            or not 0 <= val_size < len(images)):
+        raise ConfigError(
+            f"validation size must be a whole number in 0..{len(images) - 1}, got {val_size!r}"
+        )
     n_train = len(images) - val_size
     stats = fit_stats(images[:n_train]) if preprocess_mode == "standardize" else None
     x = preprocess(images, preprocess_mode, stats)
@@ -179,7 +183,7 @@ def _md5_ok(path: Path, name: str) -> bool:
         return True
     try:
         return hashlib.md5(gzip.decompress(data)).hexdigest() == MD5_RAW[name]
-    except (OSError, EOFError, ValueError):
+    except (OSError, EOFError, ValueError, zlib.error):  # zlib.error: corrupt deflate data
         return False
 
 
@@ -198,7 +202,9 @@ def download(
     try:
         data_dir.mkdir(parents=True, exist_ok=True)
     except OSError as e:
-        raise DataError(f"cannot create {data_dir} ({e.strerror}); pass a writable --data-dir")
+        raise DataError(
+            f"cannot create {data_dir} ({e.strerror}); pass a writable --data-dir"
+        ) from None
     for name in FILES.values():
         target = data_dir / f"{name}.gz"
         if target.is_file() and _md5_ok(target, name):

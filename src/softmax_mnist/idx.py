@@ -49,8 +49,10 @@ def read_idx(path: str | os.PathLike, max_bytes: int = MAX_BYTES) -> np.ndarray:
             if len(head) < 4:
                 raise IdxError(f"{path}: too short for an IDX header ({len(head)} bytes); {fix}")
             zero, code, ndim = struct.unpack(">HBB", head)
-            if zero != 0 or code not in DTYPES:
+            if zero != 0:
                 raise IdxError(f"{path}: bad magic number 0x{head.hex()}, not an IDX file; {fix}")
+            if code not in DTYPES:
+                raise IdxError(f"{path}: unknown IDX type code 0x{code:02x}; {fix}")
             if ndim == 0:
                 raise IdxError(f"{path}: IDX header says 0 dimensions; {fix}")
             dims_raw = f.read(4 * ndim)
