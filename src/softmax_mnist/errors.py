@@ -14,4 +14,8 @@ class ConfigError(SoftmaxMnistError, ValueError):
 
 
 class DivergenceError(SoftmaxMnistError, FloatingPointError):
-    """Training produced a non-finite loss."""
+    """Training produced a non-finite loss; ``history`` holds what was measured until then."""
+
+    def __init__(self, message: str, history=None):
+        super().__init__(message)
+        self.history = history

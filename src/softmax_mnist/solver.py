@@ -98,7 +98,8 @@ def fit(
                 raise DivergenceError(
                     f"training diverged at epoch {epoch}, iteration {it + 1}: loss is "
                     f"{losses[it]} with learning rate {optimizer.learning_rate:g}; "
-                    f"try a smaller one, e.g. --lr {optimizer.learning_rate / 10:g}"
+                    f"try a smaller one, e.g. --lr {optimizer.learning_rate / 10:g}",
+                    history=hist,
                 )
             model.backward(dlogits)
             optimizer.step()
@@ -119,7 +120,8 @@ def fit(
             raise DivergenceError(
                 f"training diverged in epoch {epoch}: mean loss {hist.train_loss[-1]:.4g} is over "
                 f"{limit:.3g} ({DIVERGENCE_FACTOR}x that of a uniform guess) with learning rate "
-                f"{optimizer.learning_rate:g}; try a smaller one, e.g. --lr {optimizer.learning_rate / 10:g}"
+                f"{optimizer.learning_rate:g}; try a smaller one, e.g. --lr {optimizer.learning_rate / 10:g}",
+                history=hist,
             )
         line = (f"epoch {epoch}/{epochs}  train loss {hist.train_loss[-1]:.4f}  "
                 f"acc {hist.train_acc[-1]:.4f}")
