@@ -1,0 +1,154 @@
+"""Turn a photo or drawing of one digit into a 28x28 image prepared the way MNIST was.
+
+MNIST digits are white on black, cropped, scaled so the longest side is 20 px (aspect
+kept) and placed in a 28x28 field with their centre of mass at its centre. A digit that
+is not prepared like that is misread, so every image goes through ``prepare_image``:
+
+    EXIF orientation -> alpha onto white -> grayscale -> invert if the background is light
+    -> background removed, contrast stretched, faint pixels cleared -> crop to the digit
+    -> longest side to 20 px -> pasted into 28x28, centre of mass at (14, 14)
+
+The result is uint8 (28, 28); ``predict_proba`` then applies the model's own
+preprocessing, read from its model file.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import warnings
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageOps
+
+from softmax_mnist.errors import ConfigError, DataError
+from softmax_mnist.model import SoftmaxRegression
+from softmax_mnist.modelfile import model_inputs
+
+MAX_PIXELS = 40_000_000  # larger images are refused before decoding (decompression bombs)
+SIZE, BOX = 28, 20  # MNIST: a 20x20 box inside a 28x28 field
+CENTRE = 14.0  # where MNIST's centres of mass sit (mean over the test set: 13.99, 14.01)
+MIN_CONTRAST = 40  # ink must differ from the background by this many gray levels (of 255)
+FAINT = 0.1  # after the stretch, pixels below this fraction of full ink are cleared (noise)
+
+
+class ImageError(DataError):
+    """A file or upload that is not a usable image (unreadable, not an image, too large)."""
+
+
+class NoDigitError(ImageError):
+    """An image with nothing on it that could be a digit."""
+
+
+def open_image(source: str | os.PathLike | bytes, name: str | None = None) -> Image.Image:
+    """Decode a path or the bytes of an image file; any problem is a one-line ImageError."""
+    name = name or (str(source) if not isinstance(source, bytes) else "upload")
+    try:
+        data = source if isinstance(source, bytes) else Path(source).read_bytes()
+    except FileNotFoundError:
+        raise ImageError(f"{name}: no such file") from None
+    except OSError as e:
+        raise ImageError(f"{name}: cannot read ({e.strerror or e})") from None
+    if not data:
+        raise ImageError(f"{name}: empty file, expected a PNG, JPEG or other image")
+    try:
+        with warnings.catch_warnings():  # we refuse big images ourselves, below
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            img = Image.open(io.BytesIO(data))
+    except Image.DecompressionBombError:
+        raise ImageError(f"{name}: image too large (over {MAX_PIXELS:,} pixels)") from None
+    except Exception:  # Pillow raises many types on non-images; all mean the same here
+        raise ImageError(f"{name}: not an image Pillow can read (PNG, JPEG, GIF, BMP, ...)") from None
+    w, h = img.size
+    if w * h > MAX_PIXELS:
+        raise ImageError(f"{name}: image too large ({w}x{h} pixels, limit {MAX_PIXELS:,})")
+    try:
+        img.load()
+    except Exception as e:  # truncated or corrupt data, again in many exception types
+        raise ImageError(f"{name}: corrupt or truncated image ({e})") from None
+    return img
+
+
+def to_gray(img: Image.Image) -> np.ndarray:
+    """EXIF-upright, alpha flattened onto white, as float32 gray levels 0..255 (H, W)."""
+    img = ImageOps.exif_transpose(img)
+    if img.mode in ("I", "I;16", "I;16B", "I;16L", "F"):  # 16-bit and float: scale to 0..255
+        a = np.asarray(img, dtype=np.float32)
+        top = 65535.0 if img.mode.startswith("I;16") or a.max() > 255 else 255.0
+        return np.clip(a * (255.0 / top), 0, 255)
+    if img.mode in ("RGBA", "LA", "PA") or "transparency" in img.info:
+        img = img.convert("RGBA")
+        white = Image.new("RGBA", img.size, (255, 255, 255, 255))
+        img = Image.alpha_composite(white, img)
+    return np.asarray(img.convert("L"), dtype=np.float32)
+
+
+def ink(gray: np.ndarray) -> np.ndarray:
+    """Gray levels -> ink in 0..255 on a zero background: inverted if the border is light."""
+    h, w = gray.shape
+    k = max(1, min(h, w) // 20)  # a border ring 5% thick
+    border = np.concatenate([gray[:k].ravel(), gray[-k:].ravel(),
+                             gray[:, :k].ravel(), gray[:, -k:].ravel()])
+    background = float(np.median(border))
+    if background > 127:  # dark ink on light paper: MNIST is light ink on black
+        gray, background = 255.0 - gray, 255.0 - background
+    x = np.clip(gray - background, 0, None)
+    peak = float(x.max())
+    if peak < MIN_CONTRAST:
+        raise NoDigitError("no digit found (the image is blank or has too little contrast)")
+    x *= 255.0 / peak
+    x[x < FAINT * 255] = 0  # paper texture, JPEG noise, shadows
+    return x
+
+
+def centre_in_field(digit: np.ndarray) -> np.ndarray:
+    """Paste a (h, w) digit, longest side BOX, into SIZE x SIZE with its centre of mass at CENTRE."""
+    h, w = digit.shape
+    total = digit.sum()
+    cy = (digit.sum(axis=1) @ np.arange(h)) / total
+    cx = (digit.sum(axis=0) @ np.arange(w)) / total
+    # whole-pixel shift, as MNIST did; clamped so a lopsided digit is never cut off
+    top = int(np.clip(round(CENTRE - cy), 0, SIZE - h))
+    left = int(np.clip(round(CENTRE - cx), 0, SIZE - w))
+    out = np.zeros((SIZE, SIZE), dtype=np.uint8)
+    out[top:top + h, left:left + w] = digit
+    return out
+
+
+def prepare_image(img: Image.Image) -> np.ndarray:
+    """A decoded image of one digit -> uint8 (28, 28), white on black, as MNIST. Raises NoDigitError."""
+    x = ink(to_gray(img))
+    rows, cols = np.flatnonzero(x.any(axis=1)), np.flatnonzero(x.any(axis=0))
+    x = x[rows[0]:rows[-1] + 1, cols[0]:cols[-1] + 1]
+    h, w = x.shape
+    scale = BOX / max(h, w)
+    size = (max(1, round(w * scale)), max(1, round(h * scale)))
+    # bilinear has no negative lobes, so every edge row and column keeps some ink
+    small = np.asarray(Image.fromarray(x.astype(np.float32)).resize(size, Image.Resampling.BILINEAR))
+    small = small * (255.0 / small.max())  # a thin stroke keeps full ink after shrinking
+    # ceil, not round: a pixel that got any ink stays visible, so the box stays 20 px
+    return centre_in_field(np.ceil(np.clip(small, 0, 255)).astype(np.uint8))
+
+
+def prepare_file(source: str | os.PathLike | bytes, name: str | None = None) -> np.ndarray:
+    """Path or image bytes -> uint8 (28, 28). ImageError / NoDigitError name the file."""
+    name = name or (str(source) if not isinstance(source, bytes) else "upload")
+    try:
+        return prepare_image(open_image(source, name))
+    except NoDigitError as e:
+        raise NoDigitError(f"{name}: {e}") from None
+
+
+def predict_proba(model: SoftmaxRegression, meta: dict, images: np.ndarray) -> np.ndarray:
+    """Prepared uint8 images (N, 28, 28) -> class probabilities (N, C), preprocessed as in training."""
+    if model.W.shape[0] != SIZE * SIZE:
+        raise ConfigError(f"the model takes {model.W.shape[0]} features, not {SIZE}x{SIZE} images")
+    return model.predict_proba(model_inputs(images, meta))
+
+
+def to_png(image: np.ndarray) -> bytes:
+    """A uint8 (H, W) image as PNG bytes."""
+    buf = io.BytesIO()
+    Image.fromarray(np.asarray(image, dtype=np.uint8)).save(buf, format="PNG")
+    return buf.getvalue()
