@@ -1,4 +1,4 @@
-"""Command line: ``softmax-mnist {train,evaluate,download}``. The only module that prints and exits."""
+"""Command line: ``softmax-mnist {train,evaluate,download,predict,serve}``. Only cli prints and exits."""
 
 from __future__ import annotations
 
@@ -134,12 +134,110 @@ def cmd_download(args) -> int:
     return 0
 
 
+# ---- predict, serve (prepare.py readies photos and drawings; web.py is the page) -----------
+
+
+def _add_predict(sub) -> None:
+    p = sub.add_parser("predict", help="read the digit in image files (photos, scans, drawings)",
+                       description="Prepare each image as MNIST was (grayscale, white on black, "
+                       "cropped, longest side 20 px, centred by mass in 28x28), then print the "
+                       "predicted digit and the ten probabilities. Exit code 1 if any image failed.")
+    p.add_argument("model", metavar="MODEL", help="a model.npz from train or study")
+    p.add_argument("images", metavar="IMAGE", nargs="+", help="image files: PNG, JPEG, GIF, ...")
+    p.add_argument("--json", action="store_true", help="print a JSON list, errors included")
+    p.add_argument("--save-prepared", metavar="DIR",
+                   help="write the 28x28 image the model saw to DIR/<image name>.png")
+    p.set_defaults(func=cmd_predict)
+
+
+def cmd_predict(args) -> int:
+    from pathlib import Path
+
+    from softmax_mnist.fileio import atomic_write_bytes
+    from softmax_mnist.modelfile import load_model
+    from softmax_mnist.prepare import ImageError, predict_proba, prepare_file, to_png
+
+    model, meta = load_model(args.model)
+    width = min(40, max(len("image"), *map(len, args.images)))
+    if not args.json:
+        print(f"{'image':<{width}}  digit  " + "  ".join(f"{d:>5}" for d in range(10)))
+    results, saved = [], set()
+    for path in args.images:
+        try:
+            image = prepare_file(path)
+        except ImageError as e:
+            results.append({"image": path, "error": str(e)})
+            if not args.json:
+                print(f"softmax-mnist predict: error: {e}", file=sys.stderr)
+            continue
+        probs = predict_proba(model, meta, image[None])[0]
+        result = {"image": path, "digit": int(probs.argmax()), "probs": [float(p) for p in probs]}
+        if args.save_prepared:
+            stem, n = Path(path).stem, 1
+            while f"{stem}.png" in saved:  # two inputs with one name: a.png, a-2.png
+                stem, n = f"{Path(path).stem}-{n + 1}", n + 1
+            saved.add(f"{stem}.png")
+            result["prepared"] = str(atomic_write_bytes(Path(args.save_prepared) / f"{stem}.png",
+                                                        to_png(image)))
+        results.append(result)
+        if not args.json:
+            print(f"{path:<{width}}  {result['digit']:>5}  "
+                  + "  ".join(f"{p:5.3f}" for p in probs))
+    if args.json:
+        print(json.dumps(results, indent=2))
+    return 1 if any("error" in r for r in results) else 0
+
+
+def _add_serve(sub) -> None:
+    p = sub.add_parser("serve", help="a web page to draw digits for a model to read",
+                       description="Serve one page: a canvas to draw a digit on, live "
+                       "probabilities, the 28x28 image the model saw and its weight templates.")
+    p.add_argument("model", metavar="MODEL", help="a model.npz from train or study")
+    p.add_argument("--host", default="127.0.0.1",
+                   help="address to listen on (default 127.0.0.1: this machine only)")
+    p.add_argument("--port", type=int, default=8000, help="port (default 8000; 0: any free port)")
+    p.add_argument("-v", "--verbose", action="store_true", help="log every request")
+    p.set_defaults(func=cmd_serve)
+
+
+def cmd_serve(args) -> int:
+    import logging
+    import socket
+
+    from werkzeug.serving import make_server
+
+    from softmax_mnist.web import create_app
+
+    if not 0 <= args.port <= 65535:
+        raise ConfigError(f"--port must be in 0..65535, got {args.port}")
+    app = create_app(args.model)
+    try:  # werkzeug exits with lines of its own on a bad address; say it in one line instead
+        family = socket.getaddrinfo(args.host, args.port, type=socket.SOCK_STREAM)[0][0]
+        with socket.socket(family) as s:
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            s.bind((args.host, args.port))
+    except OSError as e:
+        raise ConfigError(f"cannot listen on {args.host}:{args.port} ({e.strerror or e}); "
+                          "choose another --port or --host") from None
+    if not args.verbose:
+        logging.getLogger("werkzeug").setLevel(logging.WARNING)
+    server = make_server(args.host, args.port, app, threaded=True)
+    print(f"serving {args.model} on http://{args.host}:{server.port}/  (Ctrl+C to stop)", flush=True)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        print("stopped")
+    finally:
+        server.server_close()
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = Parser(prog="softmax-mnist",
                     description="Softmax regression on MNIST, from scratch in NumPy.")
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=Parser)
-    for add in (_add_train, _add_evaluate, _add_download):
+    for add in (_add_train, _add_evaluate, _add_download, _add_predict, _add_serve):
         add(sub)
     return parser
 
