@@ -32,18 +32,26 @@ class SGD:
             raise ConfigError(f"learning rate must be a positive number, got {learning_rate}")
         if not 0.0 <= momentum < 1.0:
             raise ConfigError(f"momentum must be in [0, 1), got {momentum}")
-        if weight_decay < 0:
-            raise ConfigError(f"weight decay must be >= 0, got {weight_decay}")
+        if not np.isfinite(weight_decay) or weight_decay < 0:
+            raise ConfigError(f"weight decay must be a finite number >= 0, got {weight_decay}")
         if nesterov and momentum == 0:
             raise ConfigError("Nesterov needs a momentum above 0, e.g. --momentum 0.9")
-        self.params = model.params
-        self.grads = model.grads
+        self.model = model
         self.learning_rate = float(learning_rate)
         self.momentum = float(momentum)
         self.nesterov = nesterov
         self.weight_decay = float(weight_decay)
         self.no_decay = set(no_decay)
         self.velocity = {k: np.zeros_like(v) for k, v in self.params.items()} if momentum else {}
+
+    # read from the model at every step, so a layer frozen later (trainable=False) stays frozen
+    @property
+    def params(self) -> dict[str, np.ndarray]:
+        return self.model.params
+
+    @property
+    def grads(self) -> dict[str, np.ndarray]:
+        return self.model.grads
 
     def step(self) -> None:
         """Update every parameter in place from its gradient."""
@@ -55,7 +63,9 @@ class SGD:
             if not mu:
                 w -= lr * g
                 continue
-            v = self.velocity[key]
+            v = self.velocity.get(key)
+            if v is None:  # a parameter unfrozen after the optimizer was made
+                v = self.velocity[key] = np.zeros_like(w)
             v *= mu
             v -= lr * g
             if self.nesterov:
