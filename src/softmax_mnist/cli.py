@@ -1,4 +1,7 @@
-"""Command line: ``softmax-mnist {train,evaluate,download,predict,serve}``. Only cli prints and exits."""
+"""Command line: ``softmax-mnist {train,evaluate,download,study,sweep,report,predict,serve}``.
+
+The only module that prints and exits.
+"""
 
 from __future__ import annotations
 
@@ -76,7 +79,8 @@ def cmd_train(args) -> int:
     out = args.out or f"runs/train-{time.strftime('%Y%m%d-%H%M%S')}"
     log = None if args.quiet else print
     metrics = train_run(config, data_dir, out, log=log, force=args.force)
-    print(f"test accuracy {metrics['test_acc']:.4f}  val accuracy {metrics.get('val_acc', float('nan')):.4f}  "
+    val = f"  val accuracy {metrics['val_acc']:.4f}" if "val_acc" in metrics else ""
+    print(f"test accuracy {metrics['test_acc']:.4f}{val}  "
           f"({metrics['train_seconds']:.1f}s training)  -> {out}")
     return 0
 
@@ -131,6 +135,108 @@ def cmd_download(args) -> int:
 
     where = download(args.data_dir, tuple(args.mirror or MIRRORS), args.timeout)
     print(f"MNIST ready in {where}")
+    return 0
+
+
+# ---- study, sweep, report (experiments.py; report.py writes report.md and report.pdf) -------
+
+
+def _study_flags(p: argparse.ArgumentParser, kind: str) -> None:
+    _data_dir_flag(p)
+    p.add_argument("--out", metavar="DIR", help=f"study folder (default runs/{kind}-<time>)")
+    p.add_argument("--seed", type=int, default=0,
+                   help="seed of every run: same init and data order for all (default 0)")
+    p.add_argument("-v", "--verbose", action="store_true", help="also print a line per epoch")
+    p.add_argument("--force", action="store_true", help="write into a non-empty --out")
+
+
+def _add_study(sub) -> None:
+    p = sub.add_parser("study", help="the course study: momentum, learning rate, batch size, report",
+                       description="Train momentum 0 (the course baseline), 0.9 and Nesterov 0.9, "
+                       "a learning-rate sweep and a batch-size sweep; write results.json, "
+                       "results.csv, model.npz, examples.npz, figures, report.md and report.pdf.")
+    p.add_argument("--quick", action="store_true",
+                   help="5,000 training images, 2 epochs, fewer sweep values (seconds; for tests)")
+    _study_flags(p, "study")
+    p.set_defaults(func=cmd_study)
+
+
+def _add_sweep(sub) -> None:
+    p = sub.add_parser("sweep", help="train every combination of a TOML grid, then report",
+                       description="CONFIG.toml holds a [grid] table of lists and an optional "
+                       "[fixed] table, e.g. [grid] lr = [0.01, 0.1]  momentum = [0, 0.9] and "
+                       "[fixed] epochs = 5. A seed in the file overrides --seed.")
+    p.add_argument("config", metavar="CONFIG.toml", help="the grid to sweep")
+    _study_flags(p, "sweep")
+    p.set_defaults(func=cmd_sweep)
+
+
+def _add_report(sub) -> None:
+    p = sub.add_parser("report", help="rebuild report.md and report.pdf from a study folder",
+                       description="Rebuild the figures, report.md and report.pdf from the "
+                       "results of `study` or `sweep`, without training.")
+    p.add_argument("results_dir", metavar="RESULTS_DIR", help="a folder with results.json")
+    p.set_defaults(func=cmd_report)
+
+
+def _run_plan(args, kind: str, plan, data_dir, quick: bool = False) -> int:
+    """Train ``plan``, write the study folder and its report; the shared body of study and sweep."""
+    from softmax_mnist import experiments as ex
+    from softmax_mnist.datasets import resolve_data_dir
+    from softmax_mnist.runs import prepare_out_dir
+
+    start = time.perf_counter()
+    out = prepare_out_dir(args.out or f"runs/{kind}-{time.strftime('%Y%m%d-%H%M%S')}", args.force)
+    data, images = ex.load_study_data(data_dir, plan, quick)
+    print(f"{kind}: {len(plan)} runs on {len(data.x_train):,} training images -> {out}")
+    models: dict = {}
+    meta = {"seed": args.seed, "quick": quick, "data_dir": str(resolve_data_dir(data_dir))}
+    results = ex.run_study(plan, data, print, args.verbose, meta, models)
+    ex.save_results(results, out)
+    ref = results["meta"]["reference"]
+    ex.save_reference(out, results, data, models.get(ref), images)
+    _build_report(out)
+    best = results["best"]["overall"]
+    if best is not None:
+        val = next(r["final_val_acc"] for r in results["runs"] if r["name"] == best)
+        print(f"best on validation accuracy: {best} ({val:.4f})")
+    print(f"{kind} done in {time.perf_counter() - start:.1f}s "
+          f"(training {results['meta']['total_seconds']:.1f}s) -> {out}")
+    return 0
+
+
+def _build_report(out) -> None:
+    from softmax_mnist.report import build_report
+
+    build_report(out)
+    print(f"report: {out}/report.md, {out}/report.pdf")
+
+
+def cmd_study(args) -> int:
+    from softmax_mnist.experiments import study_plan
+
+    return _run_plan(args, "study", study_plan(args.quick, args.seed), args.data_dir, args.quick)
+
+
+def cmd_sweep(args) -> int:
+    from softmax_mnist.experiments import grid_plan
+
+    spec = read_toml(args.config)
+    try:
+        plan = grid_plan(spec, args.seed)
+    except ConfigError as e:
+        raise ConfigError(f"{args.config}: {e}") from None
+    return _run_plan(args, "sweep", plan, args.data_dir or spec.get("data_dir"))
+
+
+def cmd_report(args) -> int:
+    from pathlib import Path
+
+    folder = Path(args.results_dir)
+    if not (folder / "results.json").is_file():
+        raise ConfigError(f"{folder / 'results.json'} not found; pass a folder written by "
+                          "`softmax-mnist study` or `softmax-mnist sweep`")
+    _build_report(folder)
     return 0
 
 
@@ -237,7 +343,8 @@ def build_parser() -> argparse.ArgumentParser:
                     description="Softmax regression on MNIST, from scratch in NumPy.")
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=Parser)
-    for add in (_add_train, _add_evaluate, _add_download, _add_predict, _add_serve):
+    for add in (_add_train, _add_evaluate, _add_download, _add_study, _add_sweep, _add_report,
+                _add_predict, _add_serve):
         add(sub)
     return parser
 
