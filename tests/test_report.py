@@ -172,7 +172,7 @@ def test_discussion_sentences_from_the_numbers(built):
     md = (folder / "report.md").read_text()
     # momentum-0.9 is at 0.90 in epoch 1; momentum-0 needs epoch 9 (0.86 -> 0.905 by 0.005)
     assert ("Momentum 0.9 reached 0.90 validation accuracy first: in epoch 1 against epoch 9 "
-            "for momentum 0 (plain SGD), 8 epochs earlier; in training time momentum 0.9 got "
+            "for plain SGD, 8 epochs earlier; in training time momentum 0.9 got "
             "there 0.790 s sooner (0.110 s against 0.900 s).") in md
     assert "Only momentum 0.9 reached 0.92 validation accuracy" in md
     assert ("The test accuracy of momentum 0.9 is 0.9205 against 0.9012 for momentum 0 "
@@ -205,9 +205,9 @@ def test_sentences_flip_when_the_numbers_do(tmp_path):
                          model=False, examples=False)
     report.build_report(folder)
     md = (folder / "report.md").read_text()
-    assert "Momentum 0 (plain SGD) reached 0.90 validation accuracy first: in epoch 1 against " \
+    assert "Plain SGD reached 0.90 validation accuracy first: in epoch 1 against " \
            "epoch 8 for momentum 0.9, 7 epochs earlier" in md
-    assert "Only momentum 0 (plain SGD) reached 0.92 validation accuracy" in md
+    assert "Only plain SGD reached 0.92 validation accuracy" in md
     assert "1.50 percentage points lower" in md
     assert "Momentum 0.9 reached 0.90 validation accuracy first" not in md
     assert "100% more" in md
@@ -220,16 +220,17 @@ def test_convergence_sentence_cases():
     fast = make_run("a", "momentum", [0.91, 0.93], 0.1)
     slow_epochs_fast_seconds = make_run("b", "momentum", [0.85, 0.91], 0.02, momentum=0.9)
     s = report.convergence_sentence(fast, slow_epochs_fast_seconds, 0.90)
-    assert s == ("Momentum 0 (plain SGD) reached 0.90 validation accuracy in fewer epochs: in "
+    assert s == ("Plain SGD reached 0.90 validation accuracy in fewer epochs: in "
                  "epoch 1 against epoch 2 for momentum 0.9, 1 epoch earlier, but in training "
                  "time momentum 0.9 got there 0.060 s sooner (0.040 s against 0.100 s). The "
-                 "epochs of momentum 0 (plain SGD) were slower.")
+                 "epochs of plain SGD were slower.")
     same = make_run("c", "momentum", [0.91, 0.93], 0.1, momentum=0.9)
     s = report.convergence_sentence(fast, same, 0.92)
     assert "both reached 0.92 validation accuracy in epoch 2" in s and "about the same" in s
     never = make_run("d", "momentum", [0.5, 0.6], 0.1, momentum=0.9)
     s = report.convergence_sentence(never, make_run("e", "momentum", [0.5, 0.7], 0.1), 0.9)
-    assert s.startswith("Neither momentum 0.9 nor momentum 0 (plain SGD) reached 0.90")
+    assert s.startswith("Neither momentum 0.9 nor plain SGD reached 0.90 validation accuracy ("
+                        "momentum 0.9: best 0.6000")
     assert "best 0.7000" in s
 
 
@@ -342,7 +343,8 @@ def test_quick_study_where_no_threshold_is_reached(tmp_path):
     report.build_report(write_study(tmp_path / "quick", results))
     md = (tmp_path / "quick" / "report.md").read_text()
     assert "**Quick mode**" in md
-    assert "Neither momentum 0 (plain SGD) nor momentum 0.9 reached 0.90" in md
+    assert "Neither plain SGD nor momentum 0.9 reached 0.90 validation accuracy (nor 0.92)" in md
+    assert "reached 0.92" not in md
 
 
 def test_missing_or_bad_results(tmp_path):

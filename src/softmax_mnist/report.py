@@ -43,7 +43,7 @@ WELL_BELOW = 0.01
 # two times differing by at most this fraction of the larger are "about the same"
 SAME_TIME = 0.05
 GROUP_PARAM = {"lr": "lr", "batch_size": "batch_size"}
-REFERENCE_RUN = "momentum-0.9"
+REFERENCE_RUN = "momentum-0.9"  # unless results.json names another in meta.reference
 BASELINE_RUN = "momentum-0"
 
 
@@ -165,7 +165,8 @@ def named_values(noun: str, values: list[str]) -> str:
 
 
 def describe(run: dict) -> str:
-    """What a reader calls the run: 'momentum 0.9', 'Nesterov momentum 0.9', 'lr 0.05'."""
+    """What a reader calls the run: 'plain SGD' (momentum 0), 'momentum 0.9', 'Nesterov
+    momentum 0.9', 'learning rate 0.05', 'batch size 50'; else its name."""
     c = run["config"]
     group = run.get("group")
     if group == "lr":
@@ -175,7 +176,7 @@ def describe(run: dict) -> str:
     if group == "momentum":
         if c.get("nesterov"):
             return f"Nesterov momentum {c['momentum']:g}"
-        return f"momentum {c['momentum']:g}" + (" (plain SGD)" if not c["momentum"] else "")
+        return f"momentum {c['momentum']:g}" if c["momentum"] else "plain SGD"
     return run["name"]
 
 
@@ -199,13 +200,15 @@ def time_comparison(a: float, b: float) -> tuple[str, float]:
 # ---- the discussion, one function per comparison -------------------------------------------
 
 
-def convergence_sentence(a: dict, b: dict, t: float) -> str:
+def convergence_sentence(a: dict, b: dict, t: float, higher: list[float] = ()) -> str:
     """Which of two runs first reached validation accuracy ``t``, by how many epochs and
-    seconds of training; or that only one, or neither, did."""
+    seconds of training; or that only one, or neither, did (then neither reached the
+    ``higher`` thresholds either, and the sentence says so)."""
     na, nb = describe(a), describe(b)
     ra, rb = reached(a, t), reached(b, t)
     if ra is None and rb is None:
-        return (f"Neither {na} nor {nb} reached {t:.2f} validation accuracy "
+        also = f" (nor {join_words([f'{h:.2f}' for h in higher])})" if higher else ""
+        return (f"Neither {na} nor {nb} reached {t:.2f} validation accuracy{also} "
                 f"({na}: best {f4(max_val_acc(a))} in {plural(epochs_run(a), 'epoch')}; "
                 f"{nb}: best {f4(max_val_acc(b))} in {plural(epochs_run(b), 'epoch')}).")
     if ra is None or rb is None:
@@ -300,7 +303,12 @@ def momentum_discussion(runs: list[dict], thresholds: list[float], n_test: int) 
     for a, b in pairs:
         if a is None or b is None:
             continue
-        sentences = [convergence_sentence(a, b, t) for t in thresholds]
+        sentences = []
+        ts = sorted(thresholds)
+        for k, t in enumerate(ts):
+            sentences.append(convergence_sentence(a, b, t, ts[k + 1:]))
+            if reached(a, t) is None and reached(b, t) is None:
+                break  # neither reached the higher thresholds either
         sentences += [final_loss_sentence(a, b), accuracy_sentence(a, b, n_test),
                       epoch_time_sentence(a, b)]
         out.append(" ".join(s for s in sentences if s))
@@ -693,7 +701,7 @@ def build_document(results: dict, results_dir: Path) -> list:
     for name in (BASELINE_RUN, REFERENCE_RUN):
         r = by_name.get(name)
         if r:
-            headline.append(f"{r['name']} (course setting: {describe(r)}, lr "
+            headline.append(f"{r['name']} ({describe(r)}, lr "
                             f"{r['config']['lr']:g}, batch {r['config']['batch_size']}, "
                             f"{plural(r['config']['epochs'], 'epoch')}): test accuracy "
                             f"{f4(r.get('test_acc'))}, final validation accuracy "
@@ -757,11 +765,11 @@ def build_document(results: dict, results_dir: Path) -> list:
     model_path, examples_path = results_dir / "model.npz", results_dir / "examples.npz"
     if model_path.is_file() or examples_path.is_file():
         doc.append(Heading("The reference model", 3))
-        ref = by_name.get(REFERENCE_RUN)
+        ref = by_name.get(results.get("meta", {}).get("reference") or REFERENCE_RUN)
         doc.append(Paragraph(
-            "The saved model is " + (f"{REFERENCE_RUN} ({describe(ref)}, test accuracy "
-                                     f"{f4(ref.get('test_acc'))})." if ref else
-                                     "the study's reference run.")))
+            "The saved model (model.npz) and the test examples below are those of "
+            + (f"{ref['name']} ({describe(ref)}, test accuracy {f4(ref.get('test_acc'))})."
+               if ref else "the study's reference run.")))
     if model_path.is_file():
         from softmax_mnist.modelfile import load_model
 
