@@ -10,9 +10,13 @@ from __future__ import annotations
 import numpy as np
 
 
-def log_softmax(logits: np.ndarray) -> np.ndarray:
-    """Row-wise log-softmax of (N, C) logits, stable for any finite input."""
-    shifted = logits - logits.max(axis=1, keepdims=True)  # largest entry becomes 0: exp cannot overflow
+def log_softmax(logits: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+    """Row-wise log-softmax of (N, C) logits, stable for any finite input.
+
+    ``out``: where to write the (N, C) result; may be ``logits`` itself (overwritten).
+    """
+    # largest entry becomes 0: exp cannot overflow
+    shifted = np.subtract(logits, logits.max(axis=1, keepdims=True), out=out)
     shifted -= np.log(np.exp(shifted).sum(axis=1, keepdims=True))
     return shifted
 
@@ -24,14 +28,18 @@ def softmax(logits: np.ndarray) -> np.ndarray:
     return p
 
 
-def cross_entropy(logits: np.ndarray, y: np.ndarray) -> tuple[float, np.ndarray]:
+def cross_entropy(
+    logits: np.ndarray, y: np.ndarray, out: np.ndarray | None = None
+) -> tuple[float, np.ndarray]:
     """Mean cross-entropy of (N, C) logits against integer labels y (N,), and its gradient.
 
     Returns ``(loss, dlogits)`` with ``dlogits = (softmax(logits) - onehot(y)) / N`` of shape (N, C).
+    ``out``: where to write dlogits; may be ``logits`` itself, so that a training loop allocates
+    no (N, C) array per batch (the logits are then overwritten).
     """
     n = logits.shape[0]
     rows = np.arange(n)
-    logp = log_softmax(logits)
+    logp = log_softmax(logits, out=out)
     loss = -float(logp[rows, y].mean(dtype=np.float64))
     dlogits = np.exp(logp, out=logp)  # reuse the buffer: softmax = exp(log_softmax)
     dlogits[rows, y] -= 1.0
@@ -41,4 +49,9 @@ def cross_entropy(logits: np.ndarray, y: np.ndarray) -> tuple[float, np.ndarray]
 
 def accuracy(logits: np.ndarray, y: np.ndarray) -> float:
     """Fraction of rows whose largest logit is at the true label."""
-    return float(np.mean(logits.argmax(axis=1) == y))
+    return count_correct(logits, y) / len(y)
+
+
+def count_correct(logits: np.ndarray, y: np.ndarray) -> int:
+    """How many rows have their largest logit at the true label."""
+    return int(np.count_nonzero(logits.argmax(axis=1) == y))
