@@ -67,7 +67,8 @@ def test_wide_digit_gets_20_px_on_its_long_side():
     assert w == 20 and h < 10
 
 
-@pytest.mark.parametrize("variant", ["RGB", "RGBA", "LA", "P", "I;16", "JPEG", "dark paper"])
+@pytest.mark.parametrize("variant", ["RGB", "RGBA", "LA", "P", "I;16", "F 0..1 with NaN", "LAB TIFF",
+                                     "JPEG", "dark paper"])
 def test_image_modes_give_the_same_digit(variant):
     ref = prepare_image(draw_seven())
     gray = draw_seven()
@@ -78,6 +79,13 @@ def test_image_modes_give_the_same_digit(variant):
         img = Image.merge("LA", (gray, Image.new("L", gray.size, 255)))
     elif variant == "I;16":
         img = Image.fromarray(np.asarray(gray, dtype=np.uint16) * 257)
+    elif variant == "F 0..1 with NaN":  # a float image: values 0..1, a NaN in the paper
+        a = np.asarray(gray, dtype=np.float32) / 255
+        a[5, 5] = np.nan
+        img = Image.fromarray(a)
+    elif variant == "LAB TIFF":  # Pillow cannot convert LAB to gray; its L band is the lightness
+        lab = Image.merge("LAB", (gray, Image.new("L", gray.size, 128), Image.new("L", gray.size, 128)))
+        img = Image.open(io.BytesIO(png_bytes(lab, "TIFF")))
     elif variant == "JPEG":
         img = Image.open(io.BytesIO(png_bytes(draw_seven(mode="RGB"), "JPEG", quality=70)))
     elif variant == "dark paper":  # chalk on a blackboard: no inversion needed

@@ -17,6 +17,7 @@ from __future__ import annotations
 import io
 import os
 import warnings
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -41,7 +42,17 @@ class NoDigitError(ImageError):
     """An image with nothing on it that could be a digit."""
 
 
-def open_image(source: str | os.PathLike | bytes, name: str | None = None) -> Image.Image:
+@contextmanager
+def quiet_pillow():
+    """Silence Pillow's warnings (corrupt metadata, big images): errors are ours to report, in one line."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", module=r"PIL\.")
+        warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+        yield
+
+
+def open_image(source: str | os.PathLike | bytes, name: str | None = None,
+               max_pixels: int = MAX_PIXELS) -> Image.Image:
     """Decode a path or the bytes of an image file; any problem is a one-line ImageError."""
     name = name or (str(source) if not isinstance(source, bytes) else "upload")
     try:
@@ -52,36 +63,45 @@ def open_image(source: str | os.PathLike | bytes, name: str | None = None) -> Im
         raise ImageError(f"{name}: cannot read ({e.strerror or e})") from None
     if not data:
         raise ImageError(f"{name}: empty file, expected a PNG, JPEG or other image")
-    try:
-        with warnings.catch_warnings():  # we refuse big images ourselves, below
-            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+    with quiet_pillow():
+        try:
             img = Image.open(io.BytesIO(data))
-    except Image.DecompressionBombError:
-        raise ImageError(f"{name}: image too large (over {MAX_PIXELS:,} pixels)") from None
-    except Exception:  # Pillow raises many types on non-images; all mean the same here
-        raise ImageError(f"{name}: not an image Pillow can read (PNG, JPEG, GIF, BMP, ...)") from None
-    w, h = img.size
-    if w * h > MAX_PIXELS:
-        raise ImageError(f"{name}: image too large ({w}x{h} pixels, limit {MAX_PIXELS:,})")
-    try:
-        img.load()
-    except Exception as e:  # truncated or corrupt data, again in many exception types
-        raise ImageError(f"{name}: corrupt or truncated image ({e})") from None
+        except Image.DecompressionBombError:
+            raise ImageError(f"{name}: image too large (over {max_pixels:,} pixels)") from None
+        except Exception:  # Pillow raises many types on non-images; all mean the same here
+            raise ImageError(f"{name}: not an image Pillow can read (PNG, JPEG, GIF, ...)") from None
+        w, h = img.size
+        if w * h > max_pixels:  # checked before decoding the pixels
+            raise ImageError(f"{name}: image too large ({w}x{h} pixels, limit {max_pixels:,})")
+        try:
+            img.load()
+        except Exception as e:  # truncated or corrupt data, again in many exception types
+            raise ImageError(f"{name}: corrupt or truncated image ({e})") from None
     return img
 
 
 def to_gray(img: Image.Image) -> np.ndarray:
     """EXIF-upright, alpha flattened onto white, as float32 gray levels 0..255 (H, W)."""
-    img = ImageOps.exif_transpose(img)
-    if img.mode in ("I", "I;16", "I;16B", "I;16L", "F"):  # 16-bit and float: scale to 0..255
-        a = np.asarray(img, dtype=np.float32)
-        top = 65535.0 if img.mode.startswith("I;16") or a.max() > 255 else 255.0
-        return np.clip(a * (255.0 / top), 0, 255)
+    with quiet_pillow():  # a corrupt EXIF block warns; the orientation is then left as it is
+        img = ImageOps.exif_transpose(img)
+    if img.mode in ("I", "I;16", "I;16B", "I;16L", "F"):  # 16-bit, 32-bit and float images
+        a = np.asarray(img, dtype=np.float64)
+        finite = np.isfinite(a)  # NaN or inf: a missing pixel, given the typical (background) value
+        a = np.clip(np.where(finite, a, np.median(a[finite]) if finite.any() else 0.0), 0, None)
+        peak = float(a.max())  # the range the values were written in: 0..1, 255, 65535, or their own
+        ranges = (65535.0,) if img.mode.startswith("I;16") else (1.0, 255.0, 65535.0, peak)
+        top = min(t for t in ranges if t >= peak) or 1.0
+        return (a * (255.0 / top)).astype(np.float32)
+    if img.mode == "LAB":  # Pillow cannot convert LAB; its L band is the lightness
+        img = img.getchannel("L")
     if img.mode in ("RGBA", "LA", "PA") or "transparency" in img.info:
         img = img.convert("RGBA")
         white = Image.new("RGBA", img.size, (255, 255, 255, 255))
         img = Image.alpha_composite(white, img)
-    return np.asarray(img.convert("L"), dtype=np.float32)
+    try:
+        return np.asarray(img.convert("L"), dtype=np.float32)
+    except ValueError:
+        raise ImageError(f"colour mode {img.mode} is not supported; save it as PNG or JPEG") from None
 
 
 def ink(gray: np.ndarray) -> np.ndarray:
@@ -131,13 +151,15 @@ def prepare_image(img: Image.Image) -> np.ndarray:
     return centre_in_field(np.ceil(np.clip(small, 0, 255)).astype(np.uint8))
 
 
-def prepare_file(source: str | os.PathLike | bytes, name: str | None = None) -> np.ndarray:
+def prepare_file(source: str | os.PathLike | bytes, name: str | None = None,
+                 max_pixels: int = MAX_PIXELS) -> np.ndarray:
     """Path or image bytes -> uint8 (28, 28). ImageError / NoDigitError name the file."""
     name = name or (str(source) if not isinstance(source, bytes) else "upload")
+    img = open_image(source, name, max_pixels)
     try:
-        return prepare_image(open_image(source, name))
-    except NoDigitError as e:
-        raise NoDigitError(f"{name}: {e}") from None
+        return prepare_image(img)
+    except ImageError as e:  # NoDigitError included: say which file
+        raise type(e)(f"{name}: {e}") from None
 
 
 def predict_proba(model: SoftmaxRegression, meta: dict, images: np.ndarray) -> np.ndarray:

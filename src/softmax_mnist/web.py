@@ -21,6 +21,7 @@ from softmax_mnist.modelfile import load_model
 from softmax_mnist.prepare import ImageError, NoDigitError, predict_proba, prepare_file, to_png
 
 MAX_UPLOAD_BYTES = 2 * 1024 * 1024  # a 280x280 canvas PNG is a few kB
+MAX_UPLOAD_PIXELS = 4_000_000  # a small PNG can hold a huge blank image; decoding it costs memory
 
 
 def template_image(w: np.ndarray, scale: float) -> np.ndarray:
@@ -68,7 +69,7 @@ def create_app(model_path: str | os.PathLike, max_bytes: int = MAX_UPLOAD_BYTES)
         if not data:
             return error("empty request: POST an image file (PNG, JPEG, ...) as the body")
         try:
-            image = prepare_file(data, "upload")
+            image = prepare_file(data, "upload", MAX_UPLOAD_PIXELS)
         except NoDigitError:
             return error("no digit found", 422)
         except ImageError as e:
