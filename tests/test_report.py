@@ -187,6 +187,7 @@ def test_discussion_sentences_from_the_numbers(built):
            "to 0.050 s at 1000 (100.0 times faster)" in md
     assert "Above the best, the larger the batch, the lower the accuracy." in md
     assert "The most frequent mistake is a true 4 predicted as 9 (40 images)." in md
+    assert "After 10 epochs both had about the same training loss (0.1900 and 0.1885" in md
 
 
 def flipped_momentum(results):
@@ -253,9 +254,12 @@ def test_lr_discussion_edges():
     assert "does not show where the rate becomes too large" in text
     assert "not clearly too small" in text and "Too small" not in text
     # a larger rate that trains but ends well below the best
-    runs.append(make_run("lr-1", "lr", [0.80], lr=1.0))
+    runs.append(make_run("lr-1", "lr", [0.85, 0.80], lr=1.0))
     text = " ".join(report.lr_discussion(runs))
     assert "Too large: learning rate 1 trained without diverging but ended well below" in text
+    assert ("At learning rate 1 the final training loss was higher (0.3925 against 0.2125 at "
+            "0.1) and validation accuracy fell by up to 5.00 points from one epoch to the next "
+            "(at most 0.00 at 0.1).") in text
     all_bad = [make_run("lr-9", "lr", [0.1], status="diverged", lr=9.0)]
     assert "Every learning rate in the sweep diverged" in report.lr_discussion(all_bad)[0]
 

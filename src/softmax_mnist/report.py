@@ -42,6 +42,8 @@ from softmax_mnist.visualize import (
 WELL_BELOW = 0.01
 # two times differing by at most this fraction of the larger are "about the same"
 SAME_TIME = 0.05
+# and two training losses
+SAME_LOSS = 0.01
 GROUP_PARAM = {"lr": "lr", "batch_size": "batch_size"}
 REFERENCE_RUN = "momentum-0.9"  # unless results.json names another in meta.reference
 BASELINE_RUN = "momentum-0"
@@ -284,8 +286,9 @@ def final_loss_sentence(a: dict, b: dict) -> str:
               for r in (a, b))
     if la is None or lb is None or not ok(a) or not ok(b):
         return ""
-    if f"{la:.4f}" == f"{lb:.4f}":
-        return f"Both ended with the same training loss, {la:.4f}."
+    if abs(la - lb) <= SAME_LOSS * max(la, lb):
+        return (f"After {plural(epochs_run(a), 'epoch')} both had about the same training loss "
+                f"({la:.4f} and {lb:.4f}, within {SAME_LOSS:.0%}).")
     low, high = ((describe(a), la), (describe(b), lb)) if la < lb else ((describe(b), lb),
                                                                          (describe(a), la))
     return (f"After {plural(epochs_run(a), 'epoch')} the training loss was lower with "
@@ -352,8 +355,9 @@ def lr_discussion(runs: list[dict], best_name: str | None = None) -> list[str]:
                       and r["history"]["val_acc"][-1] > r["history"]["val_acc"][-2]]
             if rising:
                 text += (f" Validation accuracy at {lrs(rising)} was still rising "
-                         "in the last epoch: those runs had not converged when training "
-                         "stopped.")
+                         "in the last epoch: "
+                         + ("that run" if len(rising) == 1 else "those runs")
+                         + " had not converged when training stopped.")
             out.append(text)
         if close:
             out.append(f"Smaller {lrs(close)} ended within {WELL_BELOW * 100:g} "
@@ -376,13 +380,35 @@ def lr_discussion(runs: list[dict], best_name: str | None = None) -> list[str]:
         if worse:
             out.append(f"{'Also too large' if diverged else 'Too large'}: "
                        f"{lrs(worse)} trained without diverging but ended well below the best "
-                       f"(final validation accuracy {accs(worse)}).")
+                       f"(final validation accuracy {accs(worse)}). "
+                       + " ".join(unstable_sentence(r, best) for r in worse))
         if close:
             out.append(f"Larger {lrs(close)} still ended within "
                        f"{WELL_BELOW * 100:g} point of the best ({accs(close)}).")
         if not diverged and not worse:
             out.append("No learning rate above the best was clearly too large in this sweep.")
     return out
+
+
+def max_drop(run: dict) -> float:
+    """The largest fall of validation accuracy from one epoch to the next (0 if it never fell)."""
+    v = run["history"].get("val_acc") or []
+    return max([a - b for a, b in zip(v, v[1:])] + [0.0])
+
+
+def unstable_sentence(run: dict, best: dict) -> str:
+    """How a too-large learning rate shows in the curves: training loss and epoch-to-epoch
+    drops of validation accuracy, against the best rate's."""
+    name, ref = f"At learning rate {run['config']['lr']:g}", f"{best['config']['lr']:g}"
+    parts = []
+    la, lb = run["history"]["train_loss"][-1], best["history"]["train_loss"][-1]
+    if la > lb * (1 + SAME_LOSS):
+        parts.append(f"the final training loss was higher ({la:.4f} against {lb:.4f} at {ref})")
+    da, db = max_drop(run), max_drop(best)
+    if da > db:
+        parts.append(f"validation accuracy fell by up to {da * 100:.2f} points from one epoch "
+                     f"to the next (at most {db * 100:.2f} at {ref})")
+    return f"{name} {' and '.join(parts)}." if parts else ""
 
 
 def _monotone(values: list[float], decreasing: bool) -> bool:
