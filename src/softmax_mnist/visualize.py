@@ -11,6 +11,7 @@ import numpy as np
 
 matplotlib.use("Agg")  # library code never opens a window
 from matplotlib.figure import Figure  # noqa: E402
+from matplotlib.ticker import MaxNLocator  # noqa: E402
 from matplotlib.transforms import blended_transform_factory  # noqa: E402
 
 from softmax_mnist.fileio import atomic_write  # noqa: E402
@@ -106,6 +107,7 @@ def plot_run(run: dict) -> Figure:
             ax.plot(_epochs(h[f"val_{key}"]), h[f"val_{key}"], "s--", color=PALETTE[1],
                     label=f"validation {name}")
         ax.set_xlabel("epoch")
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.set_ylabel(name)
         ax.grid(alpha=0.3)
         ax.legend()
@@ -137,6 +139,8 @@ def plot_momentum(runs: list[dict], thresholds=(0.90, 0.92)) -> Figure:
             axes[row, col].grid(alpha=0.3)
         for t in thresholds:
             axes[1, col].axhline(t, color="grey", linestyle=":", linewidth=1)
+    for row in range(2):
+        axes[row, 0].xaxis.set_major_locator(MaxNLocator(integer=True))
         axes[0, col].legend()
     fig.suptitle("momentum: per epoch (left) and per second of training (right)")
     return fig
@@ -174,6 +178,7 @@ def plot_sweep_curves(runs: list[dict], param: str | None, title: str = "") -> F
     ax_acc.set_ylabel("validation accuracy")
     for ax in (ax_loss, ax_acc):
         ax.set_xlabel("epoch")
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.grid(alpha=0.3)
     ax_acc.legend(fontsize=8)
     fig.suptitle(title or f"{PARAM_LABELS.get(param, param or 'runs')}: per epoch")
