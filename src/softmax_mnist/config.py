@@ -36,35 +36,54 @@ class TrainConfig:
             if not ok:
                 raise ConfigError(what)
 
-        need(isinstance(self.epochs, int) and self.epochs >= 1,
+        need(_whole(self.epochs) and self.epochs >= 1,
              f"epochs must be a whole number >= 1, got {self.epochs!r}")
-        need(isinstance(self.batch_size, int) and self.batch_size >= 1,
+        need(_whole(self.batch_size) and self.batch_size >= 1,
              f"batch size must be a whole number >= 1, got {self.batch_size!r}")
-        need(isinstance(self.lr, (int, float)) and math.isfinite(self.lr) and self.lr > 0,
+        need(_real(self.lr) and self.lr > 0,
              f"learning rate must be a positive number, got {self.lr!r}")
-        need(isinstance(self.momentum, (int, float)) and 0 <= self.momentum < 1,
+        need(_real(self.momentum) and 0 <= self.momentum < 1,
              f"momentum must be in [0, 1), got {self.momentum!r}")
+        need(isinstance(self.nesterov, bool), f"nesterov must be true or false, got {self.nesterov!r}")
         need(not self.nesterov or self.momentum > 0,
              "Nesterov needs a momentum above 0, e.g. --momentum 0.9")
-        need(isinstance(self.weight_decay, (int, float)) and self.weight_decay >= 0,
-             f"weight decay must be >= 0, got {self.weight_decay!r}")
-        need(self.preprocess in PREPROCESS_MODES,
+        need(_real(self.weight_decay) and self.weight_decay >= 0,
+             f"weight decay must be a number >= 0, got {self.weight_decay!r}")
+        need(isinstance(self.preprocess, str) and self.preprocess in PREPROCESS_MODES,
              f"preprocess must be one of {', '.join(PREPROCESS_MODES)}, got {self.preprocess!r}")
-        need(isinstance(self.val_size, int) and 0 <= self.val_size < 60000,
+        need(_whole(self.val_size) and 0 <= self.val_size < 60000,
              f"validation size must be a whole number in 0..59999, got {self.val_size!r}")
-        need(isinstance(self.seed, int) and self.seed >= 0,
+        need(_whole(self.seed) and self.seed >= 0,
              f"seed must be a whole number >= 0, got {self.seed!r}")
 
     @classmethod
     def from_dict(cls, d: dict) -> TrainConfig:
+        if not isinstance(d, dict):
+            raise ConfigError(f"settings must be a table of name = value, got {type(d).__name__}")
         known = {f.name for f in fields(cls)}
-        unknown = sorted(set(d) - known)
+        # repr a name that is not plain, so a newline in it cannot break the one-line message
+        unknown = sorted(k if isinstance(k, str) and k.isidentifier() else repr(k) for k in set(d) - known)
         if unknown:
             raise ConfigError(f"unknown setting(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}")
         return cls(**d)
 
     def to_dict(self) -> dict:
         return asdict(self)
+
+
+def _whole(x) -> bool:
+    """An int that is not a bool (True is an int in Python, but not an epoch count)."""
+    return isinstance(x, int) and not isinstance(x, bool)
+
+
+def _real(x) -> bool:
+    """A finite int or float, not a bool."""
+    if not (_whole(x) or isinstance(x, float)):
+        return False
+    try:
+        return math.isfinite(x)
+    except OverflowError:  # an int too large for a float
+        return False
 
 
 def read_toml(path: str | os.PathLike) -> dict:
@@ -77,5 +96,7 @@ def read_toml(path: str | os.PathLike) -> dict:
         raise ConfigError(f"config file {path} not found; check the path") from None
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
         raise ConfigError(f"{path}: not valid TOML ({e}); fix the file") from None
+    except RecursionError:  # x = {a = {a = {... thousands deep
+        raise ConfigError(f"{path}: not valid TOML (nested too deeply); fix the file") from None
     except OSError as e:
         raise ConfigError(f"cannot read config file {path} ({e.strerror})") from None

@@ -8,6 +8,7 @@ any data is allocated, so a corrupt header cannot ask for terabytes.
 from __future__ import annotations
 
 import gzip
+import math
 import os
 import struct
 import zlib
@@ -29,6 +30,8 @@ DTYPES = {
 }
 CODES = {dt.newbyteorder(">") if dt.itemsize > 1 else dt: code for code, dt in DTYPES.items()}
 MAX_BYTES = 1 << 31  # 2 GiB: far above MNIST (47 MB) and refuses absurd headers
+MAX_DIMS = 32  # the most dimensions every supported NumPy can hold (the format allows 255)
+CHUNK = 1 << 20
 GZIP_MAGIC = b"\x1f\x8b"
 
 
@@ -53,14 +56,14 @@ def read_idx(path: str | os.PathLike, max_bytes: int = MAX_BYTES) -> np.ndarray:
                 raise IdxError(f"{path}: bad magic number 0x{head.hex()}, not an IDX file; {fix}")
             if code not in DTYPES:
                 raise IdxError(f"{path}: unknown IDX type code 0x{code:02x}; {fix}")
-            if ndim == 0:
-                raise IdxError(f"{path}: IDX header says 0 dimensions; {fix}")
+            if not 1 <= ndim <= MAX_DIMS:
+                raise IdxError(f"{path}: IDX header says {ndim} dimensions, not 1 to {MAX_DIMS}; {fix}")
             dims_raw = f.read(4 * ndim)
             if len(dims_raw) < 4 * ndim:
                 raise IdxError(f"{path}: truncated in the header; {fix}")
             shape = struct.unpack(f">{ndim}I", dims_raw)
             dtype = DTYPES[code]
-            nbytes = int(np.prod(shape, dtype=np.float64)) * dtype.itemsize
+            nbytes = math.prod(shape) * dtype.itemsize  # exact: Python ints do not overflow
             if nbytes > max_bytes:
                 raise IdxError(
                     f"{path}: header claims {nbytes:,} bytes of data (shape {shape}), "
@@ -75,9 +78,11 @@ def read_idx(path: str | os.PathLike, max_bytes: int = MAX_BYTES) -> np.ndarray:
                         f"{path}: {what}: header says {nbytes:,} bytes of data, "
                         f"file has {have:,}; {fix}"
                     )
-            data = f.read(nbytes + 1)
+            data = _read_at_most(f, nbytes + 1)  # one byte more reveals a file longer than its header
     except FileNotFoundError:
         raise IdxError(f"{path}: no such file; {fix}") from None
+    except (IsADirectoryError, PermissionError) as e:
+        raise IdxError(f"{path}: cannot read it ({e.strerror}); check the path") from None
     except (OSError, EOFError, zlib.error) as e:
         # gzip raises BadGzipFile (an OSError), EOFError for a cut stream, zlib.error for bad bytes
         raise IdxError(f"{path}: corrupt or truncated gzip data ({e}); {fix}") from None
@@ -87,7 +92,23 @@ def read_idx(path: str | os.PathLike, max_bytes: int = MAX_BYTES) -> np.ndarray:
             f"{path}: {what}: header says {nbytes:,} bytes of data, "
             f"found {'more' if len(data) > nbytes else f'{len(data):,}'}; {fix}"
         )
-    return np.frombuffer(data, dtype=dtype).reshape(shape).astype(dtype.newbyteorder("="))
+    try:
+        array = np.frombuffer(data, dtype=dtype).reshape(shape)
+    except ValueError:  # e.g. shape (0, 2**32 - 1, 2**32 - 1): no data, yet too big for NumPy
+        raise IdxError(f"{path}: header shape {shape} cannot be held in an array; {fix}") from None
+    return array.astype(dtype.newbyteorder("="))
+
+
+def _read_at_most(f, n: int) -> bytearray:
+    """Up to ``n`` bytes of ``f``, read in chunks: memory grows with the data really there,
+    not with what a header claims (a 30-byte .gz can claim 2 GB)."""
+    data = bytearray()
+    while len(data) < n:
+        part = f.read(min(CHUNK, n - len(data)))
+        if not part:
+            break
+        data += part
+    return data
 
 
 def write_idx(path: str | os.PathLike, array: np.ndarray, compress: bool | None = None) -> None:

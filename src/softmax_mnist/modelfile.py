@@ -9,8 +9,11 @@ from __future__ import annotations
 
 import io
 import json
+import lzma
+import math
 import os
 import zipfile
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -22,6 +25,9 @@ from softmax_mnist.model import SoftmaxRegression
 
 FORMAT = "softmax-mnist-model"
 VERSION = 1
+ARRAYS = ("W", "b", "meta")
+MAX_BYTES = 1 << 28  # 256 MiB of arrays; a 784 x 10 model is 31 KB
+MAX_META_BYTES = 1 << 22  # 1 M characters of JSON (stored as 4-byte unicode)
 
 
 class ModelFileError(DataError):
@@ -52,48 +58,110 @@ def load_model(path: str | os.PathLike) -> tuple[SoftmaxRegression, dict]:
 
     if not path.is_file():
         raise ModelFileError(f"model file {path} not found; train one with `softmax-mnist train`")
-    try:
-        with np.load(path, allow_pickle=False) as z:
-            missing = {"W", "b", "meta"} - set(z.files)
-            if missing:
-                raise bad(f"missing array(s) {', '.join(sorted(missing))}")
-            W, b, meta_arr = z["W"], z["b"], z["meta"]
-    except ModelFileError:
-        raise
-    except ValueError as e:  # object arrays refuse to load without pickle
-        raise bad(f"unreadable ({e})") from None
-    except (OSError, EOFError, zipfile.BadZipFile, KeyError, RuntimeError) as e:
-        raise bad(f"not a valid .npz file ({type(e).__name__})") from None
+    arrays = _read_npz(path, bad)
+    W, b, meta_arr = arrays["W"], arrays["b"], arrays["meta"]
     if meta_arr.dtype.kind != "U" or meta_arr.shape != ():
         raise bad("its meta field is not a JSON string")
     try:
         meta = json.loads(str(meta_arr))
-    except json.JSONDecodeError:
+    except (ValueError, RecursionError):  # JSONDecodeError is a ValueError; RecursionError: [[[[...
         raise bad("its meta field is not valid JSON") from None
     if not isinstance(meta, dict) or meta.get("format") != FORMAT:
         raise bad("it is not a softmax-mnist model")
-    if meta.get("version") != VERSION:
+    if not _whole(meta.get("version")) or meta["version"] != VERSION:
         raise bad(f"unknown format version {meta.get('version')!r} (this program reads {VERSION})")
     d, c = meta.get("num_features"), meta.get("num_classes")
-    if not (isinstance(d, int) and isinstance(c, int) and d > 0 and c > 1):
+    if not (_whole(d) and _whole(c) and d > 0 and c > 1):
         raise bad("its meta gives no valid num_features / num_classes")
+    params = {}
     for name, arr, shape in (("W", W, (d, c)), ("b", b, (1, c))):
         if arr.dtype.kind != "f" or arr.shape != shape:
             raise bad(f"{name} is {arr.dtype} {arr.shape}, expected float {shape}")
-        if not np.isfinite(arr).all():
-            raise bad(f"{name} holds non-finite values")
+        with np.errstate(over="ignore"):
+            params[name] = arr.astype(np.float32)  # float64 values beyond float32 become inf here
+        if not np.isfinite(params[name]).all():
+            raise bad(f"{name} holds non-finite values (or values too large for float32)")
     if meta.get("preprocess") not in PREPROCESS_MODES:
         raise bad(f"unknown preprocessing {meta.get('preprocess')!r}")
-    stats = meta.get("stats")
-    if meta["preprocess"] == "standardize" and not (
-        isinstance(stats, dict) and all(isinstance(stats.get(k), (int, float)) for k in ("mean", "std"))
-        and stats["std"] > 0
-    ):
+    if meta["preprocess"] == "standardize" and not _stats_ok(meta.get("stats")):
         raise bad("standardize preprocessing without a valid mean and std")
+    shape = meta.get("image_shape")
+    if shape is not None and not (isinstance(shape, list) and all(_whole(n) and n > 0 for n in shape)):
+        raise bad(f"its image_shape {shape!r} is not a list of sizes")
+    config = meta.get("config")
+    if config is not None and not (isinstance(config, dict) and (
+            "val_size" not in config or _whole(config["val_size"]) and config["val_size"] >= 0)):
+        raise bad("its config is not a table of settings with a whole-number val_size")
     model = SoftmaxRegression(d, c)
-    model.params["W"][...] = W
-    model.params["b"][...] = b
+    model.params["W"][...] = params["W"]
+    model.params["b"][...] = params["b"]
     return model, meta
+
+
+def _whole(x) -> bool:
+    return isinstance(x, int) and not isinstance(x, bool)
+
+
+def _real(x) -> bool:
+    """A finite int or float: JSON allows NaN and Infinity, and bools are not numbers here."""
+    if not (_whole(x) or isinstance(x, float)):
+        return False
+    try:
+        return math.isfinite(x)
+    except OverflowError:  # an int too large for a float
+        return False
+
+
+def _stats_ok(stats) -> bool:
+    """A mean and std > 0 that turn pixel values in [0, 1] into finite float32 features."""
+    if not (isinstance(stats, dict) and _real(stats.get("mean")) and _real(stats.get("std"))):
+        return False
+    with np.errstate(all="ignore"):
+        mean, std = np.float32(float(stats["mean"])), np.float32(float(stats["std"]))
+        ends = (np.array([0, 1], np.float32) - mean) / std
+    return bool(std > 0 and np.isfinite(ends).all())
+
+
+def _read_npz(path: Path, bad) -> dict[str, np.ndarray]:
+    """The arrays W, b and meta of the .npz at ``path``, without pickle, each checked before
+    it is allocated: a few-byte file can claim a terabyte array or a huge compressed meta."""
+    try:
+        with zipfile.ZipFile(path) as zf:
+            sizes = {info.filename: info.file_size for info in zf.infolist()}
+            missing = [k for k in ARRAYS if f"{k}.npy" not in sizes]
+            if missing:
+                raise bad(f"missing array(s) {', '.join(missing)}")
+            total = sum(sizes[f"{k}.npy"] for k in ARRAYS)
+            if total > MAX_BYTES or sizes["meta.npy"] > MAX_META_BYTES:
+                raise bad(f"its arrays hold {total:,} bytes (meta {sizes['meta.npy']:,}), over the "
+                          f"limit of {MAX_BYTES:,} (meta {MAX_META_BYTES:,})")
+            return {k: _read_npy(zf.read(f"{k}.npy"), k, bad) for k in ARRAYS}
+    except ModelFileError:
+        raise
+    except (OSError, EOFError, zipfile.BadZipFile, zlib.error, lzma.LZMAError, NotImplementedError,
+            RuntimeError, ValueError) as e:  # RuntimeError: encrypted; NotImplementedError: method
+        raise bad(f"not a valid .npz file ({type(e).__name__})") from None
+
+
+def _read_npy(data: bytes, name: str, bad) -> np.ndarray:
+    """One .npy member: header checked (no objects, size matching the shape), then the array."""
+    f = io.BytesIO(data)
+    try:
+        version = np.lib.format.read_magic(f)
+        if version not in ((1, 0), (2, 0)):
+            raise bad(f"{name} is in .npy format {version}, not 1.0 or 2.0")
+        read_header = np.lib.format.read_array_header_1_0 if version == (1, 0) else \
+            np.lib.format.read_array_header_2_0
+        shape, _, dtype = read_header(f)
+        if dtype.hasobject:  # loading these would need pickle
+            raise bad(f"{name} is unreadable: it holds Python objects, which would need pickle")
+        if dtype.itemsize == 0 or math.prod(shape) * dtype.itemsize != len(data) - f.tell():
+            raise bad(f"{name}: {len(data) - f.tell():,} bytes do not hold a {dtype} array of shape {shape}")
+        return np.lib.format.read_array(io.BytesIO(data), allow_pickle=False)
+    except ModelFileError:
+        raise
+    except ValueError as e:
+        raise bad(f"{name} is unreadable ({e})") from None
 
 
 def model_inputs(images: np.ndarray, meta: dict) -> np.ndarray:
