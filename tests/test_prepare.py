@@ -6,7 +6,7 @@ import io
 
 import numpy as np
 import pytest
-from PIL import Image, ImageDraw
+from PIL import Image, ImageDraw, ImageFilter
 
 from softmax_mnist.config import TrainConfig
 from softmax_mnist.datasets import load_raw
@@ -95,6 +95,20 @@ def test_image_modes_give_the_same_digit(variant):
     out = prepare_image(img)
     assert np.abs(out.astype(int) - ref).mean() < 6, variant
     assert bbox_size(out)[0] == 20
+
+
+def test_uneven_light_and_a_shadow_are_not_ink():
+    """Light falling off across the page, and a soft-edged shadow over part of the digit."""
+    ref = prepare_image(draw_seven())
+    paper = np.asarray(draw_seven(), dtype=np.float64)
+    h, w = paper.shape
+    light = np.tile(np.linspace(0.6, 1.0, w), (h, 1))
+    light[:, :800] *= 0.7
+    light[:300] *= 0.85  # across the top of the 7
+    light = np.asarray(Image.fromarray((light * 255).astype(np.uint8)).filter(ImageFilter.GaussianBlur(15)))
+    out = prepare_image(Image.fromarray((paper * light / 255).astype(np.uint8)))
+    assert bbox_size(out) == bbox_size(ref)
+    assert np.corrcoef(out.ravel(), ref.ravel())[0, 1] > 0.98
 
 
 @pytest.mark.parametrize("orientation, upright", [(1, False), (6, True), (8, True)])

@@ -5,7 +5,7 @@ kept) and placed in a 28x28 field with their centre of mass at its centre. A dig
 is not prepared like that is misread, so every image goes through ``prepare_image``:
 
     EXIF orientation -> alpha onto white -> grayscale -> invert if the background is light
-    -> background removed, contrast stretched, faint pixels cleared -> crop to the digit
+    -> paper level (uneven light too) removed, contrast stretched, faint pixels cleared -> crop
     -> longest side to 20 px -> pasted into 28x28, centre of mass at (14, 14)
 
 The result is uint8 (28, 28); ``predict_proba`` then applies the model's own
@@ -21,6 +21,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
 from PIL import Image, ImageOps
 
 from softmax_mnist.errors import ConfigError, DataError
@@ -104,6 +105,24 @@ def to_gray(img: Image.Image) -> np.ndarray:
         raise ImageError(f"colour mode {img.mode} is not supported; save it as PNG or JPEG") from None
 
 
+def paper_level(x: np.ndarray) -> np.ndarray:
+    """The smooth level of the paper under bright ink (uneven light, shadows), (H, W) like ``x``.
+
+    A 9-px morphological opening of a 32-px thumbnail wipes out the strokes and keeps the
+    light, which is then scaled back up.
+    """
+    h, w = x.shape
+    scale = 32 / max(h, w)
+    thumb = Image.fromarray(x).resize((max(1, round(w * scale)), max(1, round(h * scale))),
+                                      Image.Resampling.BOX)
+    def window(a, reduce):  # 9x9 minimum or maximum around every pixel
+        return reduce(sliding_window_view(np.pad(a, 4, mode="edge"), (9, 9)), axis=(2, 3))
+
+    # opening: the minimum removes strokes, the maximum restores the edges of shadows
+    level = window(window(np.asarray(thumb), np.min), np.max).astype(np.float32)
+    return np.asarray(Image.fromarray(level).resize((w, h), Image.Resampling.BILINEAR))
+
+
 def ink(gray: np.ndarray) -> np.ndarray:
     """Gray levels -> ink in 0..255 on a zero background: inverted if the border is light."""
     h, w = gray.shape
@@ -113,12 +132,13 @@ def ink(gray: np.ndarray) -> np.ndarray:
     background = float(np.median(border))
     if background > 127:  # dark ink on light paper: MNIST is light ink on black
         gray, background = 255.0 - gray, 255.0 - background
-    x = np.clip(gray - background, 0, None)
+    # a photo or drawing has room to tell shading from strokes; a digit-sized image (MNIST) has not
+    x = np.clip(gray - (paper_level(gray) if max(h, w) >= 64 else background), 0, None)
     peak = float(x.max())
     if peak < MIN_CONTRAST:
         raise NoDigitError("no digit found (the image is blank or has too little contrast)")
     x *= 255.0 / peak
-    x[x < FAINT * 255] = 0  # paper texture, JPEG noise, shadows
+    x[x < FAINT * 255] = 0  # paper texture, JPEG noise
     return x
 
 
