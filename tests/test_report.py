@@ -336,6 +336,11 @@ def test_sweep_folder_with_one_grid_group(tmp_path):
     paths = report.build_report(write_study(tmp_path / "sweep2", results, model=False,
                                             examples=False))
     assert len(paths.figures) == 2
+    md = paths.markdown.read_text()
+    assert ("Best final validation accuracy for each batch_size (over the other settings): "
+            "10: 0.8500; 100: 0.8700.") in md
+    assert "for each lr (over the other settings): 0.01: 0.8500; 0.05: 0.8600; 0.1: 0.8700; " \
+           "2.0: all diverged." in md
 
 
 def test_quick_study_where_no_threshold_is_reached(tmp_path):

@@ -498,6 +498,21 @@ def varying_settings(runs: list[dict]) -> list[str]:
     return [k for k in keys if len({json.dumps(r["config"].get(k)) for r in runs}) > 1]
 
 
+def setting_effect(runs: list[dict], key: str) -> str:
+    """For each value of ``key``: the best final validation accuracy over the other settings."""
+    values = sorted({json.dumps(r["config"][key]) for r in runs}, key=lambda v: (
+        not isinstance(json.loads(v), (int, float)), json.loads(v) if isinstance(
+            json.loads(v), (int, float)) else v))
+    parts = []
+    for v in values:
+        rs = [r for r in runs if json.dumps(r["config"][key]) == v]
+        best = best_run(rs)
+        parts.append(f"{json.loads(v)}: " + (f4(best["final_val_acc"]) if best else
+                                              "all diverged"))
+    return (f"Best final validation accuracy for each {key} (over the other settings): "
+            f"{'; '.join(parts)}.")
+
+
 def grid_discussion(runs: list[dict], best_name: str | None = None) -> list[str]:
     """A user grid: the best run, the spread, the diverged, the time per epoch."""
     best = best_run(runs, best_name)
@@ -515,6 +530,10 @@ def grid_discussion(runs: list[dict], best_name: str | None = None) -> list[str]
         text += (f" The lowest was {worst['name']} ({f4(worst['final_val_acc'])}), "
                  f"{pts(best['final_val_acc'] - worst['final_val_acc'])} below.")
     out.append(text)
+    for key in varying:
+        if key == "seed" or len(varying) < 2:
+            continue  # with one setting varying, the table and the figure already say it
+        out.append(setting_effect(runs, key))
     diverged = [r for r in runs if not ok(r)]
     if diverged:
         out.append("Diverged: " + "; ".join(f"{r['name']} {diverged_where(r)}"
@@ -794,8 +813,10 @@ def build_document(results: dict, results_dir: Path) -> list:
         ref = by_name.get(results.get("meta", {}).get("reference") or REFERENCE_RUN)
         doc.append(Paragraph(
             "The saved model (model.npz) and the test examples below are those of "
-            + (f"{ref['name']} ({describe(ref)}, test accuracy {f4(ref.get('test_acc'))})."
-               if ref else "the study's reference run.")))
+            + (f"{ref['name']} ("
+               + (f"{describe(ref)}, " if describe(ref) != ref["name"] else "")
+               + f"test accuracy {f4(ref.get('test_acc'))})." if ref else
+               "the study's reference run.")))
     if model_path.is_file():
         from softmax_mnist.modelfile import load_model
 
