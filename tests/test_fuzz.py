@@ -495,6 +495,7 @@ MODEL_FOUND = {
     "meta zip bomb": model_npz(meta=np.array(" " * 50_000_000 + "{}"), compress=True),
     # accepted, then `evaluate` failed with AttributeError on meta["config"].get
     "config not a table": model_npz(config=[1, 2]),
+    "config null": model_npz(config=None),
     "val_size not a number": model_npz(config={"val_size": "5000"}),
     # accepted, then every feature was NaN or inf
     "NaN mean": model_npz(stats={"mean": float("nan"), "std": 0.3}),

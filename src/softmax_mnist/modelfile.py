@@ -86,10 +86,10 @@ def load_model(path: str | os.PathLike) -> tuple[SoftmaxRegression, dict]:
     if meta["preprocess"] == "standardize" and not _stats_ok(meta.get("stats")):
         raise bad("standardize preprocessing without a valid mean and std")
     shape = meta.get("image_shape")
-    if shape is not None and not (isinstance(shape, list) and all(_whole(n) and n > 0 for n in shape)):
+    if "image_shape" in meta and not (isinstance(shape, list) and all(_whole(n) and n > 0 for n in shape)):
         raise bad(f"its image_shape {shape!r} is not a list of sizes")
-    config = meta.get("config")
-    if config is not None and not (isinstance(config, dict) and (
+    config = meta.get("config")  # evaluate reads config.val_size
+    if "config" in meta and not (isinstance(config, dict) and (
             "val_size" not in config or _whole(config["val_size"]) and config["val_size"] >= 0)):
         raise bad("its config is not a table of settings with a whole-number val_size")
     model = SoftmaxRegression(d, c)
