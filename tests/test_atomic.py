@@ -13,6 +13,7 @@ import ast
 import json
 import os
 import signal
+import stat
 import subprocess
 import sys
 import textwrap
@@ -136,6 +137,14 @@ def test_death_before_the_rename_leaves_the_old_file(tmp_path, monkeypatch):
     with pytest.raises(Died):
         fileio.atomic_write_bytes(path, b'{"acc": 0.95}\n')
     assert path.read_bytes() == b'{"acc": 0.9}\n'
+
+
+def test_atomic_files_get_the_usual_permissions(tmp_path):
+    """Not mkstemp's 0600: a results folder is readable like any other file the user writes."""
+    umask = os.umask(0o022)
+    os.umask(umask)
+    path = fileio.atomic_write_text(tmp_path / "metrics.json", "{}")
+    assert stat.S_IMODE(path.stat().st_mode) == 0o666 & ~umask
 
 
 # ---- a real process SIGKILLed in the middle of a long write ----------------------------------
