@@ -10,13 +10,19 @@ from __future__ import annotations
 import numpy as np
 
 
-def log_softmax(logits: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+def log_softmax(
+    logits: np.ndarray, out: np.ndarray | None = None, top: np.ndarray | None = None
+) -> np.ndarray:
     """Row-wise log-softmax of (N, C) logits, stable for any finite input.
 
     ``out``: where to write the (N, C) result; may be ``logits`` itself (overwritten).
+    ``top``: ``logits.argmax(axis=1)`` when the caller has it already (for the accuracy).
     """
-    # largest entry becomes 0: exp cannot overflow
-    shifted = np.subtract(logits, logits.max(axis=1, keepdims=True), out=out)
+    if top is None:
+        top = logits.argmax(axis=1)
+    # the row max, read at the argmax: on rows of 10, NumPy's argmax is ~10x faster than max
+    rowmax = logits[np.arange(len(logits)), top][:, None]
+    shifted = np.subtract(logits, rowmax, out=out)  # largest entry becomes 0: exp cannot overflow
     shifted -= np.log(np.exp(shifted).sum(axis=1, keepdims=True))
     return shifted
 
@@ -29,18 +35,19 @@ def softmax(logits: np.ndarray) -> np.ndarray:
 
 
 def cross_entropy(
-    logits: np.ndarray, y: np.ndarray, out: np.ndarray | None = None
+    logits: np.ndarray, y: np.ndarray, out: np.ndarray | None = None,
+    top: np.ndarray | None = None,
 ) -> tuple[float, np.ndarray]:
     """Mean cross-entropy of (N, C) logits against integer labels y (N,), and its gradient.
 
     Returns ``(loss, dlogits)`` with ``dlogits = (softmax(logits) - onehot(y)) / N`` of shape (N, C).
     ``out``: where to write dlogits; may be ``logits`` itself, so that a training loop allocates
-    no (N, C) array per batch (the logits are then overwritten).
+    no (N, C) array per batch (the logits are then overwritten). ``top``: see log_softmax.
     """
     n = logits.shape[0]
     rows = np.arange(n)
-    logp = log_softmax(logits, out=out)
-    loss = -float(logp[rows, y].mean(dtype=np.float64))
+    logp = log_softmax(logits, out=out, top=top)
+    loss = -float(logp[rows, y].sum(dtype=np.float64)) / n  # the mean, summed in float64
     dlogits = np.exp(logp, out=logp)  # reuse the buffer: softmax = exp(log_softmax)
     dlogits[rows, y] -= 1.0
     dlogits /= n
@@ -49,9 +56,4 @@ def cross_entropy(
 
 def accuracy(logits: np.ndarray, y: np.ndarray) -> float:
     """Fraction of rows whose largest logit is at the true label."""
-    return count_correct(logits, y) / len(y)
-
-
-def count_correct(logits: np.ndarray, y: np.ndarray) -> int:
-    """How many rows have their largest logit at the true label."""
-    return int(np.count_nonzero(logits.argmax(axis=1) == y))
+    return np.count_nonzero(logits.argmax(axis=1) == y) / len(y)

@@ -56,7 +56,7 @@ class SoftmaxRegression:
             np.dot(X.T, dlogits, out=dW)  # same BLAS call as matmul, minus ~10 us of overhead at N = 1
         else:
             np.matmul(X.T, dlogits, out=dW)  # mixed dtypes: cast into dW
-        np.sum(dlogits, axis=0, keepdims=True, out=self.grads["b"])
+        dlogits.sum(axis=0, keepdims=True, out=self.grads["b"])
 
     def predict_proba(self, X: np.ndarray) -> np.ndarray:
         """Class probabilities (N, C)."""

@@ -18,7 +18,7 @@ from softmax_mnist.config import TrainConfig
 from softmax_mnist.dataloader import check_batch_size, iterate_minibatches, num_batches
 from softmax_mnist.datasets import load_splits
 from softmax_mnist.errors import ConfigError, DivergenceError
-from softmax_mnist.functional import count_correct, cross_entropy
+from softmax_mnist.functional import cross_entropy
 from softmax_mnist.loss import SoftmaxCrossEntropyLoss
 from softmax_mnist.model import SoftmaxRegression
 from softmax_mnist.optimizer import SGD
@@ -110,8 +110,9 @@ def _fit(model, optimizer, x_train, y_train, x_val, y_val, epochs, batch_size, r
         accs = np.empty(n_iter)
         for it, (xb, yb) in enumerate(iterate_minibatches(x_train, y_train, batch_size, rng)):
             logits = model.forward(xb, out=logits_buf[: len(xb)])
-            accs[it] = count_correct(logits, yb) / len(yb)  # before cross_entropy overwrites logits
-            loss, dlogits = cross_entropy(logits, yb, out=logits)
+            top = logits.argmax(axis=1)  # once, for the accuracy and for the loss's row max
+            accs[it] = np.count_nonzero(top == yb) / len(yb)
+            loss, dlogits = cross_entropy(logits, yb, out=logits, top=top)  # logits -> dlogits
             losses[it] = loss
             if not math.isfinite(loss):
                 raise DivergenceError(
