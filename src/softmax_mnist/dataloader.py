@@ -25,16 +25,20 @@ def iterate_minibatches(
     y: np.ndarray,
     batch_size: int,
     rng: np.random.Generator | None = None,
+    first_batch: int = 0,
 ) -> Iterator[tuple[np.ndarray, np.ndarray]]:
-    """One epoch of (x_batch, y_batch); shuffled with ``rng``, in order when ``rng`` is None."""
+    """One epoch of (x_batch, y_batch); shuffled with ``rng``, in order when ``rng`` is None.
+
+    ``first_batch``: skip the batches before it (resuming mid-epoch; the shuffle is the same).
+    """
     n = len(x)
     check_batch_size(batch_size, n)
     if rng is None:
-        for start in range(0, n, batch_size):  # views, no copy
+        for start in range(first_batch * batch_size, n, batch_size):  # views, no copy
             yield x[start : start + batch_size], y[start : start + batch_size]
         return
     order = rng.permutation(n)
-    for start in range(0, n, batch_size):
+    for start in range(first_batch * batch_size, n, batch_size):
         idx = order[start : start + batch_size]
         yield x[idx], y[idx]
 

@@ -9,11 +9,12 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 
 import numpy as np
 from threadpoolctl import threadpool_limits
 
+from softmax_mnist.checkpoint import Interrupted, TrainState
 from softmax_mnist.config import TrainConfig
 from softmax_mnist.dataloader import check_batch_size, iterate_minibatches, num_batches
 from softmax_mnist.datasets import load_splits
@@ -78,11 +79,19 @@ def fit(
     log: Callable[[str], None] | None = None,
     display_freq: int = 0,
     blas_threads: int | None = 1,
+    state: TrainState | None = None,
+    checkpoint: Callable[[TrainState], None] | None = None,
+    checkpoint_every: int = 0,
+    stop: Callable[[], bool] | None = None,
 ) -> History:
     """Train ``model`` with ``optimizer`` for ``epochs`` passes over shuffled minibatches.
 
     ``log`` gets a line per epoch (and every ``display_freq`` iterations when > 0).
     Raises DivergenceError as soon as the loss is not finite.
+    Faults: ``checkpoint(state)`` is called after every epoch and every ``checkpoint_every``
+    steps; when ``stop()`` turns true, fit checkpoints after the current step and raises
+    Interrupted. ``state`` (with the weights and velocities restored by the caller) resumes
+    a run so that it ends bit for bit as an uninterrupted one would.
     ``blas_threads``: BLAS threads while training (None leaves the setting alone). One is the
     default because the products here are small (W is 784 x 10): waking a second thread for
     each of them costs more than it saves, and on a busy machine it can stall for a whole
@@ -93,22 +102,30 @@ def fit(
     rng = np.random.default_rng(0) if rng is None else rng
     with threadpool_limits(blas_threads, user_api="blas"):
         return _fit(model, optimizer, x_train, y_train, x_val, y_val, epochs, batch_size, rng,
-                    log, display_freq)
+                    log, display_freq, state or TrainState(), checkpoint, checkpoint_every, stop)
 
 
 def _fit(model, optimizer, x_train, y_train, x_val, y_val, epochs, batch_size, rng, log,
-         display_freq) -> History:
-    hist = History()
+         display_freq, state, checkpoint, checkpoint_every, stop) -> History:
+    hist = History(**state.history)
     n_iter = num_batches(len(x_train), batch_size)
     W = model.params["W"]
     # One logits buffer for all batches: forward writes into it and cross_entropy turns it into
     # dlogits in place, so no (batch, C) array is allocated per iteration.
     logits_buf = np.empty((batch_size, W.shape[1]), dtype=np.result_type(x_train, W))
-    for epoch in range(1, epochs + 1):
+    for epoch in range(state.epoch + 1, epochs + 1):
         start = time.perf_counter()
+        first = 0
+        if state.rng_state is not None:  # resuming: same shuffle, continue after `step` batches
+            rng.bit_generator.state = state.rng_state
+            first = state.step
+        epoch_rng = rng.bit_generator.state  # before this epoch's shuffle
         losses = np.empty(n_iter)
         accs = np.empty(n_iter)
-        for it, (xb, yb) in enumerate(iterate_minibatches(x_train, y_train, batch_size, rng)):
+        losses[:first], accs[:first] = state.epoch_losses, state.epoch_accs
+        state = TrainState()
+        batches = iterate_minibatches(x_train, y_train, batch_size, rng, first)
+        for it, (xb, yb) in enumerate(batches, start=first):
             logits = model.forward(xb, out=logits_buf[: len(xb)])
             top = logits.argmax(axis=1)  # once, for the accuracy and for the loss's row max
             accs[it] = np.count_nonzero(top == yb) / len(yb)
@@ -125,6 +142,14 @@ def _fit(model, optimizer, x_train, y_train, x_val, y_val, epochs, batch_size, r
             optimizer.step()
             if log and display_freq and (it + 1) % display_freq == 0:
                 log(f"epoch {epoch} iter {it + 1}/{n_iter}  loss {losses[it]:.4f}  acc {accs[it]:.4f}")
+            done = it + 1
+            stopping = stop is not None and stop()
+            if checkpoint and (stopping or (checkpoint_every and done % checkpoint_every == 0)):
+                checkpoint(TrainState(epoch - 1, done, epoch_rng, losses[:done].tolist(),
+                                      accs[:done].tolist(), asdict(hist)))
+            if stopping:
+                raise Interrupted(f"stopped at epoch {epoch}, step {done} of {n_iter}",
+                                  epoch=epoch, step=done)
         hist.epoch_time.append(time.perf_counter() - start)
         hist.iter_loss.extend(losses.tolist())
         hist.iter_acc.extend(accs.tolist())
@@ -152,6 +177,8 @@ def _fit(model, optimizer, x_train, y_train, x_val, y_val, epochs, batch_size, r
             line += f"  val loss {vl:.4f}  acc {va:.4f}"
         if log:
             log(f"{line}  {hist.epoch_time[-1]:.2f}s")
+        if checkpoint:  # the next epoch starts from the current RNG state, at step 0
+            checkpoint(TrainState(epoch, 0, rng.bit_generator.state, [], [], asdict(hist)))
     return hist
 
 

@@ -1,0 +1,116 @@
+"""Checkpoints: everything needed to continue a training run and end bit-for-bit where an
+uninterrupted run would: weights, optimizer velocities, the RNG state at the start of the
+current epoch (so the epoch's shuffle is drawn again identically), the position in the epoch,
+and the history so far. Stored like model.npz: arrays plus JSON, loaded without pickle.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import signal
+import threading
+import zipfile
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from softmax_mnist.errors import DataError, SoftmaxMnistError
+from softmax_mnist.fileio import atomic_write
+
+FORMAT = "softmax-mnist-checkpoint"
+VERSION = 1
+
+
+class CheckpointError(DataError):
+    """A checkpoint that is missing, corrupt or from another run."""
+
+
+class Interrupted(SoftmaxMnistError):
+    """Training stopped on request (SIGINT/SIGTERM) after writing a checkpoint."""
+
+    def __init__(self, message: str, epoch: int = 0, step: int = 0):
+        super().__init__(message)
+        self.epoch, self.step = epoch, step
+
+
+@dataclass
+class TrainState:
+    """Where a run is: ``epoch`` epochs done, plus ``step`` batches of the next one."""
+
+    epoch: int = 0
+    step: int = 0
+    rng_state: dict | None = None  # bit generator state at the start of epoch ``epoch + 1``
+    epoch_losses: list[float] = field(default_factory=list)  # batches done in this epoch
+    epoch_accs: list[float] = field(default_factory=list)
+    history: dict = field(default_factory=dict)  # History fields so far
+
+
+def save_checkpoint(path, params: dict, velocity: dict, state: TrainState, config: dict) -> Path:
+    """Write a checkpoint atomically (a kill during the write keeps the previous one)."""
+    meta = {"format": FORMAT, "version": VERSION, "config": config, "state": asdict(state)}
+    arrays = {f"param_{k}": v for k, v in params.items()}
+    arrays.update({f"velocity_{k}": v for k, v in velocity.items()})
+    buf = io.BytesIO()
+    np.savez(buf, meta=np.array(json.dumps(meta)), **arrays)
+    return atomic_write(path, lambda f: f.write(buf.getvalue()))
+
+
+def load_checkpoint(path) -> tuple[dict, dict, TrainState, dict]:
+    """(params, velocity, state, config) from a checkpoint written by ``save_checkpoint``."""
+    path = Path(path)
+    fix = "start the run again without --resume"
+    if not path.is_file():
+        raise CheckpointError(f"no checkpoint at {path}; {fix}")
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            arrays = {k: z[k] for k in z.files}
+        meta = json.loads(str(arrays.pop("meta")))
+        state = TrainState(**meta["state"])
+        config = meta["config"]
+        ok = meta["format"] == FORMAT and meta["version"] == VERSION
+    except (OSError, EOFError, ValueError, KeyError, TypeError, zipfile.BadZipFile) as e:
+        raise CheckpointError(f"{path}: unreadable checkpoint ({type(e).__name__}); {fix}") from None
+    if not ok:
+        raise CheckpointError(f"{path}: not a version-{VERSION} softmax-mnist checkpoint; {fix}")
+    params = {k[6:]: v for k, v in arrays.items() if k.startswith("param_")}
+    velocity = {k[9:]: v for k, v in arrays.items() if k.startswith("velocity_")}
+    if set(params) != {"W", "b"} or not all(np.isfinite(v).all() for v in params.values()):
+        raise CheckpointError(f"{path}: checkpoint weights missing or not finite; {fix}")
+    return params, velocity, state, config
+
+
+class StopFlag:
+    """Set by SIGINT/SIGTERM while ``catch_signals`` is active; training polls it per step."""
+
+    def __init__(self):
+        self.signal: str | None = None
+
+    def __call__(self) -> bool:
+        return self.signal is not None
+
+
+@contextmanager
+def catch_signals():
+    """Turn SIGINT and SIGTERM into a StopFlag instead of killing the process mid-step."""
+    flag = StopFlag()
+    if threading.current_thread() is not threading.main_thread():
+        yield flag  # signal handlers can only be set from the main thread
+        return
+
+    def handler(signum, _frame):
+        flag.signal = signal.Signals(signum).name
+
+    old = {s: signal.signal(s, handler) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield flag
+    finally:
+        for s, h in old.items():
+            signal.signal(s, h)
+
+
+def checkpoint_path(out_dir: str | os.PathLike) -> Path:
+    return Path(out_dir) / "checkpoint.npz"
