@@ -114,3 +114,18 @@ def catch_signals():
 
 def checkpoint_path(out_dir: str | os.PathLike) -> Path:
     return Path(out_dir) / "checkpoint.npz"
+
+
+def restore(path, model, optimizer, config: dict) -> TrainState:
+    """Load the checkpoint at ``path`` into ``model`` and ``optimizer``; the state to resume from."""
+    params, velocity, state, saved = load_checkpoint(path)
+    if saved != config:
+        raise CheckpointError(f"{path} was written with other settings ({saved}); "
+                              "resume with the settings it was made with")
+    for key, target in ((k, model.params[k]) for k in params):
+        if params[key].shape != target.shape:
+            raise CheckpointError(f"{path}: {key} has shape {params[key].shape}, expected {target.shape}")
+        target[...] = params[key]
+    for key, v in velocity.items():
+        optimizer.velocity[key] = v.astype(model.params[key].dtype)
+    return state

@@ -50,6 +50,10 @@ def _add_train(sub) -> None:
     p.add_argument("--seed", type=int, help="random seed for init and shuffling (default 0)")
     p.add_argument("--out", metavar="DIR", help="run folder (default runs/train-<time>)")
     p.add_argument("--force", action="store_true", help="write into a non-empty --out")
+    p.add_argument("--resume", metavar="DIR",
+                   help="continue the interrupted run in DIR (its settings come from DIR)")
+    p.add_argument("--checkpoint-every", type=int, default=0, metavar="N",
+                   help="checkpoint every N steps as well as after every epoch")
     p.add_argument("--display-freq", type=int, default=0, metavar="N",
                    help="also print every N iterations")
     p.add_argument("-q", "--quiet", action="store_true", help="print only the final line")
@@ -70,15 +74,35 @@ def resolve_train_config(args: argparse.Namespace) -> TrainConfig:
 
 
 def cmd_train(args) -> int:
-    from softmax_mnist.runs import train_run
+    from softmax_mnist.checkpoint import Interrupted, catch_signals
+    from softmax_mnist.runs import read_run_config, train_run
 
-    config = resolve_train_config(args)
-    data_dir = args.data_dir
-    if data_dir is None and args.config:
-        data_dir = read_toml(args.config).get("data_dir")
-    out = args.out or f"runs/train-{time.strftime('%Y%m%d-%H%M%S')}"
+    if args.checkpoint_every < 0:
+        raise ConfigError(f"--checkpoint-every must be >= 0, got {args.checkpoint_every}")
+    if args.resume:
+        given = [f"--{f.name.replace('_', '-')}" for f in fields(TrainConfig)
+                 if getattr(args, f.name, None) is not None] + (["--config"] if args.config else [])
+        if given or args.out:
+            raise ConfigError(f"--resume takes its settings from {args.resume}/config.json; "
+                              f"drop {', '.join(given + (['--out'] if args.out else []))}")
+        config, saved_dir = read_run_config(args.resume)
+        data_dir, out = args.data_dir or saved_dir, args.resume
+    else:
+        config = resolve_train_config(args)
+        data_dir = args.data_dir
+        if data_dir is None and args.config:
+            data_dir = read_toml(args.config).get("data_dir")
+        out = args.out or f"runs/train-{time.strftime('%Y%m%d-%H%M%S')}"
     log = None if args.quiet else print
-    metrics = train_run(config, data_dir, out, log=log, force=args.force)
+    with catch_signals() as stop:
+        try:
+            metrics = train_run(config, data_dir, out, log=log, force=args.force,
+                                resume=bool(args.resume), checkpoint_every=args.checkpoint_every,
+                                stop=stop)
+        except Interrupted as e:
+            print(f"softmax-mnist train: {stop.signal or 'interrupted'}: {e}; checkpoint saved in "
+                  f"{out}; resume with: softmax-mnist train --resume {out}", file=sys.stderr)
+            return 130
     val = f"  val accuracy {metrics['val_acc']:.4f}" if "val_acc" in metrics else ""
     print(f"test accuracy {metrics['test_acc']:.4f}{val}  "
           f"({metrics['train_seconds']:.1f}s training)  -> {out}")

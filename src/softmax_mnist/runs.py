@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import os
 import time
 from pathlib import Path
@@ -18,6 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from softmax_mnist import __version__
+from softmax_mnist.checkpoint import checkpoint_path, restore, save_checkpoint
 from softmax_mnist.config import TrainConfig
 from softmax_mnist.datasets import Splits, load_splits, resolve_data_dir
 from softmax_mnist.errors import ConfigError
@@ -49,25 +51,47 @@ def history_csv(history: History) -> str:
     return buf.getvalue()
 
 
-def train_model(config: TrainConfig, data: Splits, log=None, display_freq: int = 0):
-    """Build the model and optimizer from ``config`` and train on ``data``'s train split."""
+def train_model(config: TrainConfig, data: Splits, log=None, display_freq: int = 0,
+                checkpoint_file=None, checkpoint_every: int = 0, stop=None, resume: bool = False):
+    """Build the model and optimizer from ``config`` and train on ``data``'s train split.
+
+    With ``checkpoint_file``, a checkpoint is written there after every epoch (and every
+    ``checkpoint_every`` steps, and when ``stop()`` turns true); ``resume`` starts from it.
+    """
     rng = np.random.default_rng(config.seed)
     model = SoftmaxRegression(data.x_train.shape[1], 10, rng=rng)
     opt = SGD(model, config.lr, config.momentum, config.nesterov, config.weight_decay)
+    state = restore(checkpoint_file, model, opt, config.to_dict()) if resume else None
+    save = None
+    if checkpoint_file is not None:
+        def save(st):
+            save_checkpoint(checkpoint_file, model.params, opt.velocity, st, config.to_dict())
     history = fit(model, opt, data.x_train, data.y_train, data.x_val, data.y_val,
-                  config.epochs, config.batch_size, rng, log, display_freq)
+                  config.epochs, config.batch_size, rng, log, display_freq,
+                  state=state, checkpoint=save, checkpoint_every=checkpoint_every, stop=stop)
     return model, history
 
 
 def train_run(config: TrainConfig, data_dir=None, out=None, log=None, force=False,
-              data: Splits | None = None) -> dict:
-    """Train with ``config``; with ``out``, write the run folder. Returns the metrics dict."""
-    out = prepare_out_dir(out, force) if out is not None else None
+              data: Splits | None = None, resume: bool = False, checkpoint_every: int = 0,
+              stop=None) -> dict:
+    """Train with ``config``; with ``out``, write the run folder. Returns the metrics dict.
+
+    config.json is written first, so an interrupted run can be resumed (``resume=True``)
+    from ``out``'s checkpoint.npz; the checkpoint is removed once the run is complete.
+    """
     data_dir = resolve_data_dir(data_dir)
+    out = None if out is None else Path(out)
+    if out is not None and not resume:
+        out = prepare_out_dir(out, force)
+        atomic_write_json(out / "config.json", {
+            **config.to_dict(), "data_dir": str(data_dir), "version": __version__})
+    ckpt = checkpoint_path(out) if out is not None else None
     if data is None:
         data = load_splits(data_dir, config.val_size, config.preprocess)
     start = time.perf_counter()
-    model, history = train_model(config, data, log)
+    model, history = train_model(config, data, log, checkpoint_file=ckpt,
+                                 checkpoint_every=checkpoint_every, stop=stop, resume=resume)
     seconds = time.perf_counter() - start
     metrics = {"epochs": config.epochs, "train_seconds": seconds}
     for split in ("train", "val", "test"):  # test only reported, never used to choose
@@ -75,11 +99,26 @@ def train_run(config: TrainConfig, data_dir=None, out=None, log=None, force=Fals
         if len(x):
             metrics[f"{split}_loss"], metrics[f"{split}_acc"] = evaluate(model, x, y)
     if out is not None:
-        atomic_write_json(out / "config.json", {
-            **config.to_dict(), "data_dir": str(data_dir), "version": __version__})
         atomic_write_text(out / "history.csv", history_csv(history))
         atomic_write_json(out / "metrics.json", metrics)
         save_model(out / "model.npz", model, data.preprocess, data.stats,
                    extra={"config": config.to_dict()})
         save_figure(plot_history(history, "softmax regression on MNIST"), out / "curves.png")
+        ckpt.unlink(missing_ok=True)  # complete: model.npz and the rest replace it
     return metrics
+
+
+def read_run_config(out) -> tuple[TrainConfig, str]:
+    """The TrainConfig and data dir of an existing run folder (for --resume)."""
+    path = Path(out) / "config.json"
+    try:
+        saved = json.loads(path.read_text())
+    except (OSError, ValueError):
+        raise ConfigError(f"{path} missing or unreadable; --resume needs a folder written by "
+                          "`softmax-mnist train`") from None
+    if not checkpoint_path(out).is_file():
+        raise ConfigError(f"no checkpoint.npz in {out}: nothing to resume (the run finished or "
+                          "never completed a step)")
+    data_dir = saved.pop("data_dir", None)
+    saved.pop("version", None)
+    return TrainConfig.from_dict(saved), data_dir
