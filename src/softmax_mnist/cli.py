@@ -10,6 +10,7 @@ import json
 import sys
 import time
 from dataclasses import fields
+from pathlib import Path
 
 from softmax_mnist import __version__
 from softmax_mnist.config import TrainConfig, read_toml
@@ -172,6 +173,8 @@ def _study_flags(p: argparse.ArgumentParser, kind: str) -> None:
                    help="seed of every run: same init and data order for all (default 0)")
     p.add_argument("-v", "--verbose", action="store_true", help="also print a line per epoch")
     p.add_argument("--force", action="store_true", help="write into a non-empty --out")
+    p.add_argument("--resume", metavar="DIR", help="continue the interrupted study or sweep in "
+                   "DIR at the first run that did not finish (its plan comes from DIR)")
 
 
 def _add_study(sub) -> None:
@@ -206,20 +209,43 @@ def _add_report(sub) -> None:
 def _run_plan(args, kind: str, plan, data_dir, quick: bool = False) -> int:
     """Train ``plan``, write the study folder and its report; the shared body of study and sweep."""
     from softmax_mnist import experiments as ex
+    from softmax_mnist.checkpoint import Interrupted, catch_signals, checkpoint_path
     from softmax_mnist.datasets import resolve_data_dir
     from softmax_mnist.runs import prepare_out_dir
 
     start = time.perf_counter()
-    out = prepare_out_dir(args.out or f"runs/{kind}-{time.strftime('%Y%m%d-%H%M%S')}", args.force)
+    if args.resume:  # the plan, seed and data come from the folder, not from the flags
+        out = Path(args.resume)
+        progress = ex.load_progress(out)
+        plan, quick, data_dir = progress["plan"], progress["meta"]["quick"], progress["meta"]["data_dir"]
+    else:
+        out = prepare_out_dir(args.out or f"runs/{kind}-{time.strftime('%Y%m%d-%H%M%S')}", args.force)
+        meta = {"seed": args.seed, "quick": quick, "data_dir": str(resolve_data_dir(data_dir))}
+        progress = {"kind": kind, "plan": plan, "meta": meta, "finished": {}}
+        ex.save_progress(out, progress)
     data, images = ex.load_study_data(data_dir, plan, quick)
     print(f"{kind}: {len(plan)} runs on {len(data.x_train):,} training images -> {out}")
     models: dict = {}
-    meta = {"seed": args.seed, "quick": quick, "data_dir": str(resolve_data_dir(data_dir))}
-    results = ex.run_study(plan, data, print, args.verbose, meta, models)
+    finished = dict(progress["finished"])
+
+    def on_run(entry):  # after each run, so a kill loses at most the run in progress
+        progress["finished"][entry["name"]] = entry
+        ex.save_progress(out, progress)
+
+    with catch_signals() as stop:
+        try:
+            results = ex.run_study(plan, data, print, args.verbose, progress["meta"], models,
+                                   finished, on_run, checkpoint_path(out), stop)
+        except Interrupted as e:
+            print(f"softmax-mnist {kind}: {stop.signal or 'interrupted'}: {e}; progress saved in "
+                  f"{out}; resume with: softmax-mnist {kind} --resume {out}"
+                  + (f" {args.config}" if kind == "sweep" else ""), file=sys.stderr)
+            return 130
     ex.save_results(results, out)
     ref = results["meta"]["reference"]
     ex.save_reference(out, results, data, models.get(ref), images)
     _build_report(out)
+    ex.finish_progress(out)
     best = results["best"]["overall"]
     if best is not None:
         val = next(r["final_val_acc"] for r in results["runs"] if r["name"] == best)

@@ -17,6 +17,7 @@ import copy
 import csv
 import io
 import itertools
+import json
 import math
 import os
 import platform
@@ -29,6 +30,7 @@ from pathlib import Path
 import numpy as np
 
 from softmax_mnist import __version__
+from softmax_mnist.checkpoint import CheckpointError, load_checkpoint
 from softmax_mnist.config import TrainConfig
 from softmax_mnist.datasets import Splits, load_raw, load_splits
 from softmax_mnist.errors import ConfigError, DivergenceError
@@ -58,11 +60,18 @@ def _key(t: float) -> str:
 # ---- one run -------------------------------------------------------------------------------
 
 
-def _train(name: str, group: str, config: TrainConfig, data: Splits, log: Log = None):
-    """Train one setting; returns (run entry, model or None when it diverged)."""
+def _train(name: str, group: str, config: TrainConfig, data: Splits, log: Log = None,
+           checkpoint_file=None, stop=None):
+    """Train one setting; returns (run entry, model or None when it diverged).
+
+    With ``checkpoint_file``, the run checkpoints there and resumes from it when the file
+    holds this same setting (an interrupted study).
+    """
+    resume = checkpoint_file is not None and _holds(checkpoint_file, config)
     start = time.perf_counter()
     try:
-        model, hist = train_model(config, data, log)
+        model, hist = train_model(config, data, log, checkpoint_file=checkpoint_file, stop=stop,
+                                  resume=resume)
         error = None
     except DivergenceError as e:
         model, hist, error = None, e.history, str(e)
@@ -90,6 +99,14 @@ def _train(name: str, group: str, config: TrainConfig, data: Splits, log: Log = 
         "test_acc": test[1], "test_loss": test[0],  # reported only, never used to choose
     }
     return entry, model
+
+
+def _holds(checkpoint_file, config: TrainConfig) -> bool:
+    """True when ``checkpoint_file`` exists and was written by a run of ``config``."""
+    try:
+        return load_checkpoint(checkpoint_file)[3] == config.to_dict()
+    except CheckpointError:
+        return False
 
 
 def run_one(name: str, group: str, config: TrainConfig, data: Splits, log: Log = None) -> dict:
@@ -218,13 +235,19 @@ def best_run(runs: list[dict]) -> str | None:
 
 
 def run_study(plan, data: Splits, log: Log = None, verbose: bool = False,
-              meta: dict | None = None, models: dict | None = None) -> dict:
+              meta: dict | None = None, models: dict | None = None,
+              finished: dict | None = None, on_run: Callable[[dict], None] | None = None,
+              checkpoint_file=None, stop=None) -> dict:
     """Train every ``(name, group, config)`` of ``plan``; the results dict of results-schema.md.
 
     ``log`` gets one line per run (and per epoch when ``verbose``). A setting identical to an
     earlier one is not trained again: its entry is copied (training is deterministic).
     When ``models`` is a dict, each finished run's model is stored in it by name.
+    Faults: ``finished`` maps names to entries already done (a resumed study skips them);
+    ``on_run(entry)`` is called as each run ends; the run in progress checkpoints to
+    ``checkpoint_file`` and stops with Interrupted when ``stop()`` turns true.
     """
+    finished = finished or {}
     names = [name for name, _, _ in plan]
     if len(set(names)) != len(names):
         raise ConfigError(f"run names must be unique: {names}")
@@ -238,14 +261,19 @@ def run_study(plan, data: Splits, log: Log = None, verbose: bool = False,
     start = time.perf_counter()
     runs, done, width = [], {}, max(map(len, names))
     for i, (name, group, config) in enumerate(plan, 1):
-        if config in done:
+        if name in finished:
+            entry, model, note = finished[name], None, "  (done before the resume)"
+            done.setdefault(config, (entry, None))
+        elif config in done:
             first = done[config]
             entry = {**copy.deepcopy(first[0]), "name": name, "group": group}
             model, note = first[1], f"  (same setting as {first[0]['name']})"
         else:
             epoch_log = (lambda s, n=name: log(f"  {n}: {s}")) if log and verbose else None
-            entry, model = _train(name, group, config, data, epoch_log)
+            entry, model = _train(name, group, config, data, epoch_log, checkpoint_file, stop)
             done[config], note = (entry, model), ""
+        if on_run is not None and name not in finished:
+            on_run(entry)
         runs.append(entry)
         if models is not None and model is not None:
             models[name] = model
@@ -366,3 +394,35 @@ def save_reference(out_dir, results: dict, data: Splits, model=None,
     np.savez(buf, **arrays)
     atomic_write(out / "examples.npz", lambda f: f.write(buf.getvalue()))
     return name
+
+
+# ---- progress of a study, for --resume -----------------------------------------------------
+
+
+def save_progress(out_dir, progress: dict) -> None:
+    """Write progress.json: the plan, its meta, and the entries of the runs finished so far."""
+    data = {**progress, "plan": [[n, g, c.to_dict()] for n, g, c in progress["plan"]]}
+    atomic_write_json(Path(out_dir) / "progress.json", _json_safe(data))
+
+
+def load_progress(out_dir) -> dict:
+    """Read progress.json back (plan as TrainConfigs); a ConfigError when there is none."""
+    path = Path(out_dir) / "progress.json"
+    try:
+        data = json.loads(path.read_text())
+        data["plan"] = [(n, g, TrainConfig.from_dict(c)) for n, g, c in data["plan"]]
+        if not ({"quick", "data_dir"} <= set(data["meta"]) and isinstance(data["finished"], dict)):
+            raise KeyError("meta or finished")
+    except FileNotFoundError:
+        raise ConfigError(f"no progress.json in {out_dir}: nothing to resume (the study finished "
+                          "or the folder is not a study)") from None
+    except (OSError, ValueError, KeyError, TypeError) as e:
+        raise ConfigError(f"{path} is unreadable ({type(e).__name__}); start the study again") from None
+    return data
+
+
+def finish_progress(out_dir) -> None:
+    """The study is complete: results.json replaces progress.json and the checkpoint."""
+    for name in ("progress.json", "checkpoint.npz"):
+        (Path(out_dir) / name).unlink(missing_ok=True)
+
