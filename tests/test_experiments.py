@@ -93,7 +93,7 @@ def test_run_one_records_what_the_schema_asks(splits):
 def test_epochs_and_seconds_to_threshold(monkeypatch, splits, val_acc, want):
     hist = History(train_loss=[1.0] * 3, train_acc=[0.5] * 3, val_loss=[1.0] * 3,
                    val_acc=val_acc, epoch_time=[0.5, 1.0, 2.0])
-    monkeypatch.setattr(ex, "train_model", lambda config, data, log=None: (_model(splits), hist))
+    monkeypatch.setattr(ex, "train_model", lambda config, data, log=None, **_: (_model(splits), hist))
     r = ex.run_one("a", "g", TrainConfig(epochs=3), splits)
     assert r["epochs_to"] == want
     elapsed = {1: 0.5, 2: 1.5, 3: 3.5}
