@@ -110,7 +110,7 @@ def test_a_diverging_run_is_recorded_with_its_partial_history(monkeypatch, split
     hist = History(train_loss=[1.0, 0.8, 99.0], train_acc=[0.6, 0.7, 0.1],
                    val_loss=[0.9, 0.7], val_acc=[0.91, 0.93], epoch_time=[0.1, 0.1, 0.1])
 
-    def diverge(config, data, log=None):
+    def diverge(config, data, log=None, **_):
         raise DivergenceError("training diverged in epoch 3: ...", history=hist)
 
     monkeypatch.setattr(ex, "train_model", diverge)
