@@ -13,7 +13,7 @@ import signal
 import threading
 import zipfile
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -46,14 +46,20 @@ class TrainState:
     rng_state: dict | None = None  # bit generator state at the start of epoch ``epoch + 1``
     epoch_losses: list[float] = field(default_factory=list)  # batches done in this epoch
     epoch_accs: list[float] = field(default_factory=list)
-    history: dict = field(default_factory=dict)  # History fields so far
+    history: dict = field(default_factory=dict)  # History fields so far (lists of floats)
 
 
 def save_checkpoint(path, params: dict, velocity: dict, state: TrainState, config: dict) -> Path:
     """Write a checkpoint atomically (a kill during the write keeps the previous one)."""
-    meta = {"format": FORMAT, "version": VERSION, "config": config, "state": asdict(state)}
+    # the per-step series go in as arrays: as JSON they would cost seconds per checkpoint
+    series = {"epoch_losses": state.epoch_losses, "epoch_accs": state.epoch_accs}
+    series.update({f"history_{k}": v for k, v in state.history.items()})
+    small = {"epoch": state.epoch, "step": state.step, "rng_state": state.rng_state,
+             "history": sorted(state.history)}
+    meta = {"format": FORMAT, "version": VERSION, "config": config, "state": small}
     arrays = {f"param_{k}": v for k, v in params.items()}
     arrays.update({f"velocity_{k}": v for k, v in velocity.items()})
+    arrays.update({f"series_{k}": np.asarray(v, dtype=np.float64) for k, v in series.items()})
     buf = io.BytesIO()
     np.savez(buf, meta=np.array(json.dumps(meta)), **arrays)
     return atomic_write(path, lambda f: f.write(buf.getvalue()))
@@ -69,7 +75,11 @@ def load_checkpoint(path) -> tuple[dict, dict, TrainState, dict]:
         with np.load(path, allow_pickle=False) as z:
             arrays = {k: z[k] for k in z.files}
         meta = json.loads(str(arrays.pop("meta")))
-        state = TrainState(**meta["state"])
+        series = {k[7:]: arrays[k].tolist() for k in arrays if k.startswith("series_")}
+        fields_ = {**meta["state"], "epoch_losses": series["epoch_losses"],
+                   "epoch_accs": series["epoch_accs"],
+                   "history": {k: series[f"history_{k}"] for k in meta["state"]["history"]}}
+        state = TrainState(**fields_)
         config = meta["config"]
         ok = meta["format"] == FORMAT and meta["version"] == VERSION
     except (OSError, EOFError, ValueError, KeyError, TypeError, zipfile.BadZipFile) as e:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 
 import numpy as np
 from threadpoolctl import threadpool_limits
@@ -145,8 +145,9 @@ def _fit(model, optimizer, x_train, y_train, x_val, y_val, epochs, batch_size, r
             done = it + 1
             stopping = stop is not None and stop()
             if checkpoint and (stopping or (checkpoint_every and done % checkpoint_every == 0)):
-                checkpoint(TrainState(epoch - 1, done, epoch_rng, losses[:done].tolist(),
-                                      accs[:done].tolist(), asdict(hist)))
+                # views, not copies: the callback writes them out before training goes on
+                checkpoint(TrainState(epoch - 1, done, epoch_rng, losses[:done], accs[:done],
+                                      vars(hist)))
             if stopping:
                 raise Interrupted(f"stopped at epoch {epoch}, step {done} of {n_iter}",
                                   epoch=epoch, step=done)
@@ -178,7 +179,7 @@ def _fit(model, optimizer, x_train, y_train, x_val, y_val, epochs, batch_size, r
         if log:
             log(f"{line}  {hist.epoch_time[-1]:.2f}s")
         if checkpoint:  # the next epoch starts from the current RNG state, at step 0
-            checkpoint(TrainState(epoch, 0, rng.bit_generator.state, [], [], asdict(hist)))
+            checkpoint(TrainState(epoch, 0, rng.bit_generator.state, [], [], vars(hist)))
     return hist
 
 
