@@ -15,6 +15,7 @@ from pathlib import Path
 from softmax_mnist import __version__
 from softmax_mnist.config import TrainConfig, read_toml
 from softmax_mnist.errors import ConfigError, SoftmaxMnistError
+from softmax_mnist.presets import PRESETS, preset
 
 
 class Parser(argparse.ArgumentParser):
@@ -35,6 +36,10 @@ def _add_train(sub) -> None:
                        description="Train softmax regression with minibatch SGD and write "
                        "config.json, history.csv, metrics.json, model.npz and curves.png.")
     _data_dir_flag(p)
+    p.add_argument("--preset", choices=list(PRESETS),
+                   help="start from named settings; --config and flags override them. best: "
+                        "deskew + size-normalise + blur each image, SGD with momentum and a "
+                        "decaying learning rate (about 0.962 test accuracy)")
     p.add_argument("--config", metavar="FILE.toml", help="settings file; flags override it")
     p.add_argument("--epochs", type=int, help="passes over the training split (default 10)")
     p.add_argument("--batch-size", type=int, help="minibatch size (default 100)")
@@ -49,6 +54,15 @@ def _add_train(sub) -> None:
     p.add_argument("--val-size", type=int, help="validation images taken from the end of "
                    "the training file (default 5000)")
     p.add_argument("--seed", type=int, help="random seed for init and shuffling (default 0)")
+    p.add_argument("--lr-decay", choices=["none", "linear"],
+                   help="linear: epoch e of E trains at lr * (E - e + 1) / E (default none)")
+    p.add_argument("--deskew", action=argparse.BooleanOptionalAction, default=None,
+                   help="centre and straighten each image by its moments (default off)")
+    p.add_argument("--ink-size", type=float, metavar="PIXELS",
+                   help="also scale each image's ink to this vertical spread, e.g. 5.5 "
+                        "(default 0: off)")
+    p.add_argument("--blur", type=float, dest="blur_sigma", metavar="SIGMA",
+                   help="Gaussian blur of SIGMA pixels after that, e.g. 0.8 (default 0: off)")
     p.add_argument("--out", metavar="DIR", help="run folder (default runs/train-<time>)")
     p.add_argument("--force", action="store_true", help="write into a non-empty --out")
     p.add_argument("--resume", metavar="DIR",
@@ -62,8 +76,8 @@ def _add_train(sub) -> None:
 
 
 def resolve_train_config(args: argparse.Namespace) -> TrainConfig:
-    """Defaults, overridden by --config FILE.toml, overridden by flags."""
-    settings = {}
+    """Defaults, overridden by --preset, by --config FILE.toml, then by flags."""
+    settings = preset(args.preset) if getattr(args, "preset", None) else {}
     if args.config:
         settings.update(read_toml(args.config))
         settings.pop("data_dir", None)  # a path in the file is honoured below, not a TrainConfig key
@@ -82,7 +96,8 @@ def cmd_train(args) -> int:
         raise ConfigError(f"--checkpoint-every must be >= 0, got {args.checkpoint_every}")
     if args.resume:
         given = [f"--{f.name.replace('_', '-')}" for f in fields(TrainConfig)
-                 if getattr(args, f.name, None) is not None] + (["--config"] if args.config else [])
+                 if getattr(args, f.name, None) is not None] + (["--config"] if args.config else []) \
+            + (["--preset"] if args.preset else [])
         if given or args.out:
             raise ConfigError(f"--resume takes its settings from {args.resume}/config.json; "
                               f"drop {', '.join(given + (['--out'] if args.out else []))}")

@@ -10,6 +10,9 @@ from pathlib import Path
 
 from softmax_mnist.datasets import PREPROCESS_MODES
 from softmax_mnist.errors import ConfigError
+from softmax_mnist.transforms import check_transform
+
+LR_DECAYS = ("none", "linear")
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -30,6 +33,11 @@ class TrainConfig:
     preprocess: str = "course"
     val_size: int = 5000
     seed: int = 0
+    lr_decay: str = "none"  # linear: epoch e of E uses lr * (E - e + 1) / E
+    # the image -> image transform before preprocessing (transforms.py); all off by default
+    deskew: bool = False
+    ink_size: float = 0.0  # vertical ink spread in pixels after size normalisation; 0 = off
+    blur_sigma: float = 0.0
 
     def __post_init__(self):
         def need(ok: bool, what: str):
@@ -55,6 +63,15 @@ class TrainConfig:
              f"validation size must be a whole number in 0..59999, got {self.val_size!r}")
         need(_whole(self.seed) and self.seed >= 0,
              f"seed must be a whole number >= 0, got {self.seed!r}")
+        need(isinstance(self.lr_decay, str) and self.lr_decay in LR_DECAYS,
+             f"lr_decay must be one of {', '.join(LR_DECAYS)}, got {self.lr_decay!r}")
+        check_transform({"deskew": self.deskew, "ink_size": self.ink_size,
+                         "blur_sigma": self.blur_sigma})
+
+    def transform(self) -> dict | None:
+        """The image transform as model.npz records it, or None when there is none."""
+        return check_transform({"deskew": self.deskew, "ink_size": self.ink_size,
+                                "blur_sigma": self.blur_sigma})
 
     @classmethod
     def from_dict(cls, d: dict) -> TrainConfig:

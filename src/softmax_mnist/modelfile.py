@@ -1,8 +1,9 @@
 """model.npz: weights plus a JSON description, readable without pickle.
 
 Arrays: ``W`` (D, C) float32, ``b`` (1, C) float32, ``meta``: a 0-d unicode array holding
-JSON with the format name and version, shapes, class count and the preprocessing, so
-``evaluate`` and ``predict`` prepare images exactly as training did.
+JSON with the format name and version, shapes, class count, the preprocessing and the image
+transform (``"transform": {"deskew": true, "ink_size": 5.5, "blur_sigma": 0.8}``; absent in
+files without one), so ``evaluate`` and ``predict`` prepare images exactly as training did.
 """
 
 from __future__ import annotations
@@ -19,9 +20,10 @@ from pathlib import Path
 import numpy as np
 
 from softmax_mnist.datasets import PREPROCESS_MODES, preprocess
-from softmax_mnist.errors import DataError
+from softmax_mnist.errors import ConfigError, DataError
 from softmax_mnist.fileio import atomic_write
 from softmax_mnist.model import SoftmaxRegression
+from softmax_mnist.transforms import apply_transform, check_transform
 
 FORMAT = "softmax-mnist-model"
 VERSION = 1
@@ -35,8 +37,10 @@ class ModelFileError(DataError):
 
 
 def save_model(path: str | os.PathLike, model: SoftmaxRegression, preprocess_mode: str,
-               stats: dict | None = None, extra: dict | None = None) -> Path:
-    """Write ``model`` and how its inputs were preprocessed to ``path`` (atomically)."""
+               stats: dict | None = None, extra: dict | None = None,
+               transform: dict | None = None) -> Path:
+    """Write ``model`` and how its inputs were prepared (transform, preprocessing) to ``path``
+    (atomically)."""
     W, b = model.params["W"], model.params["b"]
     meta = {
         "format": FORMAT, "version": VERSION,
@@ -44,6 +48,9 @@ def save_model(path: str | os.PathLike, model: SoftmaxRegression, preprocess_mod
         "image_shape": [28, 28], "preprocess": preprocess_mode, "stats": stats,
         **(extra or {}),
     }
+    transform = check_transform(transform)
+    if transform is not None:  # no key at all without one: older readers see the same file
+        meta["transform"] = transform
     buf = io.BytesIO()
     np.savez(buf, W=W.astype(np.float32), b=b.astype(np.float32), meta=np.array(json.dumps(meta)))
     return atomic_write(path, lambda f: f.write(buf.getvalue()))
@@ -88,6 +95,13 @@ def load_model(path: str | os.PathLike) -> tuple[SoftmaxRegression, dict]:
     shape = meta.get("image_shape")
     if "image_shape" in meta and not (isinstance(shape, list) and all(_whole(n) and n > 0 for n in shape)):
         raise bad(f"its image_shape {shape!r} is not a list of sizes")
+    try:
+        transform = check_transform(meta.get("transform"))
+    except ConfigError as e:
+        raise bad(f"its image transform is invalid ({e})") from None
+    if transform is not None and (not isinstance(shape, list) or len(shape) != 2
+                                  or shape[0] * shape[1] != d):
+        raise bad(f"an image transform needs a 2-D image_shape of {d} pixels, got {shape!r}")
     config = meta.get("config")  # evaluate reads config.val_size
     if "config" in meta and not (isinstance(config, dict) and (
             "val_size" not in config or _whole(config["val_size"]) and config["val_size"] >= 0)):
@@ -165,5 +179,10 @@ def _read_npy(data: bytes, name: str, bad) -> np.ndarray:
 
 
 def model_inputs(images: np.ndarray, meta: dict) -> np.ndarray:
-    """uint8 images (N, 28, 28) -> the float32 features (N, D) this model was trained on."""
+    """uint8 images (N, 28, 28) -> the float32 features (N, D) this model was trained on:
+    the model's image transform (if any), then its preprocessing."""
+    transform = meta.get("transform")
+    if transform is not None:
+        h, w = meta.get("image_shape", [28, 28])
+        images = apply_transform(images.reshape(len(images), h, w), transform)
     return preprocess(images, meta["preprocess"], meta.get("stats"))

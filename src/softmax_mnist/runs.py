@@ -58,6 +58,10 @@ def train_model(config: TrainConfig, data: Splits, log=None, display_freq: int =
     With ``checkpoint_file``, a checkpoint is written there after every epoch (and every
     ``checkpoint_every`` steps, and when ``stop()`` turns true); ``resume`` starts from it.
     """
+    if getattr(data, "transform", None) != config.transform():
+        raise ConfigError(f"the data were prepared with image transform "
+                          f"{getattr(data, 'transform', None)}, the settings ask for "
+                          f"{config.transform()}; load them with load_splits(..., transform=...)")
     rng = np.random.default_rng(config.seed)
     model = SoftmaxRegression(data.x_train.shape[1], 10, rng=rng)
     opt = SGD(model, config.lr, config.momentum, config.nesterov, config.weight_decay)
@@ -68,7 +72,8 @@ def train_model(config: TrainConfig, data: Splits, log=None, display_freq: int =
             save_checkpoint(checkpoint_file, model.params, opt.velocity, st, config.to_dict())
     history = fit(model, opt, data.x_train, data.y_train, data.x_val, data.y_val,
                   config.epochs, config.batch_size, rng, log, display_freq,
-                  state=state, checkpoint=save, checkpoint_every=checkpoint_every, stop=stop)
+                  state=state, checkpoint=save, checkpoint_every=checkpoint_every, stop=stop,
+                  lr_decay=config.lr_decay)
     return model, history
 
 
@@ -88,7 +93,7 @@ def train_run(config: TrainConfig, data_dir=None, out=None, log=None, force=Fals
             **config.to_dict(), "data_dir": str(data_dir), "version": __version__})
     ckpt = checkpoint_path(out) if out is not None else None
     if data is None:
-        data = load_splits(data_dir, config.val_size, config.preprocess)
+        data = load_splits(data_dir, config.val_size, config.preprocess, config.transform())
     start = time.perf_counter()
     model, history = train_model(config, data, log, checkpoint_file=ckpt,
                                  checkpoint_every=checkpoint_every, stop=stop, resume=resume)
@@ -102,7 +107,7 @@ def train_run(config: TrainConfig, data_dir=None, out=None, log=None, force=Fals
         atomic_write_text(out / "history.csv", history_csv(history))
         atomic_write_json(out / "metrics.json", metrics)
         save_model(out / "model.npz", model, data.preprocess, data.stats,
-                   extra={"config": config.to_dict()})
+                   extra={"config": config.to_dict()}, transform=data.transform)
         save_figure(plot_history(history, "softmax regression on MNIST"), out / "curves.png")
         ckpt.unlink(missing_ok=True)  # complete: model.npz and the rest replace it
     return metrics

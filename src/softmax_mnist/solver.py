@@ -83,6 +83,7 @@ def fit(
     checkpoint: Callable[[TrainState], None] | None = None,
     checkpoint_every: int = 0,
     stop: Callable[[], bool] | None = None,
+    lr_decay: str = "none",
 ) -> History:
     """Train ``model`` with ``optimizer`` for ``epochs`` passes over shuffled minibatches.
 
@@ -92,6 +93,8 @@ def fit(
     steps; when ``stop()`` turns true, fit checkpoints after the current step and raises
     Interrupted. ``state`` (with the weights and velocities restored by the caller) resumes
     a run so that it ends bit for bit as an uninterrupted one would.
+    ``lr_decay``: "linear" scales the optimizer's learning rate by (E - e + 1) / E in epoch e
+    of E (the full rate first, 1/E of it last); "none" keeps it.
     ``blas_threads``: BLAS threads while training (None leaves the setting alone). One is the
     default because the products here are small (W is 784 x 10): waking a second thread for
     each of them costs more than it saves, and on a busy machine it can stall for a whole
@@ -99,14 +102,25 @@ def fit(
     on one thread). Parallelism pays across runs instead (see benchmarks/README.md).
     """
     check_batch_size(batch_size, len(x_train))
+    if lr_decay not in ("none", "linear"):
+        raise ConfigError(f"lr_decay must be 'none' or 'linear', got {lr_decay!r}")
     rng = np.random.default_rng(0) if rng is None else rng
-    with threadpool_limits(blas_threads, user_api="blas"):
-        return _fit(model, optimizer, x_train, y_train, x_val, y_val, epochs, batch_size, rng,
-                    log, display_freq, state or TrainState(), checkpoint, checkpoint_every, stop)
+    base_lr = optimizer.learning_rate
+
+    def schedule(epoch: int) -> float:  # the learning rate of epoch 1 .. epochs
+        return base_lr * (epochs - epoch + 1) / epochs if lr_decay == "linear" else base_lr
+
+    try:
+        with threadpool_limits(blas_threads, user_api="blas"):
+            return _fit(model, optimizer, x_train, y_train, x_val, y_val, epochs, batch_size, rng,
+                        log, display_freq, state or TrainState(), checkpoint, checkpoint_every,
+                        stop, schedule)
+    finally:
+        optimizer.learning_rate = base_lr  # the optimizer is left as it was given
 
 
 def _fit(model, optimizer, x_train, y_train, x_val, y_val, epochs, batch_size, rng, log,
-         display_freq, state, checkpoint, checkpoint_every, stop) -> History:
+         display_freq, state, checkpoint, checkpoint_every, stop, schedule) -> History:
     hist = History(**state.history)
     n_iter = num_batches(len(x_train), batch_size)
     W = model.params["W"]
@@ -114,6 +128,7 @@ def _fit(model, optimizer, x_train, y_train, x_val, y_val, epochs, batch_size, r
     # dlogits in place, so no (batch, C) array is allocated per iteration.
     logits_buf = np.empty((batch_size, W.shape[1]), dtype=np.result_type(x_train, W))
     for epoch in range(state.epoch + 1, epochs + 1):
+        optimizer.learning_rate = schedule(epoch)
         start = time.perf_counter()
         first = 0
         if state.rng_state is not None:  # resuming: same shuffle, continue after `step` batches
