@@ -50,15 +50,18 @@ def _normalize(images: np.ndarray, deskew: bool, size: float) -> np.ndarray:
     m = images.astype(np.float32)
     r = np.arange(h, dtype=np.float32)[:, None]
     c = np.arange(w, dtype=np.float32)[None, :]
-    mass = m.sum(axis=(1, 2))
+    # the moments from per-row sums: ink per row, and each row's ink-weighted column sum
+    row_ink = m.sum(axis=2)  # (n, h)
+    row_col = m @ c[0]  # (n, h): sum over c of m[r, c] * c
+    mass = row_ink.sum(axis=1)
     mass[mass == 0] = 1  # a blank image stays blank: every moment below is then 0
-    r0 = (m * r).sum(axis=(1, 2)) / mass
-    c0 = (m * c).sum(axis=(1, 2)) / mass
-    dr = r - r0[:, None, None]
-    var_r = (m * dr * dr).sum(axis=(1, 2)) / mass
+    r0 = row_ink @ r[:, 0] / mass
+    c0 = row_col.sum(axis=1) / mass
+    dr = r[:, 0] - r0[:, None]  # (n, h): each row's offset from the centre
+    var_r = (row_ink * dr * dr).sum(axis=1) / mass
     slant = np.zeros(n, np.float32)
-    if deskew:
-        cov = (m * dr * (c - c0[:, None, None])).sum(axis=(1, 2)) / mass
+    if deskew:  # sum m (r - r0)(c - c0) = sum_r (r - r0) (row_col - c0 row_ink)
+        cov = (dr * (row_col - c0[:, None] * row_ink)).sum(axis=1) / mass
         np.divide(cov, var_r, out=slant, where=var_r > 0)
         np.clip(slant, -MAX_SLANT, MAX_SLANT, out=slant)
     k = np.ones(n, np.float32)
@@ -75,56 +78,51 @@ def _normalize(images: np.ndarray, deskew: bool, size: float) -> np.ndarray:
 
 def _bilinear(m: np.ndarray, src_r: np.ndarray, src_c: np.ndarray) -> np.ndarray:
     """Sample images m (n, h, w) at fractional rows src_r (n, h, 1) and columns src_c (n, h, w),
-    reading zeros outside the image."""
+    reading zeros outside the image. Separable: blend two whole rows, then two columns."""
     n, h, w = m.shape
     padded = np.zeros((n, h + 2, w + 2), dtype=np.float32)  # a ring of zeros around each image
     padded[:, 1:-1, 1:-1] = m
-    flat = padded.reshape(-1)
     r_floor, c_floor = np.floor(src_r), np.floor(src_c)
     fr, fc = src_r - r_floor, src_c - c_floor
     # +1 (+2) index the padded frame; clipping sends reads far outside to the zero ring
-    r_floor = r_floor.astype(np.intp)
-    c_floor = c_floor.astype(np.intp)
-    base = (np.arange(n) * (h + 2) * (w + 2))[:, None, None]
-    row_lo = base + np.clip(r_floor + 1, 0, h + 1) * (w + 2)
-    row_hi = base + np.clip(r_floor + 2, 0, h + 1) * (w + 2)
-    col_lo = np.clip(c_floor + 1, 0, w + 1)
-    col_hi = np.clip(c_floor + 2, 0, w + 1)
-    top = flat[row_lo + col_lo] * (1 - fc) + flat[row_lo + col_hi] * fc
-    bottom = flat[row_hi + col_lo] * (1 - fc) + flat[row_hi + col_hi] * fc
-    return top * (1 - fr) + bottom * fr
+    r_floor, c_floor = r_floor.astype(np.intp), c_floor.astype(np.intp)
+    images = np.arange(n)[:, None]
+    row_lo = padded[images, np.clip(r_floor[:, :, 0] + 1, 0, h + 1)]  # (n, h, w + 2)
+    row_hi = padded[images, np.clip(r_floor[:, :, 0] + 2, 0, h + 1)]
+    rows = row_lo * (1 - fr) + row_hi * fr  # each output row, read between two input rows
+    flat = rows.reshape(-1)  # then in each such row, two columns: flat index row * (w + 2) + col
+    row_start = (np.arange(n * h) * (w + 2)).reshape(n, h, 1)
+    col_lo = flat[row_start + np.clip(c_floor + 1, 0, w + 1)]
+    col_hi = flat[row_start + np.clip(c_floor + 2, 0, w + 1)]
+    return col_lo * (1 - fc) + col_hi * fc
 
 
 def blur(images: np.ndarray, sigma: float) -> np.ndarray:
     """(N, H, W) uint8 -> (N, H, W) uint8, a Gaussian blur of ``sigma`` pixels (zeros outside).
 
-    Separable: the same 1-D kernel (radius ceil(3 sigma), normalised) along rows, then columns.
+    Separable: the same 1-D kernel (radius ceil(3 sigma), normalised) along rows and columns,
+    each pass one matrix product with the banded matrix K[i, j] = kernel[j - i].
     """
     if sigma == 0:
         return images.copy()
+    n, h, w = images.shape
     radius = max(1, math.ceil(3 * sigma))
-    x = np.arange(-radius, radius + 1, dtype=np.float64)
-    kernel = np.exp(-0.5 * (x / sigma) ** 2)
-    kernel = (kernel / kernel.sum()).astype(np.float32)
     out = np.empty_like(images)
-    for start in range(0, len(images), CHUNK):
+    k_rows, k_cols = _band(h, sigma, radius), _band(w, sigma, radius)
+    for start in range(0, n, CHUNK):
         m = images[start : start + CHUNK].astype(np.float32)
-        m = _convolve(m, kernel, axis=1)
-        m = _convolve(m, kernel, axis=2)
+        m = (m.reshape(-1, w) @ k_cols).reshape(m.shape)  # along each row
+        m = np.matmul(k_rows, m)  # along each column: K (h, h) @ every image (h, w)
         out[start : start + CHUNK] = _to_uint8(m)
     return out
 
 
-def _convolve(m: np.ndarray, kernel: np.ndarray, axis: int) -> np.ndarray:
-    radius = len(kernel) // 2
-    pad = [(0, 0)] * m.ndim
-    pad[axis] = (radius, radius)
-    p = np.pad(m, pad)
-    size = m.shape[axis]
-    out = np.zeros_like(m)
-    for k, weight in enumerate(kernel):
-        out += weight * np.take(p, np.arange(k, k + size), axis=axis)
-    return out
+def _band(size: int, sigma: float, radius: int) -> np.ndarray:
+    """(size, size) symmetric matrix of the normalised Gaussian kernel, zero beyond ``radius``."""
+    offset = np.arange(size)[:, None] - np.arange(size)[None, :]
+    kernel = np.exp(-0.5 * (offset / sigma) ** 2) * (np.abs(offset) <= radius)
+    norm = np.exp(-0.5 * (np.arange(-radius, radius + 1) / sigma) ** 2).sum()
+    return (kernel / norm).astype(np.float32)
 
 
 def _to_uint8(m: np.ndarray) -> np.ndarray:
