@@ -179,3 +179,10 @@ def test_download_offline_is_one_line(tmp_path, capsys):
     line = one_line_error(err)
     assert code == 1 and "could not download" in line and "connection" in line
     assert not list((tmp_path / "d").iterdir())
+
+
+def test_config_data_dir_of_the_wrong_type(tmp_path, capsys):
+    cfg = tmp_path / "c.toml"
+    cfg.write_text("data_dir = 5\n")
+    code, _, err = run(capsys, "train", "--config", str(cfg), "--out", str(tmp_path / "o"))
+    assert code == 1 and "data_dir" in one_line_error(err)

@@ -140,3 +140,29 @@ def test_a_study_resumes_at_the_first_unfinished_run(mnist_dir, tmp_path):
     assert b["best"] == a["best"]
     assert done_before and not (out / "progress.json").exists()
     assert (out / "report.pdf").exists()
+
+
+def test_hostile_checkpoints_are_refused_before_allocating(tmp_path, capsys):
+    """A checkpoint claiming a terabyte array, or deeply nested JSON, is one clear error."""
+    import io
+    import zipfile
+
+    from softmax_mnist.checkpoint import CheckpointError
+
+    huge = tmp_path / "huge.npz"
+    with zipfile.ZipFile(huge, "w") as zf:
+        head = io.BytesIO()
+        np.lib.format.write_array_header_1_0(
+            head, {"descr": "<f4", "fortran_order": False, "shape": (10**6, 10**6)})
+        zf.writestr("param_W.npy", head.getvalue())
+        meta = io.BytesIO()
+        np.save(meta, np.array("{}"))
+        zf.writestr("meta.npy", meta.getvalue())
+    nested = tmp_path / "nested.npz"
+    np.savez(nested, meta=np.array("[" * 100_000 + "]" * 100_000))
+    garbage = tmp_path / "garbage.npz"
+    garbage.write_bytes(b"PK\x03\x04 not really a zip")
+    for path in (huge, nested, garbage):
+        with pytest.raises(CheckpointError) as e:
+            load_checkpoint(path)
+        assert str(path) in str(e.value) and "\n" not in str(e.value)

@@ -11,7 +11,6 @@ import json
 import os
 import signal
 import threading
-import zipfile
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,6 +19,7 @@ import numpy as np
 
 from softmax_mnist.errors import DataError, SoftmaxMnistError
 from softmax_mnist.fileio import atomic_write
+from softmax_mnist.modelfile import read_npz
 
 FORMAT = "softmax-mnist-checkpoint"
 VERSION = 1
@@ -71,9 +71,8 @@ def load_checkpoint(path) -> tuple[dict, dict, TrainState, dict]:
     fix = "start the run again without --resume"
     if not path.is_file():
         raise CheckpointError(f"no checkpoint at {path}; {fix}")
+    arrays = read_npz(path, lambda what: CheckpointError(f"{path}: {what}; {fix}"), names=None)
     try:
-        with np.load(path, allow_pickle=False) as z:
-            arrays = {k: z[k] for k in z.files}
         meta = json.loads(str(arrays.pop("meta")))
         series = {k[7:]: arrays[k].tolist() for k in arrays if k.startswith("series_")}
         fields_ = {**meta["state"], "epoch_losses": series["epoch_losses"],
@@ -82,7 +81,7 @@ def load_checkpoint(path) -> tuple[dict, dict, TrainState, dict]:
         state = TrainState(**fields_)
         config = meta["config"]
         ok = meta["format"] == FORMAT and meta["version"] == VERSION
-    except (OSError, EOFError, ValueError, KeyError, TypeError, zipfile.BadZipFile) as e:
+    except (ValueError, KeyError, TypeError, RecursionError) as e:
         raise CheckpointError(f"{path}: unreadable checkpoint ({type(e).__name__}); {fix}") from None
     if not ok:
         raise CheckpointError(f"{path}: not a version-{VERSION} softmax-mnist checkpoint; {fix}")

@@ -88,6 +88,13 @@ def resolve_train_config(args: argparse.Namespace) -> TrainConfig:
     return TrainConfig.from_dict(settings)
 
 
+def _toml_data_dir(settings: dict, path) -> str | None:
+    value = settings.get("data_dir")
+    if value is not None and not isinstance(value, str):
+        raise ConfigError(f"{path}: data_dir must be a path in quotes, got {value!r}")
+    return value
+
+
 def cmd_train(args) -> int:
     from softmax_mnist.checkpoint import Interrupted, catch_signals
     from softmax_mnist.runs import read_run_config, train_run
@@ -107,7 +114,7 @@ def cmd_train(args) -> int:
         config = resolve_train_config(args)
         data_dir = args.data_dir
         if data_dir is None and args.config:
-            data_dir = read_toml(args.config).get("data_dir")
+            data_dir = _toml_data_dir(read_toml(args.config), args.config)
         out = args.out or f"runs/train-{time.strftime('%Y%m%d-%H%M%S')}"
     log = None if args.quiet else print
     with catch_signals() as stop:
@@ -291,7 +298,7 @@ def cmd_sweep(args) -> int:
         plan = grid_plan(spec, args.seed)
     except ConfigError as e:
         raise ConfigError(f"{args.config}: {e}") from None
-    return _run_plan(args, "sweep", plan, args.data_dir or spec.get("data_dir"))
+    return _run_plan(args, "sweep", plan, args.data_dir or _toml_data_dir(spec, args.config))
 
 
 def cmd_report(args) -> int:

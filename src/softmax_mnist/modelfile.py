@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from softmax_mnist.datasets import PREPROCESS_MODES, preprocess
-from softmax_mnist.errors import ConfigError, DataError
+from softmax_mnist.errors import ConfigError, DataError, SoftmaxMnistError
 from softmax_mnist.fileio import atomic_write
 from softmax_mnist.model import SoftmaxRegression
 from softmax_mnist.transforms import apply_transform, check_transform
@@ -65,7 +65,7 @@ def load_model(path: str | os.PathLike) -> tuple[SoftmaxRegression, dict]:
 
     if not path.is_file():
         raise ModelFileError(f"model file {path} not found; train one with `softmax-mnist train`")
-    arrays = _read_npz(path, bad)
+    arrays = read_npz(path, bad)
     W, b, meta_arr = arrays["W"], arrays["b"], arrays["meta"]
     if meta_arr.dtype.kind != "U" or meta_arr.shape != ():
         raise bad("its meta field is not a JSON string")
@@ -136,21 +136,25 @@ def _stats_ok(stats) -> bool:
     return bool(std > 0 and np.isfinite(ends).all())
 
 
-def _read_npz(path: Path, bad) -> dict[str, np.ndarray]:
-    """The arrays W, b and meta of the .npz at ``path``, without pickle, each checked before
-    it is allocated: a few-byte file can claim a terabyte array or a huge compressed meta."""
+def read_npz(path: Path, bad, names=ARRAYS) -> dict[str, np.ndarray]:
+    """The arrays ``names`` of the .npz at ``path``, without pickle, each checked before
+    it is allocated: a few-byte file can claim a terabyte array or a huge compressed meta.
+    ``names=None`` reads every member. ``bad(what)`` makes the exception to raise.
+    Also used for checkpoints."""
     try:
         with zipfile.ZipFile(path) as zf:
             sizes = {info.filename: info.file_size for info in zf.infolist()}
-            missing = [k for k in ARRAYS if f"{k}.npy" not in sizes]
+            if names is None:
+                names = tuple(n[:-4] for n in sizes if n.endswith(".npy"))
+            missing = [k for k in (*names, "meta") if f"{k}.npy" not in sizes]
             if missing:
                 raise bad(f"missing array(s) {', '.join(missing)}")
-            total = sum(sizes[f"{k}.npy"] for k in ARRAYS)
+            total = sum(sizes[f"{k}.npy"] for k in names)
             if total > MAX_BYTES or sizes["meta.npy"] > MAX_META_BYTES:
                 raise bad(f"its arrays hold {total:,} bytes (meta {sizes['meta.npy']:,}), over the "
                           f"limit of {MAX_BYTES:,} (meta {MAX_META_BYTES:,})")
-            return {k: _read_npy(zf.read(f"{k}.npy"), k, bad) for k in ARRAYS}
-    except ModelFileError:
+            return {k: _read_npy(zf.read(f"{k}.npy"), k, bad) for k in names}
+    except SoftmaxMnistError:
         raise
     except (OSError, EOFError, zipfile.BadZipFile, zlib.error, lzma.LZMAError, NotImplementedError,
             RuntimeError, ValueError) as e:  # RuntimeError: encrypted; NotImplementedError: method
@@ -172,7 +176,7 @@ def _read_npy(data: bytes, name: str, bad) -> np.ndarray:
         if dtype.itemsize == 0 or math.prod(shape) * dtype.itemsize != len(data) - f.tell():
             raise bad(f"{name}: {len(data) - f.tell():,} bytes do not hold a {dtype} array of shape {shape}")
         return np.lib.format.read_array(io.BytesIO(data), allow_pickle=False)
-    except ModelFileError:
+    except SoftmaxMnistError:
         raise
     except ValueError as e:
         raise bad(f"{name} is unreadable ({e})") from None
