@@ -44,24 +44,24 @@ class TrainConfig:
             if not ok:
                 raise ConfigError(what)
 
-        need(_whole(self.epochs) and self.epochs >= 1,
+        need(is_whole(self.epochs) and self.epochs >= 1,
              f"epochs must be a whole number >= 1, got {self.epochs!r}")
-        need(_whole(self.batch_size) and self.batch_size >= 1,
+        need(is_whole(self.batch_size) and self.batch_size >= 1,
              f"batch size must be a whole number >= 1, got {self.batch_size!r}")
-        need(_real(self.lr) and self.lr > 0,
+        need(is_real(self.lr) and self.lr > 0,
              f"learning rate must be a positive number, got {self.lr!r}")
-        need(_real(self.momentum) and 0 <= self.momentum < 1,
+        need(is_real(self.momentum) and 0 <= self.momentum < 1,
              f"momentum must be in [0, 1), got {self.momentum!r}")
         need(isinstance(self.nesterov, bool), f"nesterov must be true or false, got {self.nesterov!r}")
         need(not self.nesterov or self.momentum > 0,
              "Nesterov needs a momentum above 0, e.g. --momentum 0.9")
-        need(_real(self.weight_decay) and self.weight_decay >= 0,
+        need(is_real(self.weight_decay) and self.weight_decay >= 0,
              f"weight decay must be a number >= 0, got {self.weight_decay!r}")
         need(isinstance(self.preprocess, str) and self.preprocess in PREPROCESS_MODES,
              f"preprocess must be one of {', '.join(PREPROCESS_MODES)}, got {self.preprocess!r}")
-        need(_whole(self.val_size) and 0 <= self.val_size < 60000,
+        need(is_whole(self.val_size) and 0 <= self.val_size < 60000,
              f"validation size must be a whole number in 0..59999, got {self.val_size!r}")
-        need(_whole(self.seed) and self.seed >= 0,
+        need(is_whole(self.seed) and self.seed >= 0,
              f"seed must be a whole number >= 0, got {self.seed!r}")
         need(isinstance(self.lr_decay, str) and self.lr_decay in LR_DECAYS,
              f"lr_decay must be one of {', '.join(LR_DECAYS)}, got {self.lr_decay!r}")
@@ -88,14 +88,14 @@ class TrainConfig:
         return asdict(self)
 
 
-def _whole(x) -> bool:
+def is_whole(x) -> bool:
     """An int that is not a bool (True is an int in Python, but not an epoch count)."""
     return isinstance(x, int) and not isinstance(x, bool)
 
 
-def _real(x) -> bool:
-    """A finite int or float, not a bool."""
-    if not (_whole(x) or isinstance(x, float)):
+def is_real(x) -> bool:
+    """A finite int or float, not a bool (JSON and TOML allow NaN and inf)."""
+    if not (is_whole(x) or isinstance(x, float)):
         return False
     try:
         return math.isfinite(x)

@@ -19,6 +19,8 @@ from pathlib import Path
 
 import numpy as np
 
+from softmax_mnist.config import is_real as _real
+from softmax_mnist.config import is_whole as _whole
 from softmax_mnist.datasets import PREPROCESS_MODES, preprocess
 from softmax_mnist.errors import ConfigError, DataError, SoftmaxMnistError
 from softmax_mnist.fileio import atomic_write
@@ -110,20 +112,6 @@ def load_model(path: str | os.PathLike) -> tuple[SoftmaxRegression, dict]:
     model.params["W"][...] = params["W"]
     model.params["b"][...] = params["b"]
     return model, meta
-
-
-def _whole(x) -> bool:
-    return isinstance(x, int) and not isinstance(x, bool)
-
-
-def _real(x) -> bool:
-    """A finite int or float: JSON allows NaN and Infinity, and bools are not numbers here."""
-    if not (_whole(x) or isinstance(x, float)):
-        return False
-    try:
-        return math.isfinite(x)
-    except OverflowError:  # an int too large for a float
-        return False
 
 
 def _stats_ok(stats) -> bool:
