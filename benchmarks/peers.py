@@ -14,10 +14,12 @@ Four tables (issue 6):
               (course settings and ``--preset best``), scikit-learn LogisticRegression
               (lbfgs) and SGDClassifier(log_loss), PyTorch.
   4. memory   peak RSS of each training run of table 3: every run is its own subprocess,
-              its peak read from os.wait4's rusage (ru_maxrss).
+              which reports its peak (VmHWM from /proc/self/status) at the end.
+  5. sweep    one epoch of 16 settings stacked in one pass (stacked.fit_stacked) against
+              one setting.
 
     python benchmarks/peers.py [--data-dir DIR] [--repeats N] [--batch-sizes 1,10,100,1000]
-                               [--only epoch,limit,accuracy] [--quick]
+                               [--only epoch,limit,accuracy,sweep] [--quick]
 
 Needs the optional extra ``bench`` (torch==2.13.0, scikit-learn) for the peers; rows of a
 missing peer are skipped with a note. Numbers on a shared machine are noisy: read medians
@@ -376,7 +378,18 @@ def child_main(name: str, data_dir: Path, quick: bool) -> None:
     elif name == "course":
         out.update(run_course(data_dir, quick))
     out["wall"] = time.perf_counter() - t0
+    out["peak_rss_mb"] = peak_rss_mb()
     print(json.dumps(out))
+
+
+def peak_rss_mb() -> float:
+    """This process's peak resident memory (VmHWM, reset by exec: this program only), in MB."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    import resource  # no /proc: ru_maxrss is KiB on Linux
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def first_reach(stamps: list[float], accs: list[float]) -> float | None:
@@ -539,14 +552,14 @@ def accuracy_table(data_dir: Path, quick: bool) -> None:
         cmd = [sys.executable, __file__, "--child", name, "--data-dir", str(data_dir)] + \
             (["--quick"] if quick else [])
         print(f"  running {name} ...", file=sys.stderr, flush=True)
-        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True)
-        out = proc.stdout.read()
-        _, status, usage = os.wait4(proc.pid, 0)
-        proc.returncode = os.waitstatus_to_exitcode(status)
+        # the child reports its own peak (VmHWM): a forked child's ru_maxrss would also count
+        # the pages it shared with this process before exec
+        proc = subprocess.run(cmd, stdout=subprocess.PIPE, text=True)
         if proc.returncode != 0:
             rows.append((label, None, None, f"failed (exit {proc.returncode})"))
             continue
-        rows.append((label, json.loads(out.strip().splitlines()[-1]), usage.ru_maxrss / 1024, ""))
+        result = json.loads(proc.stdout.strip().splitlines()[-1])
+        rows.append((label, result, result["peak_rss_mb"], ""))
 
     print("\nTable 3. Time to 0.92 validation accuracy, final accuracy, and peak memory "
           "(table 4), each run a fresh process")
@@ -563,6 +576,43 @@ def accuracy_table(data_dir: Path, quick: bool) -> None:
               f"{r['val_acc']:.4f} | {r['test_acc']:.4f} | {rss:.0f} |")
 
 
+# ---- 5. a sweep in one pass ----------------------------------------------------------------
+
+
+def sweep_table(data_dir: Path, batch_sizes, repeats: int, k: int = 16) -> None:
+    """One epoch of k settings stacked (stacked.fit_stacked) against one setting alone (fit)."""
+    from softmax_mnist.stacked import Setting, fit_stacked
+
+    data = load_splits(data_dir, 60000 - N_TRAIN, "course")
+    lrs = np.geomspace(0.001, 0.3, k // 2)
+    settings = [Setting(float(lr), m) for lr in lrs for m in (0.0, 0.9)][:k]
+    rows = {}
+    for bs in batch_sizes:
+        for rnd in range(repeats):
+            t = time.perf_counter()
+            fit_stacked(settings[:1], data.x_train, data.y_train, epochs=1, batch_size=bs, seed=rnd)
+            one = time.perf_counter() - t
+            t = time.perf_counter()
+            fit_stacked(settings, data.x_train, data.y_train, epochs=1, batch_size=bs, seed=rnd)
+            many = time.perf_counter() - t
+            t = time.perf_counter()
+            package_epoch(data, bs, rnd)
+            plain = time.perf_counter() - t
+            rows.setdefault(bs, []).append((one, many, plain))
+            print(f"  sweep batch {bs}: 1 setting {one:.3f} s, {k} settings {many:.3f} s, "
+                  f"fit {plain:.3f} s", file=sys.stderr, flush=True)
+    print(f"\nTable 5. A sweep of {k} settings (lr x momentum) in one pass: one epoch, median "
+          "seconds")
+    print()
+    print(f"| batch | fit, 1 setting | stacked, 1 setting | stacked, {k} settings "
+          f"| {k} settings / fit | {k} separate fits (estimate) |")
+    print("|---:|---:|---:|---:|---:|---:|")
+    for bs, r in rows.items():
+        one, many, plain = (statistics.median(x[i] for x in r) for i in range(3))
+        print(f"| {bs} | {plain:.3f} | {one:.3f} | {many:.3f} | "
+              f"{statistics.median(x[1] / x[2] for x in r):.1f}x | {k * plain:.2f} |")
+
+
 # ---- main --------------------------------------------------------------------------------
 
 
@@ -571,8 +621,8 @@ def main(argv=None) -> int:
     p.add_argument("--data-dir", type=Path, default=default_data_dir())
     p.add_argument("--repeats", type=int, default=5, help="timed epochs of each (default 5)")
     p.add_argument("--batch-sizes", default="1,10,100,1000")
-    p.add_argument("--only", default="epoch,limit,accuracy",
-                   help="comma-separated subset of: epoch, limit, accuracy")
+    p.add_argument("--only", default="epoch,limit,accuracy,sweep",
+                   help="comma-separated subset of: epoch, limit, accuracy, sweep")
     p.add_argument("--quick", action="store_true", help="short accuracy runs (a smoke test)")
     p.add_argument("--child", help=argparse.SUPPRESS)
     p.add_argument("--worker", help=argparse.SUPPRESS)
@@ -601,9 +651,11 @@ def main(argv=None) -> int:
         results, bounds = epoch_table(args.data_dir, batch_sizes, args.repeats, names)
         print_epoch_table(names, results, bounds, batch_sizes)
         print(f"load     {os.getloadavg()[0]:.2f} (1 min) after table 1")
+    if "sweep" in only:
+        sweep_table(args.data_dir, [b for b in batch_sizes if b >= 10], args.repeats)
     if "accuracy" in only:
         accuracy_table(args.data_dir, args.quick)
-        print(f"load     {os.getloadavg()[0]:.2f} (1 min) at the end")
+    print(f"load     {os.getloadavg()[0]:.2f} (1 min) at the end")
     return 0
 
 
