@@ -417,3 +417,32 @@ def test_grid_ignores_a_data_dir_key():
 def test_json_safe_turns_non_finite_into_null():
     assert ex._json_safe({"a": [1.0, math.nan, math.inf], "b": (2, None)}) == \
         {"a": [1.0, None, None], "b": [2, None]}
+
+
+def test_a_sweep_trains_settings_stacked_and_matches_separate_runs(splits):
+    """Settings differing only in optimizer numbers train in one pass, with the same results."""
+    base = TrainConfig(epochs=2, batch_size=50, lr=0.05, momentum=0.9)
+    plan = [("a", "grid", base), ("b", "grid", replace(base, lr=0.01)),
+            ("c", "grid", replace(base, momentum=0.0)), ("d", "grid", replace(base, lr=1e6)),
+            ("e", "grid", replace(base, weight_decay=1e-3)), ("f", "other", replace(base, batch_size=64))]
+    assert [[n for n, _, _ in b] for b in ex._stack_buckets(plan, set())] == [["a", "b", "c", "d", "e"]]
+    stacked = ex.run_study(plan, splits)
+    separate = ex.run_study(plan, splits, stack=False)
+    for r1, r2 in zip(stacked["runs"], separate["runs"]):
+        assert r1["status"] == r2["status"], r1["name"]
+        assert ("stacked_with" in r1) == (r1["name"] in "abcde") and "stacked_with" not in r2
+        if r1["status"] == "ok":
+            assert r1["final_val_acc"] == pytest.approx(r2["final_val_acc"], abs=2 / len(splits.x_val))
+            np.testing.assert_allclose(r1["history"]["train_loss"], r2["history"]["train_loss"],
+                                       rtol=1e-4)
+    assert {r["name"]: r["status"] for r in stacked["runs"]}["d"] == "diverged"
+    assert stacked["best"] == separate["best"]
+
+
+def test_the_momentum_group_is_never_stacked_and_repeats_are_not_retrained():
+    base = TrainConfig(epochs=1)
+    plan = [("m0", "momentum", base), ("m9", "momentum", replace(base, momentum=0.9)),
+            ("l1", "lr", replace(base, momentum=0.9)), ("l2", "lr", replace(base, lr=0.1, momentum=0.9)),
+            ("l3", "lr", replace(base, lr=0.2, momentum=0.9))]
+    assert [[n for n, _, _ in b] for b in ex._stack_buckets(plan, set())] == [["l2", "l3"]]
+    assert ex._stack_buckets(plan, {"l3"}) == []

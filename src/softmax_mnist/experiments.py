@@ -38,6 +38,7 @@ from softmax_mnist.fileio import atomic_write, atomic_write_json, atomic_write_t
 from softmax_mnist.modelfile import save_model
 from softmax_mnist.runs import train_model
 from softmax_mnist.solver import evaluate
+from softmax_mnist.stacked import Setting, fit_stacked
 
 Log = Callable[[str], None] | None
 
@@ -75,7 +76,52 @@ def _train(name: str, group: str, config: TrainConfig, data: Splits, log: Log = 
         error = None
     except DivergenceError as e:
         model, hist, error = None, e.history, str(e)
-    seconds = time.perf_counter() - start
+    return _entry(name, group, config, data, model, hist, error, time.perf_counter() - start), model
+
+
+def _train_stacked(items, data: Splits, log: Log = None) -> dict:
+    """Train settings that differ only in optimizer numbers in one pass (stacked.fit_stacked).
+
+    ``items``: (name, group, config) sharing seed, batch size, epochs and data. Returns
+    {name: (entry, model)}; ``seconds`` is the pass's time split evenly between them.
+    """
+    c0 = items[0][2]
+    settings = [Setting(c.lr, c.momentum, c.nesterov, c.weight_decay) for _, _, c in items]
+    start = time.perf_counter()
+    results = fit_stacked(settings, data.x_train, data.y_train, data.x_val, data.y_val,
+                          c0.epochs, c0.batch_size, c0.seed, log=log)
+    seconds = (time.perf_counter() - start) / len(items)
+    out = {}
+    for (name, group, config), r in zip(items, results):
+        r.history.epoch_time = [t / len(items) for t in r.history.epoch_time]  # each one's share
+        model = None if r.diverged else r.model
+        entry = _entry(name, group, config, data, model, r.history, r.diverged, seconds)
+        entry["stacked_with"] = len(items)
+        out[name] = entry, model
+    return out
+
+
+def _stack_buckets(plan, skip) -> list[list]:
+    """Groups of 2+ runs of ``plan`` that can train in one stacked pass.
+
+    Runs stack when they are in the same group and share everything but the optimizer
+    numbers (so the same init and batches). The momentum group is never stacked: its
+    point is to compare training time, which needs runs of their own. ``skip``: names done.
+    """
+    buckets: dict[tuple, list] = {}
+    seen = set()
+    for name, group, c in plan:
+        repeat = c in seen  # an identical setting is copied from its first run, not trained again
+        seen.add(c)
+        if repeat or name in skip or group == "momentum":
+            continue
+        key = (group, c.seed, c.batch_size, c.epochs, c.preprocess, c.val_size)
+        buckets.setdefault(key, []).append((name, group, c))
+    return [b for b in buckets.values() if len(b) > 1]
+
+
+def _entry(name, group, config, data, model, hist, error, seconds) -> dict:
+    """The run entry of results-schema.md from a trained ``model`` (None if it diverged)."""
     h = {k: [float(v) for v in getattr(hist, k)] for k in HISTORY_KEYS}
     if error:  # keep whole epochs only, so every list has one value per completed epoch
         done = len(h["val_acc"]) if len(data.x_val) else len(h["train_loss"])
@@ -98,7 +144,7 @@ def _train(name: str, group: str, config: TrainConfig, data: Splits, log: Log = 
         "final_val_loss": h["val_loss"][-1] if ok and h["val_loss"] else None,
         "test_acc": test[1], "test_loss": test[0],  # reported only, never used to choose
     }
-    return entry, model
+    return entry
 
 
 def _holds(checkpoint_file, config: TrainConfig) -> bool:
@@ -237,7 +283,7 @@ def best_run(runs: list[dict]) -> str | None:
 def run_study(plan, data: Splits, log: Log = None, verbose: bool = False,
               meta: dict | None = None, models: dict | None = None,
               finished: dict | None = None, on_run: Callable[[dict], None] | None = None,
-              checkpoint_file=None, stop=None) -> dict:
+              checkpoint_file=None, stop=None, stack: bool = True) -> dict:
     """Train every ``(name, group, config)`` of ``plan``; the results dict of results-schema.md.
 
     ``log`` gets one line per run (and per epoch when ``verbose``). A setting identical to an
@@ -246,8 +292,14 @@ def run_study(plan, data: Splits, log: Log = None, verbose: bool = False,
     Faults: ``finished`` maps names to entries already done (a resumed study skips them);
     ``on_run(entry)`` is called as each run ends; the run in progress checkpoints to
     ``checkpoint_file`` and stops with Interrupted when ``stop()`` turns true.
+    Speed: with ``stack``, runs that differ only in lr, momentum, Nesterov or weight decay
+    train together in one pass (``_stack_buckets``; their seconds are shares of that pass,
+    and they restart rather than resume when interrupted).
     """
     finished = finished or {}
+    bucket_of = {name: b for b in (_stack_buckets(plan, finished) if stack else [])
+                 for name, _, _ in b}
+    stacked: dict = {}
     names = [name for name, _, _ in plan]
     if len(set(names)) != len(names):
         raise ConfigError(f"run names must be unique: {names}")
@@ -268,6 +320,14 @@ def run_study(plan, data: Splits, log: Log = None, verbose: bool = False,
             first = done[config]
             entry = {**copy.deepcopy(first[0]), "name": name, "group": group}
             model, note = first[1], f"  (same setting as {first[0]['name']})"
+        elif name in bucket_of:
+            if name not in stacked:
+                bucket = bucket_of[name]
+                tag = f"{name} +{len(bucket) - 1} stacked"
+                epoch_log = (lambda s, t=tag: log(f"  {t}: {s}")) if log and verbose else None
+                stacked.update(_train_stacked(bucket, data, epoch_log))
+            entry, model = stacked[name]
+            done[config], note = (entry, model), f"  (stacked: {entry['stacked_with']} in one pass)"
         else:
             epoch_log = (lambda s, n=name: log(f"  {n}: {s}")) if log and verbose else None
             entry, model = _train(name, group, config, data, epoch_log, checkpoint_file, stop)
