@@ -256,8 +256,10 @@ def _run_plan(args, kind: str, plan, data_dir, quick: bool = False) -> int:
 
     with catch_signals() as stop:
         try:
+            data_for = ex.data_loader(data_dir, quick)
             results = ex.run_study(plan, data, print, args.verbose, progress["meta"], models,
-                                   finished, on_run, checkpoint_path(out), stop)
+                                   finished, on_run, checkpoint_path(out), stop,
+                                   data_for=data_for)
         except Interrupted as e:
             print(f"softmax-mnist {kind}: {stop.signal or 'interrupted'}: {e}; progress saved in "
                   f"{out}; resume with: softmax-mnist {kind} --resume {out}"
@@ -265,7 +267,10 @@ def _run_plan(args, kind: str, plan, data_dir, quick: bool = False) -> int:
             return 130
     ex.save_results(results, out)
     ref = results["meta"]["reference"]
-    ex.save_reference(out, results, data, models.get(ref), images)
+    if ref is not None:  # its own splits when its images are transformed (a sweep's best run)
+        ref_config = TrainConfig.from_dict(next(r["config"] for r in results["runs"] if r["name"] == ref))
+        ref_data = data_for(ref_config)
+        ex.save_reference(out, results, ref_data, models.get(ref), images[: len(ref_data.x_test)])
     _build_report(out)
     ex.finish_progress(out)
     best = results["best"]["overall"]

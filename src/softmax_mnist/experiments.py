@@ -36,6 +36,7 @@ from softmax_mnist.datasets import Splits, load_raw, load_splits
 from softmax_mnist.errors import ConfigError, DivergenceError
 from softmax_mnist.fileio import atomic_write, atomic_write_json, atomic_write_text
 from softmax_mnist.modelfile import save_model
+from softmax_mnist.presets import preset
 from softmax_mnist.runs import train_model
 from softmax_mnist.solver import evaluate
 from softmax_mnist.stacked import Setting, fit_stacked
@@ -113,9 +114,10 @@ def _stack_buckets(plan, skip) -> list[list]:
     for name, group, c in plan:
         repeat = c in seen  # an identical setting is copied from its first run, not trained again
         seen.add(c)
-        if repeat or name in skip or group == "momentum":
-            continue
-        key = (group, c.seed, c.batch_size, c.epochs, c.preprocess, c.val_size)
+        if repeat or name in skip or group == "momentum" or c.lr_decay != "none":
+            continue  # (fit_stacked keeps each learning rate fixed)
+        key = (group, c.seed, c.batch_size, c.epochs, c.preprocess, c.val_size,
+               json.dumps(c.transform(), sort_keys=True))
         buckets.setdefault(key, []).append((name, group, c))
     return [b for b in buckets.values() if len(b) > 1]
 
@@ -168,7 +170,8 @@ def run_one(name: str, group: str, config: TrainConfig, data: Splits, log: Log =
 
 
 def study_plan(quick: bool = False, seed: int = 0) -> list[tuple[str, str, TrainConfig]]:
-    """The course study: momentum 0 / 0.9 / Nesterov 0.9, an lr sweep and a batch-size sweep."""
+    """The course study: momentum 0 / 0.9 / Nesterov 0.9, an lr sweep, a batch-size sweep,
+    and the most accurate setting (``--preset best``, its images transformed first)."""
     epochs = QUICK["epochs"] if quick else 10
     base = TrainConfig(epochs=epochs, batch_size=100, lr=0.01, momentum=0.0, seed=seed,
                        val_size=QUICK["n_val"] if quick else 5000)
@@ -179,6 +182,8 @@ def study_plan(quick: bool = False, seed: int = 0) -> list[tuple[str, str, Train
     bs_epochs = epochs if quick else BATCH_EPOCHS
     plan += [(f"bs-{bs}", "batch_size", replace(m9, batch_size=bs, epochs=bs_epochs))
              for bs in (QUICK["batch_sizes"] if quick else BATCH_SIZES)]
+    best = TrainConfig.from_dict({**preset("best"), "seed": seed, "val_size": base.val_size})
+    plan.append(("preset-best", "preset", replace(best, epochs=epochs) if quick else best))
     return plan
 
 
@@ -246,18 +251,32 @@ def load_study_data(data_dir, plan, quick: bool = False) -> tuple[Splits, np.nda
 
     ``quick`` keeps the first QUICK n_train / n_test images (the plan sets val_size).
     """
-    cfgs = {(c.val_size, c.preprocess) for _, _, c in plan}
+    plain = [c for _, _, c in plan if c.transform() is None] or [c for _, _, c in plan]
+    cfgs = {(c.val_size, c.preprocess) for c in plain}
     if len(cfgs) != 1:
         raise ConfigError("all runs of a plan must share val_size and preprocess")
-    ((val_size, mode),) = cfgs
-    data = load_splits(data_dir, val_size, mode)
+    data = data_loader(data_dir, quick)(plain[0])
     images = load_raw(data_dir, "t10k")[0]
-    if quick:
-        n, t = QUICK["n_train"], QUICK["n_test"]
-        data = replace(data, x_train=data.x_train[:n], y_train=data.y_train[:n],
-                       x_test=data.x_test[:t], y_test=data.y_test[:t])
-        images = images[:t]
-    return data, images
+    return data, images[: len(data.x_test)]
+
+
+def data_loader(data_dir, quick: bool = False) -> Callable[[TrainConfig], Splits]:
+    """A function giving the splits a config trains on (its val_size, preprocessing and image
+    transform), each loaded once; ``quick`` keeps the first QUICK n_train / n_test images."""
+    cache: dict = {}
+
+    def splits_for(c: TrainConfig) -> Splits:
+        key = (c.val_size, c.preprocess, json.dumps(c.transform(), sort_keys=True))
+        if key not in cache:
+            data = load_splits(data_dir, c.val_size, c.preprocess, c.transform())
+            if quick:
+                n, t = QUICK["n_train"], QUICK["n_test"]
+                data = replace(data, x_train=data.x_train[:n], y_train=data.y_train[:n],
+                               x_test=data.x_test[:t], y_test=data.y_test[:t])
+            cache[key] = data
+        return cache[key]
+
+    return splits_for
 
 
 # ---- the study -----------------------------------------------------------------------------
@@ -283,7 +302,8 @@ def best_run(runs: list[dict]) -> str | None:
 def run_study(plan, data: Splits, log: Log = None, verbose: bool = False,
               meta: dict | None = None, models: dict | None = None,
               finished: dict | None = None, on_run: Callable[[dict], None] | None = None,
-              checkpoint_file=None, stop=None, stack: bool = True) -> dict:
+              checkpoint_file=None, stop=None, stack: bool = True,
+              data_for: Callable[[TrainConfig], Splits] | None = None) -> dict:
     """Train every ``(name, group, config)`` of ``plan``; the results dict of results-schema.md.
 
     ``log`` gets one line per run (and per epoch when ``verbose``). A setting identical to an
@@ -297,6 +317,14 @@ def run_study(plan, data: Splits, log: Log = None, verbose: bool = False,
     and they restart rather than resume when interrupted).
     """
     finished = finished or {}
+
+    def splits(c: TrainConfig) -> Splits:  # runs with an image transform need their own data
+        if c.transform() == data.transform:
+            return data
+        if data_for is None:
+            raise ConfigError(f"a run with image transform {c.transform()} needs data_for=")
+        return data_for(c)
+
     bucket_of = {name: b for b in (_stack_buckets(plan, finished) if stack else [])
                  for name, _, _ in b}
     stacked: dict = {}
@@ -325,12 +353,13 @@ def run_study(plan, data: Splits, log: Log = None, verbose: bool = False,
                 bucket = bucket_of[name]
                 tag = f"{name} +{len(bucket) - 1} stacked"
                 epoch_log = (lambda s, t=tag: log(f"  {t}: {s}")) if log and verbose else None
-                stacked.update(_train_stacked(bucket, data, epoch_log))
+                stacked.update(_train_stacked(bucket, splits(bucket[0][2]), epoch_log))
             entry, model = stacked[name]
             done[config], note = (entry, model), f"  (stacked: {entry['stacked_with']} in one pass)"
         else:
             epoch_log = (lambda s, n=name: log(f"  {n}: {s}")) if log and verbose else None
-            entry, model = _train(name, group, config, data, epoch_log, checkpoint_file, stop)
+            entry, model = _train(name, group, config, splits(config), epoch_log, checkpoint_file,
+                                  stop)
             done[config], note = (entry, model), ""
         if on_run is not None and name not in finished:
             on_run(entry)

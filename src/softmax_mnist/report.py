@@ -703,7 +703,7 @@ def common_settings(runs: list[dict], varying: list[str]) -> str:
 
 
 GROUP_TITLES = {"momentum": "Momentum", "lr": "Learning rate", "batch_size": "Batch size",
-                "grid": "Grid"}
+                "grid": "Grid", "preset": "The most accurate setting (--preset best)"}
 GROUP_SETTINGS = {"momentum": ["momentum", "nesterov", "lr", "batch_size", "epochs"],
                   "lr": ["lr", "momentum", "batch_size", "epochs"],
                   "batch_size": ["batch_size", "lr", "momentum", "epochs"]}
