@@ -59,6 +59,13 @@ def num_batches(n: int, batch_size: int) -> int:
     return -(-n // batch_size)
 
 
+def batch_lengths(n: int, batch_size: int) -> np.ndarray:
+    """The length of each batch of an epoch, float64: all ``batch_size`` but maybe the last."""
+    sizes = np.full(num_batches(n, batch_size), batch_size, dtype=np.float64)
+    sizes[-1] = n - batch_size * (len(sizes) - 1)
+    return sizes
+
+
 # ---- the course's names ---------------------------------------------------------------------
 
 

@@ -12,6 +12,18 @@ import numpy as np
 from softmax_mnist.errors import ConfigError
 
 
+def check_settings(learning_rate, momentum, nesterov, weight_decay) -> None:
+    """Raise a one-line ConfigError for optimizer numbers that cannot train."""
+    if not np.isfinite(learning_rate) or learning_rate <= 0:
+        raise ConfigError(f"learning rate must be a positive number, got {learning_rate}")
+    if not 0.0 <= momentum < 1.0:
+        raise ConfigError(f"momentum must be in [0, 1), got {momentum}")
+    if not np.isfinite(weight_decay) or weight_decay < 0:
+        raise ConfigError(f"weight decay must be a finite number >= 0, got {weight_decay}")
+    if nesterov and momentum == 0:
+        raise ConfigError("Nesterov needs a momentum above 0, e.g. --momentum 0.9")
+
+
 class SGD:
     """SGD over any object with ``params`` and ``grads`` dicts (same keys, arrays updated in place).
 
@@ -28,14 +40,7 @@ class SGD:
         weight_decay: float = 0.0,
         no_decay: tuple[str, ...] = ("b",),
     ):
-        if not np.isfinite(learning_rate) or learning_rate <= 0:
-            raise ConfigError(f"learning rate must be a positive number, got {learning_rate}")
-        if not 0.0 <= momentum < 1.0:
-            raise ConfigError(f"momentum must be in [0, 1), got {momentum}")
-        if not np.isfinite(weight_decay) or weight_decay < 0:
-            raise ConfigError(f"weight decay must be a finite number >= 0, got {weight_decay}")
-        if nesterov and momentum == 0:
-            raise ConfigError("Nesterov needs a momentum above 0, e.g. --momentum 0.9")
+        check_settings(learning_rate, momentum, nesterov, weight_decay)
         self.model = model
         self.learning_rate = float(learning_rate)
         self.momentum = float(momentum)

@@ -16,7 +16,7 @@ from threadpoolctl import threadpool_limits
 
 from softmax_mnist.checkpoint import Interrupted, TrainState
 from softmax_mnist.config import TrainConfig
-from softmax_mnist.dataloader import check_batch_size, iterate_minibatches, num_batches
+from softmax_mnist.dataloader import batch_lengths, check_batch_size, iterate_minibatches, num_batches
 from softmax_mnist.datasets import load_splits
 from softmax_mnist.errors import ConfigError, DivergenceError
 from softmax_mnist.functional import cross_entropy
@@ -123,6 +123,8 @@ def _fit(model, optimizer, x_train, y_train, x_val, y_val, epochs, batch_size, r
          display_freq, state, checkpoint, checkpoint_every, stop, schedule) -> History:
     hist = History(**state.history)
     n_iter = num_batches(len(x_train), batch_size)
+    # weight each batch by its size so a smaller last batch counts for what it is
+    sizes = batch_lengths(len(x_train), batch_size)
     W = model.params["W"]
     # One logits buffer for all batches: forward writes into it and cross_entropy turns it into
     # dlogits in place, so no (batch, C) array is allocated per iteration.
@@ -171,9 +173,6 @@ def _fit(model, optimizer, x_train, y_train, x_val, y_val, epochs, batch_size, r
         hist.epoch_time.append(time.perf_counter() - start)
         hist.iter_loss.extend(losses.tolist())
         hist.iter_acc.extend(accs.tolist())
-        # weight each batch by its size so a smaller last batch counts for what it is
-        sizes = np.full(n_iter, batch_size, dtype=np.float64)
-        sizes[-1] = len(x_train) - batch_size * (n_iter - 1)
         hist.train_loss.append(float(np.average(losses, weights=sizes)))
         hist.train_acc.append(float(np.average(accs, weights=sizes)))
         # a stable log-softmax keeps the loss finite even when SGD runs away, so also call

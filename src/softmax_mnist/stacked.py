@@ -27,9 +27,10 @@ from dataclasses import dataclass
 import numpy as np
 from threadpoolctl import threadpool_limits
 
-from softmax_mnist.dataloader import check_batch_size, iterate_minibatches, num_batches
+from softmax_mnist.dataloader import batch_lengths, check_batch_size, iterate_minibatches, num_batches
 from softmax_mnist.errors import ConfigError
 from softmax_mnist.model import SoftmaxRegression
+from softmax_mnist.optimizer import check_settings
 from softmax_mnist.solver import DIVERGENCE_FACTOR, History, evaluate
 
 
@@ -43,14 +44,7 @@ class Setting:
     weight_decay: float = 0.0
 
     def __post_init__(self):
-        if not (math.isfinite(self.lr) and self.lr > 0):
-            raise ConfigError(f"learning rate must be a positive number, got {self.lr}")
-        if not 0 <= self.momentum < 1:
-            raise ConfigError(f"momentum must be in [0, 1), got {self.momentum}")
-        if self.nesterov and not self.momentum:
-            raise ConfigError("Nesterov needs a momentum above 0")
-        if not (math.isfinite(self.weight_decay) and self.weight_decay >= 0):
-            raise ConfigError(f"weight decay must be a finite number >= 0, got {self.weight_decay}")
+        check_settings(self.lr, self.momentum, self.nesterov, self.weight_decay)
 
 
 @dataclass
@@ -112,6 +106,7 @@ def _fit_stacked(settings, x_train, y_train, x_val, y_val, epochs, batch_size, s
     diverged: list[str | None] = [None] * K
     hists = [History() for _ in range(K)]
     n_iter = num_batches(len(x_train), batch_size)
+    sizes = batch_lengths(len(x_train), batch_size)  # weights of the batches in an epoch's mean
     buf = np.empty((batch_size, K * C), dtype=np.result_type(x_train, W))
     limit = DIVERGENCE_FACTOR * math.log(C)
 
@@ -149,8 +144,6 @@ def _fit_stacked(settings, x_train, y_train, x_val, y_val, epochs, batch_size, s
             _sgd_step(W, dW, vW, lr, mu, wd if use_decay else None, nesterov, use_momentum)
             _sgd_step(b, db, vb, lr, mu, None, nesterov, use_momentum)  # no decay on b
         seconds = time.perf_counter() - start
-        sizes = np.full(n_iter, batch_size, dtype=np.float64)
-        sizes[-1] = len(x_train) - batch_size * (n_iter - 1)
         for k in np.flatnonzero(live):
             h = hists[k]
             h.epoch_time.append(seconds)
