@@ -14,13 +14,19 @@ def _mnist_dir() -> Path:
     return Path(os.environ.get("MNIST_DATA_DIR") or ROOT.parent / "shared" / "data" / "mnist")
 
 
+def missing_mnist_files(d: Path) -> list[str]:
+    """Which of the four MNIST files ``d`` lacks under every name the package accepts
+    (.gz or raw, hyphenated or dotted: train-images-idx3-ubyte or train-images.idx3-ubyte)."""
+    from softmax_mnist.datasets import FILES, file_names
+
+    return [n for n in FILES.values() if not any((d / f).is_file() for f in file_names(n))]
+
+
 @pytest.fixture(scope="session")
 def mnist_dir() -> Path:
     """The directory of the four real MNIST IDX files; fails (never skips) when it is missing."""
     d = _mnist_dir()
-    names = ["train-images-idx3-ubyte", "train-labels-idx1-ubyte",
-             "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"]
-    missing = [n for n in names if not (d / f"{n}.gz").is_file() and not (d / n).is_file()]
+    missing = missing_mnist_files(d)
     if missing:
         pytest.fail(
             f"real MNIST not found in {d} (missing {', '.join(missing)}): set MNIST_DATA_DIR "

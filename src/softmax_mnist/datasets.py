@@ -1,7 +1,8 @@
 """Find, download, verify, split and preprocess MNIST-format data.
 
 The data directory is ``--data-dir``, else ``$MNIST_DATA_DIR``, else a per-user
-cache folder. Files may be gzip-compressed (``.gz``) or not.
+cache folder. Files may be gzip-compressed (``.gz``) or not, and named with a hyphen or a
+dot before ``idx`` (``train-images-idx3-ubyte`` or ``train-images.idx3-ubyte``).
 """
 
 from __future__ import annotations
@@ -64,18 +65,32 @@ def resolve_data_dir(data_dir: str | os.PathLike | None) -> Path:
     return Path(data_dir) if data_dir else default_data_dir()
 
 
+def file_names(name: str) -> tuple[str, ...]:
+    """The names ``find_file`` accepts for ``name``, in the order it tries them.
+
+    ``train-images-idx3-ubyte`` -> its .gz, itself, then the dotted ``train-images.idx3-ubyte``
+    (Kaggle's copies and the files as Windows tools extract them) and its .gz.
+    """
+    dotted = name.replace("-idx", ".idx")
+    names = (f"{name}.gz", name, dotted, f"{dotted}.gz")
+    return tuple(dict.fromkeys(names))  # a name without "-idx" has no dotted form
+
+
 def find_file(data_dir: Path, name: str) -> Path:
-    """The path of ``name`` or ``name.gz`` in ``data_dir``, or a DataError saying how to get it."""
+    """The path of ``name`` in ``data_dir`` under one of ``file_names(name)``, or a DataError
+    that lists the names looked for and says how to get the file."""
     if not data_dir.is_dir():
         raise DataError(
             f"data directory {data_dir} does not exist; run `softmax-mnist download "
             f"--data-dir {data_dir}` or pass --data-dir DIR (or set MNIST_DATA_DIR)"
         )
-    for candidate in (data_dir / f"{name}.gz", data_dir / name):
-        if candidate.is_file():
-            return candidate
+    names = file_names(name)
+    for candidate in names:
+        if (data_dir / candidate).is_file():
+            return data_dir / candidate
     raise DataError(
-        f"{name}(.gz) not found in {data_dir}; run `softmax-mnist download --data-dir {data_dir}`"
+        f"{name} not found in {data_dir} (looked for {', '.join(names)}); "
+        f"run `softmax-mnist download --data-dir {data_dir}`"
     )
 
 
