@@ -1,0 +1,358 @@
+"""``softmax-mnist check DIR``: is a student's loss.py and optimizer.py right?
+
+The student's ``SoftmaxCrossEntropyLoss`` and ``SGD`` are run against this package's reference
+(``softmax_mnist.loss``, ``softmax_mnist.optimizer``) in a child process (check_child.py) with a
+time limit per check and a memory limit (RLIMIT_AS), so an exception, an endless loop or a huge
+allocation fails one check instead of the checker. A guard against mistakes, not a sandbox for
+hostile code: the student's files run with this user's rights.
+
+This module only parses the student's files (never runs them), starts the child, reads its
+events and puts the results together. Status: 0 every check passed, 1 some failed, 2 the check
+could not run (``CannotRun``: no folder, no loss.py, a syntax error, no MNIST).
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+import os
+import select
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from softmax_mnist.errors import SoftmaxMnistError
+
+# Deep learning frameworks (top-level import names) the course's two files must not use.
+FRAMEWORKS = ("torch", "torchvision", "tensorflow", "keras", "jax", "jaxlib", "flax", "paddle",
+              "mxnet", "theano", "cntk", "caffe", "caffe2", "chainer", "tinygrad", "mindspore",
+              "oneflow", "autograd")
+
+# The checks in order: what they say, which of the student's methods they call (a method that
+# hung once is not called again), and their time limit in seconds.
+CHECKS: dict[str, dict] = {
+    "framework": {"about": "no deep learning framework imported", "uses": (), "limit": 5},
+    "construction": {"about": "W, b: shapes, dtypes, finite, not all zero", "uses": ("__init__",)},
+    "forward": {"about": "loss against the reference, batch of 100", "uses": ("__init__", "forward")},
+    "forward-overflow": {"about": "loss with logits near +-1000", "uses": ("__init__", "forward")},
+    "forward-batch-of-one": {"about": "loss on a batch of 1", "uses": ("__init__", "forward")},
+    "forward-odd-batch": {"about": "loss on a batch of 37", "uses": ("__init__", "forward")},
+    "accuracy": {"about": "accuracy on batches of 100, 37, 1", "uses": ("__init__", "forward")},
+    "gradient-shapes": {"about": "grad_W (784, 10), grad_b (1, 10)",
+                        "uses": ("__init__", "forward", "gradient_computing")},
+    "gradient": {"about": "against the reference and central differences",
+                 "uses": ("__init__", "forward", "gradient_computing")},
+    "sgd": {"about": "momentum 0 is plain SGD", "uses": ("step",)},
+    "momentum": {"about": "v <- mu v - lr g, w <- w + v over steps", "uses": ("step",)},
+    "frozen": {"about": "nothing changes when trainable is False", "uses": ("step",)},
+    "vectorised": {"about": "time per minibatch, no loop over samples",
+                   "uses": ("__init__", "forward", "gradient_computing", "step"), "limit": 20},
+    "train": {"about": "short MNIST run reaches the reference's accuracy",
+              "uses": ("__init__", "forward", "gradient_computing", "step"), "limit": 40},
+}
+DEFAULT_LIMIT = 5.0  # seconds per check; a correct submission needs well under one
+IMPORT_LIMIT = 10.0
+GRACE = 5.0  # the parent kills the child this long after a check's own limit
+MEMORY_MB = 2048
+
+
+class CannotRun(SoftmaxMnistError):
+    """The folder cannot be checked at all (exit status 2)."""
+
+
+@dataclass
+class CheckResult:
+    name: str
+    passed: bool
+    message: str
+    hint: str = ""
+    seconds: float = 0.0
+    details: dict = field(default_factory=dict)
+
+
+@dataclass
+class Report:
+    folder: str
+    status: int  # 0 all passed, 1 some failed, 2 could not run
+    checks: list[CheckResult] = field(default_factory=list)
+    error: str = ""
+    seconds: float = 0.0
+
+    @property
+    def failed(self) -> list[str]:
+        return [c.name for c in self.checks if not c.passed]
+
+    def to_json(self) -> dict:
+        return {"folder": self.folder, "status": self.status, "error": self.error,
+                "passed": len(self.checks) - len(self.failed), "failed": self.failed,
+                "seconds": round(self.seconds, 3), "checks": [asdict(c) for c in self.checks]}
+
+
+# ---- reading the source (never running it) -------------------------------------------------
+
+
+def framework_imports(path: Path) -> list[tuple[str, int]]:
+    """(framework, line) for each import of one in ``path``: import/from statements and
+    ``__import__("x")`` / ``importlib.import_module("x")`` with a literal name."""
+    tree = ast.parse(path.read_text(encoding="utf-8", errors="replace"), filename=str(path))
+    found = []
+    for node in ast.walk(tree):
+        names: list[str] = []
+        if isinstance(node, ast.Import):
+            names = [a.name for a in node.names]
+        elif isinstance(node, ast.ImportFrom) and not node.level and node.module:
+            names = [node.module]
+        elif isinstance(node, ast.Call) and node.args and isinstance(node.args[0], ast.Constant) \
+                and isinstance(node.args[0].value, str):
+            f = node.func
+            fname = f.id if isinstance(f, ast.Name) else f.attr if isinstance(f, ast.Attribute) else ""
+            if fname in ("__import__", "import_module"):
+                names = [node.args[0].value]
+        for name in names:
+            top = name.partition(".")[0]
+            if top in FRAMEWORKS:
+                found.append((top, node.lineno))
+    return found
+
+
+def local_imports(files: list[Path], folder: Path) -> list[Path]:
+    """``files`` and, transitively, the modules of ``folder`` they import."""
+    seen: list[Path] = []
+    todo = [f for f in files if f.is_file()]
+    while todo:
+        path = todo.pop(0)
+        if path in seen:
+            continue
+        seen.append(path)
+        try:
+            tree = ast.parse(path.read_text(encoding="utf-8", errors="replace"))
+        except SyntaxError:
+            continue
+        for node in ast.walk(tree):
+            names = [a.name for a in node.names] if isinstance(node, ast.Import) else \
+                [node.module] if isinstance(node, ast.ImportFrom) and node.module else []
+            for name in names:
+                candidate = folder / f"{name.partition('.')[0]}.py"
+                if candidate.is_file() and candidate not in seen:
+                    todo.append(candidate)
+    return seen
+
+
+def preflight(folder: Path) -> None:
+    """Raise CannotRun for a folder that cannot be checked: missing, no loss.py or optimizer.py,
+    or a syntax error in either (or in a file of the folder they import)."""
+    if not folder.exists():
+        raise CannotRun(f"{folder}: no such folder")
+    if not folder.is_dir():
+        raise CannotRun(f"{folder}: not a folder; pass the folder that holds loss.py and optimizer.py")
+    for name in ("loss.py", "optimizer.py"):
+        if not (folder / name).is_file():
+            raise CannotRun(f"{folder}: no {name} in it (the course's file with "
+                            f"{'SoftmaxCrossEntropyLoss' if name == 'loss.py' else 'SGD'})")
+    for path in local_imports([folder / "loss.py", folder / "optimizer.py"], folder):
+        try:
+            compile(path.read_bytes(), str(path), "exec", dont_inherit=True)
+        except SyntaxError as e:
+            raise CannotRun(f"{path.name} line {e.lineno}: syntax error: {e.msg}; fix it and "
+                            "run the check again") from None
+        except ValueError as e:  # e.g. a NUL byte
+            raise CannotRun(f"{path.name}: cannot be read as Python source ({e})") from None
+
+
+def check_data(data_dir) -> str:
+    """The MNIST folder the train check will read, or CannotRun saying how to get it."""
+    from softmax_mnist.datasets import FILES, find_file, resolve_data_dir
+
+    where = resolve_data_dir(data_dir)
+    try:
+        for key in ("train_images", "train_labels"):
+            find_file(where, FILES[key])
+    except SoftmaxMnistError as e:
+        raise CannotRun(f"the train check needs MNIST: {e}") from None
+    return str(where.resolve())
+
+
+# ---- running the child ----------------------------------------------------------------------
+
+
+def _limits() -> dict:
+    limits = {name: float(spec.get("limit", DEFAULT_LIMIT)) for name, spec in CHECKS.items()}
+    return {**limits, "default": DEFAULT_LIMIT, "import": IMPORT_LIMIT}
+
+
+def _kill(proc: subprocess.Popen) -> None:
+    if proc.poll() is None:
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)  # its own session: the child and what it started
+        except ProcessLookupError:
+            pass
+    proc.wait()
+
+
+def _tail(path: Path, n: int = 3) -> str:
+    try:
+        lines = [ln for ln in path.read_text(errors="replace").splitlines() if ln.strip()]
+    except OSError:
+        return ""
+    return " | ".join(lines[-n:])
+
+
+def _run_child(folder: Path, data_dir: str, names: list[str], broken: dict, log: Path):
+    """Yield the child's events; on a hang or a death yield {"event": "lost", ...} and stop."""
+    limits = _limits()
+    read_fd, write_fd = os.pipe()
+    spec = {"folder": str(folder), "data_dir": data_dir, "checks": names, "broken": broken,
+            "fd": write_fd, "memory_mb": MEMORY_MB, "limits": limits}
+    env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1", "OPENBLAS_NUM_THREADS": "1",
+           "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+    with open(log, "ab") as out:
+        proc = subprocess.Popen([sys.executable, "-m", "softmax_mnist.check_child", json.dumps(spec)],
+                                stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
+                                pass_fds=(write_fd,), env=env, start_new_session=True, cwd=folder)
+    os.close(write_fd)
+    buf, current = b"", None
+    deadline = time.monotonic() + limits["import"] + GRACE + 10  # + the child's own start-up
+    try:
+        while True:
+            wait = deadline - time.monotonic()
+            ready = select.select([read_fd], [], [], max(wait, 0))[0] if wait > 0 else []
+            if not ready:
+                _kill(proc)
+                yield {"event": "lost", "check": current, "why": "hung"}
+                return
+            chunk = os.read(read_fd, 65536)
+            if not chunk:
+                code = proc.wait()
+                if current is not None or code != 0:
+                    yield {"event": "lost", "check": current, "why": "died", "code": code}
+                return
+            buf += chunk
+            *lines, buf = buf.split(b"\n")
+            for line in lines:
+                event = json.loads(line)
+                if event["event"] == "start":
+                    current = event["check"]
+                    deadline = time.monotonic() + limits.get(current, DEFAULT_LIMIT) + GRACE
+                elif event["event"] == "result":
+                    current = None
+                    deadline = time.monotonic() + 30  # until the next start
+                yield event
+    finally:
+        os.close(read_fd)
+        _kill(proc)
+
+
+def _lost_message(event: dict, log: Path) -> tuple[str, str]:
+    name = event["check"]
+    limit = CHECKS.get(name, {}).get("limit", DEFAULT_LIMIT) if name else IMPORT_LIMIT
+    if event["why"] == "hung":
+        return (f"did not finish within {limit + GRACE:g} s and was stopped (inside a NumPy call or "
+                "with signals blocked, so the line is unknown)",
+                "an endless loop, or an operation on arrays far larger than the batch")
+    code = event.get("code")
+    how = f"signal {signal.Signals(-code).name}" if code is not None and code < 0 else f"exit code {code}"
+    tail = _tail(log)
+    return (f"the process running your code died ({how})" + (f": {tail}" if tail else ""),
+            "a crash inside a library, os._exit or sys.exit in your code, or the memory limit "
+            f"({MEMORY_MB} MB) reached outside Python's own allocator")
+
+
+def run_check(folder, data_dir=None) -> Report:
+    """Check the loss.py and optimizer.py in ``folder``; the result of every check, in order."""
+    start = time.perf_counter()
+    folder = Path(folder)
+    try:
+        preflight(folder)
+        data = check_data(data_dir)
+    except CannotRun as e:
+        return Report(str(folder), 2, error=str(e), seconds=time.perf_counter() - start)
+    folder = folder.resolve()
+    results: dict[str, CheckResult] = {}
+    broken: dict[str, str] = {}
+    frameworks: dict[str, str] = {}
+    names = list(CHECKS)
+    with tempfile.TemporaryDirectory(prefix="softmax-mnist-check-") as tmp:
+        log = Path(tmp) / "output.txt"  # what the student's code printed, for a crash message
+        while True:
+            todo = [n for n in names if n not in results]
+            if not todo:
+                break
+            for event in _run_child(folder, data, todo, broken, log):
+                kind = event["event"]
+                if kind == "fatal":
+                    return Report(str(folder), 2, error=event["error"],
+                                  seconds=time.perf_counter() - start)
+                if kind == "result":
+                    details = {k: event[k] for k in ("vectorised", "train") if k in event}
+                    results[event["check"]] = CheckResult(event["check"], event["passed"],
+                                                          event["message"], event["hint"],
+                                                          event["seconds"], details)
+                    broken.update(event["broken"])
+                    frameworks.update(event["frameworks"])
+                elif kind == "lost":
+                    if event["check"] is None:  # before any check: at import or start-up
+                        message, _ = _lost_message(event, log)
+                        return Report(str(folder), 2,
+                                      error=f"importing loss.py and optimizer.py failed: {message}",
+                                      seconds=time.perf_counter() - start)
+                    message, hint = _lost_message(event, log)
+                    results[event["check"]] = CheckResult(event["check"], False, message, hint)
+            else:
+                if all(n in results for n in names):
+                    break
+                missing = [n for n in names if n not in results]
+                if len(missing) == len(todo):  # the child stopped without a word: do not loop
+                    for n in missing:
+                        results[n] = CheckResult(n, False, "not run: the checking process stopped early",
+                                                 _tail(log))
+    checks = [results[n] for n in names]
+    _late_frameworks(checks, frameworks)
+    _point_train_at_causes(checks)
+    status = 0 if all(c.passed for c in checks) else 1
+    return Report(str(folder), status, checks, seconds=time.perf_counter() - start)
+
+
+def _late_frameworks(checks: list[CheckResult], seen: dict[str, str]) -> None:
+    """A framework imported inside a method (after the framework check ran) fails it too."""
+    fw = next(c for c in checks if c.name == "framework")
+    late = {k: v for k, v in seen.items() if k not in fw.message}
+    if late and fw.passed:
+        fw.passed = False
+        fw.message = "a deep learning framework is imported while running: " + ", ".join(
+            f"{k} (from {v})" for k, v in late.items())
+        fw.hint = "the course asks for NumPy only: remove the import"
+
+
+def _point_train_at_causes(checks: list[CheckResult]) -> None:
+    train = next(c for c in checks if c.name == "train")
+    causes = [c.name for c in checks if not c.passed and c.name not in ("train", "vectorised", "framework")]
+    if not train.passed and causes:
+        train.hint = f"probably a consequence of the failures above: {', '.join(causes)}"
+
+
+# ---- output ---------------------------------------------------------------------------------
+
+
+def format_report(report: Report) -> str:
+    """One PASS/FAIL line per check (with the hint under a failure), then a summary line."""
+    if report.status == 2:
+        return f"cannot check {report.folder}: {report.error}"
+    width = max(len(n) for n in CHECKS)
+    lines = [f"checking {report.folder}"]
+    for c in report.checks:
+        lines.append(f"{'PASS' if c.passed else 'FAIL'}  {c.name:<{width}}  {c.message}")
+        if not c.passed and c.hint:
+            lines.append(f"      {'':<{width}}  hint: {c.hint}")
+    n, failed = len(report.checks), report.failed
+    summary = f"{n - len(failed)} of {n} checks passed"
+    summary += f", {len(failed)} failed: {', '.join(failed)}" if failed else ""
+    lines.append(f"{summary}  ({report.seconds:.1f} s)")
+    return "\n".join(lines)
+
+
+def to_json(report: Report) -> str:
+    return json.dumps(report.to_json(), indent=2)
