@@ -197,6 +197,12 @@ def _study_flags(p: argparse.ArgumentParser, kind: str) -> None:
     p.add_argument("--force", action="store_true", help="write into a non-empty --out")
     p.add_argument("--resume", metavar="DIR", help="continue the interrupted study or sweep in "
                    "DIR at the first run that did not finish (its plan comes from DIR)")
+    _lang_flag(p)
+
+
+def _lang_flag(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--lang", choices=["zh", "en"], default="zh",
+                   help="language of the report: zh (Chinese, the course's) or en (default zh)")
 
 
 def _add_study(sub) -> None:
@@ -225,6 +231,9 @@ def _add_report(sub) -> None:
                        description="Rebuild the figures, report.md and report.pdf from the "
                        "results of `study` or `sweep`, without training.")
     p.add_argument("results_dir", metavar="RESULTS_DIR", help="a folder with results.json")
+    _lang_flag(p)
+    p.add_argument("--typeset-only", action="store_true",
+                   help="only compile the folder's (edited) report.typ into report.pdf")
     p.set_defaults(func=cmd_report)
 
 
@@ -234,7 +243,9 @@ def _run_plan(args, kind: str, plan, data_dir, quick: bool = False) -> int:
     from softmax_mnist.checkpoint import Interrupted, catch_signals, checkpoint_path
     from softmax_mnist.datasets import resolve_data_dir
     from softmax_mnist.runs import prepare_out_dir
+    from softmax_mnist.typeset import check_fonts
 
+    check_fonts(args.lang)  # before any training: a missing CJK font is a one-line stop
     start = time.perf_counter()
     if args.resume:  # the plan, seed and data come from the folder, not from the flags
         out = Path(args.resume)
@@ -271,22 +282,33 @@ def _run_plan(args, kind: str, plan, data_dir, quick: bool = False) -> int:
         ref_config = TrainConfig.from_dict(next(r["config"] for r in results["runs"] if r["name"] == ref))
         ref_data = data_for(ref_config)
         ex.save_reference(out, results, ref_data, models.get(ref), images[: len(ref_data.x_test)])
-    _build_report(out)
+    _build_report(out, args.lang)
     ex.finish_progress(out)
     best = results["best"]["overall"]
     if best is not None:
-        val = next(r["final_val_acc"] for r in results["runs"] if r["name"] == best)
-        print(f"best on validation accuracy: {best} ({val:.4f})")
-    print(f"{kind} done in {time.perf_counter() - start:.1f}s "
-          f"(training {results['meta']['total_seconds']:.1f}s) -> {out}")
+        from softmax_mnist.results import summarize
+
+        s = summarize(results, best)
+        print(f"best on validation accuracy: {best} (mean {s.val_acc.mean:.4f} over "
+              f"{s.val_acc.n} seed(s))")
+    m = results["meta"]
+    print(f"{kind} done in {time.perf_counter() - start:.1f}s (training {m['train_seconds']:.1f}s, "
+          f"timing {m['timing_seconds']:.1f}s, the rest data, report and files) -> {out}")
     return 0
 
 
-def _build_report(out) -> None:
+def _build_report(out, lang: str, typeset_only: bool = False) -> None:
     from softmax_mnist.report import build_report
+    from softmax_mnist.typeset import compile_pdf
 
-    build_report(out)
-    print(f"report: {out}/report.md, {out}/report.pdf")
+    start = time.perf_counter()
+    if typeset_only:
+        pages = compile_pdf(Path(out) / "report.typ")
+        print(f"report: {out}/report.pdf ({pages} pages) from {out}/report.typ")
+        return
+    paths = build_report(out, lang)
+    print(f"report ({lang}): {out}/report.pdf ({paths.pages} pages), {out}/report.md, "
+          f"{out}/report.typ  {time.perf_counter() - start:.1f}s")
 
 
 def cmd_study(args) -> int:
@@ -313,7 +335,15 @@ def cmd_report(args) -> int:
     if not (folder / "results.json").is_file():
         raise ConfigError(f"{folder / 'results.json'} not found; pass a folder written by "
                           "`softmax-mnist study` or `softmax-mnist sweep`")
-    _build_report(folder)
+    from softmax_mnist.typeset import check_fonts
+
+    if args.typeset_only:
+        if not (folder / "report.typ").is_file():
+            raise ConfigError(f"{folder / 'report.typ'} not found; run `softmax-mnist report "
+                              f"{folder}` first to write it")
+    else:
+        check_fonts(args.lang)
+    _build_report(folder, args.lang, args.typeset_only)
     return 0
 
 
@@ -372,10 +402,15 @@ def cmd_predict(args) -> int:
 
 
 def _add_serve(sub) -> None:
-    p = sub.add_parser("serve", help="a web page to draw digits for a model to read",
-                       description="Serve one page: a canvas to draw a digit on, live "
-                       "probabilities, the 28x28 image the model saw and its weight templates.")
-    p.add_argument("model", metavar="MODEL", help="a model.npz from train or study")
+    p = sub.add_parser("serve", help="the playground (train in the browser), or a page to draw "
+                       "digits for a model to read",
+                       description="Without MODEL: the playground at /, to train with chosen "
+                       "settings and watch the loss, accuracy and weights change, then draw digits "
+                       "for a run. With MODEL: the draw page at / (live probabilities, the 28x28 "
+                       "image the model saw, its weight templates), the playground at /playground.")
+    p.add_argument("model", metavar="MODEL", nargs="?",
+                   help="a model.npz from train or study (optional)")
+    _data_dir_flag(p)
     p.add_argument("--host", default="127.0.0.1",
                    help="address to listen on (default 127.0.0.1: this machine only)")
     p.add_argument("--port", type=int, default=8000, help="port (default 8000; 0: any free port)")
@@ -389,11 +424,11 @@ def cmd_serve(args) -> int:
 
     from werkzeug.serving import make_server
 
-    from softmax_mnist.web import create_app
+    from softmax_mnist.playground import create_app
 
     if not 0 <= args.port <= 65535:
         raise ConfigError(f"--port must be in 0..65535, got {args.port}")
-    app = create_app(args.model)
+    app = create_app(args.model, args.data_dir)
     try:  # werkzeug exits with lines of its own on a bad address; say it in one line instead
         family = socket.getaddrinfo(args.host, args.port, type=socket.SOCK_STREAM)[0][0]
         with socket.socket(family) as s:
@@ -405,14 +440,73 @@ def cmd_serve(args) -> int:
     if not args.verbose:
         logging.getLogger("werkzeug").setLevel(logging.WARNING)
     server = make_server(args.host, args.port, app, threaded=True)
-    print(f"serving {args.model} on http://{args.host}:{server.port}/  (Ctrl+C to stop)", flush=True)
+    url = f"http://{args.host}:{server.port}/"
+    print(f"serving {args.model} on {url}  (Ctrl+C to stop); the playground is at {url}playground"
+          if args.model else f"playground on {url}  (Ctrl+C to stop)", flush=True)
     try:
         server.serve_forever()
     except KeyboardInterrupt:
         print("stopped")
     finally:
+        app.playground.close()
         server.server_close()
     return 0
+
+
+def _add_check(sub) -> None:
+    p = sub.add_parser("check", help="is a student's loss.py and optimizer.py right? (PASS/FAIL)",
+                       description="Check a student's loss.py (SoftmaxCrossEntropyLoss) and "
+                       "optimizer.py (SGD) against this package's reference: no deep learning "
+                       "framework, construction, forward (also large logits, a batch of 1, an odd "
+                       "batch), accuracy, gradients (also by central differences), SGD with and "
+                       "without momentum, trainable=False, vectorisation, and a short MNIST run. "
+                       "One PASS/FAIL line per check with a hint, then a summary. Exit status 0: "
+                       "all passed, 1: some failed, 2: could not run. The student's code runs in a "
+                       "child process with a time limit per check and a memory limit: a guard "
+                       "against mistakes (an endless loop, a huge array), NOT a security sandbox; "
+                       "do not run code you do not trust.")
+    p.add_argument("folder", metavar="DIR", help="the folder with loss.py and optimizer.py (with "
+                   "--each: a folder of such folders)")
+    _data_dir_flag(p)
+    p.add_argument("--each", action="store_true", help="check every subfolder of DIR (one per "
+                   "submission), several at once; write results.csv and print a table")
+    p.add_argument("--jobs", type=int, metavar="N", help="with --each: submissions checked at "
+                   "once (default: one per core)")
+    p.add_argument("--out", metavar="FILE", help="with --each: the CSV (default DIR/results.csv)")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.set_defaults(func=cmd_check)
+
+
+def cmd_check(args) -> int:
+    from softmax_mnist.check import (CannotRun, format_each, format_report, results_csv, run_check,
+                                     run_each, to_json)
+    from softmax_mnist.fileio import atomic_write_text
+
+    if not args.each and (args.jobs is not None or args.out):
+        raise ConfigError("--jobs and --out go with --each")
+    if args.jobs is not None and args.jobs < 1:
+        raise ConfigError(f"--jobs must be at least 1, got {args.jobs}")
+    if args.each:
+        try:
+            reports = run_each(args.folder, args.data_dir, args.jobs, done=lambda r: print(
+                f"checked {r.folder}: " + ("cannot run" if r.status == 2 else
+                                           f"{len(r.checks) - len(r.failed)} of {len(r.checks)} passed"),
+                file=sys.stderr, flush=True))
+        except CannotRun as e:
+            print(f"softmax-mnist check: error: {e}", file=sys.stderr)
+            return 2
+        csv_path = atomic_write_text(args.out or Path(args.folder) / "results.csv", results_csv(reports))
+        print(json.dumps([r.to_json() for r in reports], indent=2) if args.json else
+              f"{format_each(reports)}\nresults: {csv_path}")
+        return 0 if all(r.status == 0 for r in reports) else 1
+    report = run_check(args.folder, args.data_dir)
+    if args.json:
+        print(to_json(report))
+    elif report.status == 2:
+        print(f"softmax-mnist check: error: {format_report(report)}", file=sys.stderr)
+    else:
+        print(format_report(report))
+    return report.status
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -421,7 +515,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=Parser)
     for add in (_add_train, _add_evaluate, _add_download, _add_study, _add_sweep, _add_report,
-                _add_predict, _add_serve):
+                _add_predict, _add_serve, _add_check):
         add(sub)
     return parser
 

@@ -1,20 +1,18 @@
-"""The study: momentum, learning-rate and batch-size comparisons, and user grids -> results.
+"""The study: which settings to train, with which seeds and controls -> results.json.
 
-A plan is a list of ``(name, group, TrainConfig)``; ``run_study`` trains each on one
-``Splits`` and returns the results dict of docs/results-schema.md. Every run of a plan
-shares the seed, so runs differ only in the swept setting (same init, same data order).
-The test split is only reported: every choice (``best``, the thresholds, the reference
-run) is made from validation numbers.
-
-Times: ``seconds`` is the wall time of the run (training plus the per-epoch validation
-pass); ``seconds_per_epoch`` and ``seconds_to`` count training passes only.
+A plan is a list of ``(name, group, TrainConfig)``, names ``<setting>@s<seed>``
+(results.py). ``run_study`` trains it on one ``Splits`` and returns the results dict of
+docs/results-schema.md. Runs that share the data, batch size, epochs and seed and differ only
+in optimizer numbers train side by side in one stacked pass (stacked.py); such a run has no
+time of its own, so every reported time comes from ``timing.py``, measured apart.
+The test split is only reported, for the final models (the course's settings and the best
+preset, or a sweep's best setting): every choice is made from validation numbers.
 No plotting and no printing here: progress goes to the ``log`` callable.
 """
 
 from __future__ import annotations
 
 import copy
-import csv
 import io
 import itertools
 import json
@@ -29,12 +27,13 @@ from pathlib import Path
 
 import numpy as np
 
-from softmax_mnist import __version__
+from softmax_mnist import __version__, timing
+from softmax_mnist import results as rs
 from softmax_mnist.checkpoint import CheckpointError, load_checkpoint
 from softmax_mnist.config import TrainConfig
 from softmax_mnist.datasets import Splits, load_raw, load_splits
 from softmax_mnist.errors import ConfigError, DivergenceError
-from softmax_mnist.fileio import atomic_write, atomic_write_json, atomic_write_text
+from softmax_mnist.fileio import atomic_write, atomic_write_json
 from softmax_mnist.modelfile import save_model
 from softmax_mnist.presets import preset
 from softmax_mnist.runs import train_model
@@ -43,20 +42,19 @@ from softmax_mnist.stacked import Setting, fit_stacked
 
 Log = Callable[[str], None] | None
 
-THRESHOLDS = (0.90, 0.92)
-REFERENCE = "momentum-0.9"  # the course's second setting: its model and examples are saved
+SEEDS = 3
 LRS = (0.001, 0.005, 0.01, 0.05, 0.1, 0.5)
-BATCH_SIZES = (1, 10, 20, 50, 100, 200, 500, 1000)
-BATCH_EPOCHS = 5  # bs=1 takes 7-8 s per epoch here: 5 epochs keep the full study near 1.5 min
+BATCH_SIZES = (10, 20, 50, 100, 200, 500, 1000)
+BATCH_EPOCHS = 5  # the batch-size and heat-map runs: 7 batch sizes x 6 rates x 3 seeds
 QUICK = {"n_train": 5000, "n_val": 1000, "n_test": 2000, "epochs": 2,
          "lrs": (0.001, 0.01, 0.1, 0.5), "batch_sizes": (10, 50, 200, 1000)}
 MAX_GRID_RUNS = 200
-HISTORY_KEYS = ("train_loss", "train_acc", "val_loss", "val_acc", "epoch_time")
-CSV_CONFIG = ("lr", "momentum", "nesterov", "weight_decay", "batch_size", "epochs", "seed")
-
-
-def _key(t: float) -> str:
-    return f"{t:.2f}"
+# the final models: the only runs whose test accuracy is measured (and, in a sweep, the best)
+FINAL = (rs.BASELINE, rs.REFERENCE, rs.NESTEROV, rs.BEST)
+# the best preset's ablation: each part switched off in turn, on the validation split
+ABLATION = {"no-deskew": {"deskew": False}, "no-ink-size": {"ink_size": 0.0},
+            "no-blur": {"blur_sigma": 0.0}, "no-decay": {"lr_decay": "none"},
+            "no-transform": {"deskew": False, "ink_size": 0.0, "blur_sigma": 0.0}}
 
 
 # ---- one run -------------------------------------------------------------------------------
@@ -77,76 +75,83 @@ def _train(name: str, group: str, config: TrainConfig, data: Splits, log: Log = 
         error = None
     except DivergenceError as e:
         model, hist, error = None, e.history, str(e)
-    return _entry(name, group, config, data, model, hist, error, time.perf_counter() - start), model
+    entry = _entry(name, group, config, data, model, hist, error)
+    entry["seconds"] = time.perf_counter() - start
+    entry["seconds_per_epoch"] = (sum(hist.epoch_time) / len(hist.epoch_time)
+                                  if hist.epoch_time else None)
+    return entry, model
 
 
-def _train_stacked(items, data: Splits, log: Log = None) -> dict:
+def _train_stacked(items, data: Splits, log: Log = None, pass_id: int = 0) -> dict:
     """Train settings that differ only in optimizer numbers in one pass (stacked.fit_stacked).
 
     ``items``: (name, group, config) sharing seed, batch size, epochs and data. Returns
-    {name: (entry, model)}; ``seconds`` is the pass's time split evenly between them.
+    {name: (entry, model)}. Their entries have no time of their own: ``pass`` names the pass
+    and ``stacked_with`` the runs that shared it.
     """
     c0 = items[0][2]
     settings = [Setting(c.lr, c.momentum, c.nesterov, c.weight_decay) for _, _, c in items]
-    start = time.perf_counter()
     results = fit_stacked(settings, data.x_train, data.y_train, data.x_val, data.y_val,
                           c0.epochs, c0.batch_size, c0.seed, log=log)
-    seconds = (time.perf_counter() - start) / len(items)
     out = {}
+    names = [name for name, _, _ in items]
     for (name, group, config), r in zip(items, results):
-        r.history.epoch_time = [t / len(items) for t in r.history.epoch_time]  # each one's share
         model = None if r.diverged else r.model
-        entry = _entry(name, group, config, data, model, r.history, r.diverged, seconds)
-        entry["stacked_with"] = len(items)
+        entry = _entry(name, group, config, data, model, r.history, r.diverged)
+        entry.update({"pass": pass_id, "stacked_with": names, "seconds": None,
+                      "seconds_per_epoch": None})
         out[name] = entry, model
     return out
+
+
+def _stackable(c: TrainConfig) -> bool:
+    return c.lr_decay == "none"  # fit_stacked keeps each learning rate fixed
+
+
+def _stack_key(c: TrainConfig) -> tuple:
+    return (c.seed, c.batch_size, c.epochs, c.preprocess, c.val_size,
+            json.dumps(c.transform(), sort_keys=True))
 
 
 def _stack_buckets(plan, skip) -> list[list]:
     """Groups of 2+ runs of ``plan`` that can train in one stacked pass.
 
-    Runs stack when they are in the same group and share everything but the optimizer
-    numbers (so the same init and batches). The momentum group is never stacked: its
-    point is to compare training time, which needs runs of their own. ``skip``: names done.
+    Runs stack when they share everything but the optimizer numbers (so the same init and
+    batches), whatever their group. ``skip``: names done. An identical setting is not
+    trained twice: it is copied from its first run.
     """
     buckets: dict[tuple, list] = {}
     seen = set()
     for name, group, c in plan:
-        repeat = c in seen  # an identical setting is copied from its first run, not trained again
+        repeat = c in seen
         seen.add(c)
-        if repeat or name in skip or group == "momentum" or c.lr_decay != "none":
-            continue  # (fit_stacked keeps each learning rate fixed)
-        key = (group, c.seed, c.batch_size, c.epochs, c.preprocess, c.val_size,
-               json.dumps(c.transform(), sort_keys=True))
-        buckets.setdefault(key, []).append((name, group, c))
+        if repeat or name in skip or not _stackable(c):
+            continue
+        buckets.setdefault(_stack_key(c), []).append((name, group, c))
     return [b for b in buckets.values() if len(b) > 1]
 
 
-def _entry(name, group, config, data, model, hist, error, seconds) -> dict:
+def _entry(name, group, config, data, model, hist, error) -> dict:
     """The run entry of results-schema.md from a trained ``model`` (None if it diverged)."""
-    h = {k: [float(v) for v in getattr(hist, k)] for k in HISTORY_KEYS}
+    h = {k: [float(v) for v in getattr(hist, k)] for k in rs.HISTORY_KEYS}
     if error:  # keep whole epochs only, so every list has one value per completed epoch
         done = len(h["val_acc"]) if len(data.x_val) else len(h["train_loss"])
         h = {k: v[:done] for k, v in h.items()}
-    elapsed = np.cumsum(h["epoch_time"]).tolist()
-    epochs_to, seconds_to = {}, {}
-    for t in THRESHOLDS:
+    epochs_to = {}
+    for t in rs.THRESHOLDS:
         e = next((i for i, a in enumerate(h["val_acc"]) if a >= t), None)
-        epochs_to[_key(t)] = None if e is None else e + 1
-        seconds_to[_key(t)] = None if e is None else elapsed[e]
-    ok = error is None
-    test = evaluate(model, data.x_test, data.y_test) if ok and len(data.x_test) else (None, None)
-    entry = {
-        "name": name, "group": group, "config": config.to_dict(),
-        "status": "ok" if ok else "diverged", "error": error, "history": h,
-        "seconds": seconds,
-        "seconds_per_epoch": elapsed[-1] / len(elapsed) if elapsed else None,
-        "epochs_to": epochs_to, "seconds_to": seconds_to,
-        "final_val_acc": h["val_acc"][-1] if ok and h["val_acc"] else None,
-        "final_val_loss": h["val_loss"][-1] if ok and h["val_loss"] else None,
-        "test_acc": test[1], "test_loss": test[0],  # reported only, never used to choose
+        epochs_to[rs.key(t)] = None if e is None else e + 1
+    good = error is None
+    train = evaluate(model, data.x_train, data.y_train) if good else (None, None)
+    return {
+        "name": name, "setting": rs.setting_of(name), "group": group,
+        "config": config.to_dict(), "status": "ok" if good else "diverged", "error": error,
+        "history": h, "epochs_to": epochs_to,
+        "final_train_acc": train[1], "final_train_loss": train[0],  # after training
+        "final_val_acc": h["val_acc"][-1] if good and h["val_acc"] else None,
+        "final_val_loss": h["val_loss"][-1] if good and h["val_loss"] else None,
+        "test_acc": None, "test_loss": None,  # final models only, filled in by run_study
     }
-    return entry
 
 
 def _holds(checkpoint_file, config: TrainConfig) -> bool:
@@ -158,51 +163,103 @@ def _holds(checkpoint_file, config: TrainConfig) -> bool:
 
 
 def run_one(name: str, group: str, config: TrainConfig, data: Splits, log: Log = None) -> dict:
-    """Train ``config`` on ``data`` and return its run entry (results-schema.md).
+    """Train ``config`` on ``data`` and return its run entry (results-schema.md), with its
+    test accuracy (a single run is its own final model).
 
     A DivergenceError is caught: status "diverged", its message in ``error``, the epochs
     completed before it in ``history``, and null final/test metrics.
     """
-    return _train(name, group, config, data, log)[0]
+    entry, model = _train(name, group, config, data, log)
+    if model is not None and len(data.x_test):
+        entry["test_loss"], entry["test_acc"] = evaluate(model, data.x_test, data.y_test)
+    return entry
 
 
 # ---- plans ---------------------------------------------------------------------------------
 
 
-def study_plan(quick: bool = False, seed: int = 0) -> list[tuple[str, str, TrainConfig]]:
-    """The course study: momentum 0 / 0.9 / Nesterov 0.9, an lr sweep, a batch-size sweep,
-    and the most accurate setting (``--preset best``, its images transformed first)."""
+def study_plan(quick: bool = False, seed: int = 0, seeds: int = SEEDS
+               ) -> list[tuple[str, str, TrainConfig]]:
+    """The course study, every setting with ``seeds`` seeds (seed, seed + 1, ...):
+
+    momentum   plain SGD, momentum 0.9, Nesterov 0.9 (lr 0.01, batch 100), and the
+               equal-step controls: plain SGD at lr 0.01 / (1 - 0.9) = 0.1, and momentum 0.9
+               at lr 0.001 (the effective step of plain SGD at 0.01)
+    lr         six learning rates with momentum 0.9
+    batch_size seven batch sizes at lr 0.01, and with lr scaled as 0.01 * batch / 100
+    lr_batch   every learning rate at every batch size (the heat map)
+    preset     the best preset and its ablation (one seed: its own data per transform)
+    """
     epochs = QUICK["epochs"] if quick else 10
     base = TrainConfig(epochs=epochs, batch_size=100, lr=0.01, momentum=0.0, seed=seed,
                        val_size=QUICK["n_val"] if quick else 5000)
     m9 = replace(base, momentum=0.9)
-    plan = [("momentum-0", "momentum", base), ("momentum-0.9", "momentum", m9),
-            ("nesterov-0.9", "momentum", replace(m9, nesterov=True))]
-    plan += [(f"lr-{lr:g}", "lr", replace(m9, lr=lr)) for lr in (QUICK["lrs"] if quick else LRS)]
+    lrs = QUICK["lrs"] if quick else LRS
+    sizes = QUICK["batch_sizes"] if quick else BATCH_SIZES
     bs_epochs = epochs if quick else BATCH_EPOCHS
-    plan += [(f"bs-{bs}", "batch_size", replace(m9, batch_size=bs, epochs=bs_epochs))
-             for bs in (QUICK["batch_sizes"] if quick else BATCH_SIZES)]
+    settings = [(rs.BASELINE, "momentum", base), (rs.REFERENCE, "momentum", m9),
+                (rs.NESTEROV, "momentum", replace(m9, nesterov=True)),
+                (rs.CONTROL, "momentum", replace(base, lr=round(base.lr / (1 - m9.momentum), 6))),
+                (rs.CONTROL_SMALL, "momentum", replace(m9, lr=round(base.lr * (1 - m9.momentum), 6)))]
+    settings += [(f"lr-{lr:g}", "lr", replace(m9, lr=lr)) for lr in lrs]
+    for bs in sizes:
+        b = replace(m9, batch_size=bs, epochs=bs_epochs)
+        settings += [(f"bs-{bs}", "batch_size", b),
+                     (f"bs-{bs}-scaled", "batch_size", replace(b, lr=round(b.lr * bs / 100, 6)))]
+    settings += [(f"lr-{lr:g}-bs-{bs}", "lr_batch", replace(m9, lr=lr, batch_size=bs,
+                                                            epochs=bs_epochs))
+                 for bs in sizes for lr in lrs]
+    plan = [(rs.run_name(n, seed + k), g, replace(c, seed=seed + k))
+            for k in range(seeds) for n, g, c in settings]
     best = TrainConfig.from_dict({**preset("best"), "seed": seed, "val_size": base.val_size})
-    plan.append(("preset-best", "preset", replace(best, epochs=epochs) if quick else best))
+    if quick:
+        best = replace(best, epochs=epochs)
+    plan.append((rs.run_name(rs.BEST, seed), "preset", best))
+    plan += [(rs.run_name(f"{rs.BEST}-{k}", seed), "preset", replace(best, **off))
+             for k, off in ABLATION.items()]
     return plan
+
+
+def timing_plan(plan) -> dict[str, TrainConfig]:
+    """The settings whose epoch time the study measures (interleaved, timing.epoch_times):
+    in a study, the momentum settings and each batch size; in a sweep, one per distinct
+    batch size and optimizer kind (what changes the time of an epoch). First seed only."""
+    seed0 = min(c.seed for _, _, c in plan)
+    first = [(rs.setting_of(n), g, c) for n, g, c in plan if c.seed == seed0]
+    out: dict[str, TrainConfig] = {}
+    kinds = set()
+    for name, group, c in first:
+        if group == "momentum" and name in (rs.BASELINE, rs.REFERENCE, rs.NESTEROV) or \
+                group == "batch_size" and not name.endswith("-scaled"):
+            out[name] = c
+        elif group == "grid":
+            kind = (c.batch_size, c.momentum > 0, c.nesterov, c.weight_decay > 0)
+            if kind not in kinds and len(out) < 8:
+                kinds.add(kind)
+                out[name] = c
+    return out
 
 
 def grid_plan(spec: dict, seed: int = 0) -> list[tuple[str, str, TrainConfig]]:
     """Every combination of a sweep file's ``[grid]`` lists, with its ``[fixed]`` settings.
 
+        seeds = 3                  (optional: each setting with seeds seed, seed + 1, ...)
         [grid]                     [fixed]
         lr = [0.01, 0.1]           epochs = 5
         momentum = [0, 0.9]
 
-    Runs are named ``lr=0.01,momentum=0.9`` and run in file order. ``seed`` is used unless
-    the file sets one. ``preprocess`` and ``val_size`` (which change the data) may only be
-    fixed. At most MAX_GRID_RUNS runs.
+    Settings are named ``lr=0.01,momentum=0.9`` (runs ``...@s0``) in file order. ``seed`` is
+    used unless the file sets one. ``preprocess`` and ``val_size`` (which change the data) may
+    only be fixed. At most MAX_GRID_RUNS runs.
     """
-    unknown = sorted(set(spec) - {"grid", "fixed", "data_dir"})
+    unknown = sorted(set(spec) - {"grid", "fixed", "data_dir", "seeds"})
     if unknown:
         raise ConfigError(f"unknown key(s) {', '.join(unknown)} in the sweep file; "
                           "it has a [grid] table of lists and an optional [fixed] table")
     grid, fixed = spec.get("grid"), spec.get("fixed", {})
+    seeds = spec.get("seeds", 1)
+    if not isinstance(seeds, int) or isinstance(seeds, bool) or not 1 <= seeds <= 10:
+        raise ConfigError(f"seeds must be a whole number in 1..10, got {seeds!r}")
     if not isinstance(grid, dict) or not grid:
         raise ConfigError("the sweep file needs a [grid] table of lists, e.g. [grid] lr = [0.01, 0.1]")
     if not isinstance(fixed, dict):
@@ -222,9 +279,12 @@ def grid_plan(spec: dict, seed: int = 0) -> list[tuple[str, str, TrainConfig]]:
             raise ConfigError(f"grid.{k} must be a non-empty list, e.g. {k} = [a, b]")
         if len(set(map(repr, values))) < len(values):
             raise ConfigError(f"grid.{k} lists a value twice: {values}")
-    n = math.prod(len(v) for v in grid.values())
+    if "seed" in grid and seeds > 1:
+        raise ConfigError("give either seeds = N or a list of seeds in [grid], not both")
+    n = math.prod(len(v) for v in grid.values()) * seeds
     if n > MAX_GRID_RUNS:
-        sizes = " x ".join(f"{len(v)} {k}" for k, v in grid.items())
+        sizes = " x ".join([f"{len(v)} {k}" for k, v in grid.items()]
+                           + ([f"{seeds} seeds"] if seeds > 1 else []))
         raise ConfigError(f"the grid has {n} runs ({sizes}); at most {MAX_GRID_RUNS}, "
                           "shorten the lists")
     try:
@@ -232,14 +292,17 @@ def grid_plan(spec: dict, seed: int = 0) -> list[tuple[str, str, TrainConfig]]:
     except ConfigError as e:
         raise ConfigError(f"[fixed]: {e}") from None
     plan = []
-    for combo in itertools.product(*grid.values()):
-        setting = dict(zip(grid, combo))
-        name = ",".join(f"{k}={v:g}" if isinstance(v, float) else f"{k}={v}"
-                        for k, v in setting.items())
-        try:
-            plan.append((name, "grid", replace(base, **setting)))
-        except ConfigError as e:
-            raise ConfigError(f"grid run {name}: {e}") from None
+    for k in range(seeds):
+        for combo in itertools.product(*grid.values()):
+            setting = dict(zip(grid, combo))
+            name = ",".join(f"{key}={v:g}" if isinstance(v, float) else f"{key}={v}"
+                            for key, v in setting.items() if key != "seed")
+            try:
+                c = replace(base, **setting)
+                c = replace(c, seed=c.seed + k)
+            except ConfigError as e:
+                raise ConfigError(f"grid run {name}: {e}") from None
+            plan.append((rs.run_name(name or "seed", c.seed), "grid", c))
     return plan
 
 
@@ -289,34 +352,50 @@ def _machine() -> dict:
             cpu = next(line.split(":", 1)[1].strip() for line in f if line.startswith("model name"))
     except (OSError, StopIteration):
         pass
+    import typst
+
     return {"cpu": cpu, "cores": os.cpu_count(), "python": platform.python_version(),
-            "numpy": np.__version__}
+            "numpy": np.__version__, "typst": getattr(typst, "__version__", "?")}
 
 
 def best_run(runs: list[dict]) -> str | None:
     """Name of the run with the highest final validation accuracy (first on ties); never diverged."""
-    ok = [r for r in runs if r["status"] == "ok" and r["final_val_acc"] is not None]
-    return max(ok, key=lambda r: r["final_val_acc"])["name"] if ok else None
+    good = [r for r in runs if rs.ok(r)]
+    return max(good, key=lambda r: r["final_val_acc"])["name"] if good else None
+
+
+def _best_settings(results: dict) -> dict:
+    """Per group, the setting with the highest mean validation accuracy over its seeds."""
+    best = {}
+    for g in results["groups"]:
+        s = rs.best_setting(rs.summaries(results, g))
+        best[g] = s.setting if s else None
+    everything = [s for g in results["groups"] for s in rs.summaries(results, g)]
+    s = rs.best_setting(everything)
+    best["overall"] = s.setting if s else None
+    return best
 
 
 def run_study(plan, data: Splits, log: Log = None, verbose: bool = False,
               meta: dict | None = None, models: dict | None = None,
               finished: dict | None = None, on_run: Callable[[dict], None] | None = None,
               checkpoint_file=None, stop=None, stack: bool = True,
-              data_for: Callable[[TrainConfig], Splits] | None = None) -> dict:
+              data_for: Callable[[TrainConfig], Splits] | None = None,
+              time_epochs: bool = True) -> dict:
     """Train every ``(name, group, config)`` of ``plan``; the results dict of results-schema.md.
 
-    ``log`` gets one line per run (and per epoch when ``verbose``). A setting identical to an
-    earlier one is not trained again: its entry is copied (training is deterministic).
-    When ``models`` is a dict, each finished run's model is stored in it by name.
+    ``log`` gets one line per pass or run (and per epoch when ``verbose``). A setting
+    identical to an earlier one is not trained again: its entry is copied (training is
+    deterministic). When ``models`` is a dict, each finished run's model is stored in it.
     Faults: ``finished`` maps names to entries already done (a resumed study skips them);
-    ``on_run(entry)`` is called as each run ends; the run in progress checkpoints to
-    ``checkpoint_file`` and stops with Interrupted when ``stop()`` turns true.
-    Speed: with ``stack``, runs that differ only in lr, momentum, Nesterov or weight decay
-    train together in one pass (``_stack_buckets``; their seconds are shares of that pass,
-    and they restart rather than resume when interrupted).
+    ``on_run(entry)`` is called as each run ends; a run trained alone checkpoints to
+    ``checkpoint_file`` and stops with Interrupted when ``stop()`` turns true (a stacked pass
+    restarts when interrupted). Speed: with ``stack``, runs that differ only in optimizer
+    numbers train together (``_stack_buckets``). With ``time_epochs``, the settings of
+    ``timing_plan`` are then timed apart (timing.py): the only times the report gives.
     """
     finished = finished or {}
+    models = {} if models is None else models
 
     def splits(c: TrainConfig) -> Splits:  # runs with an image transform need their own data
         if c.transform() == data.transform:
@@ -325,111 +404,129 @@ def run_study(plan, data: Splits, log: Log = None, verbose: bool = False,
             raise ConfigError(f"a run with image transform {c.transform()} needs data_for=")
         return data_for(c)
 
-    bucket_of = {name: b for b in (_stack_buckets(plan, finished) if stack else [])
-                 for name, _, _ in b}
-    stacked: dict = {}
     names = [name for name, _, _ in plan]
     if len(set(names)) != len(names):
         raise ConfigError(f"run names must be unique: {names}")
     if not len(data.x_val):
         raise ConfigError("the study chooses on the validation split; it needs val_size > 0")
-    for name, _, c in plan:  # fail before hours of training, not in the middle
+    for name, _, c in plan:  # fail before minutes of training, not in the middle
         if c.batch_size > len(data.x_train):
             raise ConfigError(f"run {name}: batch size {c.batch_size} is larger than the "
                               f"{len(data.x_train):,} training images")
+    buckets = _stack_buckets(plan, finished) if stack else []
+    bucket_of = {name: i for i, b in enumerate(buckets) for name, _, _ in b}
     started = datetime.now(timezone.utc).isoformat(timespec="seconds")
     start = time.perf_counter()
-    runs, done, width = [], {}, max(map(len, names))
-    for i, (name, group, config) in enumerate(plan, 1):
+    entries: dict[str, dict] = {}
+    done: dict[TrainConfig, str] = {}  # config -> the name of its first run
+    seen: set = set()
+    singles = 0
+    for n, _, c in plan:  # the runs trained alone: not done, not a repeat, not stacked
+        singles += n not in finished and n not in bucket_of and c not in seen
+        seen.add(c)
+    passes, n_jobs, job = [], len(buckets) + singles, 0
+
+    def record(entry, model):
+        entries[entry["name"]] = entry
+        if model is not None:
+            models[entry["name"]] = model
+        if on_run is not None:
+            on_run(entry)
+
+    for name, group, config in plan:
         if name in finished:
-            entry, model, note = finished[name], None, "  (done before the resume)"
-            done.setdefault(config, (entry, None))
-        elif config in done:
-            first = done[config]
-            entry = {**copy.deepcopy(first[0]), "name": name, "group": group}
-            model, note = first[1], f"  (same setting as {first[0]['name']})"
-        elif name in bucket_of:
-            if name not in stacked:
-                bucket = bucket_of[name]
-                tag = f"{name} +{len(bucket) - 1} stacked"
-                epoch_log = (lambda s, t=tag: log(f"  {t}: {s}")) if log and verbose else None
-                stacked.update(_train_stacked(bucket, splits(bucket[0][2]), epoch_log))
-            entry, model = stacked[name]
-            done[config], note = (entry, model), f"  (stacked: {entry['stacked_with']} in one pass)"
+            entries[name] = finished[name]
+            done.setdefault(config, name)
+            continue
+        if config in done and done[config] in entries:  # deterministic: copy, do not retrain
+            first = entries[done[config]]
+            record({**copy.deepcopy(first), "name": name, "setting": rs.setting_of(name),
+                    "group": group, "copy_of": first["name"]}, models.get(first["name"]))
+            continue
+        if name in entries:
+            continue  # trained in an earlier stacked pass
+        job += 1
+        head = f"[{job:>{len(str(n_jobs))}}/{n_jobs}]"
+        t0 = time.perf_counter()
+        if name in bucket_of:
+            bucket = buckets[bucket_of[name]]
+            tag = f"pass {len(passes) + 1}"
+            epoch_log = (lambda s, t=tag: log(f"  {t}: {s}")) if log and verbose else None
+            out = _train_stacked(bucket, splits(bucket[0][2]), epoch_log, len(passes) + 1)
+            seconds = time.perf_counter() - t0
+            passes.append({"id": len(passes) + 1, "runs": [n for n, _, _ in bucket],
+                           "seconds": seconds})
+            for n, _, c in bucket:
+                done.setdefault(c, n)
+                record(*out[n])
+            if log:
+                c = bucket[0][2]
+                good = [out[n][0] for n, _, _ in bucket if out[n][0]["status"] == "ok"]
+                top = max(good, key=lambda e: e["final_val_acc"], default=None)
+                log(f"{head} {len(bucket)} settings in one pass (seed {c.seed}, batch "
+                    f"{c.batch_size}, {c.epochs} epochs)"
+                    + (f"  best val {top['final_val_acc']:.4f} ({top['setting']})" if top else "")
+                    + f"  {seconds:.1f}s")
         else:
             epoch_log = (lambda s, n=name: log(f"  {n}: {s}")) if log and verbose else None
-            entry, model = _train(name, group, config, splits(config), epoch_log, checkpoint_file,
-                                  stop)
-            done[config], note = (entry, model), ""
-        if on_run is not None and name not in finished:
-            on_run(entry)
-        runs.append(entry)
-        if models is not None and model is not None:
-            models[name] = model
-        if log:
-            head = f"[{i:>{len(str(len(plan)))}}/{len(plan)}] {name:<{width}}"
-            if entry["status"] == "ok":
-                test = "" if entry["test_acc"] is None else f"  test {entry['test_acc']:.4f}"
-                log(f"{head}  val {entry['final_val_acc']:.4f}{test}  "
-                    f"{entry['seconds']:6.1f}s{note}")
-            else:
-                log(f"{head}  diverged after {len(entry['history']['val_acc'])} epoch(s)  "
-                    f"{entry['seconds']:6.1f}s{note}")
+            entry, model = _train(name, group, config, splits(config), epoch_log,
+                                  checkpoint_file, stop)
+            done.setdefault(config, name)
+            record(entry, model)
+            if log:
+                what = (f"val {entry['final_val_acc']:.4f}" if entry["status"] == "ok" else
+                        f"diverged after {len(entry['history']['val_acc'])} epoch(s)")
+                log(f"{head} {name}  {what}  {time.perf_counter() - t0:.1f}s")
+    runs = [entries[n] for n in names]
+    train_seconds = time.perf_counter() - start
     groups: dict[str, list[str]] = {}
     for r in runs:
         groups.setdefault(r["group"], []).append(r["name"])
-    best = {g: best_run([r for r in runs if r["group"] == g]) for g in groups}
-    best["overall"] = best_run(runs)
-    ref = REFERENCE if any(r["name"] == REFERENCE and r["status"] == "ok" for r in runs) \
-        else best["overall"]
+    results = {"runs": runs, "groups": groups}
+    best = _best_settings(results)
+    # the test split, once per final model: the course's settings and the best preset, or
+    # in a sweep the best setting on validation
+    final = set(FINAL) | ({best["grid"]} if best.get("grid") else set())
+    for r in runs:
+        if r["setting"] in final and r["name"] in models and len(data.x_test):
+            test = splits(TrainConfig.from_dict(r["config"]))
+            r["test_loss"], r["test_acc"] = evaluate(models[r["name"]], test.x_test, test.y_test)
+    timed: dict = {}
+    t0 = time.perf_counter()
+    if time_epochs:
+        configs = timing_plan(plan)
+        if configs:
+            if log:
+                log(f"timing: {len(configs)} settings, {timing.ROUNDS} interleaved epochs each "
+                    f"after {timing.WARMUP} warm-up")
+            timed = {"epoch": timing.epoch_times(configs, data), "rounds": timing.ROUNDS,
+                     "warmup": timing.WARMUP,
+                     "step": timing.step_cost({rs.BASELINE: {}, rs.REFERENCE: {"momentum": 0.9},
+                                               rs.NESTEROV: {"momentum": 0.9, "nesterov": True}})}
+    timing_seconds = time.perf_counter() - t0
+    ref_name = rs.run_name(rs.REFERENCE, plan[0][2].seed) if plan else None
+    ref = ref_name if ref_name in entries and entries[ref_name]["status"] == "ok" else None
+    if ref is None and best["overall"]:
+        ref = next(r["name"] for r in runs if r["setting"] == best["overall"] and rs.ok(r))
     results_meta = {"version": __version__, "seed": plan[0][2].seed if plan else None,
+                    "seeds": sorted({c.seed for _, _, c in plan}),
                     "quick": False, "data_dir": None, **(meta or {}),
-                    "started": started, "total_seconds": time.perf_counter() - start,
-                    "machine": _machine(), "thresholds": list(THRESHOLDS), "reference": ref}
+                    "started": started, "train_seconds": train_seconds,
+                    "timing_seconds": timing_seconds,
+                    "machine": _machine(), "thresholds": list(rs.THRESHOLDS), "reference": ref}
+    results_meta.pop("data_dir", None)  # a path of this machine: not in the results
     cfg = plan[0][2] if plan else TrainConfig()
     setup = {"n_train": len(data.x_train), "n_val": len(data.x_val), "n_test": len(data.x_test),
-             "preprocess": cfg.preprocess,
-             "init": "W, b ~ Normal(0, sqrt(4/(784+10)))", "model": "softmax regression 784->10"}
-    return {"meta": results_meta, "setup": setup, "runs": runs, "groups": groups, "best": best}
+             "preprocess": cfg.preprocess, "n_features": int(data.x_train.shape[1])}
+    return {"meta": results_meta, "setup": setup, "runs": runs, "groups": groups,
+            "best": best, "passes": passes, "timing": timed}
 
 
 # ---- writing -------------------------------------------------------------------------------
 
-
-def _json_safe(obj):
-    """NaN and inf become null: JSON has no such numbers."""
-    if isinstance(obj, float):
-        return obj if math.isfinite(obj) else None
-    if isinstance(obj, dict):
-        return {k: _json_safe(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [_json_safe(v) for v in obj]
-    return obj
-
-
-def results_csv(results: dict) -> str:
-    """One row per run (the columns of results-schema.md); empty cells for null."""
-    ts = [_key(t) for t in results["meta"]["thresholds"]]
-    cols = ["name", "group", *CSV_CONFIG, "status", "final_val_acc", "final_val_loss",
-            "test_acc", "test_loss", "seconds", "seconds_per_epoch"]
-    cols += [f"{k}_{t}" for t in ts for k in ("epochs_to", "seconds_to")]
-    buf = io.StringIO()
-    writer = csv.DictWriter(buf, fieldnames=cols, lineterminator="\n")
-    writer.writeheader()
-    for r in results["runs"]:
-        row = {k: r[k] for k in cols if k in r}
-        row.update({k: r["config"][k] for k in CSV_CONFIG})
-        for t in ts:
-            row[f"epochs_to_{t}"], row[f"seconds_to_{t}"] = r["epochs_to"][t], r["seconds_to"][t]
-        writer.writerow({k: "" if v is None else v for k, v in _json_safe(row).items()})
-    return buf.getvalue()
-
-
-def save_results(results: dict, out_dir) -> tuple[Path, Path]:
-    """Write results.json and results.csv into ``out_dir`` (atomically)."""
-    out = Path(out_dir)
-    return (atomic_write_json(out / "results.json", _json_safe(results)),
-            atomic_write_text(out / "results.csv", results_csv(results)))
+_json_safe = rs.json_safe
+results_csv = rs.results_csv
+save_results = rs.save_results
 
 
 def _to_uint8_images(x: np.ndarray) -> np.ndarray:
@@ -449,7 +546,10 @@ def examples(model, x_test: np.ndarray, y_test: np.ndarray, images: np.ndarray, 
     wrong = np.flatnonzero(pred != y_test)
     mistakes = wrong[np.argsort(-p_pred[wrong], kind="stable")[:k]]
     ambiguous = np.argsort(margin, kind="stable")[:k]
-    out = {"confusion": confusion}
+    out = {"confusion": confusion,  # and each class's mean test image, for the weight templates
+           "class_means": np.stack([images[y_test == c].mean(axis=0) if (y_test == c).any()
+                                    else np.zeros(images.shape[1:]) for c in range(10)]
+                                   ).astype(np.float32)}
     for prefix, idx in (("mistakes", mistakes), ("ambiguous", ambiguous)):
         out[f"{prefix}_images"] = images[idx]
         out[f"{prefix}_true"] = y_test[idx].astype(np.int64)

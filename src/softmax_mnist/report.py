@@ -1,1016 +1,670 @@
-"""The study report, rebuilt from a saved study folder without training.
+"""The study report, built from a saved study folder without training, in zh or en.
 
-``build_report(results_dir)`` reads results.json (and model.npz, examples.npz when they are
-there), writes figures/*.png, report.md and report.pdf. Both documents come from one list of
-blocks (headings, paragraphs, tables, figures), so they say the same thing.
-
-Every sentence of the discussion is chosen by a small function from the measured numbers:
-which setting reached a threshold first and by how much, whether a difference is larger than
-the measurement can resolve, where a learning rate is too small or too large. Another
-results.json gives other sentences, still true of its numbers.
+``build_report(folder, lang)`` reads results.json (results.py) and, when present, model.npz
+and examples.npz; it draws the figures (visualize.py), takes every sentence from
+discussion.py, computes the method section (a gradient check on the saved model, the key
+code read from this package's source), and writes report.typ + template.typ -> report.pdf
+(Typst) and report.md (typeset.py): one document, two renderings.
 """
 
 from __future__ import annotations
 
-import io
-import json
-import math
+import ast
+import inspect
 import os
-import re
 import textwrap
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
+import matplotlib
 import numpy as np
 
-from softmax_mnist.errors import DataError
-from softmax_mnist.fileio import atomic_write, atomic_write_text
-from softmax_mnist.visualize import (
-    Figure,
-    plot_confusion,
-    plot_examples,
-    plot_momentum,
-    plot_run,
-    plot_run_bars,
-    plot_sweep_curves,
-    plot_sweep_summary,
-    plot_weights,
-    save_figure,
+from softmax_mnist import __version__
+from softmax_mnist import discussion as ds
+from softmax_mnist import results as rs
+from softmax_mnist import visualize as viz
+from softmax_mnist.fileio import atomic_write_text
+from softmax_mnist.results import ResultsError, load_results, summarize, summaries
+from softmax_mnist.typeset import (
+    Bullets,
+    Code,
+    Document,
+    Heading,
+    Image,
+    Math,
+    Para,
+    Table,
+    check_fonts,
+    compile_pdf,
+    to_markdown,
+    write_typst,
 )
 
-# a final validation accuracy more than this far below the best is "well below" it
-WELL_BELOW = 0.01
-# two times differing by at most this fraction of the larger are "about the same"
-SAME_TIME = 0.05
-# and two training losses
-SAME_LOSS = 0.01
-GROUP_PARAM = {"lr": "lr", "batch_size": "batch_size"}
-REFERENCE_RUN = "momentum-0.9"  # unless results.json names another in meta.reference
-BASELINE_RUN = "momentum-0"
-
-
-class ReportError(DataError):
-    """A study folder whose results cannot be read or make no report."""
-
-
-# ---- reading -------------------------------------------------------------------------------
-
-
-def load_results(results_dir: str | os.PathLike) -> dict:
-    """results.json of ``results_dir``, checked enough that the report can trust its shape."""
-    path = Path(results_dir) / "results.json"
-    if not path.is_file():
-        raise ReportError(f"{path} not found; run `softmax-mnist study --out {results_dir}` "
-                          "first, or pass the folder a study or sweep wrote")
-    try:
-        results = json.loads(path.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError) as e:
-        raise ReportError(f"{path} is not valid JSON ({e}); rerun the study") from None
-    if not isinstance(results, dict) or not isinstance(results.get("runs"), list) \
-            or not results["runs"]:
-        raise ReportError(f"{path} has no runs; rerun the study")
-    for i, run in enumerate(results["runs"]):
-        missing = [k for k in ("name", "config", "status", "history") if k not in run]
-        if missing:
-            raise ReportError(f"{path}: run {i} lacks {', '.join(missing)}; rerun the study")
-    return results
-
-
-def group_runs(results: dict, group: str) -> list[dict]:
-    """The runs of ``group``, in the order results.json lists them."""
-    by_name = {r["name"]: r for r in results["runs"]}
-    return [by_name[n] for n in results.get("groups", {}).get(group, []) if n in by_name]
-
-
-def thresholds_of(results: dict) -> list[float]:
-    return [float(t) for t in results.get("meta", {}).get("thresholds", [0.90, 0.92])]
-
-
-def _at(table: dict | None, t: float):
-    """``table[t]`` whatever way the threshold was spelled as a key ("0.90", "0.9")."""
-    for key in (f"{t:.2f}", f"{t:g}", str(t)):
-        if table and key in table:
-            return table[key]
-    return None
-
-
-def reached(run: dict, t: float) -> tuple[int, float] | None:
-    """(epoch, cumulative training seconds) at which ``run`` first had val acc >= t, or None."""
-    epoch = _at(run.get("epochs_to"), t)
-    if epoch is None:
-        return None
-    seconds = _at(run.get("seconds_to"), t)
-    if seconds is None:
-        seconds = sum(run["history"]["epoch_time"][:epoch])
-    return int(epoch), float(seconds)
-
-
-def ok(run: dict) -> bool:
-    return run.get("status") == "ok" and run.get("final_val_acc") is not None
-
-
-def best_run(runs: list[dict], named: str | None = None) -> dict | None:
-    """The run with the highest final validation accuracy (``named`` when results.json says
-    which; its choice was made the same way). Never looks at test numbers."""
-    candidates = [r for r in runs if ok(r)]
-    for r in candidates:
-        if r["name"] == named:
-            return r
-    return max(candidates, key=lambda r: r["final_val_acc"], default=None)
-
-
-def max_val_acc(run: dict) -> float | None:
-    values = run["history"].get("val_acc") or []
-    return max(values) if values else None
-
-
-def epochs_run(run: dict) -> int:
-    return len(run["history"].get("train_loss") or [])
-
-
-# ---- formatting ----------------------------------------------------------------------------
-
-
-def f4(x) -> str:
-    return "-" if x is None else f"{x:.4f}"
-
-
-def fsec(x) -> str:
-    if x is None:
-        return "-"
-    return f"{x:.3f}" if x < 10 else f"{x:.1f}"
-
-
-def pts(x: float) -> str:
-    """An accuracy difference in percentage points."""
-    return f"{abs(x) * 100:.2f} percentage points"
-
-
-def plural(n: int, word: str) -> str:
-    return f"{n} {word}" if n == 1 else f"{n} {word}s"
-
-
-def join_words(items: list[str]) -> str:
-    if len(items) <= 1:
-        return "".join(items)
-    return ", ".join(items[:-1]) + " and " + items[-1]
-
-
-def cap(text: str) -> str:
-    """First letter upper case, the rest untouched ('SGD' stays 'SGD')."""
-    return text[:1].upper() + text[1:]
-
-
-def named_values(noun: str, values: list[str]) -> str:
-    """'learning rate 0.1' or 'learning rates 0.01 and 0.1'."""
-    return f"{noun}{'s' if len(values) > 1 else ''} {join_words(values)}"
-
-
-def describe(run: dict) -> str:
-    """What a reader calls the run: 'plain SGD' (momentum 0), 'momentum 0.9', 'Nesterov
-    momentum 0.9', 'learning rate 0.05', 'batch size 50'; else its name."""
-    c = run["config"]
-    group = run.get("group")
-    if group == "lr":
-        return f"learning rate {c['lr']:g}"
-    if group == "batch_size":
-        return f"batch size {c['batch_size']}"
-    if group == "momentum":
-        if c.get("nesterov"):
-            return f"Nesterov momentum {c['momentum']:g}"
-        return f"momentum {c['momentum']:g}" if c["momentum"] else "plain SGD"
-    return run["name"]
-
-
-def diverged_where(run: dict) -> str:
-    """'in epoch 3' from the DivergenceError message, else from the recorded history."""
-    m = re.search(r"epoch (\d+)", run.get("error") or "")
-    if m:
-        return f"in epoch {m.group(1)}"
-    return f"after {plural(epochs_run(run), 'completed epoch')}"
-
-
-def time_comparison(a: float, b: float) -> tuple[str, float]:
-    """How time ``a`` compares with ``b``: ('about the same', r), ('more', r) or ('less', r),
-    with r = |a - b| / b."""
-    rel = abs(a - b) / b if b else math.inf
-    if abs(a - b) <= SAME_TIME * max(a, b):
-        return "about the same", rel
-    return ("more" if a > b else "less"), rel
-
-
-# ---- the discussion, one function per comparison -------------------------------------------
-
-
-def convergence_sentence(a: dict, b: dict, t: float, higher: list[float] = ()) -> str:
-    """Which of two runs first reached validation accuracy ``t``, by how many epochs and
-    seconds of training; or that only one, or neither, did (then neither reached the
-    ``higher`` thresholds either, and the sentence says so)."""
-    na, nb = describe(a), describe(b)
-    ra, rb = reached(a, t), reached(b, t)
-    if ra is None and rb is None:
-        also = f" (nor {join_words([f'{h:.2f}' for h in higher])})" if higher else ""
-        return (f"Neither {na} nor {nb} reached {t:.2f} validation accuracy{also} "
-                f"({na}: best {f4(max_val_acc(a))} in {plural(epochs_run(a), 'epoch')}; "
-                f"{nb}: best {f4(max_val_acc(b))} in {plural(epochs_run(b), 'epoch')}).")
-    if ra is None or rb is None:
-        (win, (e, s)), lose = ((a, ra), b) if rb is None else ((b, rb), a)
-        return (f"Only {describe(win)} reached {t:.2f} validation accuracy (epoch {e}, "
-                f"{fsec(s)} s of training); {describe(lose)} did not within its "
-                f"{plural(epochs_run(lose), 'epoch')} (best {f4(max_val_acc(lose))}).")
-    (ea, sa), (eb, sb) = ra, rb
-    word, _ = time_comparison(sa, sb)
-    same_time = word == "about the same"
-    disagree = ea != eb and not same_time and (ea < eb) != (sa < sb)
-    if ea == eb:
-        text = f"{cap(na)} and {nb} both reached {t:.2f} validation accuracy in epoch {ea}"
-    else:
-        (fast, ef), (slow, es) = ((na, ea), (nb, eb)) if ea < eb else ((nb, eb), (na, ea))
-        how = "in fewer epochs" if disagree else "first"
-        text = (f"{cap(fast)} reached {t:.2f} validation accuracy {how}: in epoch {ef} "
-                f"against epoch {es} for {slow}, {plural(es - ef, 'epoch')} earlier")
-    if same_time:
-        return text + (f"; in training time they took about the same ({fsec(sa)} s and "
-                       f"{fsec(sb)} s).")
-    (sooner, s1), (later, s2) = ((na, sa), (nb, sb)) if sa < sb else ((nb, sb), (na, sa))
-    text += (f"{', but' if disagree else ';'} in training time {sooner} got there "
-             f"{fsec(s2 - s1)} s sooner ({fsec(s1)} s against {fsec(s2)} s).")
-    if disagree:
-        text += f" The epochs of {later} were slower."
-    return text
-
-
-def accuracy_sentence(a: dict, b: dict, n_test: int, key: str = "test_acc") -> str:
-    """The test accuracy of ``b`` against ``a``: higher, lower or the same, in points and images,
-    and whether the gap exceeds two standard errors of one accuracy on n_test images."""
-    na, nb = describe(a), describe(b)
-    if a.get(key) is None or b.get(key) is None:
-        gone = [describe(r) for r in (a, b) if r.get(key) is None]
-        return f"{cap(join_words(gone))} diverged, so there is no test accuracy to compare."
-    xa, xb = a[key], b[key]
-    images = round((xb - xa) * n_test)
-    if images == 0:
-        return f"{cap(na)} and {nb} have the same test accuracy, {f4(xa)}."
-    word = "higher" if xb > xa else "lower"
-    text = (f"The test accuracy of {nb} is {f4(xb)} against {f4(xa)} for {na}: "
-            f"{pts(xb - xa)} {word} ({plural(abs(images), 'test image')} of {n_test:,}).")
-    p = (xa + xb) / 2
-    se = math.sqrt(p * (1 - p) / n_test) if n_test else math.inf
-    if abs(xb - xa) < 2 * se:
-        text += (f" That is less than two standard errors of an accuracy measured on "
-                 f"{n_test:,} images (2 x {se * 100:.2f} points), so this test set does not "
-                 "separate the two.")
-    else:
-        text += (f" That is more than two standard errors of an accuracy measured on "
-                 f"{n_test:,} images (2 x {se * 100:.2f} points).")
-    return text
-
-
-def epoch_time_sentence(a: dict, b: dict) -> str:
-    """Seconds per epoch of ``b`` against ``a``."""
-    na, nb = describe(a), describe(b)
-    ta, tb = a.get("seconds_per_epoch"), b.get("seconds_per_epoch")
-    if not ta or not tb:
-        return ""
-    word, rel = time_comparison(tb, ta)
-    if word == "about the same":
-        return (f"An epoch took about the same time with {nb} as with {na} ({fsec(tb)} s and "
-                f"{fsec(ta)} s, within {SAME_TIME:.0%}).")
-    return (f"An epoch took {fsec(tb)} s with {nb} against {fsec(ta)} s with {na}, "
-            f"{rel:.0%} {word}.")
-
-
-def final_loss_sentence(a: dict, b: dict) -> str:
-    """Training loss after the last epoch of each run."""
-    la, lb = (r["history"]["train_loss"][-1] if r["history"].get("train_loss") else None
-              for r in (a, b))
-    if la is None or lb is None or not ok(a) or not ok(b):
-        return ""
-    if abs(la - lb) <= SAME_LOSS * max(la, lb):
-        return (f"After {plural(epochs_run(a), 'epoch')} both had about the same training loss "
-                f"({la:.4f} and {lb:.4f}, within {SAME_LOSS:.0%}).")
-    low, high = ((describe(a), la), (describe(b), lb)) if la < lb else ((describe(b), lb),
-                                                                         (describe(a), la))
-    return (f"After {plural(epochs_run(a), 'epoch')} the training loss was lower with "
-            f"{low[0]} ({low[1]:.4f}) than with {high[0]} ({high[1]:.4f}).")
-
-
-def momentum_discussion(runs: list[dict], thresholds: list[float], n_test: int) -> list[str]:
-    """Plain SGD against momentum 0.9 (and Nesterov against heavy-ball), all from the numbers."""
-    plain = next((r for r in runs if not r["config"].get("momentum")), None)
-    heavy = next((r for r in runs if r["config"].get("momentum")
-                  and not r["config"].get("nesterov")), None)
-    nesterov = next((r for r in runs if r["config"].get("nesterov")), None)
-    out = []
-    pairs = [(plain, heavy), (heavy, nesterov)]
-    for a, b in pairs:
-        if a is None or b is None:
-            continue
-        sentences = []
-        ts = sorted(thresholds)
-        for k, t in enumerate(ts):
-            sentences.append(convergence_sentence(a, b, t, ts[k + 1:]))
-            if reached(a, t) is None and reached(b, t) is None:
-                break  # neither reached the higher thresholds either
-        sentences += [final_loss_sentence(a, b), accuracy_sentence(a, b, n_test),
-                      epoch_time_sentence(a, b)]
-        out.append(" ".join(s for s in sentences if s))
-    return out
-
-
-def lr_discussion(runs: list[dict], best_name: str | None = None) -> list[str]:
-    """Best learning rate, and which ones are too small (well below the best) or too large
-    (diverged or well below the best), on final validation accuracy."""
-    runs = sorted(runs, key=lambda r: r["config"]["lr"])
-    best = best_run(runs, best_name)
-    if best is None:
-        return ["Every learning rate in the sweep diverged, so none can be recommended; "
-                "try smaller ones."]
-    lr_best, acc_best = best["config"]["lr"], best["final_val_acc"]
-    out = [f"On the validation split the best learning rate was {lr_best:g} (final validation "
-           f"accuracy {f4(acc_best)} after {plural(epochs_run(best), 'epoch')}; its test "
-           f"accuracy, reported but not used to choose, was {f4(best.get('test_acc'))}). "
-           f"Below, 'well below the best' means more than {WELL_BELOW * 100:g} percentage "
-           "point under it."]
-    smaller = [r for r in runs if r["config"]["lr"] < lr_best]
-    larger = [r for r in runs if r["config"]["lr"] > lr_best]
-
-    def lrs(rs):
-        return named_values("learning rate", [f"{r['config']['lr']:g}" for r in rs])
-
-    def accs(rs):
-        return join_words([f4(r["final_val_acc"]) for r in rs])
-
-    if not smaller:
-        out.append(f"No smaller learning rate than {lr_best:g} was tried, so the sweep does not "
-                   "show where the rate becomes too small.")
-    else:
-        too_small = [r for r in smaller if ok(r) and acc_best - r["final_val_acc"] > WELL_BELOW]
-        close = [r for r in smaller if ok(r) and r not in too_small]
-        bad = [r for r in smaller if not ok(r)]
-        if too_small:
-            text = (f"Too small: {lrs(too_small)} ended well below the best "
-                    f"(final validation accuracy {accs(too_small)}).")
-            rising = [r for r in too_small if len(r["history"]["val_acc"]) >= 2
-                      and r["history"]["val_acc"][-1] > r["history"]["val_acc"][-2]]
-            if rising:
-                text += (f" Validation accuracy at {lrs(rising)} was still rising "
-                         "in the last epoch: "
-                         + ("that run" if len(rising) == 1 else "those runs")
-                         + " had not converged when training stopped.")
-            out.append(text)
-        if close:
-            out.append(f"Smaller {lrs(close)} ended within {WELL_BELOW * 100:g} "
-                       f"point of the best ({accs(close)}), so "
-                       + ("it is" if len(close) == 1 else "they are") + " not clearly too small.")
-        if bad:
-            out.append(f"Learning rate {lrs(bad)} diverged even though it is below the best; "
-                       "this points to an unstable run rather than a too-large rate.")
-    if not larger:
-        out.append(f"The largest learning rate tried, {lr_best:g}, was the best, so the sweep "
-                   "does not show where the rate becomes too large.")
-    else:
-        diverged = [r for r in larger if not ok(r)]
-        worse = [r for r in larger if ok(r) and acc_best - r["final_val_acc"] > WELL_BELOW]
-        close = [r for r in larger if ok(r) and r not in worse]
-        if diverged:
-            out.append("Too large: " + "; ".join(
-                f"learning rate {r['config']['lr']:g} diverged {diverged_where(r)}"
-                for r in diverged) + ".")
-        if worse:
-            out.append(f"{'Also too large' if diverged else 'Too large'}: "
-                       f"{lrs(worse)} trained without diverging but ended well below the best "
-                       f"(final validation accuracy {accs(worse)}). "
-                       + " ".join(unstable_sentence(r, best) for r in worse))
-        if close:
-            out.append(f"Larger {lrs(close)} still ended within "
-                       f"{WELL_BELOW * 100:g} point of the best ({accs(close)}).")
-        if not diverged and not worse:
-            out.append("No learning rate above the best was clearly too large in this sweep.")
-    return out
-
-
-def max_drop(run: dict) -> float:
-    """The largest fall of validation accuracy from one epoch to the next (0 if it never fell)."""
-    v = run["history"].get("val_acc") or []
-    return max([a - b for a, b in zip(v, v[1:])] + [0.0])
-
-
-def unstable_sentence(run: dict, best: dict) -> str:
-    """How a too-large learning rate shows in the curves: training loss and epoch-to-epoch
-    drops of validation accuracy, against the best rate's."""
-    name, ref = f"At learning rate {run['config']['lr']:g}", f"{best['config']['lr']:g}"
-    parts = []
-    la, lb = run["history"]["train_loss"][-1], best["history"]["train_loss"][-1]
-    if la > lb * (1 + SAME_LOSS):
-        parts.append(f"the final training loss was higher ({la:.4f} against {lb:.4f} at {ref})")
-    da, db = max_drop(run), max_drop(best)
-    if da > db:
-        parts.append(f"validation accuracy fell by up to {da * 100:.2f} points from one epoch "
-                     f"to the next (at most {db * 100:.2f} at {ref})")
-    return f"{name} {' and '.join(parts)}." if parts else ""
-
-
-def _monotone(values: list[float], decreasing: bool) -> bool:
-    pairs = list(zip(values, values[1:]))
-    return all(b <= a for a, b in pairs) if decreasing else all(b >= a for a, b in pairs)
-
-
-def batch_size_discussion(runs: list[dict], n_train: int, best_name: str | None = None
-                          ) -> list[str]:
-    """What the batch size did to seconds per epoch and to final validation accuracy."""
-    runs = sorted(runs, key=lambda r: r["config"]["batch_size"])
-    out = []
-    epochs = sorted({r["config"]["epochs"] for r in runs})
-    timed = [r for r in runs if r.get("seconds_per_epoch")]
-    if len(timed) >= 2:
-        small, large = timed[0], timed[-1]
-        bs = [r["config"]["batch_size"] for r in (small, large)]
-        updates = [math.ceil(n_train / b) for b in bs]
-        spe = [r["seconds_per_epoch"] for r in timed]
-        text = (f"An epoch is {updates[0]:,} updates at batch size {bs[0]} and {updates[1]:,} "
-                f"at batch size {bs[1]}. ")
-        fastest = min(timed, key=lambda r: r["seconds_per_epoch"])
-        slowest = max(timed, key=lambda r: r["seconds_per_epoch"])
-        ratio = slowest["seconds_per_epoch"] / fastest["seconds_per_epoch"]
-        if _monotone(spe, decreasing=True) and spe[0] > spe[-1]:
-            text += (f"Time per epoch fell every time the batch grew, from "
-                     f"{fsec(spe[0])} s at batch size {bs[0]} to {fsec(spe[-1])} s at "
-                     f"{bs[1]} ({ratio:.1f} times faster).")
-        else:
-            text += (f"Time per epoch went from {fsec(spe[0])} s at batch size {bs[0]} to "
-                     f"{fsec(spe[-1])} s at {bs[1]}; the fastest epochs were at batch size "
-                     f"{fastest['config']['batch_size']} ({fsec(fastest['seconds_per_epoch'])} "
-                     f"s), the slowest at {slowest['config']['batch_size']} "
-                     f"({fsec(slowest['seconds_per_epoch'])} s, {ratio:.1f} times as long).")
-        out.append(text)
-    best = best_run(runs, best_name)
-    if best is None:
-        out.append("Every batch size diverged, so none can be recommended.")
-        return out
-    b_best, acc_best = best["config"]["batch_size"], best["final_val_acc"]
-    ep = f"{plural(epochs[0], 'epoch')}" if len(epochs) == 1 else \
-        f"{join_words([str(e) for e in epochs])} epochs"
-    text = (f"With {ep}, the best batch size on the validation split was {b_best} (final "
-            f"validation accuracy {f4(acc_best)}, test accuracy {f4(best.get('test_acc'))}).")
-    above = [r for r in runs if r["config"]["batch_size"] > b_best and ok(r)]
-    below = [r for r in runs if r["config"]["batch_size"] < b_best and ok(r)]
-    for side, rs in (("larger", above), ("smaller", below)):
-        if not rs:
-            continue
-        far = [r for r in rs if acc_best - r["final_val_acc"] > WELL_BELOW]
-        sizes = named_values("batch size", [str(r["config"]["batch_size"]) for r in rs])
-        accs = join_words([f4(r["final_val_acc"]) for r in rs])
-        if far:
-            text += (f" The {side} {sizes} ended at {accs}; "
-                     f"{join_words([str(r['config']['batch_size']) for r in far])} "
-                     f"{'is' if len(far) == 1 else 'are'} well below the best (more than "
-                     f"{WELL_BELOW * 100:g} point).")
-        else:
-            text += (f" The {side} {sizes} ended within {WELL_BELOW * 100:g} point "
-                     f"of it ({accs}).")
-        trend = [r["final_val_acc"] for r in rs]
-        if side == "larger" and len(rs) >= 2 and _monotone(trend, decreasing=True) \
-                and trend[0] > trend[-1]:
-            text += " Above the best, the larger the batch, the lower the accuracy."
-    out.append(text)
-    diverged = [r for r in runs if not ok(r)]
-    if diverged:
-        out.append("Diverged: " + "; ".join(f"batch size {r['config']['batch_size']} "
-                                            f"{diverged_where(r)}" for r in diverged) + ".")
-    if best.get("seconds_per_epoch") and timed:
-        fastest = min(timed, key=lambda r: r["seconds_per_epoch"])
-        if fastest is best:
-            out.append(f"Batch size {b_best} was both the most accurate and the fastest per "
-                       "epoch.")
-        else:
-            out.append(f"The most accurate batch size, {b_best}, took "
-                       f"{fsec(best['seconds_per_epoch'])} s per epoch, "
-                       f"{best['seconds_per_epoch'] / fastest['seconds_per_epoch']:.1f} times "
-                       f"the fastest (batch size {fastest['config']['batch_size']}, "
-                       f"{fsec(fastest['seconds_per_epoch'])} s).")
-    return out
-
-
-def varying_settings(runs: list[dict]) -> list[str]:
-    """Config keys whose value differs between runs (seed included)."""
-    keys = sorted({k for r in runs for k in r["config"]})
-    return [k for k in keys if len({json.dumps(r["config"].get(k)) for r in runs}) > 1]
-
-
-def setting_effect(runs: list[dict], key: str) -> str:
-    """For each value of ``key``: the best final validation accuracy over the other settings."""
-    values = sorted({json.dumps(r["config"][key]) for r in runs}, key=lambda v: (
-        not isinstance(json.loads(v), (int, float)), json.loads(v) if isinstance(
-            json.loads(v), (int, float)) else v))
-    parts = []
-    for v in values:
-        rs = [r for r in runs if json.dumps(r["config"][key]) == v]
-        best = best_run(rs)
-        parts.append(f"{json.loads(v)}: " + (f4(best["final_val_acc"]) if best else
-                                              "all diverged"))
-    return (f"Best final validation accuracy for each {key} (over the other settings): "
-            f"{'; '.join(parts)}.")
-
-
-def grid_discussion(runs: list[dict], best_name: str | None = None) -> list[str]:
-    """A user grid: the best run, the spread, the diverged, the time per epoch."""
-    best = best_run(runs, best_name)
-    varying = varying_settings(runs)
-    out = []
-    if best is None:
-        return [f"All {plural(len(runs), 'run')} of the grid diverged."]
-    setting = ", ".join(f"{k} {best['config'][k]}" for k in varying) or "the only setting"
-    text = (f"Of {plural(len(runs), 'run')}, the best on the validation split was {best['name']} "
-            f"({setting}): final validation accuracy {f4(best['final_val_acc'])}, test accuracy "
-            f"{f4(best.get('test_acc'))}.")
-    good = [r for r in runs if ok(r)]
-    worst = min(good, key=lambda r: r["final_val_acc"])
-    if worst is not best:
-        text += (f" The lowest was {worst['name']} ({f4(worst['final_val_acc'])}), "
-                 f"{pts(best['final_val_acc'] - worst['final_val_acc'])} below.")
-    out.append(text)
-    for key in varying:
-        if key == "seed" or len(varying) < 2:
-            continue  # with one setting varying, the table and the figure already say it
-        out.append(setting_effect(runs, key))
-    diverged = [r for r in runs if not ok(r)]
-    if diverged:
-        out.append("Diverged: " + "; ".join(f"{r['name']} {diverged_where(r)}"
-                                            for r in diverged) + ".")
-    timed = [r for r in runs if r.get("seconds_per_epoch")]
-    if len(timed) >= 2:
-        fastest = min(timed, key=lambda r: r["seconds_per_epoch"])
-        slowest = max(timed, key=lambda r: r["seconds_per_epoch"])
-        word, _ = time_comparison(slowest["seconds_per_epoch"], fastest["seconds_per_epoch"])
-        if word == "about the same":
-            out.append(f"All runs took about the same time per epoch ({fsec(fastest['seconds_per_epoch'])}"
-                       f" to {fsec(slowest['seconds_per_epoch'])} s).")
-        else:
-            out.append(f"Time per epoch ranged from {fsec(fastest['seconds_per_epoch'])} s "
-                       f"({fastest['name']}) to {fsec(slowest['seconds_per_epoch'])} s "
-                       f"({slowest['name']}).")
-    return out
-
-
-def confusion_sentences(cm: np.ndarray) -> list[str]:
-    """Accuracy, the weakest and strongest class, and the most frequent confusion."""
-    cm = np.asarray(cm, dtype=np.int64)
-    total = int(cm.sum())
-    if not total:
-        return []
-    per_class = np.diag(cm) / np.maximum(cm.sum(axis=1), 1)
-    off = cm.copy()
-    np.fill_diagonal(off, 0)
-    i, j = np.unravel_index(int(off.argmax()), off.shape)
-    text = (f"The reference model classifies {int(np.trace(cm)):,} of {total:,} test images "
-            f"correctly ({np.trace(cm) / total:.4f}). Class {int(per_class.argmin())} is the "
-            f"hardest (recall {per_class.min():.4f}), class {int(per_class.argmax())} the "
-            f"easiest ({per_class.max():.4f}).")
-    if off[i, j]:
-        text += (f" The most frequent mistake is a true {i} predicted as {j} "
-                 f"({plural(int(off[i, j]), 'image')}).")
-    return [text]
-
-
-# ---- the document: blocks shared by the Markdown and the PDF -------------------------------
-
-
-@dataclass
-class Heading:
-    text: str
-    level: int = 2
-
-
-@dataclass
-class Paragraph:
-    text: str
-
-
-@dataclass
-class Bullets:
-    items: list[str]
-
-
-@dataclass
-class Table:
-    header: list[str]
-    rows: list[list[str]]
-
-
-@dataclass
-class Image:
-    path: Path          # the PNG, inside the results folder
-    caption: str
-    number: int = 0
+ReportError = ResultsError
+GRAD_CHECK_ENTRIES = 60  # entries of W checked by central differences, besides all of b
 
 
 @dataclass
 class ReportPaths:
-    """What build_report wrote."""
-
     markdown: Path
     pdf: Path
-    figures: list[Path] = field(default_factory=list)
-    pdf_pages: int = 0
-    # the 0-based PDF pages that hold a figure (one embedded image each); the others are text
-    figure_pages: list[int] = field(default_factory=list)
+    typst: Path
+    figures: list[Path]
+    pages: int
 
 
-def _threshold_columns(thresholds):
-    cols = []
-    for t in thresholds:
-        cols.append((f"ep to {t:.2f}", lambda r, t=t: str(reached(r, t)[0]) if reached(r, t)
-                     else "-"))
-        cols.append((f"s to {t:.2f}", lambda r, t=t: fsec(reached(r, t)[1]) if reached(r, t)
-                     else "-"))
-    return cols
+def T(lang: str, en: str, zh: str) -> str:
+    """The text in the report's language."""
+    return zh if lang == "zh" else en
 
 
-def runs_table(runs: list[dict], settings: list[str], thresholds, n_train: int | None = None
-               ) -> Table:
-    """One row per run: the settings that matter here, then the measured numbers."""
-    cols = [("run", lambda r: r["name"])]
-    for key in settings:
-        cols.append((key, lambda r, key=key: str(r["config"].get(key))))
-    if n_train and "batch_size" in settings:
-        cols.append(("updates/epoch",
-                     lambda r: f"{math.ceil(n_train / r['config']['batch_size']):,}"))
-    cols += [
-        ("status", lambda r: r.get("status", "?")),
-        ("val acc", lambda r: f4(r.get("final_val_acc"))),
-        ("val loss", lambda r: f4(r.get("final_val_loss"))),
-        ("test acc", lambda r: f4(r.get("test_acc"))),
-        ("s/epoch", lambda r: fsec(r.get("seconds_per_epoch"))),
-        ("s total", lambda r: fsec(r.get("seconds"))),
-    ] + _threshold_columns(thresholds)
-    return Table([c[0] for c in cols], [[c[1](r) for c in cols] for r in runs])
+# ---- the method: computed when the report is built -----------------------------------------
 
 
-def setup_items(results: dict) -> list[str]:
+def gradient_check(W, b, x, y, entries: int = GRAD_CHECK_ENTRIES, h: float = 1e-5,
+                   seed: int = 0) -> float:
+    """Largest relative error |a - n| / max(|a|, |n|) between the analytic gradient
+    (functional.cross_entropy, then dW = X^T dlogits, db = column sums) and central
+    differences, in float64, over ``entries`` random entries of W and every entry of b."""
+    from softmax_mnist.functional import cross_entropy
+
+    W, b, x = (np.asarray(a, dtype=np.float64).copy() for a in (W, b, x))
+
+    def loss() -> float:
+        return cross_entropy(x @ W + b, y)[0]
+
+    _, dlogits = cross_entropy(x @ W + b, y)
+    dW, db = x.T @ dlogits, dlogits.sum(axis=0, keepdims=True)
+    rng = np.random.default_rng(seed)
+    picks = [(W, dW, (int(i), int(j))) for i, j in zip(rng.integers(0, W.shape[0], entries),
+                                                        rng.integers(0, W.shape[1], entries))]
+    picks += [(b, db, (0, j)) for j in range(b.shape[1])]
+    worst = 0.0
+    for param, grad, idx in picks:
+        old = param[idx]
+        param[idx] = old + h
+        up = loss()
+        param[idx] = old - h
+        down = loss()
+        param[idx] = old
+        num, ana = (up - down) / (2 * h), grad[idx]
+        worst = max(worst, abs(num - ana) / max(abs(num), abs(ana), 1e-12))
+    return worst
+
+
+def source_of(func) -> str:
+    """The source of ``func`` without its docstring (read now, so it cannot drift)."""
+    src = textwrap.dedent(inspect.getsource(func))
+    body = ast.parse(src).body[0].body
+    lines = src.splitlines()
+    if body and isinstance(body[0], ast.Expr) and isinstance(getattr(body[0], "value", None),
+                                                              ast.Constant):
+        doc = body[0]
+        del lines[doc.lineno - 1: doc.end_lineno]
+    return "\n".join(lines)
+
+
+def method_section(doc: Document, lang: str, check: float | None, n_check: int) -> None:
+    from softmax_mnist.functional import cross_entropy
+    from softmax_mnist.loss import SoftmaxCrossEntropyLoss
+    from softmax_mnist.model import SoftmaxRegression
+    from softmax_mnist.optimizer import SGD
+
+    L = lang
+    doc.add(Heading(T(L, "Method", "方法")), Heading(T(L, "Model and loss", "模型与损失函数"), 2),
+            Para(T(L, "An image is a row x of D = 784 pixel values; the model gives each of the C = 10 "
+                   "classes a score (logit) and turns the scores into probabilities with the softmax. "
+                   "For a minibatch X (N × D), with W (D × C) and b (1 × C):",
+                   "每张图像展开为 D = 784 维的行向量 x；模型为 C = 10 个类别各给出一个得分（logit），"
+                   "再用 softmax 把得分变成概率。对一个小批量 X（N × D），参数 W（D × C）和 b（1 × C）：")),
+            Math("Z = X W + b, quad p_(i c) = e^(z_(i c)) / (sum_(k=1)^C e^(z_(i k)))",
+                 r"Z = XW + b,\qquad p_{ic} = \frac{e^{z_{ic}}}{\sum_{k=1}^{C} e^{z_{ik}}}",
+                 "eq-softmax"),
+            Para(T(L, "The loss is the mean cross-entropy between the predicted probabilities and the "
+                   "true labels y_i (Y is their one-hot matrix):",
+                   "损失是预测概率与真实标签 y_i 之间的平均交叉熵（Y 为标签的 one-hot 矩阵）：")),
+            Math("L = -1/N sum_(i=1)^N log p_(i, y_i) = -1/N sum_(i=1)^N sum_(c=1)^C Y_(i c) log p_(i c)",
+                 r"L = -\frac{1}{N}\sum_{i=1}^{N}\log p_{i,y_i} = -\frac{1}{N}\sum_{i=1}^{N}"
+                 r"\sum_{c=1}^{C} Y_{ic}\log p_{ic}", "eq-ce"),
+            Heading(T(L, "Gradient", "梯度推导"), 2),
+            Para(T(L, "For one sample, log p_(ic) = z_ic − log Σ_k e^(z_ik), so ∂(−log p_(i,y_i))/∂z_ic "
+                   "= p_ic − Y_ic: the derivative of the log-sum-exp is the softmax itself, and the "
+                   "true class loses 1. Averaging over the N samples and applying the chain rule "
+                   "through Z = XW + b (∂z_ic/∂W_dc = x_id, ∂z_ic/∂b_c = 1):",
+                   "对单个样本，log p_ic = z_ic − log Σ_k e^(z_ik)，因此 ∂(−log p_(i,y_i))/∂z_ic = p_ic − Y_ic："
+                   "log-sum-exp 的导数正是 softmax 本身，真实类别处再减去 1。对 N 个样本取平均，"
+                   "并沿 Z = XW + b 用链式法则（∂z_ic/∂W_dc = x_id，∂z_ic/∂b_c = 1）：")),
+            Math("(partial L)/(partial Z) = (P - Y)/N, quad (partial L)/(partial W) = X^T (P - Y)/N, "
+                 "quad (partial L)/(partial b) = bold(1)^T (P - Y)/N",
+                 r"\frac{\partial L}{\partial Z} = \frac{P - Y}{N},\qquad \frac{\partial L}{\partial W}"
+                 r" = \frac{X^{\top}(P - Y)}{N},\qquad \frac{\partial L}{\partial b} = "
+                 r"\frac{\mathbf{1}^{\top}(P - Y)}{N}", "eq-grad"),
+            Para(T(L, "so ∂L/∂b is the column sums of (P − Y)/N. The division by N makes the gradient "
+                   "that of the mean, so the learning rate does not have to change with the batch "
+                   "size to keep the same step per update.",
+                   "即 ∂L/∂b 是 (P − Y)/N 的列和。除以 N 使其成为平均损失的梯度，"
+                   "这样每次更新的步长不会随批大小成倍变化。")),
+            Heading(T(L, "A numerically stable log-softmax", "数值稳定的 log-softmax"), 2),
+            Para(T(L, "In float32, e^z overflows to infinity for z > 88.7, and logits of that size occur "
+                   "with a large learning rate or long training; log(softmax + ε) also loses the "
+                   "small probabilities. Subtracting the row maximum m_i changes nothing "
+                   "mathematically (it cancels between numerator and denominator) and makes every "
+                   "exponent ≤ 0:",
+                   "在 float32 中，z > 88.7 时 e^z 就溢出为无穷大，而学习率较大或训练较久时这样大的 logit 并不少见；"
+                   "log(softmax + ε) 的写法还会丢失很小的概率。减去每行的最大值 m_i 在数学上不改变结果"
+                   "（分子分母同时约去），却让所有指数都 ≤ 0：")),
+            Math("log p_(i c) = z_(i c) - m_i - log sum_(k=1)^C e^(z_(i k) - m_i), quad m_i = max_k z_(i k)",
+                 r"\log p_{ic} = z_{ic} - m_i - \log\sum_{k=1}^{C} e^{z_{ik}-m_i},\qquad "
+                 r"m_i = \max_k z_{ik}", "eq-logsoftmax"))
+    if check is not None:
+        doc.add(Para(T(L, f"Gradient check: on the saved model (model.npz) and {n_check} test images, the "
+                       f"analytic gradient of @eq-grad was compared in float64 with central differences "
+                       f"(h = 10⁻⁵) on {GRAD_CHECK_ENTRIES} random entries of W and all 10 of b. The "
+                       f"largest relative error |a − n| / max(|a|, |n|) is {check:.1e}"
+                       + (", far below the 10⁻⁵ that signals a wrong formula." if check < 1e-5 else
+                          "; above 10⁻⁵, so look at the formula."),
+                       f"梯度检验：在保存的模型（model.npz）和 {n_check} 张测试图像上，用 float64 把 @eq-grad 的解析梯度"
+                       f"与中心差分（h = 10⁻⁵）比较，检查 W 中随机的 {GRAD_CHECK_ENTRIES} 个元素和 b 的全部 10 个元素。"
+                       f"最大相对误差 |a − n| / max(|a|, |n|) 为 {check:.1e}"
+                       + ("，远小于提示公式有误的 10⁻⁵。" if check < 1e-5 else "，超过 10⁻⁵，公式需要检查。"))))
+    doc.add(Heading(T(L, "Momentum", "动量"), 2),
+            Para(T(L, "SGD with heavy-ball momentum keeps a velocity v per parameter; with μ = 0 it is "
+                   "plain SGD, w ← w − ηg:",
+                   "带 heavy-ball 动量的 SGD 为每个参数保留一个速度 v；μ = 0 时即普通 SGD：w ← w − ηg。")),
+            Math("v <- mu v - eta g, quad w <- w + v, quad "
+                 "v -> -eta / (1 - mu) g quad \"(constant g)\"",
+                 r"v \leftarrow \mu v - \eta g,\qquad w \leftarrow w + v,\qquad "
+                 r"v \to -\frac{\eta}{1-\mu}\,g\ \ \text{(constant } g\text{)}", "eq-momentum"),
+            Para(T(L, "Where the gradient changes slowly, the velocity settles at the geometric sum "
+                   "−ηg(1 + μ + μ² + …) = −ηg/(1 − μ): momentum 0.9 moves ten times as far per step as "
+                   "plain SGD at the same η. The effective step η/(1 − μ) is why the momentum study "
+                   "below adds controls at equal effective step.",
+                   "在梯度变化缓慢的方向上，速度趋于几何级数 −ηg(1 + μ + μ² + …) = −ηg/(1 − μ)："
+                   "同样的 η 下，动量 0.9 每步走的距离是普通 SGD 的十倍。η/(1 − μ) 称为有效步长，"
+                   "这正是下面的动量实验要加入“等有效步长”对照的原因。")),
+            Heading(T(L, "Key code", "关键代码"), 2),
+            Para(T(L, "The course's three functions as this package implements them, read from its "
+                   "source when this report was built. `forward` (@code-forward) computes the logits "
+                   "and hands them to `cross_entropy`, which shifts each row by its maximum, takes the "
+                   "log-softmax, averages −log p of the true class in float64, and turns the same "
+                   "buffer into (P − Y)/N for the backward pass, so no batch-sized array is allocated.",
+                   "下面是课程要求的三个函数在本软件包中的实现，在生成本报告时直接从源代码读取。"
+                   "`forward`（@code-forward）计算 logit 后交给 `cross_entropy`：每行减去最大值，"
+                   "求 log-softmax，以 float64 对真实类别的 −log p 取平均，再把同一块内存原地变成反向传播用的 "
+                   "(P − Y)/N，因此每个批次不再分配新的数组。")),
+            Code(source_of(SoftmaxCrossEntropyLoss.forward) + "\n\n" + source_of(cross_entropy),
+                 T(L, "forward: logits, the stable log-softmax, the loss and dL/dZ (loss.py, "
+                   "functional.py).", "forward：logit、稳定的 log-softmax、损失与 dL/dZ（loss.py、functional.py）。"),
+                 "code-forward"),
+            Para(T(L, "`gradient_computing` (@code-backward) applies @eq-grad: dW = Xᵀ dZ and db = the column "
+                   "sums of dZ, where dZ already holds (P − Y)/N. The branches only choose the fastest "
+                   "BLAS layout; all three compute the same product.",
+                   "`gradient_computing`（@code-backward）实现 @eq-grad：dW = Xᵀ dZ，db 为 dZ 的列和，"
+                   "其中 dZ 已经是 (P − Y)/N。几个分支只是选择最快的 BLAS 内存布局，计算的是同一个乘积。")),
+            Code(source_of(SoftmaxCrossEntropyLoss.gradient_computing) + "\n\n"
+                 + source_of(SoftmaxRegression.backward),
+                 T(L, "gradient_computing: dW and db from dL/dZ (loss.py, model.py).",
+                   "gradient_computing：由 dL/dZ 得到 dW 与 db（loss.py、model.py）。"), "code-backward"),
+            Para(T(L, "`SGD.step` (@code-step) applies @eq-momentum in place. With momentum 0 it takes the "
+                   "plain step and keeps no velocity, so the momentum study changes one argument; the "
+                   "velocity persists across steps in `self.velocity`; weight decay (off in the course) "
+                   "adds λw to the gradient of W only.",
+                   "`SGD.step`（@code-step）原地实现 @eq-momentum。动量为 0 时直接做普通 SGD 更新、不保存速度，"
+                   "因此动量实验只需改变一个参数；速度保存在 `self.velocity` 中，跨步保留；"
+                   "权重衰减（课程中不使用）只对 W 的梯度加上 λw。")),
+            Code(source_of(SGD.step), T(L, "SGD.step: momentum and Nesterov (optimizer.py).",
+                                       "SGD.step：动量与 Nesterov（optimizer.py）。"), "code-step"))
+
+
+# ---- tables --------------------------------------------------------------------------------
+
+
+def _ep(epochs: list) -> str:
+    e = rs.median_epoch(epochs)
+    if e is None:
+        hit = [x for x in epochs if x is not None]
+        return "–" if not hit else f"– ({len(hit)}/{len(epochs)})"
+    return f"{e:g}"
+
+
+def _opt_name(s, lang: str) -> str:
+    c = s.config
+    if s.setting == rs.CONTROL:
+        return T(lang, "plain SGD, equal step", "普通 SGD，等有效步长")
+    if s.setting == rs.CONTROL_SMALL:
+        return T(lang, "momentum 0.9, equal step", "动量 0.9，等有效步长")
+    if c.get("nesterov"):
+        return f"Nesterov {c['momentum']:g}"
+    return T(lang, f"momentum {c['momentum']:g}", f"动量 {c['momentum']:g}") if c.get("momentum") \
+        else T(lang, "plain SGD", "普通 SGD")
+
+
+def _eff(c: dict) -> str:
+    return f"{c['lr'] / (1 - c.get('momentum', 0)):g}"
+
+
+def _figure(doc, figs, name, fig, caption, lang, width=1.0):
+    path = viz.save_figure(fig, figs / f"{name}.png", dpi=200)
+    doc.add(Image(f"figures/{path.name}", caption, f"fig-{name}", width))
+    return path
+
+
+# ---- the document --------------------------------------------------------------------------
+
+
+def build_document(results: dict, folder: Path, lang: str) -> tuple[Document, list[Path]]:
+    """Every block of the report in ``lang``, rendering the figures into folder/figures."""
+    L = lang
     meta, setup = results.get("meta", {}), results.get("setup", {})
-    runs = results["runs"]
-    machine = meta.get("machine", {})
-    configs = [r["config"] for r in runs]
+    n_val, n_train, n_test = (int(setup.get(k) or d) for k, d in
+                              (("n_val", 5000), ("n_train", 55000), ("n_test", 10000)))
+    thresholds = rs.thresholds_of(results)
+    seeds = meta.get("seeds") or [meta.get("seed", 0)]
+    groups = results.get("groups", {})
+    figs = folder / "figures"
+    paths: list[Path] = []
+    sweep = "momentum" not in groups
+    title = T(L, "Softmax regression on MNIST: " + ("sweep report" if sweep else "study report"),
+              "MNIST 手写数字的 Softmax 回归：" + ("参数扫描报告" if sweep else "实验报告"))
+    data = ("MNIST (train-images-idx3-ubyte, train-labels-idx1-ubyte, t10k-images-idx3-ubyte, "
+            "t10k-labels-idx1-ubyte)")
+    subtitle = T(L, f"softmax-mnist {meta.get('version', __version__)} · {str(meta.get('started', ''))[:10]}"
+                 f" · seeds {_seeds(seeds)} · data: {data}",
+                 f"softmax-mnist {meta.get('version', __version__)} · {str(meta.get('started', ''))[:10]}"
+                 f" · 随机种子 {_seeds(seeds)} · 数据：{data}")
+    doc = Document(title, subtitle, L)
+    S = {name: summarize(results, name) for name in
+         (rs.BASELINE, rs.REFERENCE, rs.NESTEROV, rs.CONTROL, rs.CONTROL_SMALL, rs.BEST)}
+    timing = results.get("timing") or {}
+    epoch_t, step_t = timing.get("epoch", {}), timing.get("step", {})
 
-    def values(key):
-        distinct = {json.dumps(c.get(key)) for c in configs}
-        shown = [json.loads(v) for v in distinct]
-        shown.sort(key=lambda v: (not isinstance(v, (int, float)), v if isinstance(
-            v, (int, float)) else str(v)))
-        return join_words([f"{v:g}" if isinstance(v, float) else str(v) for v in shown])
+    # -- summary
+    finals = [s for s in (S[rs.BASELINE], S[rs.REFERENCE], S[rs.NESTEROV], S[rs.BEST]) if s]
+    grid_best = summarize(results, results.get("best", {}).get("grid") or "") if sweep else None
+    if grid_best:
+        finals.append(grid_best)
+    doc.add(Heading(T(L, "Summary", "摘要")))
+    if finals:
+        rows = [[_final_name(s, L), ds.ms(s.train_acc), ds.ms(s.val_acc), ds.ms(s.test_acc)]
+                for s in finals]
+        doc.add(Para(_summary_para(results, S, n_val, L)),
+                Table([T(L, "final model", "最终模型"), T(L, "train accuracy", "训练准确率"),
+                       T(L, "validation", "验证准确率"), T(L, "test", "测试准确率")], rows,
+                      T(L, f"Accuracy of the final models, mean ± sd over seeds; training accuracy "
+                        f"measured on the {n_train:,} training images after training. The test "
+                        "split is read only for these models.",
+                        f"最终模型的准确率（多个种子的均值 ± 标准差）；训练准确率是训练结束后在 {n_train:,} 张训练图像上"
+                        "重新测量的。测试集只用于这几个模型。"), "tab-summary"))
+    model, meta_m, ex = _load_model_and_examples(folder)
+    check, n_check = None, 0
+    if model is not None and ex is not None and "mistakes_images" in ex and len(ex["mistakes_images"]):
+        from softmax_mnist.modelfile import model_inputs
 
-    n_train, n_val, n_test = (setup.get(k) for k in ("n_train", "n_val", "n_test"))
+        x = model_inputs(ex["mistakes_images"], meta_m)
+        check, n_check = gradient_check(model.W, model.b, x, ex["mistakes_true"]), len(x)
+    method_section(doc, L, check, n_check)
+
+    # -- setup
+    doc.add(Heading(T(L, "Setup", "实验设置")), Bullets(_setup_items(results, n_train, n_val, n_test,
+                                                                    seeds, L)),
+            Para(ds.noise_rule(n_val, len(seeds), L)))
+
+    if not sweep and S[rs.BASELINE] and S[rs.REFERENCE]:
+        plain, mom = S[rs.BASELINE], S[rs.REFERENCE]
+        doc.add(Heading(T(L, "(a) Training and test accuracy", "(a) 训练与测试准确率")))
+        doc.add(Para(T(L, "@fig-curves shows the training loss and accuracy per epoch of the course's two "
+                       "settings (batch 100, lr 0.01, 10 epochs), without momentum and with momentum 0.9.",
+                       "@fig-curves 给出课程两个设置（批大小 100、学习率 0.01、10 轮）每轮的训练损失和准确率："
+                       "不带动量与动量 0.9。")))
+        with matplotlib.rc_context(viz.figure_style(L)):
+            paths.append(_figure(doc, figs, "curves", viz.plot_training_curves(
+                [plain, mom], [_opt_name(plain, L), _opt_name(mom, L)], L),
+                T(L, f"Loss (left) and accuracy (right) per epoch: training (solid, running over the "
+                  f"epoch) and validation (dashed), mean of {len(seeds)} seeds; the band spans the "
+                  "lowest to the highest seed.",
+                  f"每轮的损失（左）与准确率（右）：训练（实线，一轮内滑动统计）与验证（虚线），{len(seeds)} 个种子的均值，"
+                  "阴影为最低到最高的种子。"), L))
+        doc.add(Para(ds.curves_text(plain, mom, {}, L)))
+
+        # -- momentum
+        doc.add(Heading(T(L, "(b) With and without momentum", "(b) 有无动量的比较")))
+        mset = [s for s in summaries(results, "momentum")]
+        rows = [[_opt_name(s, L), f"{s.config['lr']:g}", _eff(s.config),
+                 *[_ep(s.epochs_to[rs.key(t)]) for t in thresholds], ds.ms(s.val_acc),
+                 ds.ms(s.test_acc) if s.test_acc.n else "–"] for s in mset]
+        doc.add(Table([T(L, "optimizer", "优化器"), "η", "η/(1−μ)",
+                       *[T(L, f"epochs to {t:.2f}", f"达到 {t:.2f} 的轮数") for t in thresholds],
+                       T(L, "val. accuracy", "验证准确率"), T(L, "test", "测试")], rows,
+                      T(L, "Momentum and its controls (batch 100, 10 epochs): median epoch at which the "
+                        "validation accuracy first reached each threshold (– not reached; in brackets how "
+                        "many seeds did), final validation accuracy as mean ± sd over seeds.",
+                        "动量及其对照（批大小 100、10 轮）：验证准确率首次达到各阈值的轮数（种子中位数；– 为未达到，"
+                        "括号内为达到的种子数）与最终验证准确率（均值 ± 标准差）。"), "tab-momentum"))
+        panels = [[(plain, _opt_name(plain, L), False), (mom, _opt_name(mom, L), False)]
+                  + ([(S[rs.NESTEROV], _opt_name(S[rs.NESTEROV], L), False)] if S[rs.NESTEROV] else [])]
+        ctrl = [(mom, T(L, "momentum 0.9, η 0.01", "动量 0.9，η 0.01"), False)]
+        if S[rs.CONTROL]:
+            ctrl.append((S[rs.CONTROL], T(L, f"plain SGD, η {S[rs.CONTROL].config['lr']:g}",
+                                          f"普通 SGD，η {S[rs.CONTROL].config['lr']:g}"), True))
+        ctrl.append((plain, T(L, "plain SGD, η 0.01", "普通 SGD，η 0.01"), False))
+        if S[rs.CONTROL_SMALL]:
+            ctrl.append((S[rs.CONTROL_SMALL], T(L, f"momentum 0.9, η {S[rs.CONTROL_SMALL].config['lr']:g}",
+                                                f"动量 0.9，η {S[rs.CONTROL_SMALL].config['lr']:g}"), True))
+        with matplotlib.rc_context(viz.figure_style(L)):
+            paths.append(_figure(doc, figs, "momentum", viz.plot_val_curves(
+                [panels[0], ctrl], thresholds, L),
+                T(L, "Validation accuracy per epoch (mean and seed range). Left: plain SGD, momentum 0.9 "
+                  "and Nesterov at η 0.01. Right: each against its equal-effective-step control "
+                  "(dashed): η/(1−μ) is the same for the two lines of one colour pair.",
+                  "每轮验证准确率（均值与种子范围）。左：η = 0.01 时的普通 SGD、动量 0.9 与 Nesterov。"
+                  "右：各自与其等有效步长对照（虚线）比较，成对的两条线 η/(1−μ) 相同。"), L))
+        for p in ds.momentum_text(plain, mom, S[rs.CONTROL], S[rs.CONTROL_SMALL], S[rs.NESTEROV],
+                                  thresholds, n_val, L):
+            doc.add(Para(p))
+        if epoch_t and all(k in epoch_t for k in (rs.BASELINE, rs.REFERENCE)) and step_t:
+            rows = [[_opt_name(S[k], L), ds.sec(epoch_t[k]["median"]),
+                     f"{ds.sec(epoch_t[k]['q1'])}–{ds.sec(epoch_t[k]['q3'])}",
+                     f"{step_t[k]['median']:.1f}"] for k in (rs.BASELINE, rs.REFERENCE, rs.NESTEROV)
+                    if k in epoch_t and k in step_t and S[k]]
+            doc.add(Table([T(L, "optimizer", "优化器"), T(L, "s per epoch (median)", "每轮秒数（中位数）"),
+                           T(L, "quartiles", "四分位数"), T(L, "µs per update", "每次更新微秒数")], rows,
+                          T(L, f"Training time: one epoch of 55,000 images at batch 100 (no validation pass), "
+                            f"{timing.get('rounds', 5)} epochs each interleaved after a warm-up; the update "
+                            "step alone on a 784 × 10 model.",
+                            f"训练时间：批大小 100 下一轮 55,000 张图像（不含验证），预热后各 {timing.get('rounds', 5)} 轮交替测量；"
+                            "以及在 784 × 10 模型上单独测量的一次参数更新。"), "tab-time"),
+                    Para(ds.time_text(epoch_t, step_t, plain, mom, thresholds, timing.get("rounds", 5), L)))
+
+        # -- learning rate and batch size
+        doc.add(Heading(T(L, "(c) Learning rate, batch size and other settings",
+                          "(c) 学习率、批大小及其他设置的影响")))
+        lrs = summaries(results, "lr")
+        if lrs:
+            doc.add(Heading(T(L, "Learning rate", "学习率"), 2))
+            rows = [[f"{s.config['lr']:g}", _eff(s.config), ds.ms(s.val_acc),
+                     ds.ms(s.train_loss) if s.ok else T(L, "diverged", "发散")] for s in
+                    sorted(lrs, key=lambda s: s.config["lr"])]
+            doc.add(Table(["η", "η/(1−μ)", T(L, "val. accuracy", "验证准确率"),
+                           T(L, "final training loss", "最终训练损失")], rows,
+                          T(L, f"Learning rate with momentum 0.9 (batch 100, 10 epochs), mean ± sd over "
+                            f"{len(seeds)} seeds.", f"学习率（动量 0.9、批大小 100、10 轮），{len(seeds)} 个种子的均值 ± 标准差。"),
+                          "tab-lr"))
+            with matplotlib.rc_context(viz.figure_style(L)):
+                paths.append(_figure(doc, figs, "lr", viz.plot_sweep(lrs, "lr", L),
+                                     T(L, "Learning rate: validation accuracy per epoch (left) and final "
+                                       "validation accuracy, mean ± sd over seeds (right).",
+                                       "学习率：每轮验证准确率（左）与最终验证准确率的均值 ± 标准差（右）。"), L))
+            for p in ds.lr_text(lrs, n_val, L):
+                doc.add(Para(p))
+        bss = summaries(results, "batch_size")
+        if bss:
+            fixed = sorted([s for s in bss if not s.setting.endswith("-scaled")],
+                           key=lambda s: s.config["batch_size"])
+            scaled = {s.config["batch_size"]: s for s in bss if s.setting.endswith("-scaled")}
+            bs_time = {int(k[3:]): v for k, v in epoch_t.items() if k.startswith("bs-")}
+            doc.add(Heading(T(L, "Batch size", "批大小"), 2))
+            rows = []
+            for s in fixed:
+                b = s.config["batch_size"]
+                sc = scaled.get(b)
+                rows.append([str(b), f"{-(-n_train // b):,}", ds.ms(s.val_acc),
+                             f"{sc.config['lr']:g}" if sc else "–", ds.ms(sc.val_acc) if sc else "–",
+                             ds.sec(bs_time[b]["median"]) if b in bs_time else "–"])
+            doc.add(Table([T(L, "batch", "批大小"), T(L, "updates/epoch", "每轮更新数"),
+                           T(L, "val. acc. (η 0.01)", "验证准确率（η 0.01）"), T(L, "scaled η", "缩放后 η"),
+                           T(L, "val. acc. (scaled)", "验证准确率（缩放）"), T(L, "s/epoch", "每轮秒数")], rows,
+                          T(L, f"Batch size with momentum 0.9, {fixed[0].config['epochs']} epochs: at the fixed "
+                            "η 0.01 and with η = 0.01 × B/100; mean ± sd over seeds; seconds per epoch are "
+                            "interleaved medians.",
+                            f"批大小（动量 0.9、{fixed[0].config['epochs']} 轮）：固定 η = 0.01 与 η = 0.01 × B/100 两种情况，"
+                            "种子均值 ± 标准差；每轮秒数为交替测量的中位数。"), "tab-batch"))
+            with matplotlib.rc_context(viz.figure_style(L)):
+                paths.append(_figure(doc, figs, "batch", viz.plot_batch(
+                    fixed, list(scaled.values()), bs_time, L),
+                    T(L, "Batch size: final validation accuracy at a fixed and at a scaled learning rate "
+                      "(left, mean ± sd over seeds) and seconds per epoch (right, median with quartiles).",
+                      "批大小：固定与缩放学习率下的最终验证准确率（左，均值 ± 标准差）及每轮耗时（右，中位数与四分位数）。"), L))
+            heat = summaries(results, "lr_batch")
+            best_lr = {}
+            if heat:
+                lr_list = sorted({s.config["lr"] for s in heat})
+                sizes = sorted({s.config["batch_size"] for s in heat})
+                acc = np.full((len(sizes), len(lr_list)), np.nan)
+                for s in heat:
+                    if s.ok:
+                        acc[sizes.index(s.config["batch_size"]), lr_list.index(s.config["lr"])] = \
+                            s.val_acc.mean
+                for i, b in enumerate(sizes):
+                    if np.isfinite(acc[i]).any():
+                        best_lr[b] = lr_list[int(np.nanargmax(acc[i]))]
+                with matplotlib.rc_context(viz.figure_style(L)):
+                    paths.append(_figure(doc, figs, "heatmap", viz.plot_heatmap(lr_list, sizes, acc, L),
+                                         T(L, f"Mean final validation accuracy over {len(seeds)} seeds for "
+                                           "every learning rate and batch size (momentum 0.9, "
+                                           f"{heat[0].config['epochs']} epochs); bold: the highest.",
+                                           f"各学习率与批大小组合的最终验证准确率（{len(seeds)} 个种子均值；动量 0.9，"
+                                           f"{heat[0].config['epochs']} 轮），粗体为最高值。"), L, 0.8))
+            for p in ds.batch_text(fixed, list(scaled.values()), bs_time, best_lr, n_train, n_val, L):
+                doc.add(Para(p))
+        _ablation(doc, results, S, n_val, L)
+    else:
+        _grid(doc, results, figs, paths, n_val, L)
+
+    _model_section(doc, figs, paths, model, ex, results, L)
+    _appendix(doc, results, L)
+    return doc, paths
+
+
+def _seeds(seeds) -> str:
+    seeds = sorted(seeds)
+    if len(seeds) > 2 and seeds == list(range(seeds[0], seeds[-1] + 1)):
+        return f"{seeds[0]}–{seeds[-1]}"
+    return ", ".join(map(str, seeds))
+
+
+def _final_name(s, lang: str) -> str:
+    if s.setting == rs.BEST:
+        return T(lang, "best setting (Section 6.3)", "最佳设置（见 6.3 节）")
+    if s.group == "grid":
+        return s.setting
+    return _opt_name(s, lang) + T(lang, ", course settings", "，课程设置")
+
+
+def _summary_para(results, S, n_val, L) -> str:
+    plain, mom, best = S[rs.BASELINE], S[rs.REFERENCE], S[rs.BEST]
+    if not (plain and mom):
+        return T(L, "Results of a user sweep; every choice below is made on the validation split.",
+                 "用户参数扫描的结果；下面所有选择都基于验证集。")
+    d, nz, real = ds.gap(plain, mom, n_val)
+    ctrl = S[rs.CONTROL]
+    matched = ctrl is not None and not ds.gap(ctrl, mom, n_val)[2]
+    text = T(L, f"With the course's settings, momentum 0.9 ends {ds.pts(d)} points "
+             f"{'above' if d > 0 else 'below'} plain SGD on validation"
+             + (" (beyond noise)" if real else " (within noise)")
+             + ("; plain SGD with the same effective step η/(1−μ) matches it, so the gain is that of "
+                "a larger step." if matched else "."),
+             f"在课程设置下，动量 0.9 的验证准确率比普通 SGD {'高' if d > 0 else '低'} {ds.pts(d)} 个百分点"
+             + ("（超过噪声）" if real else "（在噪声范围内）")
+             + ("；而有效步长 η/(1−μ) 相同的普通 SGD 与它持平，可见收益来自更大的步长。" if matched else "。"))
+    if best and best.test_acc.n:
+        text += T(L, f" The best setting found (deskewed, size-normalised and blurred images with a "
+                  f"decaying rate, still a linear model) reaches test accuracy {ds.f4(best.test_acc.mean)}.",
+                  f"找到的最佳设置（图像做倾斜校正、尺寸归一化和模糊，学习率线性衰减，仍是线性模型）测试准确率为 "
+                  f"{ds.f4(best.test_acc.mean)}。")
+    return text
+
+
+def _setup_items(results, n_train, n_val, n_test, seeds, L) -> list[str]:
+    setup = results.get("setup", {})
+    passes = results.get("passes") or []
+    stacked = sum(len(p["runs"]) for p in passes)
     items = [
-        f"Data: MNIST-format IDX files from `{meta.get('data_dir', '?')}`.",
-        f"Split: {n_train:,} training images (the first of the training file), {n_val:,} "
-        f"validation images (its last), {n_test:,} test images. Every choice (best learning "
-        "rate, batch size, run) is made on validation accuracy; the test split is only reported."
-        if None not in (n_train, n_val, n_test) else "Split: not recorded.",
-        f"Preprocessing: {setup.get('preprocess', values('preprocess'))}"
-        + (" (pixels / 255, then each image's own mean subtracted)"
-           if setup.get("preprocess") == "course" else "") + ".",
-        f"Model: {setup.get('model', 'softmax regression')}; cross-entropy loss from "
-        "log-softmax.",
-        f"Initialisation: {setup.get('init', '?')}.",
-        "Optimizer: minibatch SGD, heavy-ball momentum v <- mu v - lr g, w <- w + v "
-        f"(Nesterov: look-ahead form). Learning rates {values('lr')}; momentum "
-        f"{values('momentum')}; batch sizes {values('batch_size')}; epochs {values('epochs')}; "
-        f"weight decay {values('weight_decay')}.",
-        f"Seeds: study seed {meta.get('seed', '?')}; run seeds {values('seed')}. Runs "
-        "compared with each other share the seed, so the same initial weights and data order.",
-        f"Machine: {machine.get('cpu', '?')}, {machine.get('cores', '?')} cores; Python "
-        f"{machine.get('python', '?')}, NumPy {machine.get('numpy', '?')}; softmax-mnist "
-        f"{meta.get('version', '?')}.",
-        f"Study started {meta.get('started', '?')}; total time "
-        f"{fsec(meta.get('total_seconds'))} s.",
+        T(L, f"Data: MNIST, the first {n_train:,} training images train, the last {n_val:,} validate "
+          f"(every choice is made on them), the {n_test:,} test images only report the final models.",
+          f"数据：MNIST，训练文件的前 {n_train:,} 张用于训练，后 {n_val:,} 张用于验证（所有选择都依据验证集），"
+          f"{n_test:,} 张测试图像只用于报告最终模型。"),
+        T(L, f"Preprocessing ({setup.get('preprocess', 'course')}): pixels scaled to [0, 1], then each "
+          "image's own mean subtracted. Initialisation: W, b ~ Normal(0, √(4/(784+10))), as the course.",
+          f"预处理（{setup.get('preprocess', 'course')}）：像素缩放到 [0, 1]，再减去每张图像自身的均值。"
+          "初始化：W、b ~ Normal(0, √(4/(784+10)))，与课程一致。"),
+        T(L, f"Seeds {_seeds(seeds)}: the seed sets the initial weights and the order of the minibatches; "
+          "for one seed, every setting starts from the same weights and sees the same batches.",
+          f"随机种子 {_seeds(seeds)}：种子决定初始权重和小批量的顺序；同一个种子下所有设置从相同的权重出发、"
+          "看到相同的批次。"),
+        T(L, f"Runs that share data, batch size, epochs and seed train side by side in one stacked pass "
+          f"(their weight matrices side by side; {stacked} runs in {len(passes)} passes here). Such runs "
+          "have no time of their own: all times come from separate, interleaved measurements.",
+          f"数据、批大小、轮数和种子都相同的设置在一次“堆叠”训练中并排训练（权重矩阵并排放置；本次共 {stacked} 个运行、"
+          f"{len(passes)} 次堆叠训练）。这些运行没有各自的耗时：所有时间都来自单独的交替测量。"),
     ]
-    if meta.get("quick"):
-        items.insert(0, "**Quick mode**: few epochs on a subset of the data, to test the "
-                     "pipeline; these numbers are not the course's results.")
     return items
 
 
-def common_settings(runs: list[dict], varying: list[str]) -> str:
-    """The settings all runs of a group share, as one line above its table."""
-    c = runs[0]["config"]
-    same = [k for k in ("lr", "momentum", "nesterov", "batch_size", "epochs", "weight_decay",
-                        "preprocess", "seed") if k in c and k not in varying]
-    return (f"{plural(len(runs), 'run')}; all with " + ", ".join(f"{k} {c[k]}" for k in same)
-            + ". Columns: final validation accuracy and loss, test accuracy (reported only), "
-            "seconds per epoch and in total, and the first epoch and cumulative training "
-            "seconds at which validation accuracy reached each threshold ('-': never).")
+def _ablation(doc, results, S, n_val, L) -> None:
+    full = S[rs.BEST]
+    if not full:
+        return
+    names = {"no-deskew": T(L, "deskewing", "倾斜校正"), "no-ink-size": T(L, "size normalisation", "尺寸归一化"),
+             "no-blur": T(L, "the blur", "高斯模糊"), "no-decay": T(L, "the decaying rate", "学习率衰减"),
+             "no-transform": T(L, "all three image transforms", "全部三种图像变换")}
+    rows_s = [(names[k], summarize(results, f"{rs.BEST}-{k}")) for k in names]
+    rows_s = [(n, s) for n, s in rows_s if s]
+    c = full.config
+    doc.add(Heading(T(L, "The best setting and what each part adds", "最佳设置及各部分的贡献"), 2),
+            Para(T(L, "The model stays a linear softmax regression on 784 pixels; what changes is the "
+                   "images and the schedule:", "模型仍是 784 个像素上的线性 softmax 回归；改变的是输入图像与学习率调度：")),
+            Bullets([
+                T(L, "deskew: each image is shifted so that its centre of mass is central and sheared so "
+                  "that its main axis is vertical (from its second moments);",
+                  "倾斜校正（deskew）：按图像的一阶矩把质心移到中心，并按二阶矩做剪切使主轴竖直；"),
+                T(L, f"size normalisation: the ink is scaled to a vertical spread of {c.get('ink_size', 0):g} "
+                  "pixels (standard deviation of the ink's rows);",
+                  f"尺寸归一化：把笔迹缩放到竖直方向标准差为 {c.get('ink_size', 0):g} 像素；"),
+                T(L, f"blur: a Gaussian of σ = {c.get('blur_sigma', 0):g} pixels, so that a stroke one pixel "
+                  "off still meets the template;", f"模糊：σ = {c.get('blur_sigma', 0):g} 像素的高斯模糊，使偏移一个像素的笔画仍能与模板重合；"),
+                T(L, f"SGD with momentum {c['momentum']:g}, η {c['lr']:g} decaying linearly to η/{c['epochs']} "
+                  f"over {c['epochs']} epochs, batch {c['batch_size']}.",
+                  f"SGD，动量 {c['momentum']:g}，学习率 {c['lr']:g} 在 {c['epochs']} 轮内线性衰减到 η/{c['epochs']}，"
+                  f"批大小 {c['batch_size']}。")]))
+    rows = [[T(L, "full setting", "完整设置"), ds.f4(full.val_acc.mean), "–"]]
+    for n, s in rows_s:
+        d = s.val_acc.mean - full.val_acc.mean if s.ok else None
+        rows.append([T(L, f"without {n}", f"去掉{n}"), ds.f4(s.val_acc.mean) if s.ok else "–",
+                     f"{d * 100:+.2f}" if d is not None else "–"])
+    doc.add(Table([T(L, "variant", "变体"), T(L, "val. accuracy", "验证准确率"),
+                   T(L, "change (points)", "变化（百分点）")], rows,
+                  T(L, "Ablation of the best setting on the validation split (one seed; each variant "
+                    "switches off one part).", "最佳设置的消融实验（验证集，单个种子；每行去掉一个部分）。"),
+                  "tab-ablation"),
+            Para(ds.ablation_text(full, rows_s, n_val, L)))
 
 
-GROUP_TITLES = {"momentum": "Momentum", "lr": "Learning rate", "batch_size": "Batch size",
-                "grid": "Grid", "preset": "The most accurate setting (--preset best)"}
-GROUP_SETTINGS = {"momentum": ["momentum", "nesterov", "lr", "batch_size", "epochs"],
-                  "lr": ["lr", "momentum", "batch_size", "epochs"],
-                  "batch_size": ["batch_size", "lr", "momentum", "epochs"]}
+def _grid(doc, results, figs, paths, n_val, L) -> None:
+    items = summaries(results, "grid")
+    if not items:
+        return
+    doc.add(Heading(T(L, "The grid", "参数网格")))
+    varying = [k for k in items[0].config if k != "seed"
+               and len({repr(s.config[k]) for s in items}) > 1]
+    rows = [[s.setting, ds.ms(s.val_acc) if s.ok else T(L, "diverged", "发散"), ds.ms(s.train_acc),
+             ds.ms(s.test_acc) if s.test_acc.n else "–"] for s in items]
+    doc.add(Table([T(L, "setting", "设置"), T(L, "val. accuracy", "验证准确率"),
+                   T(L, "train accuracy", "训练准确率"), T(L, "test", "测试")], rows,
+                  T(L, "Every setting of the grid (mean ± sd over seeds); the test split only for the "
+                    "best on validation.", "网格中的每个设置（种子均值 ± 标准差）；测试集只用于验证集上最好的设置。"),
+                  "tab-grid"))
+    numeric = len(varying) == 1 and all(isinstance(s.config[varying[0]], (int, float))
+                                        and not isinstance(s.config[varying[0]], bool)
+                                        and s.config[varying[0]] > 0 for s in items)
+    if len(items) > 1:
+        with matplotlib.rc_context(viz.figure_style(L)):
+            if numeric:
+                paths.append(_figure(doc, figs, "grid", viz.plot_sweep(items, varying[0], L),
+                                     T(L, "Validation accuracy per epoch and final, against the swept "
+                                       "setting.", "每轮与最终的验证准确率随扫描参数的变化。"), L))
+            else:
+                paths.append(_figure(doc, figs, "grid", viz.plot_bars(items, L),
+                                     T(L, "Final validation accuracy per setting (mean, sd as the error bar).",
+                                       "每个设置的最终验证准确率（均值，误差线为标准差）。"), L, 0.8))
+    for p in ds.grid_text(items, n_val, L):
+        doc.add(Para(p))
 
 
-class _Figures:
-    """Renders figures into results_dir/figures and remembers them as Image blocks."""
-
-    def __init__(self, results_dir: Path):
-        self.dir = results_dir / "figures"
-        self.images: list[Image] = []
-
-    def add(self, name: str, fig: Figure, caption: str) -> Image:
-        path = save_figure(fig, self.dir / f"{name}.png", dpi=150)
-        image = Image(path, caption, len(self.images) + 1)
-        self.images.append(image)
-        return image
-
-
-def build_document(results: dict, results_dir: Path) -> list:
-    """Every block of the report, in order; renders the figures on the way."""
-    results_dir = Path(results_dir)
-    figs = _Figures(results_dir)
-    thresholds = thresholds_of(results)
-    setup = results.get("setup", {})
-    n_test = int(setup.get("n_test") or 10000)
-    n_train = int(setup.get("n_train") or 55000)
-    best = results.get("best", {})
-    by_name = {r["name"]: r for r in results["runs"]}
-    groups = [g for g in results.get("groups", {}) if group_runs(results, g)]
-
-    doc: list = [Heading("softmax-mnist study report", 1), Paragraph(
-        f"Softmax regression on MNIST, trained from scratch with NumPy. "
-        f"{plural(len(results['runs']), 'run')} in {plural(len(groups), 'group')} "
-        f"({', '.join(groups) or 'none'}). Every number below is read from results.json, "
-        "and every sentence of the discussion is generated from those numbers.")]
-    doc += [Heading("Setup"), Bullets(setup_items(results))]
-
-    headline = []
-    for name in (BASELINE_RUN, REFERENCE_RUN):
-        r = by_name.get(name)
-        if r:
-            headline.append(f"{r['name']} ({describe(r)}, lr "
-                            f"{r['config']['lr']:g}, batch {r['config']['batch_size']}, "
-                            f"{plural(r['config']['epochs'], 'epoch')}): test accuracy "
-                            f"{f4(r.get('test_acc'))}, final validation accuracy "
-                            f"{f4(r.get('final_val_acc'))}, {fsec(r.get('seconds'))} s.")
-    for key, what in (("lr", "learning rate"), ("batch_size", "batch size"),
-                      ("overall", "run overall")):
-        r = by_name.get(best.get(key)) if best.get(key) else None
-        if r:
-            headline.append(f"Best {what} on validation: {r['name']} (validation "
-                            f"{f4(r.get('final_val_acc'))}, test {f4(r.get('test_acc'))}).")
-    doc.append(Heading("Results"))
-    if headline:
-        doc.append(Bullets(headline))
-
-    discussion: list = []
-    for g in groups:
-        runs = group_runs(results, g)
-        title = GROUP_TITLES.get(g, g)
-        varying = varying_settings(runs)
-        settings = [k for k in GROUP_SETTINGS.get(g, varying) if k in varying] or varying[:1]
-        doc += [Heading(title, 3), Paragraph(common_settings(runs, varying)),
-                runs_table(runs, settings, thresholds, n_train if g == "batch_size" else None)]
-        if g == "momentum":
-            for r in runs:
-                if r["name"] in (BASELINE_RUN, REFERENCE_RUN) and r["history"].get("train_loss"):
-                    doc.append(figs.add(f"curves-{r['name']}", plot_run(r),
-                                        f"Training and validation loss and accuracy per epoch, "
-                                        f"{describe(r)}."))
-            doc.append(figs.add("momentum", plot_momentum(runs, thresholds),
-                                "Momentum settings overlaid, per epoch and per second of "
-                                "training; dotted lines mark the accuracy thresholds."))
-            text = momentum_discussion(runs, thresholds, n_test)
-        elif g in GROUP_PARAM:
-            param = GROUP_PARAM[g]
-            slug = g.replace("_", "-")
-            doc.append(figs.add(f"{slug}-curves", plot_sweep_curves(runs, param),
-                                f"{title} sweep: training loss and validation accuracy per "
-                                "epoch; a red x ends a diverged run."))
-            doc.append(figs.add(f"{slug}-summary", plot_sweep_summary(runs, param),
-                                f"{title} sweep: final validation accuracy (the star is the "
-                                f"best; diverged runs are marked, not plotted) and seconds "
-                                f"per epoch, against the {title.lower()} on a log axis."))
-            text = (lr_discussion(runs, best.get("lr")) if g == "lr" else
-                    batch_size_discussion(runs, n_train, best.get("batch_size")))
-        else:
-            varying = varying_settings(runs)
-            numeric = len(varying) == 1 and all(
-                isinstance(r["config"][varying[0]], (int, float))
-                and not isinstance(r["config"][varying[0]], bool)
-                and r["config"][varying[0]] > 0 for r in runs)
-            param = varying[0] if numeric else None
-            doc.append(figs.add(f"{g}-curves", plot_sweep_curves(runs, param),
-                                f"{title}: training loss and validation accuracy per epoch."))
-            summary = plot_sweep_summary(runs, param) if numeric else plot_run_bars(runs)
-            doc.append(figs.add(f"{g}-summary", summary,
-                                f"{title}: final validation accuracy per run (diverged runs "
-                                "marked, not plotted)."))
-            text = grid_discussion(runs, best.get("overall"))
-        discussion += [Heading(title, 3)] + [Paragraph(t) for t in text]
-
-    model_path, examples_path = results_dir / "model.npz", results_dir / "examples.npz"
-    if model_path.is_file() or examples_path.is_file():
-        doc.append(Heading("The reference model", 3))
-        ref = by_name.get(results.get("meta", {}).get("reference") or REFERENCE_RUN)
-        doc.append(Paragraph(
-            "The saved model (model.npz) and the test examples below are those of "
-            + (f"{ref['name']} ("
-               + (f"{describe(ref)}, " if describe(ref) != ref["name"] else "")
-               + f"test accuracy {f4(ref.get('test_acc'))})." if ref else
-               "the study's reference run.")))
-    if model_path.is_file():
+def _load_model_and_examples(folder: Path):
+    model = meta = ex = None
+    if (folder / "model.npz").is_file():
         from softmax_mnist.modelfile import load_model
 
-        model, _ = load_model(model_path)
-        doc.append(figs.add("weights", plot_weights(model.W),
-                            "The 10 learned weight vectors as 28x28 images, one diverging "
-                            "colour scale centred at 0 for all (red: evidence for the class, "
-                            "blue: against)."))
-    if examples_path.is_file():
-        with np.load(examples_path, allow_pickle=False) as z:
+        model, meta = load_model(folder / "model.npz")
+    if (folder / "examples.npz").is_file():
+        with np.load(folder / "examples.npz", allow_pickle=False) as z:
             ex = {k: z[k] for k in z.files}
-        if "confusion" in ex:
-            doc.append(figs.add("confusion", plot_confusion(ex["confusion"]),
-                                "Test confusion matrix of the reference model (counts; colour "
-                                "is the fraction of the true class)."))
-            discussion += [Heading("Errors of the reference model", 3)] + [
-                Paragraph(t) for t in confusion_sentences(ex["confusion"])]
-        for kind, caption in (
-            ("mistakes", "The most confident mistakes on the test split: true label, "
-                         "prediction and its probability."),
-            ("ambiguous", "The most ambiguous test images (smallest margin m between the top "
-                          "two probabilities): true label, prediction and its probability."),
-        ):
-            if f"{kind}_images" in ex and len(ex[f"{kind}_images"]):
-                fig = plot_examples(ex[f"{kind}_images"], ex[f"{kind}_true"], ex[f"{kind}_pred"],
-                                    ex[f"{kind}_prob"], caption.split(":")[0],
-                                    margin=ex.get(f"{kind}_margin"))
-                doc.append(figs.add(kind, fig, caption))
-
-    if discussion:
-        doc += [Heading("Discussion")] + discussion
-    doc.append(Paragraph(f"Generated by `softmax-mnist report` from {results_dir.name}/"
-                         "results.json; rebuilding it from the same file gives the same text."))
-    return doc
+    return model, meta, ex
 
 
-# ---- rendering -----------------------------------------------------------------------------
+def _model_section(doc, figs, paths, model, ex, results, L) -> None:
+    if model is None and ex is None:
+        return
+    ref = results.get("meta", {}).get("reference")
+    doc.add(Heading(T(L, "What the model learned", "模型学到了什么")),
+            Para(T(L, f"The saved model (model.npz) is run {ref}: the course's setting with momentum "
+                   "0.9, first seed. Its weights, its test confusion matrix and its most confident "
+                   "mistakes:", f"保存的模型（model.npz）是运行 {ref}：课程设置加动量 0.9、第一个种子。"
+                   "下面是它的权重、测试集混淆矩阵和置信度最高的错误：")))
+    with matplotlib.rc_context(viz.figure_style(L)):
+        if model is not None:
+            corr = None
+            if ex is not None and "class_means" in ex:
+                m = ex["class_means"].reshape(len(ex["class_means"]), -1).astype(np.float64)
+                W = np.asarray(model.W, dtype=np.float64)
+                corr = np.array([np.corrcoef(W[:, c], m[c])[0, 1] for c in range(W.shape[1])])
+            paths.append(_figure(doc, figs, "weights", viz.plot_weights(model.W, lang=L),
+                                 T(L, "The ten weight templates (columns of W), one colour scale centred "
+                                   "at 0: red raises the class's score, blue lowers it.",
+                                   "十个权重模板（W 的各列），以 0 为中心的同一色标：红色提高该类得分，蓝色降低。"), L, 0.8))
+            doc.add(Para(ds.weights_text(corr, L)))
+        if ex is not None and "confusion" in ex:
+            paths.append(_figure(doc, figs, "confusion", viz.plot_confusion(ex["confusion"], lang=L),
+                                 T(L, "Test confusion matrix (counts; off-diagonal colour: the fraction of "
+                                   "the true class).", "测试集混淆矩阵（计数；非对角线颜色为占该真实类别的比例）。"), L, 0.62))
+            doc.add(Para(ds.confusion_text(ex["confusion"], L)))
+        if ex is not None and "mistakes_images" in ex and len(ex["mistakes_images"]):
+            paths.append(_figure(doc, figs, "mistakes", viz.plot_examples(
+                ex["mistakes_images"], ex["mistakes_true"], ex["mistakes_pred"], ex["mistakes_prob"],
+                lang=L), T(L, "The most confident mistakes on the test split: true class, prediction and "
+                           "its probability.", "测试集上置信度最高的错误：真实类别、预测类别及其概率。"), L, 0.9))
+            doc.add(Para(ds.mistakes_text(ex["mistakes_true"], ex["mistakes_pred"],
+                                          ex["mistakes_prob"], L)))
 
 
-def to_markdown(doc: list, results_dir: Path) -> str:
-    out = []
-    for block in doc:
-        if isinstance(block, Heading):
-            out.append("#" * block.level + " " + block.text)
-        elif isinstance(block, Paragraph):
-            out.append(block.text)
-        elif isinstance(block, Bullets):
-            out.append("\n".join(f"- {item}" for item in block.items))
-        elif isinstance(block, Table):
-            lines = ["| " + " | ".join(block.header) + " |",
-                     "|" + "|".join("---" for _ in block.header) + "|"]
-            lines += ["| " + " | ".join(row) + " |" for row in block.rows]
-            out.append("\n".join(lines))
-        elif isinstance(block, Image):
-            rel = block.path.relative_to(results_dir).as_posix()
-            out.append(f"![Figure {block.number}]({rel})\n\n"
-                       f"*Figure {block.number}. {block.caption}*")
-    return "\n\n".join(out) + "\n"
+def _appendix(doc, results, L) -> None:
+    m = results.get("meta", {})
+    mc = m.get("machine", {})
+    passes = results.get("passes") or []
+    doc.add(Heading(T(L, "Appendix: machine and times", "附录：机器与耗时")),
+            Para(T(L, f"Machine: {mc.get('cpu', '?')}, {mc.get('cores', '?')} cores; Python "
+                   f"{mc.get('python', '?')}, NumPy {mc.get('numpy', '?')}, Typst (Python package) "
+                   f"{mc.get('typst', '?')}. Training (all runs, validation passes and the final "
+                   f"evaluations included): {m.get('train_seconds', 0):.1f} s; timing measurements: "
+                   f"{m.get('timing_seconds', 0):.1f} s; loading data and writing the report are not "
+                   f"included. Stacked passes: {len(passes)}.",
+                   f"机器：{mc.get('cpu', '?')}，{mc.get('cores', '?')} 核；Python {mc.get('python', '?')}，"
+                   f"NumPy {mc.get('numpy', '?')}，Typst（Python 包）{mc.get('typst', '?')}。训练（全部运行，含每轮验证与最终评估）"
+                   f"用时 {m.get('train_seconds', 0):.1f} 秒；计时测量 {m.get('timing_seconds', 0):.1f} 秒；"
+                   f"不含读取数据和生成报告的时间。堆叠训练次数：{len(passes)}。")))
 
 
-PAGE = (11.69, 8.27)        # A4 landscape, inches
-MARGIN = 0.6                # inches
-TEXT_WIDTH = 138            # characters of 10 pt sans per line on a landscape page
+# ---- writing -------------------------------------------------------------------------------
 
 
-def _plain(text: str) -> str:
-    """Markdown emphasis and code marks off, for the PDF."""
-    return re.sub(r"\*\*(.+?)\*\*|`(.+?)`", lambda m: m.group(1) or m.group(2), text)
-
-
-def _text_lines(block) -> list[tuple[str, dict]]:
-    """(line, text kwargs) for one text block; wrapping is by character count."""
-    if isinstance(block, Heading):
-        size = {1: 18, 2: 14}.get(block.level, 12)
-        return [("", {"size": 6}), (block.text, {"size": size, "weight": "bold"})]
-    if isinstance(block, Paragraph):
-        return [(line, {"size": 10}) for line in textwrap.wrap(_plain(block.text), TEXT_WIDTH)] \
-            + [("", {"size": 5})]
-    if isinstance(block, Bullets):
-        lines = []
-        for item in block.items:
-            wrapped = textwrap.wrap(_plain(item), TEXT_WIDTH - 4)
-            lines += [(("- " if i == 0 else "  ") + w, {"size": 10})
-                      for i, w in enumerate(wrapped)]
-        return lines + [("", {"size": 5})]
-    if isinstance(block, Table):
-        widths = [max(len(row[i]) for row in [block.header, *block.rows])
-                  for i in range(len(block.header))]
-        total = sum(widths) + 2 * (len(widths) - 1)
-        # monospace 0.6 em per character; shrink the font so the widest table fits
-        size = min(9.0, (PAGE[0] - 2 * MARGIN) * 72 / (0.6 * max(total, 1)))
-
-        def fmt(row):
-            return "  ".join(cell.rjust(w) if i else cell.ljust(w)
-                             for i, (cell, w) in enumerate(zip(row, widths)))
-
-        style = {"size": size, "family": "monospace"}
-        return ([(fmt(block.header), {**style, "weight": "bold"}),
-                 ("-" * total, style)] + [(fmt(r), style) for r in block.rows]
-                + [("", {"size": 5})])
-    raise TypeError(block)
-
-
-def _new_page() -> Figure:
-    return Figure(figsize=PAGE)
-
-
-def _figure_page(image: Image) -> Figure:
-    """A page with the caption on top and the PNG below, scaled to fit, aspect kept."""
-    import matplotlib.image as mpimg
-
-    fig = _new_page()
-    caption = textwrap.wrap(f"Figure {image.number}. {image.caption}", TEXT_WIDTH)
-    for k, line in enumerate(caption):
-        fig.text(MARGIN / PAGE[0], 1 - (MARGIN + 0.2 * k) / PAGE[1], line, size=10,
-                 va="top", style="italic")
-    top = MARGIN + 0.2 * len(caption) + 0.15
-    rgba = mpimg.imread(image.path)
-    if rgba.dtype != np.uint8:
-        rgba = np.round(np.clip(rgba, 0, 1) * 255).astype(np.uint8)
-    rgb = rgba[..., :3]
-    if rgba.shape[-1] == 4:  # flatten onto white: one opaque image, no soft mask
-        alpha = rgba[..., 3:4].astype(np.float32) / 255
-        rgb = np.round(rgb * alpha + 255 * (1 - alpha)).astype(np.uint8)
-    box_w, box_h = PAGE[0] - 2 * MARGIN, PAGE[1] - top - MARGIN
-    h, w = rgb.shape[:2]
-    scale = min(box_w / w, box_h / h)
-    iw, ih = w * scale, h * scale
-    left = MARGIN + (box_w - iw) / 2
-    ax = fig.add_axes([left / PAGE[0], (MARGIN + box_h - ih) / PAGE[1],
-                       iw / PAGE[0], ih / PAGE[1]])
-    ax.imshow(rgb, interpolation="none")  # "none": the PNG embedded as is, not resampled
-    ax.set_axis_off()
-    return fig
-
-
-def render_pdf(doc: list, path: Path) -> tuple[int, list[int]]:
-    """Write ``doc`` to ``path`` (atomically); text flows over pages, each figure gets its own.
-    Returns (number of pages, 0-based indices of the figure pages)."""
-    from matplotlib.backends.backend_pdf import PdfPages
-
-    pages: list[Figure] = []
-    figure_pages: list[int] = []
-    page, y = None, 0.0
-    line_h = 1.45 / 72  # inches per point of font size
-
-    def height(block) -> float:
-        if isinstance(block, Image):
-            return 0.0
-        return sum(kw["size"] * line_h for _, kw in _text_lines(block))
-
-    for i, block in enumerate(doc):
-        if isinstance(block, Image):
-            pages.append(_figure_page(block))
-            figure_pages.append(len(pages) - 1)
-            page = None
-            continue
-        lines = _text_lines(block)
-        # keep a heading with what follows it, and a table in one piece when it fits a page
-        need = height(block)
-        if isinstance(block, Heading):  # with the text up to the next heading or figure
-            after = 0.0
-            for nxt in doc[i + 1:]:
-                if isinstance(nxt, (Heading, Image)):
-                    break
-                after += height(nxt)
-            need += after if need + after < PAGE[1] - 2 * MARGIN else 40 * line_h
-        for k, (line, kw) in enumerate(lines):
-            h = kw["size"] * line_h
-            keep = need if k == 0 and need < PAGE[1] - 2 * MARGIN else h
-            if page is None or y - keep < MARGIN:
-                page = _new_page()
-                pages.append(page)
-                y = PAGE[1] - MARGIN
-            y -= h
-            if line:
-                page.text(MARGIN / PAGE[0], y / PAGE[1], line, va="baseline", **kw)
-
-    buf = io.BytesIO()
-    with PdfPages(buf, metadata={"Title": "softmax-mnist study report",
-                                 "Creator": "softmax-mnist"}) as pdf:
-        for fig in pages:
-            pdf.savefig(fig)
-    atomic_write(path, lambda f: f.write(buf.getvalue()))
-    return len(pages), figure_pages
-
-
-def build_report(results_dir: str | os.PathLike) -> ReportPaths:
-    """Read a study (or sweep) folder and write figures/*.png, report.md and report.pdf into it."""
-    results_dir = Path(results_dir)
-    results = load_results(results_dir)
-    doc = build_document(results, results_dir)
-    md = atomic_write_text(results_dir / "report.md", to_markdown(doc, results_dir))
-    pdf = results_dir / "report.pdf"
-    n_pages, figure_pages = render_pdf(doc, pdf)
-    figures = [b.path for b in doc if isinstance(b, Image)]
-    return ReportPaths(md, pdf, figures, n_pages, figure_pages)
+def build_report(folder: str | os.PathLike, lang: str = "zh") -> ReportPaths:
+    """Read a study (or sweep) folder; write figures/*.png, report.typ (+ template.typ),
+    report.pdf and report.md into it, in ``lang``."""
+    folder = Path(folder)
+    check_fonts(lang)
+    results = load_results(folder)
+    doc, figures = build_document(results, folder, lang)
+    md = atomic_write_text(folder / "report.md", to_markdown(doc))
+    typ = write_typst(doc, folder)
+    pages = compile_pdf(typ)
+    return ReportPaths(md, folder / "report.pdf", typ, figures, pages)

@@ -12,7 +12,6 @@ import numpy as np
 matplotlib.use("Agg")  # library code never opens a window
 from matplotlib.figure import Figure  # noqa: E402
 from matplotlib.ticker import MaxNLocator  # noqa: E402
-from matplotlib.transforms import blended_transform_factory  # noqa: E402
 
 from softmax_mnist.fileio import atomic_write  # noqa: E402
 
@@ -73,79 +72,113 @@ def plot_loss_and_acc(loss_and_acc_dict: dict, path: str | os.PathLike | None = 
     return FigurePair(figs)
 
 
-# ---- study figures: they read the run dicts of results.json (see docs/results-schema.md) ----
+# ---- study figures: they read results.json through results.py, labelled in zh or en -------
 
 # a colour-blind-safe cycle, so "momentum 0" and "momentum 0.9" keep their colours everywhere
 PALETTE = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#F0E442", "#000000")
 DIVERGED_COLOR = "#C00000"
-PARAM_LABELS = {"lr": "learning rate", "batch_size": "batch size"}
+CJK_FONTS = ("Noto Sans CJK SC", "Noto Serif CJK SC", "Source Han Sans SC", "WenQuanYi Zen Hei")
+
+LABELS = {
+    "epoch": ("epoch", "轮次 (epoch)"),
+    "loss": ("loss", "损失"),
+    "accuracy": ("accuracy", "准确率"),
+    "train_loss": ("training loss (running, per epoch)", "训练损失（每轮滑动平均）"),
+    "val_loss": ("validation loss", "验证损失"),
+    "train_acc": ("training accuracy (running)", "训练准确率（训练中统计）"),
+    "val_acc": ("validation accuracy", "验证准确率"),
+    "final_val_acc": ("final validation accuracy", "最终验证准确率"),
+    "lr": ("learning rate", "学习率"),
+    "batch_size": ("batch size", "批大小"),
+    "epoch_time": ("seconds per epoch (median)", "每轮耗时（秒，中位数）"),
+    "fixed_lr": ("learning rate 0.01 for every batch size", "所有批大小均用学习率 0.01"),
+    "scaled_lr": ("learning rate 0.01 x batch / 100", "学习率按 0.01 × 批大小 / 100 缩放"),
+    "spread": ("band: lowest to highest of {n} seeds", "阴影：{n} 个种子的最小值到最大值"),
+    "class": ("class {c}", "类别 {c}"),
+    "weight": ("weight", "权重"),
+    "true": ("true class", "真实类别"),
+    "pred": ("predicted class", "预测类别"),
+    "row_fraction": ("fraction of the true class", "占该真实类别的比例"),
+    "confusion": ("test confusion matrix: {n:,} images, accuracy {acc:.4f}",
+                  "测试集混淆矩阵：{n:,} 张图像，准确率 {acc:.4f}"),
+    "example": ("true {t} / pred {p}\np={prob:.3f}", "真 {t} / 预测 {p}\np={prob:.3f}"),
+    "diverged": ("diverged", "发散"),
+}
+
+
+def label(key: str, lang: str = "en", **values) -> str:
+    """The figure text ``key`` in ``lang`` ("en" or "zh"), formatted with ``values``."""
+    text = LABELS[key][1 if lang == "zh" else 0]
+    return text.format(**values) if values else text
+
+
+def figure_style(lang: str = "en") -> dict:
+    """rcParams for figures in ``lang``: a CJK font first for zh (its Latin glyphs too)."""
+    style = {"axes.unicode_minus": False, "font.size": 9}
+    if lang == "zh":
+        style["font.family"] = ["sans-serif"]
+        style["font.sans-serif"] = [*CJK_FONTS, "DejaVu Sans"]
+    return style
 
 
 def _epochs(values) -> list[int]:
     return list(range(1, len(values) + 1))
 
 
-def _cumulative(seconds) -> list[float]:
-    total, out = 0.0, []
-    for s in seconds:
-        total += s
-        out.append(total)
-    return out
+def _band(ax, stats, color, label_text, style="-", marker="o"):
+    """Mean per epoch as a line, lowest to highest seed as a shaded band."""
+    if not stats:
+        return
+    x = _epochs(stats)
+    ax.plot(x, [s.mean for s in stats], style, marker=marker, markersize=3, color=color,
+            label=label_text)
+    if max(s.n for s in stats) > 1:
+        ax.fill_between(x, [min(s.values) for s in stats], [max(s.values) for s in stats],
+                        color=color, alpha=0.18, linewidth=0)
 
 
-def run_label(run: dict) -> str:
-    """A short legend label: the run's name, plus '(diverged)' when it did."""
-    return run["name"] + (" (diverged)" if run.get("status") == "diverged" else "")
-
-
-def plot_run(run: dict) -> Figure:
-    """Per-epoch train and validation loss (left) and accuracy (right) of one run of results.json."""
-    h = run["history"]
-    fig = Figure(figsize=(10, 4))
-    ax_loss, ax_acc = fig.subplots(1, 2)
-    for ax, key, name in ((ax_loss, "loss", "loss"), (ax_acc, "acc", "accuracy")):
-        ax.plot(_epochs(h[f"train_{key}"]), h[f"train_{key}"], "o-", color=PALETTE[0],
-                label=f"train {name}")
-        if h.get(f"val_{key}"):
-            ax.plot(_epochs(h[f"val_{key}"]), h[f"val_{key}"], "s--", color=PALETTE[1],
-                    label=f"validation {name}")
-        ax.set_xlabel("epoch")
+def _finish(ax, xlabel, ylabel, integer_x=True):
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    if integer_x:
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-        ax.set_ylabel(name)
-        ax.grid(alpha=0.3)
-        ax.legend()
-    c = run.get("config", {})
-    fig.suptitle(f"{run_label(run)}: lr {c.get('lr', '?')}, momentum {c.get('momentum', '?')}, "
-                 f"batch {c.get('batch_size', '?')}")
+    ax.grid(alpha=0.3)
+
+
+def plot_training_curves(items: list, names: list[str], lang: str = "en") -> Figure:
+    """Course item (a): loss (left) and accuracy (right) per epoch of settings ``items``
+    (results.Summary), training (solid) and validation (dashed), mean over seeds with bands."""
+    fig = Figure(figsize=(9, 3.4), layout="constrained")
+    ax_loss, ax_acc = fig.subplots(1, 2)
+    for i, (s, name) in enumerate(zip(items, names)):
+        c = PALETTE[i % len(PALETTE)]
+        _band(ax_loss, s.curves["train_loss"], c, f"{name}: {label('train_loss', lang)}")
+        _band(ax_loss, s.curves["val_loss"], c, f"{name}: {label('val_loss', lang)}", "--", "s")
+        _band(ax_acc, s.curves["train_acc"], c, f"{name}: {label('train_acc', lang)}")
+        _band(ax_acc, s.curves["val_acc"], c, f"{name}: {label('val_acc', lang)}", "--", "s")
+    _finish(ax_loss, label("epoch", lang), label("loss", lang))
+    _finish(ax_acc, label("epoch", lang), label("accuracy", lang))
+    ax_loss.legend(fontsize=7)
+    ax_acc.legend(fontsize=7, loc="lower right")
     return fig
 
 
-def plot_momentum(runs: list[dict], thresholds=(0.90, 0.92)) -> Figure:
-    """Runs overlaid: training loss (top) and validation accuracy (bottom), per epoch (left)
-    and per second of cumulative training time (right). Thresholds are dotted grey lines."""
-    fig = Figure(figsize=(11, 8))
-    axes = fig.subplots(2, 2)
-    for i, run in enumerate(runs):
-        h = run["history"]
-        color = PALETTE[i % len(PALETTE)]
-        seconds = _cumulative(h["epoch_time"])
-        for row, key in enumerate(("train_loss", "val_acc")):
-            values = h.get(key) or []
-            axes[row, 0].plot(_epochs(values), values, "o-", color=color, label=run_label(run))
-            axes[row, 1].plot(seconds[: len(values)], values, "o-", color=color,
-                              label=run_label(run))
-    for col, xlabel in enumerate(("epoch", "training time (s, cumulative)")):
-        axes[0, col].set_ylabel("training loss")
-        axes[1, col].set_ylabel("validation accuracy")
-        for row in range(2):
-            axes[row, col].set_xlabel(xlabel)
-            axes[row, col].grid(alpha=0.3)
+def plot_val_curves(panels: list[list], thresholds=(), lang: str = "en", ylim=None) -> Figure:
+    """Validation accuracy per epoch, one panel per list of (Summary, label, dashed) items;
+    mean over seeds with bands; thresholds as dotted grey lines."""
+    fig = Figure(figsize=(9, 3.3), layout="constrained")
+    axes = np.atleast_1d(fig.subplots(1, len(panels)))
+    k = 0
+    for ax, panel in zip(axes, panels):
+        for s, name, dashed in panel:
+            _band(ax, s.curves["val_acc"], PALETTE[k % len(PALETTE)], name, "--" if dashed else "-")
+            k += 1
         for t in thresholds:
-            axes[1, col].axhline(t, color="grey", linestyle=":", linewidth=1)
-    for row in range(2):
-        axes[row, 0].xaxis.set_major_locator(MaxNLocator(integer=True))
-        axes[0, col].legend()
-    fig.suptitle("momentum: per epoch (left) and per second of training (right)")
+            ax.axhline(t, color="grey", linestyle=":", linewidth=1)
+        _finish(ax, label("epoch", lang), label("val_acc", lang))
+        if ylim:
+            ax.set_ylim(*ylim)
+        ax.legend(fontsize=7, loc="lower right")
     return fig
 
 
@@ -155,103 +188,111 @@ def _value_colors(n: int):
     return [cmap(0.9 * i / max(n - 1, 1)) for i in range(n)]
 
 
-def plot_sweep_curves(runs: list[dict], param: str | None, title: str = "") -> Figure:
-    """One line per run (sorted by ``config[param]``; labelled by name when ``param`` is None):
-    training loss (log scale) and validation accuracy per epoch. A diverged run ends in a red
-    x at its last recorded epoch."""
-    if param is not None:
-        runs = sorted(runs, key=lambda r: r["config"][param])
-    fig = Figure(figsize=(11, 4.2))
-    ax_loss, ax_acc = fig.subplots(1, 2)
-    for run, color in zip(runs, _value_colors(len(runs))):
-        h = run["history"]
-        if param is None:
-            label = run_label(run)
-        else:
-            label = f"{PARAM_LABELS.get(param, param)} {run['config'][param]:g}" + (
-                " (diverged)" if run.get("status") == "diverged" else "")
-        for ax, key in ((ax_loss, "train_loss"), (ax_acc, "val_acc")):
-            values = h.get(key) or []
-            ax.plot(_epochs(values), values, "o-", color=color, markersize=3, label=label)
-            if run.get("status") == "diverged" and values:
-                ax.plot([len(values)], [values[-1]], "x", color=DIVERGED_COLOR, markersize=9,
-                        markeredgewidth=2)
-    ax_loss.set_yscale("log")
-    ax_loss.set_ylabel("training loss (log scale)")
-    ax_acc.set_ylabel("validation accuracy")
-    for ax in (ax_loss, ax_acc):
-        ax.set_xlabel("epoch")
-        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-        ax.grid(alpha=0.3)
-    ax_acc.legend(fontsize=8)
-    fig.suptitle(title or f"{PARAM_LABELS.get(param, param or 'runs')}: per epoch")
+def plot_sweep(items: list, param: str, lang: str = "en", n_seeds: int = 1) -> Figure:
+    """A one-setting sweep: validation accuracy per epoch for each value (left) and the final
+    validation accuracy against the value on a log axis, mean +- sd over seeds (right). A
+    diverged value is a red dotted line, never a plotted number."""
+    items = sorted(items, key=lambda s: s.config[param])
+    fig = Figure(figsize=(9, 3.3), layout="constrained")
+    ax_c, ax_s = fig.subplots(1, 2)
+    for s, color in zip(items, _value_colors(len(items))):
+        name = f"{label(param, lang)} {s.config[param]:g}"
+        if not s.ok:
+            name += f" ({label('diverged', lang)})"
+        _band(ax_c, s.curves["val_acc"], color, name)
+    good = [s for s in items if s.ok]
+    ax_s.errorbar([s.config[param] for s in good], [s.val_acc.mean for s in good],
+                  yerr=[s.val_acc.sd for s in good], fmt="o-", color=PALETTE[0], capsize=3)
+    for s in items:
+        if not s.ok:
+            ax_s.axvline(s.config[param], color=DIVERGED_COLOR, linestyle=":")
+    ax_s.set_xscale("log")
+    _finish(ax_c, label("epoch", lang), label("val_acc", lang))
+    _finish(ax_s, label(param, lang), label("final_val_acc", lang), integer_x=False)
+    ax_c.legend(fontsize=7, loc="lower right")
+    lo = min((s.val_acc.mean for s in good), default=0)
+    ax_c.set_ylim(max(lo - 0.05, 0), None)
     return fig
 
 
-def plot_sweep_summary(runs: list[dict], param: str, title: str = "") -> Figure:
-    """Final validation accuracy (left) and seconds per epoch (right) against ``config[param]``
-    on a log axis. Diverged runs have no final accuracy: each is a dotted red vertical line
-    labelled 'diverged' in the left panel, never a plotted number."""
-    runs = sorted(runs, key=lambda r: r["config"][param])
-    ok = [r for r in runs if r.get("status") == "ok" and r.get("final_val_acc") is not None]
-    bad = [r for r in runs if r not in ok]
-    fig = Figure(figsize=(11, 4.2))
-    ax_acc, ax_time = fig.subplots(1, 2)
-    xs = [r["config"][param] for r in ok]
-    ax_acc.plot(xs, [r["final_val_acc"] for r in ok], "o-", color=PALETTE[0],
-                label="final validation accuracy")
-    if ok:
-        best = max(ok, key=lambda r: r["final_val_acc"])
-        ax_acc.plot([best["config"][param]], [best["final_val_acc"]], "*", color=PALETTE[4],
-                    markersize=16, markeredgecolor="black", label=f"best: {PARAM_LABELS.get(param, param)} "
-                    f"{best['config'][param]:g}")
-    for k, r in enumerate(bad):
-        # a vertical line, not a point: a diverged run has no accuracy to plot
-        x = r["config"][param]
-        ax_acc.axvline(x, color=DIVERGED_COLOR, linestyle=":", linewidth=1.5,
-                       label="diverged" if k == 0 else None)
-        ax_acc.text(x, 0.5, " diverged", rotation=90, va="center", ha="right", fontsize=8,
-                    color=DIVERGED_COLOR, transform=blended_transform_factory(
-                        ax_acc.transData, ax_acc.transAxes))
-    ax_acc.set_ylabel("final validation accuracy")
-    timed = [r for r in runs if r.get("seconds_per_epoch") is not None]
-    ax_time.plot([r["config"][param] for r in timed], [r["seconds_per_epoch"] for r in timed],
-                 "s-", color=PALETTE[1], label="seconds per epoch")
-    ax_time.set_ylabel("seconds per epoch")
-    for ax in (ax_acc, ax_time):
+def plot_batch(fixed: list, scaled: list, epoch_time: dict, lang: str = "en") -> Figure:
+    """Batch size: final validation accuracy at a fixed learning rate and with the rate scaled
+    with the batch (left, mean +- sd over seeds), and the median seconds per epoch with its
+    quartiles (right); both against the batch size on log axes."""
+    fig = Figure(figsize=(9, 3.3), layout="constrained")
+    ax_a, ax_t = fig.subplots(1, 2)
+    for items, key, color, marker in ((fixed, "fixed_lr", PALETTE[0], "o"),
+                                      (scaled, "scaled_lr", PALETTE[1], "s")):
+        good = sorted((s for s in items if s.ok), key=lambda s: s.config["batch_size"])
+        ax_a.errorbar([s.config["batch_size"] for s in good], [s.val_acc.mean for s in good],
+                      yerr=[s.val_acc.sd for s in good], fmt=marker + "-", color=color,
+                      capsize=3, label=label(key, lang))
+    if epoch_time:
+        bs = sorted(epoch_time)
+        med = [epoch_time[b]["median"] for b in bs]
+        err = [[m - epoch_time[b]["q1"] for b, m in zip(bs, med)],
+               [epoch_time[b]["q3"] - m for b, m in zip(bs, med)]]
+        ax_t.errorbar(bs, med, yerr=err, fmt="o-", color=PALETTE[2], capsize=3)
+        ax_t.set_yscale("log")
+    for ax in (ax_a, ax_t):
         ax.set_xscale("log")
-        ax.set_xlabel(PARAM_LABELS.get(param, param))
-        ax.grid(alpha=0.3, which="both")
-        ax.legend(fontsize=8)
-    fig.suptitle(title or f"{PARAM_LABELS.get(param, param)} sweep: final validation accuracy "
-                 "and time per epoch")
+    _finish(ax_a, label("batch_size", lang), label("final_val_acc", lang), integer_x=False)
+    _finish(ax_t, label("batch_size", lang), label("epoch_time", lang), integer_x=False)
+    ax_a.legend(fontsize=7)
     return fig
 
 
-def plot_run_bars(runs: list[dict], title: str = "") -> Figure:
-    """Final validation accuracy of each run as a horizontal bar (for grids that vary more than
-    one setting); a diverged run gets no bar, only the word 'diverged'."""
-    fig = Figure(figsize=(8, 0.45 * len(runs) + 1.5))
+def plot_heatmap(lrs: list[float], sizes: list[int], acc: np.ndarray, lang: str = "en") -> Figure:
+    """Mean final validation accuracy (rows: batch size, columns: learning rate), each cell
+    written in it; NaN (diverged) cells are left grey."""
+    acc = np.asarray(acc, dtype=float)
+    fig = Figure(figsize=(6.4, 3.6), layout="constrained")
     ax = fig.subplots()
-    names = [r["name"] for r in runs]
-    ys = list(range(len(runs)))
-    for y, r in zip(ys, runs):
-        if r.get("status") == "ok" and r.get("final_val_acc") is not None:
-            ax.barh(y, r["final_val_acc"], color=PALETTE[0])
-            ax.text(r["final_val_acc"], y, f" {r['final_val_acc']:.4f}", va="center", fontsize=8)
-        else:
-            ax.text(0.01, y, "diverged", va="center", color=DIVERGED_COLOR, fontsize=9,
-                    transform=ax.get_yaxis_transform())
-    ax.set_yticks(ys, names)
-    ax.invert_yaxis()
-    ax.set_xlim(0, 1.08)
-    ax.set_xlabel("final validation accuracy")
-    ax.grid(alpha=0.3, axis="x")
-    fig.suptitle(title or "final validation accuracy per run")
+    finite = acc[np.isfinite(acc)]
+    lo = float(np.percentile(finite, 10)) if finite.size else 0.0
+    cmap = matplotlib.colormaps["viridis"].with_extremes(bad="#dddddd")
+    image = ax.imshow(np.ma.masked_invalid(acc), cmap=cmap, vmin=lo,
+                      vmax=float(finite.max()) if finite.size else 1.0, aspect="auto")
+    best = np.unravel_index(np.nanargmax(acc), acc.shape) if finite.size else None
+    for i in range(acc.shape[0]):
+        for j in range(acc.shape[1]):
+            text = label("diverged", lang) if not np.isfinite(acc[i, j]) else f"{acc[i, j]:.3f}"
+            bold = best is not None and (i, j) == tuple(best)
+            ax.text(j, i, text, ha="center", va="center", fontsize=7,
+                    fontweight="bold" if bold else "normal",
+                    color="black" if np.isfinite(acc[i, j]) and acc[i, j] > lo + 0.6 *
+                    (float(finite.max()) - lo) else "white")
+    ax.set_xticks(range(len(lrs)), [f"{v:g}" for v in lrs])
+    ax.set_yticks(range(len(sizes)), [str(b) for b in sizes])
+    ax.set_xlabel(label("lr", lang))
+    ax.set_ylabel(label("batch_size", lang))
+    fig.colorbar(image, ax=ax, shrink=0.9, label=label("final_val_acc", lang))
     return fig
 
 
-def plot_weights(W, image_shape=(28, 28)) -> Figure:
+def plot_bars(items: list, lang: str = "en") -> Figure:
+    """Final validation accuracy of each setting as a horizontal bar with its seed sd (for
+    grids that vary more than one setting); a diverged setting gets the word, no bar."""
+    fig = Figure(figsize=(7, 0.35 * len(items) + 1.2), layout="constrained")
+    ax = fig.subplots()
+    ys = list(range(len(items)))
+    for y, s in zip(ys, items):
+        if s.ok:
+            ax.barh(y, s.val_acc.mean, xerr=s.val_acc.sd or None, color=PALETTE[0])
+            ax.text(s.val_acc.mean, y, f"  {s.val_acc.mean:.4f}", va="center", fontsize=7)
+        else:
+            ax.text(0.01, y, label("diverged", lang), va="center", color=DIVERGED_COLOR,
+                    transform=ax.get_yaxis_transform())
+    ax.set_yticks(ys, [s.setting for s in items], fontsize=7)
+    ax.invert_yaxis()
+    good = [s.val_acc.mean for s in items if s.ok]
+    ax.set_xlim(max(min(good, default=0) - 0.03, 0), min(max(good, default=1) + 0.02, 1.0))
+    ax.set_xlabel(label("final_val_acc", lang))
+    ax.grid(alpha=0.3, axis="x")
+    return fig
+
+
+def plot_weights(W, image_shape=(28, 28), lang: str = "en") -> Figure:
     """The C learned weight vectors (columns of W, shape (D, C)) as images on a diverging map
     centred at 0: red pixels push towards the class, blue ones away. One colour scale for all."""
     W = np.asarray(W, dtype=np.float64)
@@ -259,7 +300,7 @@ def plot_weights(W, image_shape=(28, 28)) -> Figure:
     vmax = float(np.abs(W).max()) or 1.0
     ncols = min(C, 5)
     nrows = -(-C // ncols)
-    fig = Figure(figsize=(2.2 * ncols + 1, 2.3 * nrows))
+    fig = Figure(figsize=(1.5 * ncols + 1, 1.6 * nrows), layout="constrained")
     axes = np.atleast_1d(fig.subplots(nrows, ncols)).ravel()
     image = None
     for c, ax in enumerate(axes):
@@ -270,47 +311,50 @@ def plot_weights(W, image_shape=(28, 28)) -> Figure:
             continue
         image = ax.imshow(W[:, c].reshape(image_shape), cmap="RdBu_r", vmin=-vmax, vmax=vmax,
                           interpolation="nearest")
-        ax.set_title(f"class {c}")
-    fig.colorbar(image, ax=list(axes), shrink=0.8, label="weight")
-    fig.suptitle("learned weights per class (diverging colour map centred at 0)")
+        ax.set_title(label("class", lang, c=c), fontsize=8)
+    fig.colorbar(image, ax=list(axes), shrink=0.8, label=label("weight", lang))
     return fig
 
 
-def plot_confusion(confusion, normalize_colors: bool = True) -> Figure:
+def plot_confusion(confusion, normalize_colors: bool = True, lang: str = "en") -> Figure:
     """Test confusion matrix (rows: true class, columns: predicted), every cell's count written
     in it. Colours are row fractions (so a rare class's mistakes are visible too)."""
     cm = np.asarray(confusion, dtype=np.int64)
     C = cm.shape[0]
     rows = cm.sum(axis=1, keepdims=True)
     shade = cm / np.maximum(rows, 1) if normalize_colors else cm.astype(float)
-    fig = Figure(figsize=(7.5, 6.5))
+    off = shade.copy()
+    np.fill_diagonal(off, 0)  # colour by the mistakes: the diagonal would swamp the scale
+    fig = Figure(figsize=(5.2, 4.2), layout="constrained")
     ax = fig.subplots()
-    image = ax.imshow(shade, cmap="Blues", vmin=0, vmax=float(shade.max()) or 1.0)
-    threshold = 0.5 * (float(shade.max()) or 1.0)
+    vmax = float(off.max()) or 1.0
+    image = ax.imshow(off, cmap="Reds", vmin=0, vmax=vmax)
     for i in range(C):
         for j in range(C):
-            ax.text(j, i, str(cm[i, j]), ha="center", va="center", fontsize=8,
-                    color="white" if shade[i, j] > threshold else "black")
+            ax.text(j, i, str(cm[i, j]), ha="center", va="center", fontsize=7,
+                    fontweight="bold" if i == j else "normal",
+                    color="white" if off[i, j] > 0.6 * vmax else "black")
     ax.set_xticks(range(C))
     ax.set_yticks(range(C))
-    ax.set_xlabel("predicted class")
-    ax.set_ylabel("true class")
+    ax.set_xlabel(label("pred", lang))
+    ax.set_ylabel(label("true", lang))
     total = int(cm.sum())
     acc = np.trace(cm) / total if total else float("nan")
-    ax.set_title(f"test confusion matrix: {total:,} images, accuracy {acc:.4f}")
+    ax.set_title(label("confusion", lang, n=total, acc=acc), fontsize=9)
     fig.colorbar(image, ax=ax, shrink=0.8,
-                 label="fraction of the true class" if normalize_colors else "count")
+                 label=label("row_fraction", lang) if normalize_colors else "count")
     return fig
 
 
-def plot_examples(images, true, pred, prob, title: str, margin=None, ncols: int = 8) -> Figure:
-    """A grid of 28x28 images, each titled 'true t / pred p' and the probability of the
-    prediction (and the top-1 minus top-2 margin when given)."""
+def plot_examples(images, true, pred, prob, title: str = "", margin=None, ncols: int = 8,
+                  lang: str = "en") -> Figure:
+    """A grid of 28x28 images, each titled with its true class, the prediction and the
+    probability of the prediction (and the top-1 minus top-2 margin when given)."""
     images = np.asarray(images)
     n = len(images)
     ncols = max(1, min(ncols, n))
     nrows = max(1, -(-n // ncols))
-    fig = Figure(figsize=(1.45 * ncols, 1.75 * nrows + 0.6))
+    fig = Figure(figsize=(1.1 * ncols, 1.3 * nrows + 0.2), layout="constrained")
     axes = np.atleast_1d(fig.subplots(nrows, ncols)).ravel()
     for k, ax in enumerate(axes):
         ax.set_xticks([])
@@ -319,11 +363,12 @@ def plot_examples(images, true, pred, prob, title: str, margin=None, ncols: int 
             ax.set_visible(False)
             continue
         ax.imshow(images[k], cmap="gray_r", vmin=0, vmax=255, interpolation="nearest")
-        text = f"true {int(true[k])} / pred {int(pred[k])}\np={float(prob[k]):.3f}"
+        text = label("example", lang, t=int(true[k]), p=int(pred[k]), prob=float(prob[k]))
         if margin is not None:
             text += f" m={float(margin[k]):.3f}"
         ax.set_title(text, fontsize=7, color=DIVERGED_COLOR if true[k] != pred[k] else "black")
-    fig.suptitle(title)
+    if title:
+        fig.suptitle(title)
     return fig
 
 

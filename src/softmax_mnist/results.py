@@ -1,0 +1,243 @@
+"""The results of a study folder: its schema, in one place (docs/results-schema.md).
+
+experiments.py writes results.json through ``save_results``; report.py, discussion.py and
+visualize.py read it through the functions here: the names of the groups and the reference
+runs, the thresholds and their keys, a setting's runs over seeds, and the noise rule.
+
+A *run* is one training of one setting with one seed; its name is ``<setting>@s<seed>``
+(``momentum-0.9@s1``). A *setting* is everything but the seed; ``summarize`` gives its mean
+and standard deviation over seeds.
+
+The noise rule: two means differ only when the gap exceeds two standard errors of the
+*difference*, where each mean's variance adds the seed-to-seed spread (s^2 / n) and the
+sampling error of an accuracy measured on M images (p (1 - p) / M). Below that the report
+says "within noise".
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+import os
+import statistics
+from dataclasses import dataclass
+from pathlib import Path
+
+from softmax_mnist.errors import DataError
+from softmax_mnist.fileio import atomic_write_json, atomic_write_text
+
+THRESHOLDS = (0.90, 0.92)
+BASELINE = "momentum-0"        # the course's first setting: plain SGD, lr 0.01
+REFERENCE = "momentum-0.9"     # the course's second: its seed-0 model is model.npz
+CONTROL = "sgd-equal-step"     # plain SGD at lr / (1 - mu): momentum's equal-step control
+CONTROL_SMALL = "momentum-0.9-lr-0.001"  # momentum at lr (1 - mu): plain SGD's equal step
+NESTEROV = "nesterov-0.9"
+BEST = "best"                  # the best preset, and its ablation rows best-no-*
+GROUPS = ("momentum", "lr", "batch_size", "lr_batch", "preset", "grid")
+HISTORY_KEYS = ("train_loss", "train_acc", "val_loss", "val_acc")
+CSV_CONFIG = ("lr", "momentum", "nesterov", "weight_decay", "batch_size", "epochs", "seed",
+              "lr_decay", "deskew", "ink_size", "blur_sigma")
+
+
+class ResultsError(DataError):
+    """A study folder whose results cannot be read."""
+
+
+def key(t: float) -> str:
+    """The key of threshold ``t`` in epochs_to: "0.90"."""
+    return f"{t:.2f}"
+
+
+def run_name(setting: str, seed: int) -> str:
+    return f"{setting}@s{seed}"
+
+
+def setting_of(name: str) -> str:
+    """``momentum-0.9@s1`` -> ``momentum-0.9``; a name without a seed is its own setting."""
+    return name.rsplit("@s", 1)[0]
+
+
+def ok(run: dict) -> bool:
+    return run.get("status") == "ok" and run.get("final_val_acc") is not None
+
+
+# ---- reading and writing -------------------------------------------------------------------
+
+
+def load_results(results_dir: str | os.PathLike) -> dict:
+    """results.json of ``results_dir``, checked enough that a report can trust its shape."""
+    path = Path(results_dir) / "results.json"
+    if not path.is_file():
+        raise ResultsError(f"{path} not found; run `softmax-mnist study --out {results_dir}` "
+                           "first, or pass the folder a study or sweep wrote")
+    try:
+        results = json.loads(path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        raise ResultsError(f"{path} is not valid JSON ({e}); rerun the study") from None
+    if not isinstance(results, dict) or not isinstance(results.get("runs"), list) \
+            or not results["runs"]:
+        raise ResultsError(f"{path} has no runs; rerun the study")
+    for i, run in enumerate(results["runs"]):
+        missing = [k for k in ("name", "group", "config", "status", "history") if k not in run]
+        if missing:
+            raise ResultsError(f"{path}: run {i} lacks {', '.join(missing)}; rerun the study "
+                               "(folders of softmax-mnist 0.1 need a new study)")
+    return results
+
+
+def json_safe(obj):
+    """NaN and inf become null: JSON has no such numbers."""
+    if isinstance(obj, float):
+        return obj if math.isfinite(obj) else None
+    if isinstance(obj, dict):
+        return {k: json_safe(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [json_safe(v) for v in obj]
+    return obj
+
+
+def results_csv(results: dict) -> str:
+    """One row per run (the columns of results-schema.md); empty cells for null."""
+    ts = [key(t) for t in results["meta"]["thresholds"]]
+    cols = ["name", "setting", "group", *CSV_CONFIG, "status", "final_train_acc",
+            "final_val_acc", "final_val_loss", "test_acc", "test_loss", "pass"]
+    cols += [f"epochs_to_{t}" for t in ts]
+    buf = io.StringIO()
+    writer = csv.DictWriter(buf, fieldnames=cols, lineterminator="\n")
+    writer.writeheader()
+    for r in results["runs"]:
+        row = {k: r.get(k) for k in cols if k in r}
+        row.update({k: r["config"].get(k) for k in CSV_CONFIG})
+        for t in ts:
+            row[f"epochs_to_{t}"] = r["epochs_to"].get(t)
+        writer.writerow({k: "" if v is None else v for k, v in json_safe(row).items()})
+    return buf.getvalue()
+
+
+def save_results(results: dict, out_dir) -> tuple[Path, Path]:
+    """Write results.json and results.csv into ``out_dir`` (atomically)."""
+    out = Path(out_dir)
+    return (atomic_write_json(out / "results.json", json_safe(results)),
+            atomic_write_text(out / "results.csv", results_csv(results)))
+
+
+# ---- runs, settings and groups -------------------------------------------------------------
+
+
+def runs_of(results: dict, setting: str) -> list[dict]:
+    """Every seed's run of ``setting``, in file order."""
+    return [r for r in results["runs"] if r.get("setting", setting_of(r["name"])) == setting]
+
+
+def settings_of(results: dict, group: str) -> list[str]:
+    """The settings of ``group`` in file order (each once)."""
+    out: list[str] = []
+    for r in results["runs"]:
+        s = r.get("setting", setting_of(r["name"]))
+        if r["group"] == group and s not in out:
+            out.append(s)
+    return out
+
+
+def thresholds_of(results: dict) -> list[float]:
+    return [float(t) for t in results.get("meta", {}).get("thresholds", THRESHOLDS)]
+
+
+@dataclass(frozen=True)
+class Stat:
+    """Mean and sample standard deviation of ``values`` (sd 0 for one value)."""
+
+    values: tuple[float, ...]
+
+    @property
+    def n(self) -> int:
+        return len(self.values)
+
+    @property
+    def mean(self) -> float:
+        return statistics.fmean(self.values) if self.values else math.nan
+
+    @property
+    def sd(self) -> float:
+        return statistics.stdev(self.values) if self.n > 1 else 0.0
+
+
+def stat(values) -> Stat:
+    return Stat(tuple(float(v) for v in values if v is not None))
+
+
+@dataclass(frozen=True)
+class Summary:
+    """One setting over its seeds: what the tables and the discussion use."""
+
+    setting: str
+    group: str
+    config: dict          # the seed-0 run's config (all but the seed are shared)
+    seeds: tuple[int, ...]
+    diverged: int         # how many seeds diverged
+    val_acc: Stat
+    train_acc: Stat       # measured on the training split after training
+    train_loss: Stat      # the last epoch's running training loss
+    test_acc: Stat        # empty unless the setting is a final model
+    epochs_to: dict       # threshold key -> list of first epochs (None: not reached)
+    curves: dict          # history key -> list of per-epoch Stats (ok seeds only)
+
+    @property
+    def ok(self) -> bool:
+        return self.diverged == 0 and self.val_acc.n > 0
+
+
+def summarize(results: dict, setting: str) -> Summary | None:
+    runs = runs_of(results, setting)
+    if not runs:
+        return None
+    good = [r for r in runs if ok(r)]
+    curves = {}
+    for k in HISTORY_KEYS:
+        series = [r["history"].get(k) or [] for r in good]
+        length = min((len(s) for s in series), default=0)
+        curves[k] = [stat(s[e] for s in series) for e in range(length)]
+    ts = {key(t) for t in thresholds_of(results)}
+    return Summary(
+        setting=setting, group=runs[0]["group"], config=runs[0]["config"],
+        seeds=tuple(r["config"]["seed"] for r in runs), diverged=len(runs) - len(good),
+        val_acc=stat(r["final_val_acc"] for r in good),
+        train_acc=stat(r.get("final_train_acc") for r in good),
+        train_loss=stat(r["history"]["train_loss"][-1] for r in good if r["history"]["train_loss"]),
+        test_acc=stat(r.get("test_acc") for r in good),
+        epochs_to={t: [r.get("epochs_to", {}).get(t) for r in runs] for t in sorted(ts)},
+        curves=curves)
+
+
+def summaries(results: dict, group: str) -> list[Summary]:
+    return [s for s in (summarize(results, n) for n in settings_of(results, group)) if s]
+
+
+def noise(a: Stat, b: Stat, n_eval: int) -> float:
+    """Two standard errors of the difference of the means of ``a`` and ``b`` (accuracies
+    on ``n_eval`` images each): seed spread plus sampling error, see the module docstring."""
+    def var(s: Stat) -> float:
+        p = min(max(s.mean, 0.0), 1.0)
+        return s.sd ** 2 / max(s.n, 1) + p * (1 - p) / max(n_eval, 1)
+    return 2 * math.sqrt(var(a) + var(b))
+
+
+def differs(a: Stat, b: Stat, n_eval: int) -> bool:
+    """True when the means of ``a`` and ``b`` differ by more than their noise."""
+    return abs(a.mean - b.mean) > noise(a, b, n_eval)
+
+
+def best_setting(items: list[Summary]) -> Summary | None:
+    """The setting with the highest mean validation accuracy (first on ties); never one
+    with a diverged seed. Chosen on validation only."""
+    good = [s for s in items if s.ok]
+    return max(good, key=lambda s: s.val_acc.mean, default=None)
+
+
+def median_epoch(epochs: list) -> float | None:
+    """The median first epoch over seeds, None when any seed never got there."""
+    if not epochs or any(e is None for e in epochs):
+        return None
+    return statistics.median(epochs)

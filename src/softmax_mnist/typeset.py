@@ -1,0 +1,255 @@
+"""A document as a list of blocks, written as Typst (report.typ -> report.pdf) and Markdown.
+
+report.py builds the blocks; this module only renders them. The PDF is typeset by Typst
+(the ``typst`` package embeds the compiler) with the template shipped in
+``softmax_mnist/templates/report.typ``, copied next to report.typ so that the folder
+recompiles on its own after a student edits the text.
+
+In a block's text, ``@fig-x`` / ``@tab-x`` / ``@eq-x`` refer to a labelled figure, table or
+equation (Typst numbers them; Markdown writes "Figure 3"), and `code` is inline code.
+Everything else is plain text: the Typst renderer escapes its markup characters.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+
+from softmax_mnist.errors import DataError
+from softmax_mnist.fileio import atomic_write, atomic_write_text
+
+TEMPLATE = "template.typ"
+CJK_FAMILIES = ("Noto Serif CJK SC", "Noto Sans CJK SC")
+
+
+class TypesetError(DataError):
+    """The report could not be typeset (a missing font, a report.typ that does not compile)."""
+
+
+@dataclass
+class Heading:
+    text: str
+    level: int = 1
+
+
+@dataclass
+class Para:
+    text: str
+
+
+@dataclass
+class Bullets:
+    items: list[str]
+
+
+@dataclass
+class Table:
+    header: list[str]
+    rows: list[list[str]]
+    caption: str
+    label: str
+    align: str = ""  # one letter per column, l or r; default: first left, the rest right
+
+
+@dataclass
+class Image:
+    path: str  # relative to the document's folder
+    caption: str
+    label: str
+    width: float = 1.0  # fraction of the text width
+
+
+@dataclass
+class Math:
+    typst: str
+    latex: str
+    label: str = ""
+
+
+@dataclass
+class Code:
+    source: str
+    caption: str
+    label: str
+
+
+@dataclass
+class Document:
+    title: str
+    subtitle: str
+    lang: str
+    blocks: list = field(default_factory=list)
+
+    def add(self, *blocks) -> None:
+        self.blocks.extend(blocks)
+
+
+# ---- fonts ---------------------------------------------------------------------------------
+
+
+def cjk_font() -> str | None:
+    """The family name of an installed Simplified Chinese font both matplotlib and Typst can
+    use, or None."""
+    from matplotlib import font_manager
+
+    names = {f.name for f in font_manager.fontManager.ttflist}
+    return next((n for n in CJK_FAMILIES if n in names), None)
+
+
+def check_fonts(lang: str) -> None:
+    """A one-line error when ``lang`` needs a font this machine lacks (never boxes for
+    characters)."""
+    if lang == "zh" and cjk_font() is None:
+        raise TypesetError("the Chinese report (--lang zh) needs a CJK font and none is "
+                           "installed: install Debian's fonts-noto-cjk (sudo apt-get install "
+                           "fonts-noto-cjk), or write the report in English with --lang en")
+
+
+# ---- Typst ---------------------------------------------------------------------------------
+
+_TYPST_SPECIAL = re.compile(r"([\\*_$#@<>\[\]~`/])")
+_REF = re.compile(r"@((?:fig|tab|eq|code)-[\w-]+)")
+
+
+def _esc(text: str) -> str:
+    """Plain text -> Typst markup that shows exactly that text."""
+    out = _TYPST_SPECIAL.sub(r"\\\1", text)
+    return "\\" + out if out[:1] in ("-", "+", "=") else out  # list or heading markers
+
+
+def typst_text(text: str) -> str:
+    """Prose with `code` spans and @fig-x references -> Typst markup."""
+    parts = re.split(r"(`[^`]*`)", text)
+    out = []
+    for part in parts:
+        if part.startswith("`") and part.endswith("`") and len(part) > 1:
+            out.append(part)  # inline raw is the same in Typst
+            continue
+        pieces = _REF.split(part)
+        for i, piece in enumerate(pieces):
+            out.append(f"@{piece}" if i % 2 else _esc(piece))
+    return "".join(out)
+
+
+def _content(text: str) -> str:
+    return "[" + typst_text(text) + "]"
+
+
+def to_typst(doc: Document) -> str:
+    """The Typst source of ``doc``, importing the template from the same folder."""
+    lines = [f'#import "{TEMPLATE}": report, booktab',
+             f'#show: report.with(title: {_content(doc.title)}, '
+             f'subtitle: {_content(doc.subtitle)}, lang: "{doc.lang}")', ""]
+    for b in doc.blocks:
+        if isinstance(b, Heading):
+            lines.append("=" * b.level + " " + typst_text(b.text))
+        elif isinstance(b, Para):
+            lines.append(typst_text(b.text))
+        elif isinstance(b, Bullets):
+            lines += [f"- {typst_text(item)}" for item in b.items]
+        elif isinstance(b, Table):
+            align = b.align or "l" + "r" * (len(b.header) - 1)
+            cols = ", ".join({"l": "left", "r": "right", "c": "center"}[a] for a in align)
+            cells = ", ".join(_content(c) for row in b.rows for c in row)
+            header = ", ".join(_content(h) for h in b.header)
+            lines.append(f"#figure(booktab(columns: {len(b.header)}, align: ({cols},), "
+                         f"header: ({header},), {cells}), caption: {_content(b.caption)}, "
+                         f"kind: table) <{b.label}>")
+        elif isinstance(b, Image):
+            lines.append(f'#figure(image("{b.path}", width: {b.width * 100:g}%), '
+                         f"caption: {_content(b.caption)}) <{b.label}>")
+        elif isinstance(b, Math):
+            lines.append(f"$ {b.typst} $" + (f" <{b.label}>" if b.label else ""))
+        elif isinstance(b, Code):
+            fence = "`" * max(3, max((len(m) for m in re.findall(r"`+", b.source)), default=0) + 1)
+            lines.append(f"#figure({fence}python\n{b.source}\n{fence}, "
+                         f"caption: {_content(b.caption)}, kind: raw) <{b.label}>")
+        else:
+            raise TypeError(b)
+        lines.append("")
+    return "\n".join(lines)
+
+
+def compile_pdf(typ_path: str | os.PathLike) -> int:
+    """Compile ``report.typ`` (its folder holds the template and figures) into report.pdf
+    next to it, atomically; returns the number of pages."""
+    import typst
+
+    typ_path = Path(typ_path)
+    try:
+        pdf = typst.compile(str(typ_path), root=str(typ_path.parent))
+    except Exception as e:  # typst raises its own error types with the message and location
+        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        raise TypesetError(f"{typ_path} does not compile: {first}; fix the file, or rebuild "
+                           f"it with `softmax-mnist report {typ_path.parent}`") from None
+    atomic_write(typ_path.with_suffix(".pdf"), lambda f: f.write(pdf))
+    m = re.search(rb"/Type\s*/Pages\s*/Count\s+(\d+)", pdf)  # the page tree's root
+    return int(m.group(1)) if m else len(re.findall(rb"/Type\s*/Page(?!s)", pdf))
+
+
+def write_typst(doc: Document, folder: str | os.PathLike) -> Path:
+    """report.typ and the template into ``folder``; returns the path of report.typ."""
+    folder = Path(folder)
+    template = resources.files("softmax_mnist").joinpath("templates", "report.typ")
+    with resources.as_file(template) as src:
+        atomic_write(folder / TEMPLATE, lambda f: f.write(Path(src).read_bytes()))
+    return atomic_write_text(folder / "report.typ", to_typst(doc))
+
+
+# ---- Markdown ------------------------------------------------------------------------------
+
+
+def to_markdown(doc: Document) -> str:
+    """``doc`` as Markdown (GitHub's: $$ math $$, pipe tables), numbered as the PDF is."""
+    numbers, counts = {}, {"fig": 0, "tab": 0, "eq": 0, "code": 0}
+    for b in doc.blocks:
+        lab = getattr(b, "label", "")
+        if lab:
+            kind = lab.split("-", 1)[0]
+            counts[kind] += 1
+            numbers[lab] = counts[kind]
+    zh = doc.lang == "zh"
+    names = {"fig": "图" if zh else "Figure", "tab": "表" if zh else "Table",
+             "eq": "式" if zh else "Equation", "code": "代码" if zh else "Listing"}
+
+    def ref(m: re.Match) -> str:
+        lab = m.group(1)
+        kind = lab.split("-", 1)[0]
+        n = numbers.get(lab, "?")
+        return f"{names[kind]} {n}" if kind != "eq" else f"({n})"
+
+    def text(t: str) -> str:
+        return _REF.sub(ref, t)
+
+    out = [f"# {doc.title}", f"*{doc.subtitle}*"]
+    h = [0, 0, 0]
+    for b in doc.blocks:
+        if isinstance(b, Heading):
+            h[b.level - 1] += 1
+            h[b.level:] = [0] * (len(h) - b.level)
+            num = ".".join(str(x) for x in h[: b.level])
+            out.append("#" * (b.level + 1) + f" {num} {text(b.text)}")
+        elif isinstance(b, Para):
+            out.append(text(b.text))
+        elif isinstance(b, Bullets):
+            out.append("\n".join(f"- {text(i)}" for i in b.items))
+        elif isinstance(b, Table):
+            align = b.align or "l" + "r" * (len(b.header) - 1)
+            rule = "|" + "|".join(":---" if a == "l" else "---:" for a in align) + "|"
+            rows = ["| " + " | ".join(c.replace("|", "\\|") for c in r) + " |" for r in b.rows]
+            out.append(f"**{names['tab']} {numbers[b.label]}.** {text(b.caption)}\n\n"
+                       + "| " + " | ".join(b.header) + " |\n" + rule + "\n" + "\n".join(rows))
+        elif isinstance(b, Image):
+            out.append(f"![{names['fig']} {numbers[b.label]}]({b.path})\n\n"
+                       f"*{names['fig']} {numbers[b.label]}. {text(b.caption)}*")
+        elif isinstance(b, Math):
+            tag = f" \\tag{{{numbers[b.label]}}}" if b.label else ""
+            out.append(f"$$\n{b.latex}{tag}\n$$")
+        elif isinstance(b, Code):
+            out.append(f"**{names['code']} {numbers[b.label]}.** {text(b.caption)}\n\n"
+                       f"```python\n{b.source}\n```")
+    return "\n\n".join(out) + "\n"
+
