@@ -14,6 +14,8 @@ could not run (``CannotRun``: no folder, no loss.py, a syntax error, no MNIST).
 from __future__ import annotations
 
 import ast
+import csv
+import io
 import json
 import os
 import select
@@ -22,6 +24,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -261,20 +264,26 @@ def _lost_message(event: dict, log: Path) -> tuple[str, str]:
             f"({MEMORY_MB} MB) reached outside Python's own allocator")
 
 
-def run_check(folder, data_dir=None) -> Report:
-    """Check the loss.py and optimizer.py in ``folder``; the result of every check, in order."""
+def run_check(folder, data_dir=None, checks: list[str] | None = None) -> Report:
+    """Check the loss.py and optimizer.py in ``folder``; the result of every check, in order.
+
+    ``checks``: run only these (names of CHECKS, kept in CHECKS' order); all by default.
+    """
     start = time.perf_counter()
     folder = Path(folder)
+    unknown = sorted(set(checks or ()) - set(CHECKS))
+    if unknown:
+        raise ValueError(f"unknown checks {unknown}; choose from {list(CHECKS)}")
+    names = [n for n in CHECKS if checks is None or n in checks]
     try:
         preflight(folder)
-        data = check_data(data_dir)
+        data = check_data(data_dir) if "train" in names else ""
     except CannotRun as e:
         return Report(str(folder), 2, error=str(e), seconds=time.perf_counter() - start)
     folder = folder.resolve()
     results: dict[str, CheckResult] = {}
     broken: dict[str, str] = {}
     frameworks: dict[str, str] = {}
-    names = list(CHECKS)
     with tempfile.TemporaryDirectory(prefix="softmax-mnist-check-") as tmp:
         log = Path(tmp) / "output.txt"  # what the student's code printed, for a crash message
         while True:
@@ -318,7 +327,9 @@ def run_check(folder, data_dir=None) -> Report:
 
 def _late_frameworks(checks: list[CheckResult], seen: dict[str, str]) -> None:
     """A framework imported inside a method (after the framework check ran) fails it too."""
-    fw = next(c for c in checks if c.name == "framework")
+    fw = next((c for c in checks if c.name == "framework"), None)
+    if fw is None:
+        return
     late = {k: v for k, v in seen.items() if k not in fw.message}
     if late and fw.passed:
         fw.passed = False
@@ -328,10 +339,78 @@ def _late_frameworks(checks: list[CheckResult], seen: dict[str, str]) -> None:
 
 
 def _point_train_at_causes(checks: list[CheckResult]) -> None:
-    train = next(c for c in checks if c.name == "train")
+    train = next((c for c in checks if c.name == "train"), None)
+    if train is None:
+        return
     causes = [c.name for c in checks if not c.passed and c.name not in ("train", "vectorised", "framework")]
     if not train.passed and causes:
         train.hint = f"probably a consequence of the failures above: {', '.join(causes)}"
+
+
+# ---- for teachers: every subfolder -----------------------------------------------------------
+
+
+def submissions(folder) -> list[Path]:
+    """The subfolders of ``folder`` (one per submission), by name; CannotRun when there are none."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise CannotRun(f"{folder}: no such folder")
+    subs = sorted(p for p in folder.iterdir() if p.is_dir() and not p.name.startswith((".", "_")))
+    if not subs:
+        raise CannotRun(f"{folder}: no subfolders; with --each, put each submission in its own folder")
+    return subs
+
+
+def run_each(folder, data_dir=None, jobs: int | None = None, done=None) -> list[Report]:
+    """``run_check`` on every submission folder, ``jobs`` at a time (default: one per core).
+
+    ``done(report)`` is called as each finishes. Each check runs in its own child process, so
+    threads here only wait on them.
+    """
+    subs = submissions(folder)
+    check_data(data_dir)  # once, before starting: no MNIST is one error, not one per student
+    jobs = jobs or os.cpu_count() or 1
+    reports: dict[Path, Report] = {}
+    with ThreadPoolExecutor(max_workers=jobs) as pool:
+        futures = {pool.submit(run_check, sub, data_dir): sub for sub in subs}
+        for future in as_completed(futures):
+            report = future.result()
+            report.folder = futures[future].name
+            reports[futures[future]] = report
+            if done:
+                done(report)
+    return [reports[s] for s in subs]
+
+
+def results_csv(reports: list[Report]) -> str:
+    """One row per submission, one column per check (PASS / FAIL; empty when it could not run)."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(["submission", "status", "passed", "failed", *CHECKS, "error"])
+    for r in reports:
+        verdict = {c.name: "PASS" if c.passed else "FAIL" for c in r.checks}
+        writer.writerow([r.folder, r.status, len(r.checks) - len(r.failed), len(r.failed),
+                         *(verdict.get(n, "") for n in CHECKS), r.error])
+    return out.getvalue()
+
+
+def format_each(reports: list[Report]) -> str:
+    """A table: each submission's passed checks and failures, then failures per check."""
+    width = max(len("submission"), *(len(r.folder) for r in reports))
+    lines = [f"{'submission':<{width}}  passed  failed"]
+    for r in reports:
+        if r.status == 2:
+            lines.append(f"{r.folder:<{width}}  {'-':>6}  cannot run: {r.error}")
+        else:
+            lines.append(f"{r.folder:<{width}}  {len(r.checks) - len(r.failed):>2} of {len(r.checks):<2} "
+                         f"{', '.join(r.failed)}")
+    counts = {n: sum(1 for r in reports if n in r.failed) for n in CHECKS}
+    per_check = ", ".join(f"{n} {k}" for n, k in counts.items() if k) or "none"
+    ok = sum(1 for r in reports if r.status == 0)
+    cannot = sum(1 for r in reports if r.status == 2)
+    lines.append(f"{ok} of {len(reports)} submissions pass every check"
+                 + (f", {cannot} could not be run" if cannot else "") + f"; failures per check: {per_check}")
+    return "\n".join(lines)
 
 
 # ---- output ---------------------------------------------------------------------------------
@@ -341,7 +420,7 @@ def format_report(report: Report) -> str:
     """One PASS/FAIL line per check (with the hint under a failure), then a summary line."""
     if report.status == 2:
         return f"cannot check {report.folder}: {report.error}"
-    width = max(len(n) for n in CHECKS)
+    width = max(len(c.name) for c in report.checks) if report.checks else 0
     lines = [f"checking {report.folder}"]
     for c in report.checks:
         lines.append(f"{'PASS' if c.passed else 'FAIL'}  {c.name:<{width}}  {c.message}")

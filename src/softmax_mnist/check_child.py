@@ -216,7 +216,9 @@ def describe_error(e: BaseException, student: Student, limits_mb: int) -> tuple[
         return (f"checking what your code returned failed: {type(e).__name__}: {e}",
                 "see the shapes and types the course asks for: forward -> (loss, acc); "
                 "grad_W (784, 10), grad_b (1, 10)")
-    return f"{in_fn}raised {type(e).__name__}: {e}{at}", ""
+    return (f"{in_fn}raised {type(e).__name__}: {e}{at}",
+            "call your class on a small batch yourself to see the whole traceback, e.g. "
+            "m = SoftmaxCrossEntropyLoss(784, 10); m.forward(x, y); m.gradient_computing()")
 
 
 # ---- reference and data ---------------------------------------------------------------------
@@ -771,7 +773,7 @@ def check_train(s: Student, ctx) -> str:
             idx = order[start:start + bs]
             xb, yb = x_train[idx].astype(np.float64), y_train[idx]
             for m, o in ((model, opt), (ref, ref_opt)):
-                loss, _ = m.forward(xb, yb)
+                loss, _ = m.forward(xb.copy() if m is model else xb, yb)
                 m.gradient_computing()
                 o.step()
                 if m is model and first_bad is None and not math.isfinite(float(np.asarray(loss).ravel()[0])):

@@ -478,8 +478,7 @@ def _add_check(sub) -> None:
 
 
 def cmd_check(args) -> int:
-    from softmax_mnist.check import (CannotRun, format_each, format_report, results_csv, run_check,
-                                     run_each, to_json)
+    from softmax_mnist import check
     from softmax_mnist.fileio import atomic_write_text
 
     if not args.each and (args.jobs is not None or args.out):
@@ -488,24 +487,25 @@ def cmd_check(args) -> int:
         raise ConfigError(f"--jobs must be at least 1, got {args.jobs}")
     if args.each:
         try:
-            reports = run_each(args.folder, args.data_dir, args.jobs, done=lambda r: print(
+            reports = check.run_each(args.folder, args.data_dir, args.jobs, done=lambda r: print(
                 f"checked {r.folder}: " + ("cannot run" if r.status == 2 else
                                            f"{len(r.checks) - len(r.failed)} of {len(r.checks)} passed"),
                 file=sys.stderr, flush=True))
-        except CannotRun as e:
+        except check.CannotRun as e:
             print(f"softmax-mnist check: error: {e}", file=sys.stderr)
             return 2
-        csv_path = atomic_write_text(args.out or Path(args.folder) / "results.csv", results_csv(reports))
+        csv_path = atomic_write_text(args.out or Path(args.folder) / "results.csv",
+                                     check.results_csv(reports))
         print(json.dumps([r.to_json() for r in reports], indent=2) if args.json else
-              f"{format_each(reports)}\nresults: {csv_path}")
+              f"{check.format_each(reports)}\nresults: {csv_path}")
         return 0 if all(r.status == 0 for r in reports) else 1
-    report = run_check(args.folder, args.data_dir)
+    report = check.run_check(args.folder, args.data_dir)
     if args.json:
-        print(to_json(report))
+        print(check.to_json(report))
     elif report.status == 2:
-        print(f"softmax-mnist check: error: {format_report(report)}", file=sys.stderr)
+        print(f"softmax-mnist check: error: {check.format_report(report)}", file=sys.stderr)
     else:
-        print(format_report(report))
+        print(check.format_report(report))
     return report.status
 
 
