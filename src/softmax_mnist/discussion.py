@@ -145,8 +145,8 @@ def momentum_text(plain: Summary, mom: Summary, control: Summary | None,
     d, nz, real = gap(plain, mom, n_val)
     out = []
     if zh:
-        p = (f"动量 0.9 时验证准确率在{_epoch_phrase(mom.epochs_to[k], lang, E)}首次达到 {t:.2f}，"
-             f"普通 SGD 为{_epoch_phrase(plain.epochs_to[k], lang, E)}（{mom.val_acc.n} 个种子的中位数）。"
+        p = (f"按 {mom.val_acc.n} 个种子的中位数，动量 0.9 时验证准确率在{_epoch_phrase(mom.epochs_to[k], lang, E)}"
+             f"首次达到 {t:.2f}，普通 SGD 为{_epoch_phrase(plain.epochs_to[k], lang, E)}。"
              f"{E} 轮后，动量 0.9 的平均验证准确率为 {ms(mom.val_acc)}，普通 SGD 为 {ms(plain.val_acc)}，")
         p += (f"高出 {pts(d)} 个百分点，超过了该差值的噪声界 {pts(nz)} 个百分点。" if real and d > 0 else
               f"低 {pts(d)} 个百分点，超过了噪声界 {pts(nz)} 个百分点。" if real else

@@ -121,19 +121,21 @@ def method_section(doc: Document, lang: str, check: float | None, n_check: int) 
                  r"Z = XW + b,\qquad p_{ic} = \frac{e^{z_{ic}}}{\sum_{k=1}^{C} e^{z_{ik}}}",
                  "eq-softmax"),
             Para(T(L, "The loss is the mean cross-entropy between the predicted probabilities and the "
-                   "true labels y_i (Y is their one-hot matrix):",
-                   "损失是预测概率与真实标签 y_i 之间的平均交叉熵（Y 为标签的 one-hot 矩阵）：")),
+                   "true labels $y_i$ (Y is their one-hot matrix):",
+                   "损失是预测概率与真实标签 $y_i$ 之间的平均交叉熵（Y 为标签的 one-hot 矩阵）：")),
             Math("L = -1/N sum_(i=1)^N log p_(i, y_i) = -1/N sum_(i=1)^N sum_(c=1)^C Y_(i c) log p_(i c)",
                  r"L = -\frac{1}{N}\sum_{i=1}^{N}\log p_{i,y_i} = -\frac{1}{N}\sum_{i=1}^{N}"
                  r"\sum_{c=1}^{C} Y_{ic}\log p_{ic}", "eq-ce"),
             Heading(T(L, "Gradient", "梯度推导"), 2),
-            Para(T(L, "For one sample, log p_(ic) = z_ic − log Σ_k e^(z_ik), so ∂(−log p_(i,y_i))/∂z_ic "
-                   "= p_ic − Y_ic: the derivative of the log-sum-exp is the softmax itself, and the "
-                   "true class loses 1. Averaging over the N samples and applying the chain rule "
-                   "through Z = XW + b (∂z_ic/∂W_dc = x_id, ∂z_ic/∂b_c = 1):",
-                   "对单个样本，log p_ic = z_ic − log Σ_k e^(z_ik)，因此 ∂(−log p_(i,y_i))/∂z_ic = p_ic − Y_ic："
-                   "log-sum-exp 的导数正是 softmax 本身，真实类别处再减去 1。对 N 个样本取平均，"
-                   "并沿 Z = XW + b 用链式法则（∂z_ic/∂W_dc = x_id，∂z_ic/∂b_c = 1）：")),
+            Para(T(L, "For one sample, $log p_(i c) = z_(i c) - log sum_k e^(z_(i k))$, so "
+                   "$partial (-log p_(i, y_i)) / partial z_(i c) = p_(i c) - Y_(i c)$: the derivative "
+                   "of the log-sum-exp is the softmax itself, and the true class loses 1. Averaging "
+                   "over the N samples and applying the chain rule through Z = XW + b "
+                   "($partial z_(i c) / partial W_(d c) = x_(i d)$, $partial z_(i c) / partial b_c = 1$):",
+                   "对单个样本，$log p_(i c) = z_(i c) - log sum_k e^(z_(i k))$，因此 "
+                   "$partial (-log p_(i, y_i)) / partial z_(i c) = p_(i c) - Y_(i c)$：log-sum-exp 的导数正是 "
+                   "softmax 本身，真实类别处再减去 1。对 N 个样本取平均，并沿 Z = XW + b 用链式法则"
+                   "（$partial z_(i c) / partial W_(d c) = x_(i d)$，$partial z_(i c) / partial b_c = 1$）：")),
             Math("(partial L)/(partial Z) = (P - Y)/N, quad (partial L)/(partial W) = X^T (P - Y)/N, "
                  "quad (partial L)/(partial b) = bold(1)^T (P - Y)/N",
                  r"\frac{\partial L}{\partial Z} = \frac{P - Y}{N},\qquad \frac{\partial L}{\partial W}"
@@ -145,13 +147,13 @@ def method_section(doc: Document, lang: str, check: float | None, n_check: int) 
                    "即 ∂L/∂b 是 (P − Y)/N 的列和。除以 N 使其成为平均损失的梯度，"
                    "这样每次更新的步长不会随批大小成倍变化。")),
             Heading(T(L, "A numerically stable log-softmax", "数值稳定的 log-softmax"), 2),
-            Para(T(L, "In float32, e^z overflows to infinity for z > 88.7, and logits of that size occur "
+            Para(T(L, "In float32, $e^z$ overflows to infinity for z > 88.7, and logits of that size occur "
                    "with a large learning rate or long training; log(softmax + ε) also loses the "
-                   "small probabilities. Subtracting the row maximum m_i changes nothing "
+                   "small probabilities. Subtracting the row maximum $m_i$ changes nothing "
                    "mathematically (it cancels between numerator and denominator) and makes every "
                    "exponent ≤ 0:",
-                   "在 float32 中，z > 88.7 时 e^z 就溢出为无穷大，而学习率较大或训练较久时这样大的 logit 并不少见；"
-                   "log(softmax + ε) 的写法还会丢失很小的概率。减去每行的最大值 m_i 在数学上不改变结果"
+                   "在 float32 中，z > 88.7 时 $e^z$ 就溢出为无穷大，而学习率较大或训练较久时这样大的 logit 并不少见；"
+                   "log(softmax + ε) 的写法还会丢失很小的概率。减去每行的最大值 $m_i$ 在数学上不改变结果"
                    "（分子分母同时约去），却让所有指数都 ≤ 0：")),
             Math("log p_(i c) = z_(i c) - m_i - log sum_(k=1)^C e^(z_(i k) - m_i), quad m_i = max_k z_(i k)",
                  r"\log p_{ic} = z_{ic} - m_i - \log\sum_{k=1}^{C} e^{z_{ik}-m_i},\qquad "
@@ -161,12 +163,12 @@ def method_section(doc: Document, lang: str, check: float | None, n_check: int) 
                        f"analytic gradient of @eq-grad was compared in float64 with central differences "
                        f"(h = 10⁻⁵) on {GRAD_CHECK_ENTRIES} random entries of W and all 10 of b. The "
                        f"largest relative error |a − n| / max(|a|, |n|) is {check:.1e}"
-                       + (", far below the 10⁻⁵ that signals a wrong formula." if check < 1e-5 else
+                       + (", below the 10⁻⁵ past which a formula is suspect." if check < 1e-5 else
                           "; above 10⁻⁵, so look at the formula."),
                        f"梯度检验：在保存的模型（model.npz）和 {n_check} 张测试图像上，用 float64 把 @eq-grad 的解析梯度"
                        f"与中心差分（h = 10⁻⁵）比较，检查 W 中随机的 {GRAD_CHECK_ENTRIES} 个元素和 b 的全部 10 个元素。"
                        f"最大相对误差 |a − n| / max(|a|, |n|) 为 {check:.1e}"
-                       + ("，远小于提示公式有误的 10⁻⁵。" if check < 1e-5 else "，超过 10⁻⁵，公式需要检查。"))))
+                       + ("，低于提示公式可能有误的 10⁻⁵。" if check < 1e-5 else "，超过 10⁻⁵，公式需要检查。"))))
     doc.add(Heading(T(L, "Momentum", "动量"), 2),
             Para(T(L, "SGD with heavy-ball momentum keeps a velocity v per parameter; with μ = 0 it is "
                    "plain SGD, w ← w − ηg:",
@@ -342,7 +344,7 @@ def build_document(results: dict, folder: Path, lang: str) -> tuple[Document, li
                         "括号内为达到的种子数）与最终验证准确率（均值 ± 标准差）。"), "tab-momentum"))
         panels = [[(plain, _opt_name(plain, L), False), (mom, _opt_name(mom, L), False)]
                   + ([(S[rs.NESTEROV], _opt_name(S[rs.NESTEROV], L), False)] if S[rs.NESTEROV] else [])]
-        ctrl = [(mom, T(L, "momentum 0.9, η 0.01", "动量 0.9，η 0.01"), False)]
+        ctrl = [(mom, T(L, "momentum 0.9, η 0.01", "动量 0.9，η 0.01"), False)]  # pairs: see plot_val_curves
         if S[rs.CONTROL]:
             ctrl.append((S[rs.CONTROL], T(L, f"plain SGD, η {S[rs.CONTROL].config['lr']:g}",
                                           f"普通 SGD，η {S[rs.CONTROL].config['lr']:g}"), True))

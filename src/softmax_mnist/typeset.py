@@ -122,11 +122,11 @@ def _esc(text: str) -> str:
 
 def typst_text(text: str) -> str:
     """Prose with `code` spans and @fig-x references -> Typst markup."""
-    parts = re.split(r"(`[^`]*`)", text)
+    parts = re.split(r"(`[^`]*`|\$[^$]+\$)", text)
     out = []
     for part in parts:
-        if part.startswith("`") and part.endswith("`") and len(part) > 1:
-            out.append(part)  # inline raw is the same in Typst
+        if len(part) > 1 and part[0] == part[-1] and part[0] in "`$":
+            out.append(part)  # inline raw and inline math (Typst syntax) pass through
             continue
         pieces = _REF.split(part)
         for i, piece in enumerate(pieces):
@@ -201,6 +201,19 @@ def write_typst(doc: Document, folder: str | os.PathLike) -> Path:
 
 # ---- Markdown ------------------------------------------------------------------------------
 
+_LATEX_WORDS = {"partial": r"\partial", "sum": r"\sum", "log": r"\log", "max": r"\max",
+                "mu": r"\mu", "eta": r"\eta", "dot": r"\cdot"}
+
+
+def latex_of(math: str) -> str:
+    """The inline Typst math of the report's prose as LaTeX: x_(i c) -> x_{i c}, partial ->
+    \\partial (the few constructs the prose uses)."""
+    out, prev = math, None
+    while out != prev:  # innermost brackets first, so nested ones convert too
+        prev, out = out, re.sub(r"([_^])\(([^()]*)\)", r"\1{\2}", out)
+    return re.sub(r"\b(" + "|".join(_LATEX_WORDS) + r")\b", lambda m: _LATEX_WORDS[m.group(1)], out)
+
+
 
 def to_markdown(doc: Document) -> str:
     """``doc`` as Markdown (GitHub's: $$ math $$, pipe tables), numbered as the PDF is."""
@@ -222,6 +235,7 @@ def to_markdown(doc: Document) -> str:
         return f"{names[kind]} {n}" if kind != "eq" else f"({n})"
 
     def text(t: str) -> str:
+        t = re.sub(r"\$([^$]+)\$", lambda m: "$" + latex_of(m.group(1)) + "$", t)
         return _REF.sub(ref, t)
 
     out = [f"# {doc.title}", f"*{doc.subtitle}*"]

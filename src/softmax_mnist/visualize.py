@@ -168,9 +168,10 @@ def plot_val_curves(panels: list[list], thresholds=(), lang: str = "en", ylim=No
     mean over seeds with bands; thresholds as dotted grey lines."""
     fig = Figure(figsize=(9, 3.3), layout="constrained")
     axes = np.atleast_1d(fig.subplots(1, len(panels)))
-    k = 0
     for ax, panel in zip(axes, panels):
-        for s, name, dashed in panel:
+        k = 0
+        for s, name, dashed in panel:  # a dashed line takes the colour of the line before it
+            k -= dashed
             _band(ax, s.curves["val_acc"], PALETTE[k % len(PALETTE)], name, "--" if dashed else "-")
             k += 1
         for t in thresholds:
