@@ -32,6 +32,59 @@ def template_image(w: np.ndarray, scale: float) -> np.ndarray:
     return np.stack([np.where(t > 0, full, fade), fade, np.where(t < 0, full, fade)], axis=-1)
 
 
+class UploadError(Exception):
+    """A request whose body is not one readable digit image: ``status`` and a one-line message."""
+
+    def __init__(self, message: str, status: int = 400):
+        super().__init__(message)
+        self.status = status
+
+
+def read_digit(max_bytes: int) -> np.ndarray:
+    """The digit image in the current request's body (raw, or a one-file multipart form), prepared
+    as MNIST was: uint8 (28, 28). Raises UploadError."""
+    size = request.content_length
+    if size is not None and size > max_bytes:  # refuse before reading the body
+        raise UploadError(f"image too large: {size:,} bytes, the limit is {max_bytes:,}")
+    if request.mimetype == "multipart/form-data":  # curl -F image=@digit.png
+        data = b"".join(f.read() for f in request.files.values())
+    else:  # the raw file as the body, whatever Content-Type it claims
+        data = request.get_data(cache=False)
+    if not data:
+        raise UploadError("empty request: POST an image file (PNG, JPEG, ...) as the body")
+    try:
+        return prepare_file(data, "upload", MAX_UPLOAD_PIXELS)
+    except NoDigitError:
+        raise UploadError("no digit found", 422) from None
+    except ImageError as e:
+        raise UploadError(str(e)) from None
+
+
+def png_data_url(image: np.ndarray) -> str:
+    """A uint8 (H, W) or (H, W, 3) image as a data:image/png URL."""
+    return "data:image/png;base64," + base64.b64encode(to_png(image)).decode("ascii")
+
+
+def base_app(max_bytes: int = MAX_UPLOAD_BYTES) -> Flask:
+    """A Flask app serving softmax_mnist/static, whose /api/ routes always answer JSON errors."""
+    app = Flask(__name__)
+    app.config["MAX_CONTENT_LENGTH"] = max_bytes
+
+    @app.errorhandler(UploadError)
+    def upload_error(e: UploadError):
+        return jsonify(error=str(e)), e.status
+
+    @app.errorhandler(HTTPException)
+    def http_error(e: HTTPException):
+        if request.path.startswith("/api/"):  # the API always answers JSON
+            if e.code == 413:  # a body without Content-Length that outgrew the limit
+                return jsonify(error=f"image too large: the limit is {max_bytes:,} bytes"), 413
+            return jsonify(error=e.description or e.name), e.code or 400
+        return e
+
+    return app
+
+
 def create_app(model_path: str | os.PathLike, max_bytes: int = MAX_UPLOAD_BYTES) -> Flask:
     """The web app for the model file at ``model_path`` (loaded once, read-only while serving)."""
     model, meta = load_model(model_path)
@@ -40,12 +93,7 @@ def create_app(model_path: str | os.PathLike, max_bytes: int = MAX_UPLOAD_BYTES)
                           f"this one has W of shape {model.W.shape}")
     scale = float(np.abs(model.W).max()) or 1.0  # one scale for all ten, so they compare
     templates = [to_png(template_image(model.W[:, d], scale)) for d in range(10)]
-
-    app = Flask(__name__)
-    app.config["MAX_CONTENT_LENGTH"] = max_bytes
-
-    def error(message: str, status: int = 400):
-        return jsonify(error=message), status
+    app = base_app(max_bytes)
 
     @app.get("/")
     def index():
@@ -59,32 +107,9 @@ def create_app(model_path: str | os.PathLike, max_bytes: int = MAX_UPLOAD_BYTES)
 
     @app.post("/api/predict")
     def predict():
-        size = request.content_length
-        if size is not None and size > max_bytes:  # refuse before reading the body
-            return error(f"image too large: {size:,} bytes, the limit is {max_bytes:,}")
-        if request.mimetype == "multipart/form-data":  # curl -F image=@digit.png
-            data = b"".join(f.read() for f in request.files.values())
-        else:  # the raw file as the body, whatever Content-Type it claims
-            data = request.get_data(cache=False)
-        if not data:
-            return error("empty request: POST an image file (PNG, JPEG, ...) as the body")
-        try:
-            image = prepare_file(data, "upload", MAX_UPLOAD_PIXELS)
-        except NoDigitError:
-            return error("no digit found", 422)
-        except ImageError as e:
-            return error(str(e))
+        image = read_digit(max_bytes)
         probs = predict_proba(model, meta, image[None])[0]
-        png = base64.b64encode(to_png(image)).decode("ascii")
         return jsonify(digit=int(probs.argmax()), probs=[round(float(p), 6) for p in probs],
-                       image=f"data:image/png;base64,{png}")
-
-    @app.errorhandler(HTTPException)
-    def http_error(e: HTTPException):
-        if request.path.startswith("/api/"):  # the API always answers JSON
-            if e.code == 413:  # a body without Content-Length that outgrew the limit
-                return error(f"image too large: the limit is {max_bytes:,} bytes")
-            return error(e.description or e.name, e.code or 400)
-        return e
+                       image=png_data_url(image))
 
     return app

@@ -1,0 +1,589 @@
+"""The playground: train in the browser and watch the model learn. ``create_app(model, data_dir)``.
+
+    GET  /                       the playground (the draw page when serving a MODEL)
+    GET  /playground             the playground (static/playground.html, .js, .css, vendor/uPlot)
+    GET  /api/events             Server-Sent Events, at most one message per UPDATE_SECONDS:
+                                 hello {data, defaults, max_runs}, runs {runs, training},
+                                 run {id, points, epochs, [templates, samples, test, status]}
+    POST /api/train              JSON settings -> 202 {"id"}; 409 {"error"} while a run trains
+                                 (one training per server, whichever tab asks); 400 bad settings
+    POST /api/stop               stop the run that trains, after its current step
+    GET  /api/runs/<id>/model.npz   the run's weights as the model.npz predict and evaluate read
+    POST /api/runs/<id>/predict     a drawn digit -> probs, the 28x28 image, and the evidence
+                                 (pixel value x weight) for the predicted class and the runner-up
+
+Training runs in one background thread through ``fit``, with its hooks: ``checkpoint`` every
+few steps hands over the step losses (streamed as means of blocks of steps, at most
+POINTS_PER_EPOCH a epoch) and at each epoch end the history (its numbers streamed as
+recorded); ``stop`` is asked after every step. The data are loaded once per preprocessing and
+kept (the last DATA_KEPT of them); runs are kept for comparison, the last MAX_RUNS of them.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import os
+import tempfile
+import threading
+import time
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from flask import Flask, Response, abort, jsonify, request
+
+from softmax_mnist.checkpoint import Interrupted, TrainState
+from softmax_mnist.config import TrainConfig, is_real, is_whole
+from softmax_mnist.datasets import (
+    FILES,
+    PREPROCESS_MODES,
+    Splits,
+    find_file,
+    load_raw,
+    load_splits,
+    resolve_data_dir,
+)
+from softmax_mnist.errors import ConfigError, DataError, DivergenceError, SoftmaxMnistError
+from softmax_mnist.functional import softmax
+from softmax_mnist.model import SoftmaxRegression
+from softmax_mnist.modelfile import load_model, model_inputs, save_model
+from softmax_mnist.optimizer import SGD
+from softmax_mnist.presets import preset
+from softmax_mnist.solver import evaluate, fit
+from softmax_mnist.web import MAX_UPLOAD_BYTES, base_app, png_data_url, read_digit, template_image
+from softmax_mnist.web import create_app as draw_app
+
+log = logging.getLogger(__name__)
+
+MAX_RUNS = 10  # runs kept for comparison; the oldest is dropped (never the one training)
+DATA_KEPT = 2  # prepared datasets kept (about 220 MB each): e.g. course and the best preset's
+POINTS_PER_EPOCH = 50  # loss points per epoch on the chart: each the mean of a block of steps
+UPDATE_SECONDS = 0.1  # a page gets at most one message per this long: redrawn up to 10 times a second
+KEEPALIVE_SECONDS = 15
+MAX_STREAMS = 32  # open pages at once (each holds a thread)
+MAX_EPOCHS = 100
+VAL_SIZE = 5000  # the course's 55,000 / 5,000 split
+SLOW_EPOCH_SECONDS = 1.0  # "slow motion": an epoch takes at least this long
+DEFAULTS = {"lr": 0.01, "momentum": 0.0, "nesterov": False, "weight_decay": 0.0, "batch_size": 100,
+            "epochs": 10, "preprocess": "course", "lr_decay": "none", "seed": 0, "slow": True}
+PREPROCESS_CHOICES = (*PREPROCESS_MODES, "best")  # best: the best preset's images (presets.py)
+
+
+class Busy(SoftmaxMnistError):
+    """A Train while another run trains."""
+
+
+@dataclass
+class Prepared:
+    """One preprocessing of MNIST, with a validation digit of each class to show predictions on."""
+
+    splits: Splits
+    sample_idx: np.ndarray  # (10,) indices into the validation split, digit 0 .. 9
+    sample_images: list[str]  # what the model sees of them, as PNG data URLs
+
+
+@dataclass
+class Run:
+    """One run as the page shows it. Fields change only under the Playground's lock."""
+
+    id: int
+    name: str
+    settings: dict | None  # TrainConfig.to_dict() (None: a model file opened with serve MODEL)
+    meta: dict  # how inputs are prepared: preprocess, stats, transform (as model.npz has it)
+    status: str = "waiting"  # waiting, loading, training, done, stopped, diverged, failed, loaded
+    message: str = ""
+    epochs: int = 0
+    points: list = field(default_factory=list)  # [x in epochs, mean step loss of a block]
+    epoch_rows: list = field(default_factory=list)  # per epoch: history's numbers
+    templates: list | None = None  # ten PNG data URLs of W's columns, from the last epoch
+    samples: list | None = None  # predictions on the validation digits, from the last epoch
+    test: dict | None = None  # {loss, acc, confusion: 10 x 10 counts [true][predicted]}
+    params: tuple | None = None  # (W, b) copies, from the last epoch (at the end: the final ones)
+    version: int = 0  # bumped when the fields sent whole (not appended) change
+    steps: int = 0  # steps done, counted by the stop hook
+    in_epoch: int = 0  # steps of the current epoch already in points
+    train_seconds: float = 0.0
+
+    def summary(self) -> dict:
+        return {"id": self.id, "name": self.name, "settings": self.settings, "status": self.status,
+                "message": self.message, "epochs": self.epochs, "epochs_done": len(self.epoch_rows),
+                "test_acc": self.test["acc"] if self.test else None,
+                "downloadable": self.params is not None and self.status in ("done", "stopped", "loaded")}
+
+    def delta(self, cursor: tuple | None) -> tuple[dict | None, tuple]:
+        """What a page that has seen ``cursor`` (points, epochs, version) lacks, and the new cursor."""
+        n_points, n_epochs, version = cursor or (0, 0, -1)
+        if (n_points, n_epochs, version) == (len(self.points), len(self.epoch_rows), self.version):
+            return None, cursor
+        out = {"id": self.id, "points": self.points[n_points:], "epochs": self.epoch_rows[n_epochs:]}
+        if version != self.version:
+            out.update(status=self.status, message=self.message, templates=self.templates,
+                       samples=self.samples, test=self.test)
+        return out, (len(self.points), len(self.epoch_rows), self.version)
+
+
+def run_name(settings: dict) -> str:
+    """A run named by how its settings differ from the course's: 'momentum 0.9, batch 10'."""
+    if settings.get("deskew"):
+        base = {**DEFAULTS, **preset("best")}
+        parts = ["best preset"]
+    else:
+        base, parts = DEFAULTS, []
+    labels = {"lr": "lr", "momentum": "momentum", "weight_decay": "weight decay", "batch_size": "batch",
+              "epochs": "epochs", "preprocess": "", "lr_decay": "lr decay", "seed": "seed"}
+    for key, label in labels.items():
+        if settings[key] != base[key]:
+            parts.append(f"{label} {settings[key]:g}" if isinstance(settings[key], (int, float))
+                         else f"{settings[key]}" if not label else f"{label} {settings[key]}")
+    if settings["nesterov"]:
+        parts.append("Nesterov")
+    return ", ".join(parts) or "course defaults"
+
+
+def settings_from_form(form) -> tuple[TrainConfig, bool]:
+    """The page's settings (JSON) -> a validated TrainConfig and the slow-motion flag."""
+    if not isinstance(form, dict):
+        raise ConfigError("send the settings as a JSON object")
+    unknown = sorted(str(k) for k in set(form) - set(DEFAULTS))
+    if unknown:
+        raise ConfigError(f"unknown setting(s) {', '.join(unknown)}; known: {', '.join(DEFAULTS)}")
+    s = {**DEFAULTS, **form}
+    for key in ("lr", "momentum", "weight_decay"):  # the page sends 0.1 as 0.1 but 1 as 1
+        if is_whole(s[key]):
+            s[key] = float(s[key])
+        if not is_real(s[key]):
+            raise ConfigError(f"{key.replace('_', ' ')} must be a number, got {s[key]!r}")
+    if not isinstance(s["slow"], bool):
+        raise ConfigError(f"slow must be true or false, got {s['slow']!r}")
+    if is_whole(s["epochs"]) and s["epochs"] > MAX_EPOCHS:
+        raise ConfigError(f"epochs: at most {MAX_EPOCHS} here (stop a run whenever you like), "
+                          f"got {s['epochs']}")
+    if is_whole(s["batch_size"]) and s["batch_size"] > 60000 - VAL_SIZE:
+        raise ConfigError(f"batch size: at most {60000 - VAL_SIZE:,} (the training images), "
+                          f"got {s['batch_size']:,}")
+    if s["preprocess"] not in PREPROCESS_CHOICES:
+        raise ConfigError(f"preprocessing must be one of {', '.join(PREPROCESS_CHOICES)}, "
+                          f"got {s['preprocess']!r}")
+    slow = s.pop("slow")
+    if s["preprocess"] == "best":  # the preset's image transform; the form's numbers stay
+        best = preset("best")
+        s.update(preprocess=best["preprocess"], deskew=best["deskew"], ink_size=best["ink_size"],
+                 blur_sigma=best["blur_sigma"])
+    return TrainConfig(val_size=VAL_SIZE, **s), slow
+
+
+def missing_data(data_dir: Path) -> str | None:
+    """None when the four MNIST files are in ``data_dir``, else how to get them."""
+    try:
+        for name in FILES.values():
+            find_file(data_dir, name)
+    except DataError as e:
+        return (f"{e}. Then press Train again (or start `softmax-mnist serve --data-dir DIR` "
+                "with a folder that holds the four files).")
+    return None
+
+
+def gray_picture(x: np.ndarray) -> np.ndarray:
+    """A feature vector (784,) -> uint8 (28, 28), its range stretched to 0 .. 255."""
+    lo, hi = float(x.min()), float(x.max())
+    return np.round((x.reshape(28, 28) - lo) * (255 / (hi - lo or 1.0))).astype(np.uint8)
+
+
+def templates_of(W: np.ndarray) -> list[str]:
+    scale = float(np.abs(W).max()) or 1.0  # one scale for all ten, so they compare
+    return [png_data_url(template_image(W[:, d], scale)) for d in range(W.shape[1])]
+
+
+class Playground:
+    """The runs, the data and the one training thread of a server; pages follow it by ``stream``."""
+
+    def __init__(self, data_dir=None, max_runs: int = MAX_RUNS):
+        self.data_dir = resolve_data_dir(data_dir)
+        self.max_runs = max_runs
+        self.cond = threading.Condition()
+        self.runs: OrderedDict[int, Run] = OrderedDict()
+        self.training: Run | None = None
+        self.version = 0  # bumped on every change; pages wait for it
+        self.list_version = 0  # bumped when a run is added or dropped or its summary changes
+        self.streams = 0
+        self.closed = False
+        self._next_id = 1
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._data: OrderedDict[tuple, Prepared] = OrderedDict()
+        self._data_lock = threading.Lock()
+        self.data_message = missing_data(self.data_dir)
+
+    # ---- state shared with pages ---------------------------------------------------------------
+
+    def _changed(self, run: Run | None = None, listed: bool = False) -> None:
+        """Call with the lock held, after changing ``run``'s whole-sent fields or the run list."""
+        if run is not None:
+            run.version += 1
+        if listed:
+            self.list_version += 1
+        self.version += 1
+        self.cond.notify_all()
+
+    def _add(self, run: Run) -> None:
+        """Add ``run`` (lock held), dropping the oldest runs beyond max_runs, never the one training."""
+        self.runs[run.id] = run
+        for old in list(self.runs.values()):
+            if len(self.runs) <= self.max_runs:
+                break
+            if old is not self.training and old is not run:
+                del self.runs[old.id]
+        self._changed(run, listed=True)
+
+    def hello(self) -> dict:
+        return {"data": {"ok": self.data_message is None, "message": self.data_message,
+                         "dir": str(self.data_dir)},
+                "defaults": DEFAULTS, "best": preset("best"), "max_runs": self.max_runs,
+                "max_epochs": MAX_EPOCHS, "slow_epoch_seconds": SLOW_EPOCH_SECONDS}
+
+    def run_list(self) -> dict:
+        return {"runs": [r.summary() for r in self.runs.values()],
+                "training": self.training.id if self.training else None}
+
+    def stream(self):
+        """Server-Sent Events for one page: everything first, then what changed, at most one
+        message per UPDATE_SECONDS (so a page costs the training little however fast it runs)."""
+        seen, seen_list, cursors = -1, -1, {}
+        try:
+            yield sse("hello", self.hello())
+            while True:
+                with self.cond:
+                    if not self.cond.wait_for(lambda seen=seen: self.version != seen or self.closed,
+                                              KEEPALIVE_SECONDS):
+                        messages = None
+                    elif self.closed:
+                        return
+                    else:
+                        seen, messages = self.version, []
+                        if seen_list != self.list_version:
+                            seen_list = self.list_version
+                            messages.append(("runs", self.run_list()))
+                        for run in self.runs.values():
+                            delta, cursors[run.id] = run.delta(cursors.get(run.id))
+                            if delta:
+                                messages.append(("run", delta))
+                        for gone in set(cursors) - set(self.runs):
+                            del cursors[gone]
+                # JSON outside the lock: the training thread only waits for the slices above
+                yield "".join(sse(e, d) for e, d in messages) if messages else ": keepalive\n\n"
+                time.sleep(UPDATE_SECONDS)
+        finally:
+            with self.cond:
+                self.streams -= 1
+
+    def open_stream(self):
+        with self.cond:
+            if self.streams >= MAX_STREAMS:
+                raise Busy(f"{MAX_STREAMS} pages are open on this server; close one and reload")
+            self.streams += 1
+        return self.stream()
+
+    def close(self) -> None:
+        """Stop training and end every page's stream (for a server that shuts down)."""
+        self.stop()
+        with self.cond:
+            self.closed = True
+            self.cond.notify_all()
+        if self._thread is not None:
+            self._thread.join(timeout=30)
+
+    # ---- runs ----------------------------------------------------------------------------------
+
+    def open_model(self, path) -> Run:
+        """A model file as the first run: its templates, drawing, and test accuracy if MNIST is here."""
+        model, meta = load_model(path)
+        if model.W.shape != (784, 10):
+            raise ConfigError(f"{path}: serve needs a 28x28, 10-class model, "
+                              f"this one has W of shape {model.W.shape}")
+        settings = meta.get("config")
+        name = Path(path).name + (f" ({run_name({**DEFAULTS, **settings})})"
+                                  if isinstance(settings, dict) and set(DEFAULTS) - {"slow"} <= set(settings)
+                                  else "")
+        run = Run(0, name, None, {k: meta.get(k) for k in ("preprocess", "stats", "transform")},
+                  status="loaded", message=f"opened from {path}")
+        run.params = (model.W.copy(), model.b.copy())
+        run.templates = templates_of(model.W)
+        if self.data_message is None:
+            images, labels = load_raw(self.data_dir, "t10k")
+            run.test = test_result(model, model_inputs(images, meta), labels)
+        with self.cond:
+            run.id = self._next_id
+            self._next_id += 1
+            self._add(run)
+        return run
+
+    def start(self, form) -> Run:
+        """Start training with the page's settings; Busy if a run is training, ConfigError if the
+        settings are bad, DataError if MNIST is not here."""
+        config, slow = settings_from_form(form)
+        self.data_message = missing_data(self.data_dir)  # it may have been downloaded since
+        if self.data_message:
+            raise DataError(self.data_message)
+        settings = config.to_dict()
+        with self.cond:
+            if self.training is not None:
+                t = self.training
+                raise Busy(f"run #{t.id} ({t.name}) is training, and this server trains one run at "
+                           "a time: wait for it to end or press Stop, then Train again")
+            run = Run(self._next_id, run_name(settings), settings,
+                      {"preprocess": config.preprocess, "transform": config.transform()},
+                      epochs=config.epochs)
+            self._next_id += 1
+            self.training = run
+            self._stop.clear()
+            self._add(run)
+        self._thread = threading.Thread(target=self._train, args=(run, config, slow),
+                                        name=f"playground run {run.id}", daemon=True)
+        self._thread.start()
+        return run
+
+    def stop(self) -> Run | None:
+        """Ask the run that trains to stop after its current step; the run, or None."""
+        with self.cond:
+            self._stop.set()
+            return self.training
+
+    def get(self, run_id: int) -> Run | None:
+        with self.cond:
+            return self.runs.get(run_id)
+
+    def _set(self, run: Run, **fields) -> None:
+        with self.cond:
+            for k, v in fields.items():
+                setattr(run, k, v)
+            self._changed(run, listed=True)
+
+    def data(self, config: TrainConfig) -> Prepared:
+        """The splits ``config`` trains on: loaded once, kept while among the last DATA_KEPT used."""
+        key = data_key(config)
+        with self._data_lock:
+            if key in self._data:
+                self._data.move_to_end(key)
+                return self._data[key]
+            while len(self._data) >= DATA_KEPT:  # free memory before loading the next one
+                self._data.popitem(last=False)
+            splits = load_splits(self.data_dir, VAL_SIZE, config.preprocess, config.transform())
+            idx = np.array([int(np.argmax(splits.y_val == d)) for d in range(10)])
+            prepared = Prepared(splits, idx, [png_data_url(gray_picture(splits.x_val[i])) for i in idx])
+            self._data[key] = prepared
+            return prepared
+
+    def _train(self, run: Run, config: TrainConfig, slow: bool) -> None:
+        """The training thread: one run, streamed as it goes, then its test accuracy."""
+        model = None
+        try:
+            with self._data_lock:
+                cached = data_key(config) in self._data
+            if not cached:
+                self._set(run, status="loading", message="loading and preparing MNIST")
+            data = self.data(config)
+            d = data.splits
+            run.meta["stats"] = d.stats
+            self._set(run, status="training", message="", samples=self._samples(data, None))
+            # as runs.train_model builds them, so the same seed gives the same history as `train`
+            rng = np.random.default_rng(config.seed)
+            model = SoftmaxRegression(d.x_train.shape[1], 10, rng=rng)
+            opt = SGD(model, config.lr, config.momentum, config.nesterov, config.weight_decay)
+            n_iter = math.ceil(len(d.x_train) / config.batch_size)
+            block = math.ceil(n_iter / POINTS_PER_EPOCH)
+            step_seconds = SLOW_EPOCH_SECONDS / n_iter if slow else 0.0
+            start = time.perf_counter()
+
+            def stop() -> bool:  # fit asks after every step
+                run.steps += 1  # only this thread writes it
+                if step_seconds:
+                    ahead = start + run.steps * step_seconds - time.perf_counter()
+                    if ahead > 0.001:
+                        time.sleep(ahead)
+                return self._stop.is_set()
+
+            def checkpoint(state: TrainState) -> None:
+                if state.step:  # every `block` steps within an epoch, and when stopping
+                    points = block_means(state.epoch_losses, run.in_epoch, state.step, block,
+                                         state.epoch, n_iter)
+                    with self.cond:
+                        run.points.extend(points)
+                        run.in_epoch = state.step
+                        self._changed()
+                    return
+                h = state.history  # an epoch ended: its numbers as History recorded them
+                points = block_means(h["iter_loss"][-n_iter:], run.in_epoch, n_iter, block,
+                                     state.epoch - 1, n_iter)
+                row = {"epoch": state.epoch, "train_loss": h["train_loss"][-1],
+                       "train_acc": h["train_acc"][-1], "val_loss": h["val_loss"][-1],
+                       "val_acc": h["val_acc"][-1], "seconds": h["epoch_time"][-1]}
+                W, b = model.W.copy(), model.b.copy()
+                samples = self._samples(data, (W, b))
+                templates = templates_of(W)
+                with self.cond:
+                    run.points.extend(points)
+                    run.in_epoch = 0
+                    run.epoch_rows.append(row)
+                    run.params, run.templates, run.samples = (W, b), templates, samples
+                    self._changed(run, listed=True)
+
+            try:
+                fit(model, opt, d.x_train, d.y_train, d.x_val, d.y_val, config.epochs, config.batch_size,
+                    rng, checkpoint=checkpoint, checkpoint_every=block, stop=stop,
+                    lr_decay=config.lr_decay)
+                status, message = "done", ""
+            except Interrupted as e:
+                status, message = "stopped", f"stopped in epoch {e.epoch}, after step {e.step}"
+            run.train_seconds = time.perf_counter() - start
+            W, b = model.W.copy(), model.b.copy()
+            self._set(run, params=(W, b), templates=templates_of(W), samples=self._samples(data, (W, b)),
+                      test=test_result(model, d.x_test, d.y_test), status=status, message=message)
+        except DivergenceError as e:
+            self._set(run, status="diverged", message=str(e), params=None)
+        except SoftmaxMnistError as e:
+            self._set(run, status="failed", message=str(e))
+        except Exception as e:  # the page must hear of it; the server goes on
+            log.exception("playground run %d failed", run.id)
+            self._set(run, status="failed", message=f"{type(e).__name__}: {e}")
+        finally:
+            with self.cond:
+                self.training = None
+                self._changed(run, listed=True)
+
+    @staticmethod
+    def _samples(data: Prepared, params: tuple | None) -> list[dict]:
+        """The validation digits, with the predictions of ``params`` (W, b) when given."""
+        out = [{"label": d, "image": img} for d, img in enumerate(data.sample_images)]
+        if params is not None:
+            probs = softmax(data.splits.x_val[data.sample_idx] @ params[0] + params[1])
+            for s, p in zip(out, probs):
+                s["pred"], s["prob"] = int(p.argmax()), round(float(p.max()), 4)
+        return out
+
+    # ---- a run's model -------------------------------------------------------------------------
+
+    def model_of(self, run: Run) -> SoftmaxRegression:
+        with self.cond:
+            if run.params is None or run.status == "diverged":
+                raise ConfigError(f"run #{run.id} has no usable weights yet"
+                                  if run.status != "diverged" else f"run #{run.id} diverged")
+            W, b = run.params
+        model = SoftmaxRegression(784, 10)
+        model.params["W"][...], model.params["b"][...] = W, b
+        return model
+
+    def model_file(self, run: Run) -> bytes:
+        """The run's weights as model.npz, exactly what `train` would write."""
+        model = self.model_of(run)
+        with tempfile.TemporaryDirectory() as tmp:
+            path = save_model(Path(tmp) / "model.npz", model, run.meta["preprocess"], run.meta.get("stats"),
+                              extra={"config": run.settings} if run.settings else None,
+                              transform=run.meta.get("transform"))
+            return path.read_bytes()
+
+    def explain(self, run: Run, image: np.ndarray) -> dict:
+        """A prepared digit (28, 28) -> the ten probabilities and, for the two likeliest classes,
+        the evidence: feature value x weight per pixel (their sum plus b is the class score)."""
+        model = self.model_of(run)
+        x = model_inputs(image[None], run.meta)[0]
+        logits = x @ model.W + model.b[0]
+        probs = softmax(logits[None])[0]
+        top = [int(c) for c in np.argsort(-probs, kind="stable")[:2]]
+        evidence = [x * model.W[:, c] for c in top]
+        scale = max(float(np.abs(e).max()) for e in evidence) or 1.0  # one scale: they compare
+        return {"digit": top[0], "probs": [round(float(p), 6) for p in probs],
+                "image": png_data_url(image), "seen": png_data_url(gray_picture(x)),
+                "evidence": [{"digit": c, "score": round(float(logits[c]), 4),
+                              "bias": round(float(model.b[0, c]), 4),
+                              "picture": png_data_url(template_image(e, scale))}
+                             for c, e in zip(top, evidence)]}
+
+
+def data_key(config: TrainConfig) -> tuple:
+    return config.preprocess, json.dumps(config.transform(), sort_keys=True)
+
+
+def block_means(losses, first: int, done: int, block: int, epochs_done: int, n_iter: int) -> list:
+    """Points [x, loss] for steps first .. done of an epoch, one per block of ``block`` steps
+    (blocks start at multiples of ``block``; the last may be short): x = epochs_done + end / n_iter."""
+    points = []
+    while first < done:
+        end = min((first // block + 1) * block, done)
+        points.append([epochs_done + end / n_iter, float(np.mean(np.asarray(losses[first:end])))])
+        first = end
+    return points
+
+
+def test_result(model: SoftmaxRegression, x: np.ndarray, y: np.ndarray) -> dict:
+    """Test loss, accuracy and the confusion matrix [true][predicted] (reported, never used to choose)."""
+    loss, acc = evaluate(model, x, y)
+    pred = np.concatenate([model.predict(x[i:i + 10000]) for i in range(0, len(x), 10000)])
+    confusion = np.bincount(y * 10 + pred, minlength=100).reshape(10, 10)
+    return {"loss": loss, "acc": acc, "confusion": confusion.tolist()}
+
+
+def sse(event: str, data) -> str:
+    return f"event: {event}\ndata: {json.dumps(data, separators=(',', ':'))}\n\n"
+
+
+def create_app(model_path: str | os.PathLike | None = None, data_dir=None,
+               max_runs: int = MAX_RUNS, max_bytes: int = MAX_UPLOAD_BYTES) -> Flask:
+    """The playground at / (with ``model_path``: the draw page at /, the playground at /playground,
+    the model its first run). ``app.playground`` is the Playground."""
+    pg = Playground(data_dir, max_runs)
+    if model_path is not None:
+        app = draw_app(model_path, max_bytes)
+        pg.open_model(model_path)
+    else:
+        app = base_app(max_bytes)
+        app.add_url_rule("/", "playground_index", lambda: app.send_static_file("playground.html"))
+    app.playground = pg
+
+    @app.errorhandler(SoftmaxMnistError)
+    def refused(e: SoftmaxMnistError):
+        return jsonify(error=str(e)), 409 if isinstance(e, (Busy, DataError)) else 400
+
+    @app.get("/playground")
+    def playground_page():
+        return app.send_static_file("playground.html")
+
+    @app.get("/api/events")
+    def events():
+        return Response(pg.open_stream(), mimetype="text/event-stream",
+                        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+
+    @app.post("/api/train")
+    def train():
+        run = pg.start(request.get_json(silent=True))
+        return jsonify(id=run.id, name=run.name), 202
+
+    @app.post("/api/stop")
+    def stop():
+        run = pg.stop()
+        if run is None:
+            return jsonify(error="nothing is training"), 409
+        return jsonify(id=run.id, name=run.name)
+
+    def run_or_404(run_id: int) -> Run:
+        run = pg.get(run_id)
+        if run is None:
+            abort(404, f"no run #{run_id}: the playground keeps the last {pg.max_runs} runs")
+        return run
+
+    @app.get("/api/runs/<int:run_id>/model.npz")
+    def download(run_id: int):
+        data = pg.model_file(run_or_404(run_id))
+        return Response(data, mimetype="application/octet-stream", headers={
+            "Content-Disposition": f'attachment; filename="model-run{run_id}.npz"'})
+
+    @app.post("/api/runs/<int:run_id>/predict")
+    def run_predict(run_id: int):
+        run = run_or_404(run_id)
+        return jsonify(pg.explain(run, read_digit(max_bytes)))
+
+    return app
+
+
