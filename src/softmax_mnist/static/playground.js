@@ -295,8 +295,8 @@ function renderTest(test) {
   const caption = table.querySelector("caption");
   table.replaceChildren(caption);
   const head = table.createTHead().insertRow();
-  const corner = document.createElement("th");
-  corner.textContent = "true\\pred";
+  const corner = document.createElement("td");
+  corner.textContent = "";
   head.append(corner);
   for (let d = 0; d < 10; d++) {
     const th = document.createElement("th");
@@ -328,10 +328,11 @@ function renderTest(test) {
 // ---- charts (uPlot) ------------------------------------------------------------------------
 
 const charts = { loss: null, acc: null };
+const EPOCH_TICKS = [1, 2, 5, 10, 20, 50, 100]; // whole epochs on the accuracy chart
 
 function chartWidth(el) { return Math.max(240, el.clientWidth); }
 
-function makeChart(el, yLabel, withPoints) {
+function makeChart(el, yLabel, withPoints, xIncrs) {
   const ids = state.order;
   const series = [{ label: "epoch" }, ...ids.map((id) => ({
     label: `#${id} ${state.runs.get(id).summary.name}`,
@@ -346,7 +347,7 @@ function makeChart(el, yLabel, withPoints) {
     series,
     legend: { show: ids.length > 0, live: false },
     cursor: { drag: { x: false, y: false } },
-    axes: [{ label: "epoch", size: 40 }, { label: yLabel, size: 56 }],
+    axes: [{ label: "epoch", size: 40, ...(xIncrs ? { incrs: xIncrs } : {}) }, { label: yLabel, size: 56 }],
   }, [[]].concat(ids.map(() => [])), el);
 }
 
@@ -363,7 +364,7 @@ function redraw() {
       state.seriesKey = key;
       for (const name of ["loss", "acc"]) if (charts[name]) charts[name].destroy();
       charts.loss = makeChart($("loss-chart"), "training loss", false);
-      charts.acc = makeChart($("acc-chart"), "validation accuracy", true);
+      charts.acc = makeChart($("acc-chart"), "validation accuracy", true, EPOCH_TICKS);
     }
     const runs = state.order.map((id) => state.runs.get(id));
     charts.loss.setData(joined(runs.map((r) => [r.points.map((p) => p[0]), r.points.map((p) => p[1])])));
