@@ -233,6 +233,14 @@ def test_a_child_ignoring_its_alarm_is_killed(tmp_path):
     assert vectorised.passed  # in a new child
 
 
+def test_a_student_file_named_like_a_library_does_not_break_the_checker(tmp_path):
+    folder = write(tmp_path / "s", loss=CORRECT_LOSS, optimizer=CORRECT_SGD,
+                   signal="raise RuntimeError('the checker imported this')\n",
+                   json="raise RuntimeError('the checker imported this')\n")
+    report = check.run_check(folder, checks=["framework", "construction", "forward"])
+    assert report.status == 0, report.checks
+
+
 # ---- the framework check's other ways in -----------------------------------------------------
 
 

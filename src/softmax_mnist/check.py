@@ -215,7 +215,8 @@ def _run_child(folder: Path, data_dir: str, names: list[str], broken: dict, log:
     with open(log, "ab") as out:
         proc = subprocess.Popen([sys.executable, "-m", "softmax_mnist.check_child", json.dumps(spec)],
                                 stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
-                                pass_fds=(write_fd,), env=env, start_new_session=True, cwd=folder)
+                                pass_fds=(write_fd,), env=env, start_new_session=True,
+                                cwd=log.parent)  # not the student's folder: `-m` puts cwd on sys.path
     os.close(write_fd)
     buf, current = b"", None
     deadline = time.monotonic() + limits["import"] + GRACE + 10  # + the child's own start-up

@@ -206,7 +206,7 @@ def describe_error(e: BaseException, student: Student, limits_mb: int) -> tuple[
     at = f" at {where}" + (f" ({code})" if code else "") if where else ""
     in_fn = f"{fn}() " if fn else ""
     if isinstance(e, CheckTimeout):
-        return (f"{in_fn}did not finish within {e.args[0]:g} s; it was running{at}",
+        return (f"{in_fn}did not finish within {e.args[0]:g} s" + (f"; it was running{at}" if at else ""),
                 "an endless loop? look at the loop around that line: does its condition ever change?")
     if isinstance(e, MemoryError):
         return (f"{in_fn}ran out of memory (the limit is {limits_mb} MB){at}: {e}",
