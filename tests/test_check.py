@@ -272,7 +272,8 @@ def test_framework_imports_in_the_source(tmp_path):
 
 def test_course_files_missing_from_the_folder_are_supplied(tmp_path):
     loss = ("from dataloader import build_dataloader  # noqa\n"
-            "from visualize import plot_loss_and_acc  # noqa\n")
+            "from visualize import plot_loss_and_acc  # noqa\n"
+            "from solver import Solver  # noqa\n")
     folder = write(tmp_path / "s", loss=loss + CORRECT_LOSS, optimizer=CORRECT_SGD)
     report = check.run_check(folder, checks=["framework", "construction", "forward"])
     assert report.status == 0, report.checks
