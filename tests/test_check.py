@@ -336,3 +336,66 @@ def test_each_writes_one_row_per_submission(tmp_path, mnist_dir, capsys):
 def test_each_needs_subfolders(tmp_path, capsys):
     assert main(["check", str(tmp_path), "--each"]) == 2
     assert "no subfolders" in capsys.readouterr().err
+
+
+# ---- for students starting out: --skeleton ---------------------------------------------------
+
+FILLED = {
+    "loss.py": {
+        '        raise NotImplementedError("TODO in forward: the loss and the accuracy")\n': '''\
+        self.Input, self.labels = Input, labels
+        logits = Input @ self.W + self.b
+        logits = logits - logits.max(axis=1, keepdims=True)
+        log_p = logits - np.log(np.exp(logits).sum(axis=1, keepdims=True))
+        self.prob = np.exp(log_p)
+        rows = np.arange(len(Input))
+        return -log_p[rows, labels].mean(), np.mean(logits.argmax(axis=1) == labels)
+''',
+        '        raise NotImplementedError("TODO in gradient_computing: grad_W and grad_b")\n': '''\
+        d = self.prob.copy()
+        d[np.arange(len(d)), self.labels] -= 1
+        d /= len(d)
+        self.grad_W = self.Input.T @ d
+        self.grad_b = d.sum(axis=0, keepdims=True)
+''',
+    },
+    "optimizer.py": {
+        "        # TODO: one velocity for W and one for b: zeros of their shapes, kept between steps\n":
+            "        self.vW, self.vb = np.zeros_like(model.W), np.zeros_like(model.b)\n",
+        '            raise NotImplementedError("TODO in step: the update with momentum")\n': '''\
+            self.vW = self.momentum * self.vW - self.learning_rate * layer.grad_W
+            self.vb = self.momentum * self.vb - self.learning_rate * layer.grad_b
+            layer.W += self.vW
+            layer.b += self.vb
+''',
+    },
+}
+
+
+def test_skeleton_is_read_by_check_and_passes_once_filled(tmp_path, mnist_dir, capsys):
+    folder = tmp_path / "mine"
+    assert main(["check", str(folder), "--skeleton"]) == 0
+    assert "fill in the TODOs" in capsys.readouterr().out
+    code, report = run_json(capsys, folder, "--data-dir", mnist_dir)
+    assert code == 1
+    passing = {c["name"] for c in report["checks"] if c["passed"]}
+    assert passing == {"framework", "construction", "frozen"}  # the given parts already work
+    forward = next(c for c in report["checks"] if c["name"] == "forward")
+    assert "forward() raised NotImplementedError: TODO in forward" in forward["message"]
+    for name, edits in FILLED.items():
+        path = folder / name
+        text = path.read_text()
+        for todo, code_ in edits.items():
+            assert text.count(todo) == 1, todo
+            text = text.replace(todo, code_)
+        path.write_text(text)
+    code, report = run_json(capsys, folder, "--data-dir", mnist_dir)
+    assert (code, report["failed"]) == (0, [])
+
+
+def test_skeleton_never_overwrites(tmp_path, capsys):
+    folder = write(tmp_path / "s", loss="# mine\n")
+    assert main(["check", str(folder), "--skeleton"]) == 2
+    assert "loss.py exists already" in capsys.readouterr().err
+    assert (folder / "loss.py").read_text() == "# mine\n"
+    assert not (folder / "optimizer.py").exists()

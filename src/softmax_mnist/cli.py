@@ -473,6 +473,8 @@ def _add_check(sub) -> None:
     p.add_argument("--jobs", type=int, metavar="N", help="with --each: submissions checked at "
                    "once (default: one per core)")
     p.add_argument("--out", metavar="FILE", help="with --each: the CSV (default DIR/results.csv)")
+    p.add_argument("--skeleton", action="store_true", help="write loss.py and optimizer.py with "
+                   "the parts to fill in marked TODO into DIR (a new folder), instead of checking")
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(func=cmd_check)
 
@@ -481,6 +483,17 @@ def cmd_check(args) -> int:
     from softmax_mnist import check
     from softmax_mnist.fileio import atomic_write_text
 
+    if args.skeleton:
+        if args.each or args.json:
+            raise ConfigError("--skeleton writes two files; drop --each and --json")
+        try:
+            paths = check.write_skeleton(args.folder)
+        except check.CannotRun as e:
+            print(f"softmax-mnist check: error: {e}", file=sys.stderr)
+            return 2
+        print(f"wrote {paths[0]} and {paths[1]}; fill in the TODOs, then run: "
+              f"softmax-mnist check {args.folder}")
+        return 0
     if not args.each and (args.jobs is not None or args.out):
         raise ConfigError("--jobs and --out go with --each")
     if args.jobs is not None and args.jobs < 1:
