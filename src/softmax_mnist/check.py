@@ -237,7 +237,10 @@ def _run_child(folder: Path, data_dir: str, names: list[str], broken: dict, log:
             buf += chunk
             *lines, buf = buf.split(b"\n")
             for line in lines:
-                event = json.loads(line)
+                try:
+                    event = json.loads(line)
+                except ValueError:  # not the child's own line (student code writing to the pipe)
+                    continue
                 if event["event"] == "start":
                     current = event["check"]
                     deadline = time.monotonic() + limits.get(current, DEFAULT_LIMIT) + GRACE
