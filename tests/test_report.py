@@ -1,10 +1,11 @@
-"""The report on a saved study folder: numbers agree with results.json, sentences follow the
-numbers (and flip when they change), the PDF has the pages and images it should and renders."""
+"""The report: each analysis pinned on synthetic results (within noise is said so, controls are
+read right, stacked rows are marked), and the typeset documents of a real quick study: pages,
+embedded fonts, Chinese text, a report.typ that recompiles, the same conclusions twice."""
 
 from __future__ import annotations
 
-import copy
-import json
+import contextlib
+import io
 import re
 import shutil
 import subprocess
@@ -12,353 +13,273 @@ import subprocess
 import numpy as np
 import pytest
 
-from softmax_mnist import report
+from softmax_mnist import discussion as ds
+from softmax_mnist import report, typeset
+from softmax_mnist.cli import main
 from softmax_mnist.fileio import atomic_write_json
-from softmax_mnist.model import SoftmaxRegression
-from softmax_mnist.modelfile import save_model
+from softmax_mnist.results import summarize
 
-THRESHOLDS = (0.90, 0.92)
-COURSE = {"epochs": 10, "batch_size": 100, "lr": 0.01, "momentum": 0.0, "nesterov": False,
-          "weight_decay": 0.0, "preprocess": "course", "val_size": 5000, "seed": 0}
-
-
-def make_run(name, group, val_acc, epoch_time=0.1, status="ok", test_acc=None, error=None,
-             **config):
-    """A run dict as experiments.py writes it, its derived fields computed from ``val_acc``."""
-    config = {**COURSE, **config}
-    n = len(val_acc)
-    times = [epoch_time] * n if np.isscalar(epoch_time) else list(epoch_time)
-    cum = np.cumsum(times).tolist()
-    train_acc = [min(a + 0.005, 1.0) for a in val_acc]
-    train_loss = [1.5 * (1 - a) + 0.1 for a in train_acc]
-    val_loss = [1.5 * (1 - a) + 0.12 for a in val_acc]
-    epochs_to, seconds_to = {}, {}
-    for t in THRESHOLDS:
-        hit = next((e for e, a in enumerate(val_acc, 1) if a >= t), None)
-        epochs_to[f"{t:.2f}"] = hit
-        seconds_to[f"{t:.2f}"] = cum[hit - 1] if hit else None
-    diverged = status == "diverged"
-    if diverged:  # the epoch that blew up has a train loss but no validation numbers
-        train_loss.append(40.0)
-        train_acc.append(0.1)
-        times.append(epoch_time if np.isscalar(epoch_time) else times[-1])
-    return {
-        "name": name, "group": group, "config": config, "status": status,
-        "error": error or (f"training diverged in epoch {n + 1}: mean loss 40 is over 23 "
-                           f"with learning rate {config['lr']:g}" if diverged else None),
-        "history": {"train_loss": train_loss, "train_acc": train_acc, "val_loss": val_loss,
-                    "val_acc": list(val_acc), "epoch_time": times},
-        "seconds": float(sum(times)), "seconds_per_epoch": float(np.mean(times)),
-        "epochs_to": epochs_to, "seconds_to": seconds_to,
-        "final_val_acc": None if diverged else val_acc[-1],
-        "final_val_loss": None if diverged else val_loss[-1],
-        "test_acc": None if diverged else (test_acc if test_acc is not None
-                                           else round(val_acc[-1] - 0.004, 4)),
-        "test_loss": None if diverged else val_loss[-1] + 0.01,
-    }
+N_VAL = 5000
+BASE = {"epochs": 10, "batch_size": 100, "lr": 0.01, "momentum": 0.0, "nesterov": False,
+        "weight_decay": 0.0, "preprocess": "course", "val_size": N_VAL, "seed": 0,
+        "lr_decay": "none", "deskew": False, "ink_size": 0.0, "blur_sigma": 0.0}
 
 
-def rising(start, end, n=10):
-    return [round(float(v), 4) for v in np.linspace(start, end, n)]
+def runs_of_setting(setting, group, finals, curve=None, stacked=True, **config):
+    """Three seeds of one setting whose final validation accuracies are ``finals``."""
+    out = []
+    for seed, final in enumerate(finals):
+        val = list(curve or np.linspace(final - 0.03, final, 10))
+        val[-1] = final
+        out.append({
+            "name": f"{setting}@s{seed}", "setting": setting, "group": group,
+            "config": {**BASE, **config, "seed": seed}, "status": "ok", "error": None,
+            "history": {"train_loss": [0.5] * len(val), "train_acc": [a - 0.01 for a in val],
+                        "val_loss": [0.3] * len(val), "val_acc": val},
+            "epochs_to": {"0.90": 1, "0.92": next((e for e, a in enumerate(val, 1) if a >= 0.92),
+                                                  None)},
+            "final_train_acc": final + 0.002, "final_train_loss": 0.3, "final_val_acc": final,
+            "final_val_loss": 0.3, "test_acc": final - 0.01, "test_loss": 0.3,
+            **({"pass": seed + 1, "stacked_with": []} if stacked else {}),
+        })
+    return out
 
 
-def fake_results() -> dict:
-    """A full study with chosen numbers: momentum 0.9 is faster and more accurate than plain
-    SGD, lr 0.05 is best (0.001 too small, 0.5 diverges), batch 50 is best."""
-    runs = [
-        make_run("momentum-0", "momentum", rising(0.86, 0.905), 0.10, test_acc=0.9012),
-        make_run("momentum-0.9", "momentum", rising(0.90, 0.935), 0.11, test_acc=0.9205,
-                 momentum=0.9),
-        make_run("nesterov-0.9", "momentum", rising(0.905, 0.936), 0.12, test_acc=0.9211,
-                 momentum=0.9, nesterov=True),
-    ]
-    for lr, accs in ((0.001, rising(0.70, 0.86)), (0.005, rising(0.85, 0.91)),
-                     (0.01, rising(0.90, 0.92)), (0.05, rising(0.91, 0.93)),
-                     (0.1, rising(0.90, 0.925))):
-        runs.append(make_run(f"lr-{lr:g}", "lr", accs, 0.11, lr=lr, momentum=0.9))
-    runs.append(make_run("lr-0.5", "lr", [0.5], 0.11, status="diverged", lr=0.5, momentum=0.9))
-    for bs, acc, t in ((1, 0.905, 5.0), (10, 0.918, 0.8), (50, 0.928, 0.2), (100, 0.925, 0.12),
-                       (1000, 0.89, 0.05)):
-        runs.append(make_run(f"bs-{bs}", "batch_size", rising(acc - 0.03, acc), t,
-                             batch_size=bs, momentum=0.9))
-    return {
-        "meta": {"version": "0.1.0", "seed": 0, "quick": False, "data_dir": "/data/mnist",
-                 "started": "2026-11-26T15:00:00+00:00", "total_seconds": 95.2,
-                 "machine": {"cpu": "Test CPU", "cores": 2, "python": "3.11.7",
-                             "numpy": "2.4.6"},
-                 "thresholds": list(THRESHOLDS)},
-        "setup": {"n_train": 55000, "n_val": 5000, "n_test": 10000, "preprocess": "course",
-                  "init": "W, b ~ Normal(0, sqrt(4/(784+10)))",
-                  "model": "softmax regression 784->10"},
-        "runs": runs,
-        "groups": {"momentum": ["momentum-0", "momentum-0.9", "nesterov-0.9"],
-                   "lr": [r["name"] for r in runs if r["group"] == "lr"],
-                   "batch_size": [r["name"] for r in runs if r["group"] == "batch_size"]},
-        "best": {"lr": "lr-0.05", "batch_size": "bs-50", "overall": "nesterov-0.9"},
-    }
+def results_of(*groups):
+    runs = [r for g in groups for r in g]
+    return {"meta": {"thresholds": [0.9, 0.92], "seeds": [0, 1, 2]},
+            "setup": {"n_val": N_VAL}, "runs": runs,
+            "groups": {r["group"]: [] for r in runs}}
 
 
-def write_examples(path, k=12, seed=0):
-    rng = np.random.default_rng(seed)
-    cm = np.diag(np.full(10, 900)).astype(np.int64) + rng.integers(0, 12, (10, 10))
-    np.fill_diagonal(cm, 900)
-    cm[4, 9] = 40  # the most frequent mistake
-    images = rng.integers(0, 256, (k, 28, 28)).astype(np.uint8)
-    true = rng.integers(0, 10, k)
-    pred = (true + 1) % 10
-    np.savez(path, confusion=cm,
-             mistakes_images=images, mistakes_true=true, mistakes_pred=pred,
-             mistakes_prob=np.linspace(0.99, 0.9, k),
-             ambiguous_images=images[::-1], ambiguous_true=true, ambiguous_pred=true,
-             ambiguous_prob=np.linspace(0.3, 0.4, k), ambiguous_margin=np.linspace(0, 0.01, k))
-    return cm
+def momentum_case(control_finals):
+    res = results_of(
+        runs_of_setting("momentum-0", "momentum", [0.9195, 0.9201, 0.9190]),
+        runs_of_setting("momentum-0.9", "momentum", [0.9347, 0.9350, 0.9341], momentum=0.9),
+        runs_of_setting("sgd-equal-step", "momentum", control_finals, lr=0.1),
+        runs_of_setting("momentum-0.9-lr-0.001", "momentum", [0.9197, 0.9199, 0.9193],
+                        lr=0.001, momentum=0.9))
+    s = {n: summarize(res, n) for n in ("momentum-0", "momentum-0.9", "sgd-equal-step",
+                                         "momentum-0.9-lr-0.001")}
+    return res, s
 
 
-def write_study(folder, results=None, model=True, examples=True):
-    folder.mkdir(parents=True, exist_ok=True)
-    atomic_write_json(folder / "results.json", results or fake_results())
-    if model:
-        save_model(folder / "model.npz", SoftmaxRegression(784, 10, np.random.default_rng(0)),
-                   "course")
-    if examples:
-        write_examples(folder / "examples.npz")
-    return folder
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_momentum_that_only_matches_its_equal_step_control_says_so(lang):
+    _, s = momentum_case([0.9351, 0.9346, 0.9349])
+    text = " ".join(ds.momentum_text(s["momentum-0"], s["momentum-0.9"], s["sgd-equal-step"],
+                                     s["momentum-0.9-lr-0.001"], None, [0.9, 0.92], N_VAL, lang))
+    if lang == "en":
+        assert "within noise of momentum 0.9" in text
+        assert "within noise of plain SGD" in text
+        assert "'a larger effective step trains faster'" in text
+        assert "more than the noise" in text  # momentum vs plain at equal lr is a real gap
+    else:
+        assert "在噪声范围" in text and "更大的有效步长更快" in text
+
+
+def test_momentum_ahead_of_its_control_is_said_to_be_ahead():
+    _, s = momentum_case([0.9195, 0.9201, 0.9190])  # the control is as slow as plain SGD
+    text = " ".join(ds.momentum_text(s["momentum-0"], s["momentum-0.9"], s["sgd-equal-step"],
+                                     None, None, [0.9, 0.92], N_VAL, "en"))
+    assert "beyond the noise" in text and "stays ahead at an equal effective step" in text
+    assert "'a larger effective step trains faster'" not in text
+
+
+def lr_case(finals_by_lr, sd=0.0004):
+    groups = [runs_of_setting(f"lr-{lr:g}", "lr", [f - sd, f, f + sd], lr=lr, momentum=0.9)
+              for lr, f in finals_by_lr.items()]
+    res = results_of(*groups)
+    return [summarize(res, f"lr-{lr:g}") for lr in finals_by_lr]
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_a_rate_ahead_by_less_than_its_noise_is_not_called_best(lang):
+    items = lr_case({0.001: 0.9199, 0.01: 0.9348, 0.05: 0.9360, 0.1: 0.9354})
+    text = " ".join(ds.lr_text(items, N_VAL, lang))
+    if lang == "en":
+        assert "does not single out one best rate" in text
+        assert "any of 0.01, 0.05 and 0.1 serves" in text
+        assert "Too small: lr 0.001" in text
+        assert "best rate" not in text.replace("one best rate", "")
+    else:
+        assert "并不能选出唯一的最佳学习率" in text
+
+
+def test_a_rate_ahead_beyond_its_noise_leads_by_its_margin():
+    items = lr_case({0.01: 0.90, 0.05: 0.95, 0.1: 0.91})
+    text = " ".join(ds.lr_text(items, N_VAL, "en"))
+    assert "It leads the runner-up, lr 0.1, by 4.00 points, more than the noise" in text
+    assert "single out" not in text
+
+
+def test_the_noise_adds_seed_spread_and_sampling_error():
+    items = lr_case({0.01: 0.93, 0.05: 0.94}, sd=0.0)
+    d, nz, real = ds.gap(items[0], items[1], N_VAL)
+    p1, p2 = 0.93, 0.94
+    assert nz == pytest.approx(2 * np.sqrt(p1 * (1 - p1) / N_VAL + p2 * (1 - p2) / N_VAL))
+    assert d == pytest.approx(0.01) and real  # 1 point against about 1.0
+    wide = lr_case({0.01: 0.93, 0.05: 0.94}, sd=0.02)  # seeds that disagree widen it
+    assert ds.gap(wide[0], wide[1], N_VAL)[1] > nz and not ds.gap(wide[0], wide[1], N_VAL)[2]
+
+
+def test_time_within_noise_and_beyond():
+    _, s = momentum_case([0.9351, 0.9346, 0.9349])
+    step = {"momentum-0": {"median": 4.0}, "momentum-0.9": {"median": 7.0}}
+    near = {"momentum-0": {"median": 0.100, "q1": 0.098, "q3": 0.103},
+            "momentum-0.9": {"median": 0.104, "q1": 0.101, "q3": 0.106}}
+    text = ds.time_text(near, step, s["momentum-0"], s["momentum-0.9"], [0.9, 0.92], 5, "en")
+    assert "within noise" in text and "momentum adds 3.0 µs" in text
+    far = {**near, "momentum-0.9": {"median": 0.200, "q1": 0.198, "q3": 0.203}}
+    text = ds.time_text(far, step, s["momentum-0"], s["momentum-0.9"], [0.9, 0.92], 5, "en")
+    assert "momentum is 100% slower, beyond the noise" in text
+
+
+def test_stacked_rows_are_marked_in_the_tables(tmp_path):
+    res, _ = momentum_case([0.9351, 0.9346, 0.9349])
+    res["runs"] += runs_of_setting("nesterov-0.9", "momentum", [0.935, 0.934, 0.936],
+                                   momentum=0.9, nesterov=True, stacked=False)
+    res["passes"] = [{"id": k, "runs": [r["name"] for r in res["runs"] if r.get("pass") == k],
+                      "seconds": 1.0} for k in (1, 2, 3)]
+    res["groups"] = {"momentum": [r["name"] for r in res["runs"]]}
+    atomic_write_json(tmp_path / "results.json", res)
+    report.build_report(tmp_path, "en")
+    md = (tmp_path / "report.md").read_text()
+    rows = {line.split("|")[1].strip() for line in md.splitlines() if line.startswith("| ")}
+    assert "plain SGD†" in rows and "momentum 0.9†" in rows
+    assert "Nesterov 0.9" in rows and "Nesterov 0.9†" not in rows  # trained alone: no mark
+    assert "marked † in the tables" in md and "no time of its own" in md
+
+
+def test_confusion_and_mistakes_sentences_come_from_the_counts():
+    cm = np.diag(np.full(10, 100))
+    cm[5, 5], cm[5, 3] = 80, 20  # class 5 is the hardest, taken for 3
+    cm[9, 4] = 7
+    text = ds.confusion_text(cm, "en")
+    assert "hardest class is 5 (recall 0.800), most often taken for 3 (20 of 100" in text
+    assert "a true 5 predicted as 3 (20 times)" in text
+    assert "最难的类别是 5" in ds.confusion_text(cm, "zh")
+    text = ds.mistakes_text([7, 7, 2], [2, 2, 7], np.array([0.999, 0.995, 0.97]), "en")
+    assert "probability 0.970 to 0.999 (2 above 0.99)" in text and "a 7 read as 2 (2 images)" in text
+
+
+def test_gradient_check_finds_a_wrong_gradient():
+    rng = np.random.default_rng(0)
+    W, b = rng.normal(0, 0.1, (20, 4)), rng.normal(0, 0.1, (1, 4))
+    x, y = rng.normal(0, 1, (8, 20)), rng.integers(0, 4, 8)
+    assert report.gradient_check(W, b, x, y) < 1e-6
+    from softmax_mnist import functional
+
+    real = functional.cross_entropy
+
+    def times_n(logits, labels, **kw):  # the classic bug: dlogits not divided by N
+        loss, d = real(logits, labels, **kw)
+        return loss, d * len(labels)
+
+    functional.cross_entropy = times_n
+    try:
+        assert report.gradient_check(W, b, x, y) > 0.5
+    finally:
+        functional.cross_entropy = real
+
+
+def test_key_code_is_read_from_the_source_without_docstrings():
+    from softmax_mnist.optimizer import SGD
+
+    code = report.source_of(SGD.step)
+    assert code.startswith("def step(self)") and "v *= mu" in code and '"""' not in code
+
+
+def test_typst_escapes_markup_and_keeps_references_math_and_code():
+    out = typeset.typst_text("a*b_c #x @fig-lr 10% <y> [z] $p_(i c)$ `x_y`")
+    assert out == r"a\*b\_c \#x @fig-lr 10% \<y\> \[z\] $p_(i c)$ `x_y`"
+    assert typeset.latex_of("partial L / partial z_(i c) + e^(z_(i k))") == \
+        r"\partial L / \partial z_{i c} + e^{z_{i k}}"
+
+
+def test_no_cjk_font_is_one_line_naming_the_package(tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr(typeset, "cjk_font", lambda: None)
+    rc = main(["study", "--quick", "--out", str(tmp_path / "s"), "--lang", "zh"])
+    err = capsys.readouterr().err.strip()
+    assert rc == 1 and len(err.splitlines()) == 1 and "fonts-noto-cjk" in err
+    assert not (tmp_path / "s").exists()  # stopped before writing anything
+
+
+# ---- a real quick study, typeset ------------------------------------------------------------
+
+
+def run_cli(args) -> tuple[int, str]:
+    buf = io.StringIO()
+    with contextlib.redirect_stdout(buf):
+        rc = main(args)
+    return rc, buf.getvalue()
 
 
 @pytest.fixture(scope="module")
-def built(tmp_path_factory):
-    folder = write_study(tmp_path_factory.mktemp("study") / "study")
-    return folder, report.build_report(folder)
+def two_studies(mnist_dir, tmp_path_factory):
+    """Two `study --quick --lang zh` runs with the same seed on real MNIST."""
+    outs = []
+    for k in range(2):
+        out = tmp_path_factory.mktemp(f"study{k}") / "study"
+        rc, _ = run_cli(["study", "--quick", "--data-dir", str(mnist_dir), "--out", str(out),
+                         "--lang", "zh"])
+        assert rc == 0
+        outs.append(out)
+    return outs
 
 
-# ---- the numbers agree with results.json ---------------------------------------------------
+def pdf_text(path) -> str:
+    return subprocess.run(["pdftotext", str(path), "-"], capture_output=True, text=True,
+                          check=True).stdout
 
 
-def test_writes_markdown_pdf_and_figures(built):
-    folder, paths = built
-    assert paths.markdown == folder / "report.md" and paths.markdown.is_file()
-    assert paths.pdf == folder / "report.pdf" and paths.pdf.read_bytes().startswith(b"%PDF")
-    names = sorted(p.name for p in (folder / "figures").glob("*.png"))
-    assert names == sorted([
-        "curves-momentum-0.png", "curves-momentum-0.9.png", "momentum.png", "lr-curves.png",
-        "lr-summary.png", "batch-size-curves.png", "batch-size-summary.png", "weights.png",
-        "confusion.png", "mistakes.png", "ambiguous.png"])
-    assert sorted(p.name for p in paths.figures) == names
-    assert not list(folder.glob(".*.tmp")) and not list((folder / "figures").glob(".*.tmp"))
-
-
-def test_markdown_numbers_agree_with_results(built):
-    folder, _ = built
-    md = (folder / "report.md").read_text()
-    results = json.loads((folder / "results.json").read_text())
-    runs = {r["name"]: r for r in results["runs"]}
-    assert "test accuracy 0.9205" in md  # momentum-0.9 in the headline
-    assert f"{runs['momentum-0']['test_acc']:.4f}" in md
-    assert "the best learning rate was 0.05 (final validation accuracy 0.9300" in md
-    assert "the best batch size on the validation split was 50" in md
-    # every run appears in a table row with its final validation and test accuracy
-    for r in results["runs"]:
-        row = next(line for line in md.splitlines() if line.startswith(f"| {r['name']} |"))
-        assert report.f4(r["final_val_acc"]) in row and report.f4(r["test_acc"]) in row
-    # every figure is linked and exists
-    for link in re.findall(r"!\[[^]]*\]\(([^)]+)\)", md):
-        assert (folder / link).is_file()
-    assert "Machine: Test CPU, 2 cores" in md
-    assert "55,000 training images" in md
-
-
-def test_discussion_sentences_from_the_numbers(built):
-    folder, _ = built
-    md = (folder / "report.md").read_text()
-    # momentum-0.9 is at 0.90 in epoch 1; momentum-0 needs epoch 9 (0.86 -> 0.905 by 0.005)
-    assert ("Momentum 0.9 reached 0.90 validation accuracy first: in epoch 1 against epoch 9 "
-            "for plain SGD, 8 epochs earlier; in training time momentum 0.9 got "
-            "there 0.790 s sooner (0.110 s against 0.900 s).") in md
-    assert "Only momentum 0.9 reached 0.92 validation accuracy" in md
-    assert ("The test accuracy of momentum 0.9 is 0.9205 against 0.9012 for plain SGD: 1.93 "
-            "percentage points higher (193 test images of 10,000)") in md
-    assert "An epoch took 0.110 s with momentum 0.9 against 0.100 s with plain SGD, 10% more." \
-        in md
-    assert ("Too small: learning rates 0.001, 0.005 and 0.01 ended well below the best (final "
-            "validation accuracy 0.8600, 0.9100 and 0.9200).") in md
-    assert "Too large: learning rate 0.5 diverged in epoch 2." in md
-    assert "Larger learning rate 0.1 still ended within 1 point of the best (0.9250)" in md
-    assert "Time per epoch fell every time the batch grew, from 5.000 s at batch size 1 " \
-           "to 0.050 s at 1000 (100.0 times faster)" in md
-    assert "Above the best, the larger the batch, the lower the accuracy." in md
-    assert "The most frequent mistake is a true 4 predicted as 9 (40 images)." in md
-    assert "After 10 epochs both had about the same training loss (0.1900 and 0.1885" in md
-
-
-def flipped_momentum(results):
-    """momentum 0 made fast and accurate, momentum 0.9 slow and worse."""
-    r = copy.deepcopy(results)
-    runs = {x["name"]: x for x in r["runs"]}
-    r["runs"][0] = make_run("momentum-0", "momentum", rising(0.91, 0.93), 0.10, test_acc=0.9250)
-    r["runs"][1] = make_run("momentum-0.9", "momentum", rising(0.85, 0.915), 0.20,
-                            test_acc=0.9100, momentum=0.9)
-    assert runs["momentum-0"] is not r["runs"][0]
-    return r
-
-
-def test_sentences_flip_when_the_numbers_do(tmp_path):
-    folder = write_study(tmp_path / "flipped", flipped_momentum(fake_results()),
-                         model=False, examples=False)
-    report.build_report(folder)
-    md = (folder / "report.md").read_text()
-    assert "Plain SGD reached 0.90 validation accuracy first: in epoch 1 against " \
-           "epoch 8 for momentum 0.9, 7 epochs earlier" in md
-    assert "Only plain SGD reached 0.92 validation accuracy" in md
-    assert "1.50 percentage points lower" in md
-    assert "Momentum 0.9 reached 0.90 validation accuracy first" not in md
-    assert "100% more" in md
-    # no model / examples: no weight, confusion or example figures, no error section
-    assert not (folder / "figures" / "weights.png").exists()
-    assert "Errors of the reference model" not in md
-
-
-def test_convergence_sentence_cases():
-    fast = make_run("a", "momentum", [0.91, 0.93], 0.1)
-    slow_epochs_fast_seconds = make_run("b", "momentum", [0.85, 0.91], 0.02, momentum=0.9)
-    s = report.convergence_sentence(fast, slow_epochs_fast_seconds, 0.90)
-    assert s == ("Plain SGD reached 0.90 validation accuracy in fewer epochs: in "
-                 "epoch 1 against epoch 2 for momentum 0.9, 1 epoch earlier, but in training "
-                 "time momentum 0.9 got there 0.060 s sooner (0.040 s against 0.100 s). The "
-                 "epochs of plain SGD were slower.")
-    same = make_run("c", "momentum", [0.91, 0.93], 0.1, momentum=0.9)
-    s = report.convergence_sentence(fast, same, 0.92)
-    assert "both reached 0.92 validation accuracy in epoch 2" in s and "about the same" in s
-    never = make_run("d", "momentum", [0.5, 0.6], 0.1, momentum=0.9)
-    s = report.convergence_sentence(never, make_run("e", "momentum", [0.5, 0.7], 0.1), 0.9)
-    assert s.startswith("Neither momentum 0.9 nor plain SGD reached 0.90 validation accuracy ("
-                        "momentum 0.9: best 0.6000")
-    assert "best 0.7000" in s
-
-
-def test_accuracy_sentence_same_and_noise():
-    a = make_run("a", "momentum", [0.9], test_acc=0.9100)
-    b = make_run("b", "momentum", [0.9], test_acc=0.9100, momentum=0.9)
-    assert "have the same test accuracy, 0.9100" in report.accuracy_sentence(a, b, 10000)
-    b["test_acc"] = 0.9110
-    s = report.accuracy_sentence(a, b, 10000)
-    assert "0.10 percentage points higher (10 test images of 10,000)" in s
-    assert "does not separate the two" in s
-    b["status"], b["test_acc"] = "diverged", None
-    assert "diverged, so there is no test accuracy" in report.accuracy_sentence(a, b, 10000)
-
-
-def test_lr_discussion_edges():
-    # best is the largest and the smallest is within a point: nothing too small or too large
-    runs = [make_run("lr-0.01", "lr", [0.915], lr=0.01), make_run("lr-0.1", "lr", [0.92], lr=0.1)]
-    text = " ".join(report.lr_discussion(runs))
-    assert "does not show where the rate becomes too large" in text
-    assert "not clearly too small" in text and "Too small" not in text
-    # a larger rate that trains but ends well below the best
-    runs.append(make_run("lr-1", "lr", [0.85, 0.80], lr=1.0))
-    text = " ".join(report.lr_discussion(runs))
-    assert "Too large: learning rate 1 trained without diverging but ended well below" in text
-    assert ("At learning rate 1 the final training loss was higher (0.3925 against 0.2125 at "
-            "0.1) and validation accuracy fell by up to 5.00 points from one epoch to the next "
-            "(at most 0.00 at 0.1).") in text
-    all_bad = [make_run("lr-9", "lr", [0.1], status="diverged", lr=9.0)]
-    assert "Every learning rate in the sweep diverged" in report.lr_discussion(all_bad)[0]
-
-
-def test_batch_size_discussion_non_monotone_time():
-    runs = [make_run("bs-1", "batch_size", [0.90], 0.5, batch_size=1),
-            make_run("bs-10", "batch_size", [0.92], 0.1, batch_size=10),
-            make_run("bs-100", "batch_size", [0.91], 0.2, batch_size=100)]
-    text = " ".join(report.batch_size_discussion(runs, 55000))
-    assert "An epoch is 55,000 updates at batch size 1 and 550 at batch size 100." in text
-    assert "the fastest epochs were at batch size 10" in text
-    assert "Batch size 10 was both the most accurate and the fastest per epoch." in text
-    assert "fell every time" not in text
-
-
-# ---- the PDF ------------------------------------------------------------------------------
-
-
-def images_drawn(page) -> int:
-    """Image XObjects a page draws (``/Name Do``). Not ``len(page.images)``: matplotlib's PDFs
-    share one resource dictionary between pages, so that lists every image on every page."""
-    from pypdf.generic import ContentStream
-
-    xobjects = page["/Resources"]["/XObject"].get_object()
-    ops = ContentStream(page.get_contents(), page.pdf).operations
-    return sum(1 for operands, op in ops if op == b"Do"
-               and xobjects[operands[0]].get_object()["/Subtype"] == "/Image")
-
-
-def test_pdf_pages_and_images(built):
+def test_chinese_pdf_fonts_embedded_headings_extractable(two_studies, mnist_dir):
+    out = two_studies[0]
     from pypdf import PdfReader
 
-    folder, paths = built
-    reader = PdfReader(paths.pdf)
-    assert len(reader.pages) == paths.pdf_pages
-    images = [images_drawn(page) for page in reader.pages]
-    assert [i for i, n in enumerate(images) if n] == paths.figure_pages
-    assert all(images[i] == 1 for i in paths.figure_pages)
-    assert len(paths.figure_pages) == 11  # one page, one image per figure
-    text_pages = len(reader.pages) - 11
-    assert 3 <= text_pages <= 12
-    first = reader.pages[0].extract_text()
-    assert "softmax-mnist study report" in first
-    all_text = " ".join(p.extract_text() for p in reader.pages)
-    assert "0.9205" in all_text and "Too small" in all_text
+    pages = len(PdfReader(out / "report.pdf").pages)
+    assert 4 <= pages <= 12
+    box = PdfReader(out / "report.pdf").pages[0].mediabox
+    assert (round(float(box.width)), round(float(box.height))) == (595, 842)  # A4 portrait
+    fonts = subprocess.run(["pdffonts", str(out / "report.pdf")], capture_output=True, text=True,
+                           check=True).stdout.splitlines()[2:]
+    assert fonts and all(line.split()[-5] == "yes" for line in fonts), fonts  # the emb column
+    text = pdf_text(out / "report.pdf")
+    for heading in ("摘要", "方法", "梯度推导", "有无动量的比较", "学习率", "批大小", "模型学到了什么"):
+        assert heading in text, heading
+    md = (out / "report.md").read_text(encoding="utf-8")
+    typ = (out / "report.typ").read_text(encoding="utf-8")
+    for doc in (md, typ):
+        assert str(mnist_dir) not in doc and "/home/" not in doc and "/work/" not in doc
+    assert md.count("![图") == typ.count("#figure(image(") >= 6
+    figures = re.findall(r"\(figures/([\w-]+\.png)\)", md)
+    assert all((out / "figures" / f).is_file() for f in figures)
 
 
-def test_pdf_renders_with_pdftoppm(built, tmp_path):
-    assert shutil.which("pdftoppm"), "pdftoppm missing: apt-get install poppler-utils"
-    _, paths = built
-    subprocess.run(["pdftoppm", "-png", "-r", "30", "-f", "1", "-l", "1", str(paths.pdf),
-                    str(tmp_path / "page")], check=True, capture_output=True)
-    pngs = list(tmp_path.glob("page*.png"))
-    assert len(pngs) == 1 and pngs[0].stat().st_size > 1000
+def test_report_typ_recompiles_after_an_edit(two_studies, tmp_path):
+    folder = tmp_path / "copy"
+    shutil.copytree(two_studies[0], folder)
+    typ = folder / "report.typ"
+    typ.write_text(typ.read_text(encoding="utf-8").replace("= 摘要", "= 摘要（已修改）", 1),
+                   encoding="utf-8")
+    (folder / "report.pdf").unlink()
+    rc, printed = run_cli(["report", str(folder), "--typeset-only"])
+    assert rc == 0 and "已修改" in pdf_text(folder / "report.pdf")
+    rc, _ = run_cli(["report", str(folder), "--lang", "en"])  # the other language, no training
+    assert rc == 0
+    text = pdf_text(folder / "report.pdf")
+    assert "Summary" in text and "With and without momentum" in text and "摘要" not in text
 
 
-# ---- other folders: a sweep, a quick study, bad input -----------------------------------
+def masked(path) -> list[str]:
+    """The sentences of report.md with every number masked."""
+    text = path.read_text(encoding="utf-8")
+    text = re.sub(r"\d[\d,]*(\.\d+)?(e-?\d+)?", "#", text)
+    return [line for line in text.splitlines() if line.strip()]
 
 
-def test_sweep_folder_with_one_grid_group(tmp_path):
-    runs = [make_run(f"grid-{i}", "grid", [0.85 + 0.01 * i], 0.1 + 0.05 * i, lr=lr)
-            for i, lr in enumerate((0.01, 0.05, 0.1))]
-    runs.append(make_run("grid-3", "grid", [0.6], status="diverged", lr=2.0))
-    results = {**fake_results(), "runs": runs, "groups": {"grid": [r["name"] for r in runs]},
-               "best": {"overall": "grid-2"}}
-    paths = report.build_report(write_study(tmp_path / "sweep", results, model=False,
-                                            examples=False))
-    md = paths.markdown.read_text()
-    assert "the best on the validation split was grid-2 (lr 0.1)" in md
-    assert "Diverged: grid-3 in epoch 2." in md
-    assert sorted(p.name for p in paths.figures) == ["grid-curves.png", "grid-summary.png"]
-    # two settings varying: bars instead of a log axis
-    runs[0]["config"]["batch_size"] = 10
-    paths = report.build_report(write_study(tmp_path / "sweep2", results, model=False,
-                                            examples=False))
-    assert len(paths.figures) == 2
-    md = paths.markdown.read_text()
-    assert ("Best final validation accuracy for each batch_size (over the other settings): "
-            "10: 0.8500; 100: 0.8700.") in md
-    assert "for each lr (over the other settings): 0.01: 0.8500; 0.05: 0.8600; 0.1: 0.8700; " \
-           "2.0: all diverged." in md
-
-
-def test_quick_study_where_no_threshold_is_reached(tmp_path):
-    results = fake_results()
-    results["meta"]["quick"] = True
-    for r in results["runs"]:
-        if r["group"] == "momentum":
-            r.update(make_run(r["name"], "momentum", [0.6, 0.7], 0.01, **r["config"]))
-    report.build_report(write_study(tmp_path / "quick", results))
-    md = (tmp_path / "quick" / "report.md").read_text()
-    assert "**Quick mode**" in md
-    assert "Neither plain SGD nor momentum 0.9 reached 0.90 validation accuracy (nor 0.92)" in md
-    assert "reached 0.92" not in md
-
-
-def test_missing_or_bad_results(tmp_path):
-    with pytest.raises(report.ReportError, match="results.json not found"):
-        report.build_report(tmp_path)
-    (tmp_path / "results.json").write_text("{nope")
-    with pytest.raises(report.ReportError, match="not valid JSON"):
-        report.build_report(tmp_path)
+def test_two_runs_with_the_same_seed_reach_the_same_conclusions(two_studies):
+    a, b = (masked(out / "report.md") for out in two_studies)
+    assert len(a) == len(b)
+    diff = [(x, y) for x, y in zip(a, b) if x != y]
+    assert not diff, diff[:3]

@@ -24,7 +24,7 @@ from softmax_mnist import discussion as ds
 from softmax_mnist import results as rs
 from softmax_mnist import visualize as viz
 from softmax_mnist.fileio import atomic_write_text
-from softmax_mnist.results import ResultsError, load_results, summarize, summaries
+from softmax_mnist.results import ResultsError, load_results, summaries, summarize
 from softmax_mnist.typeset import (
     Bullets,
     Code,
@@ -241,6 +241,16 @@ def _opt_name(s, lang: str) -> str:
         else T(lang, "plain SGD", "普通 SGD")
 
 
+def _stacked(results: dict, s) -> str:
+    """'†' when every run of setting ``s`` trained in a stacked pass (no time of its own)."""
+    runs = rs.runs_of(results, s.setting)
+    return "†" if runs and all(r.get("pass") for r in runs) else ""
+
+
+STACK_NOTE = ("† trained side by side with other settings in a stacked pass: no time of its own.",
+              "† 与其他设置在一次堆叠训练中并排训练，没有单独的耗时。")
+
+
 def _eff(c: dict) -> str:
     return f"{c['lr'] / (1 - c.get('momentum', 0)):g}"
 
@@ -331,7 +341,7 @@ def build_document(results: dict, folder: Path, lang: str) -> tuple[Document, li
         # -- momentum
         doc.add(Heading(T(L, "(b) With and without momentum", "(b) 有无动量的比较")))
         mset = [s for s in summaries(results, "momentum")]
-        rows = [[_opt_name(s, L), f"{s.config['lr']:g}", _eff(s.config),
+        rows = [[_opt_name(s, L) + _stacked(results, s), f"{s.config['lr']:g}", _eff(s.config),
                  *[_ep(s.epochs_to[rs.key(t)]) for t in thresholds], ds.ms(s.val_acc),
                  ds.ms(s.test_acc) if s.test_acc.n else "–"] for s in mset]
         doc.add(Table([T(L, "optimizer", "优化器"), "η", "η/(1−μ)",
@@ -341,7 +351,8 @@ def build_document(results: dict, folder: Path, lang: str) -> tuple[Document, li
                         "validation accuracy first reached each threshold (– not reached; in brackets how "
                         "many seeds did), final validation accuracy as mean ± sd over seeds.",
                         "动量及其对照（批大小 100、10 轮）：验证准确率首次达到各阈值的轮数（种子中位数；– 为未达到，"
-                        "括号内为达到的种子数）与最终验证准确率（均值 ± 标准差）。"), "tab-momentum"))
+                        "括号内为达到的种子数）与最终验证准确率（均值 ± 标准差）。") + " " + T(L, *STACK_NOTE),
+                      "tab-momentum"))
         panels = [[(plain, _opt_name(plain, L), False), (mom, _opt_name(mom, L), False)]
                   + ([(S[rs.NESTEROV], _opt_name(S[rs.NESTEROV], L), False)] if S[rs.NESTEROV] else [])]
         ctrl = [(mom, T(L, "momentum 0.9, η 0.01", "动量 0.9，η 0.01"), False)]  # pairs: see plot_val_curves
@@ -383,13 +394,14 @@ def build_document(results: dict, folder: Path, lang: str) -> tuple[Document, li
         lrs = summaries(results, "lr")
         if lrs:
             doc.add(Heading(T(L, "Learning rate", "学习率"), 2))
-            rows = [[f"{s.config['lr']:g}", _eff(s.config), ds.ms(s.val_acc),
+            rows = [[f"{s.config['lr']:g}" + _stacked(results, s), _eff(s.config), ds.ms(s.val_acc),
                      ds.ms(s.train_loss) if s.ok else T(L, "diverged", "发散")] for s in
                     sorted(lrs, key=lambda s: s.config["lr"])]
             doc.add(Table(["η", "η/(1−μ)", T(L, "val. accuracy", "验证准确率"),
                            T(L, "final training loss", "最终训练损失")], rows,
                           T(L, f"Learning rate with momentum 0.9 (batch 100, 10 epochs), mean ± sd over "
-                            f"{len(seeds)} seeds.", f"学习率（动量 0.9、批大小 100、10 轮），{len(seeds)} 个种子的均值 ± 标准差。"),
+                            f"{len(seeds)} seeds. " + STACK_NOTE[0],
+                            f"学习率（动量 0.9、批大小 100、10 轮），{len(seeds)} 个种子的均值 ± 标准差。" + STACK_NOTE[1]),
                           "tab-lr"))
             with matplotlib.rc_context(viz.figure_style(L)):
                 paths.append(_figure(doc, figs, "lr", viz.plot_sweep(lrs, "lr", L),
@@ -409,7 +421,7 @@ def build_document(results: dict, folder: Path, lang: str) -> tuple[Document, li
             for s in fixed:
                 b = s.config["batch_size"]
                 sc = scaled.get(b)
-                rows.append([str(b), f"{-(-n_train // b):,}", ds.ms(s.val_acc),
+                rows.append([str(b) + _stacked(results, s), f"{-(-n_train // b):,}", ds.ms(s.val_acc),
                              f"{sc.config['lr']:g}" if sc else "–", ds.ms(sc.val_acc) if sc else "–",
                              ds.sec(bs_time[b]["median"]) if b in bs_time else "–"])
             doc.add(Table([T(L, "batch", "批大小"), T(L, "updates/epoch", "每轮更新数"),
@@ -419,7 +431,7 @@ def build_document(results: dict, folder: Path, lang: str) -> tuple[Document, li
                             "η 0.01 and with η = 0.01 × B/100; mean ± sd over seeds; seconds per epoch are "
                             "interleaved medians.",
                             f"批大小（动量 0.9、{fixed[0].config['epochs']} 轮）：固定 η = 0.01 与 η = 0.01 × B/100 两种情况，"
-                            "种子均值 ± 标准差；每轮秒数为交替测量的中位数。"), "tab-batch"))
+                            "种子均值 ± 标准差；每轮秒数为交替测量的中位数。") + " " + T(L, *STACK_NOTE), "tab-batch"))
             with matplotlib.rc_context(viz.figure_style(L)):
                 paths.append(_figure(doc, figs, "batch", viz.plot_batch(
                     fixed, list(scaled.values()), bs_time, L),
@@ -519,7 +531,20 @@ def _setup_items(results, n_train, n_val, n_test, seeds, L) -> list[str]:
           f"数据、批大小、轮数和种子都相同的设置在一次“堆叠”训练中并排训练（权重矩阵并排放置；本次共 {stacked} 个运行、"
           f"{len(passes)} 次堆叠训练）。这些运行没有各自的耗时：所有时间都来自单独的交替测量。"),
     ]
+    names = {"momentum": T(L, "momentum", "动量"), "lr": T(L, "learning rate", "学习率"),
+             "batch_size": T(L, "batch size", "批大小"), "lr_batch": T(L, "heat map", "热图"),
+             "grid": T(L, "grid", "参数网格"), "preset": T(L, "best setting", "最佳设置")}
+    shared = [names.get(g, g) for g in names if any(g in _pass_groups(results, p) for p in passes)]
+    if shared:
+        items.append(T(L, "Groups trained in stacked passes: " + ", ".join(shared)
+                       + " (marked † in the tables).",
+                       "在堆叠训练中完成的实验组：" + "、".join(shared) + "（表中以 † 标出）。"))
     return items
+
+
+def _pass_groups(results: dict, p: dict) -> set:
+    group = {r["name"]: r["group"] for r in results["runs"]}
+    return {group[n] for n in p["runs"] if n in group}
 
 
 def _ablation(doc, results, S, n_val, L) -> None:
