@@ -21,48 +21,54 @@ def quick_study(mnist_dir, tmp_path_factory):
     out = tmp_path_factory.mktemp("cli") / "study"
     buf = io.StringIO()  # capsys is function-scoped, so capture by hand
     with contextlib.redirect_stdout(buf):
-        rc = main(["study", "--quick", "--data-dir", str(mnist_dir), "--out", str(out)])
+        rc = main(["study", "--quick", "--data-dir", str(mnist_dir), "--out", str(out), "--lang", "en"])
     return rc, out, buf.getvalue()
 
 
 def test_study_quick_writes_a_consistent_folder(quick_study):
     rc, out, printed = quick_study
     assert rc == 0
-    for name in ("results.json", "results.csv", "model.npz", "examples.npz"):
+    for name in ("results.json", "results.csv", "model.npz", "examples.npz", "report.pdf",
+                 "report.md", "report.typ", "template.typ"):
         assert (out / name).is_file(), name
     res = json.loads((out / "results.json").read_text())
     plan = ex.study_plan(quick=True)
     assert [r["name"] for r in res["runs"]] == [n for n, _, _ in plan]
-    assert res["meta"]["quick"] is True and res["meta"]["seed"] == 0
+    assert res["meta"]["quick"] is True and res["meta"]["seeds"] == [0, 1, 2]
+    assert "data_dir" not in res["meta"]  # no path of this machine in the results
     assert res["setup"] == {**res["setup"], "n_train": 5000, "n_val": 1000, "n_test": 2000}
     with open(out / "results.csv", newline="") as f:
         rows = {r["name"]: r for r in csv.DictReader(f)}
     for run in res["runs"]:
         row = rows[run["name"]]
         assert run["status"] == row["status"] == "ok"
-        for k in ("final_val_acc", "final_val_loss", "test_acc", "test_loss"):
+        for k in ("final_val_acc", "final_train_acc"):
             assert float(row[k]) == run[k]
         assert run["final_val_acc"] == run["history"]["val_acc"][-1]
         assert len(run["history"]["val_acc"]) == run["config"]["epochs"] == 2
-    val = {r["name"]: r["final_val_acc"] for r in res["runs"]}
-    assert val[res["best"]["overall"]] == max(val.values())
-    assert val[res["best"]["lr"]] == max(v for k, v in val.items() if k.startswith("lr-"))
-    # the reference model is momentum-0.9's, and its test accuracy is the recorded one
+        # the test split only for the final models
+        assert (run["test_acc"] is not None) == (run["setting"] in ex.FINAL), run["name"]
+    from softmax_mnist.results import summaries
+
+    lr = summaries(res, "lr")
+    assert res["best"]["lr"] == max(lr, key=lambda s: s.val_acc.mean).setting
+    # the reference model is momentum-0.9's first seed, and its test accuracy the recorded one
     with np.load(out / "examples.npz") as z:
         conf = z["confusion"]
-    ref = next(r for r in res["runs"] if r["name"] == "momentum-0.9")
+    ref = next(r for r in res["runs"] if r["name"] == "momentum-0.9@s0")
+    assert res["meta"]["reference"] == "momentum-0.9@s0"
     assert conf.sum() == 2000 and np.trace(conf) / 2000 == pytest.approx(ref["test_acc"])
+    assert set(res["timing"]["epoch"]) >= {"momentum-0", "momentum-0.9", "nesterov-0.9"}
 
 
-def test_study_prints_a_line_per_run_and_the_total_time(quick_study):
+def test_study_prints_a_line_per_pass_or_run_and_the_times(quick_study):
     _, out, printed = quick_study
     lines = printed.splitlines()
-    n = len(ex.study_plan(quick=True))
-    run_lines = [line for line in lines if line.startswith("[")]
-    assert len(run_lines) == n
-    assert all(" val " in line and " test " in line and line.endswith(("s", ")"))
-               for line in run_lines)
-    assert "study done in" in lines[-1] and str(out) in lines[-1]
+    job_lines = [line for line in lines if line.startswith("[")]
+    n = int(job_lines[0].split("/")[1].split("]")[0])
+    assert len(job_lines) == n and job_lines[-1].startswith(f"[{n}/{n}]")
+    assert any("settings in one pass" in line for line in job_lines)
+    assert "study done in" in lines[-1] and "training" in lines[-1] and str(out) in lines[-1]
 
 
 def test_study_refuses_a_non_empty_folder(quick_study, mnist_dir, capsys):
@@ -91,11 +97,15 @@ def test_sweep_runs_a_toml_grid(mnist_dir, tmp_path, capsys):
     out = tmp_path / "sweep"
     assert main(["sweep", str(toml), "--data-dir", str(mnist_dir), "--out", str(out)]) == 0
     res = json.loads((out / "results.json").read_text())
-    assert res["groups"] == {"grid": ["lr=0.01", "lr=0.1"]}
+    assert res["groups"] == {"grid": ["lr=0.01@s0", "lr=0.1@s0"]}
     assert [r["config"]["epochs"] for r in res["runs"]] == [1, 1]
-    val = {r["name"]: r["final_val_acc"] for r in res["runs"]}
+    val = {r["setting"]: r["final_val_acc"] for r in res["runs"]}
     assert res["best"]["grid"] == res["best"]["overall"] == max(val, key=val.get)
+    best = next(r for r in res["runs"] if r["setting"] == res["best"]["grid"])
+    assert best["test_acc"] is not None  # the sweep's final model
     assert (out / "model.npz").is_file() and (out / "report.md").is_file()
+    md = (out / "report.md").read_text(encoding="utf-8")
+    assert "sweep report" in md or "参数扫描报告" in md
     assert "sweep done in" in capsys.readouterr().out
 
 
