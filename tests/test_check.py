@@ -9,8 +9,10 @@ the checker.
 from __future__ import annotations
 
 import csv
+import io
 import json
 import re
+import sys
 import textwrap
 from pathlib import Path
 
@@ -48,9 +50,17 @@ def test_every_case_folder_is_expected():
 
 
 @pytest.fixture(scope="module")
-def results(mnist_dir):
-    """Every case through the command line with --json, once: (exit status, parsed JSON)."""
-    return {}
+def each(mnist_dir, tmp_path_factory):
+    """Every case folder checked once, through `check CASES --each --json` (two at a time)."""
+    out = tmp_path_factory.mktemp("each") / "results.csv"
+    with pytest.MonkeyPatch.context() as mp:
+        buf = io.StringIO()
+        mp.setattr(sys, "stdout", buf)
+        mp.setattr(sys, "stderr", io.StringIO())
+        code = main(["check", str(CASES), "--each", "--json", "--jobs", "2", "--out", str(out),
+                     "--data-dir", str(mnist_dir)])
+    reports = {Path(r["folder"]).name: r for r in json.loads(buf.getvalue())}
+    return code, reports, out
 
 
 def run_json(capsys, *argv):
@@ -60,12 +70,28 @@ def run_json(capsys, *argv):
 
 
 @pytest.fixture
-def checked(results, mnist_dir, capsys):
+def checked(each):
     def get(case):
-        if case not in results:
-            results[case] = run_json(capsys, CASES / case, "--data-dir", mnist_dir)
-        return results[case]
+        report = each[1][case]
+        return report["status"], report
     return get
+
+
+def test_each_over_the_cases(each):
+    code, reports, csv_path = each
+    assert code == 1  # some fail
+    assert sorted(reports) == sorted(set(EXPECTED) | {"syntax_error"})
+    assert reports["syntax_error"]["status"] == 2
+    rows = {r["submission"]: r for r in csv.DictReader(csv_path.open())}
+    for case, report in reports.items():
+        assert rows[case]["status"] == str(report["status"])
+        assert {n for n in check.CHECKS if rows[case][n] == "FAIL"} == set(report["failed"])
+
+
+def test_single_folder_exit_status_and_json(mnist_dir, capsys):
+    code, report = run_json(capsys, CASES / "correct", "--data-dir", mnist_dir)
+    assert (code, report["status"], report["failed"]) == (0, 0, [])
+    assert report["passed"] == len(check.CHECKS)
 
 
 def line_of(path: Path, text: str) -> int:
