@@ -135,6 +135,21 @@ def test_time_within_noise_and_beyond():
     assert "momentum is 100% slower, beyond the noise" in text
 
 
+def test_time_is_compared_round_by_round():
+    """Interleaved rounds are paired: a load spike that hits both settings in one round
+    cancels in their ratio, however much it spreads each one's times."""
+    _, s = momentum_case([0.9351, 0.9346, 0.9349])
+    step = {"momentum-0": {"median": 4.0}, "momentum-0.9": {"median": 7.0}}
+    a = [0.10, 0.25, 0.10, 0.30, 0.12, 0.28, 0.11]
+    for factor, words in ((1.02, "differs from 1 by 2% (median), within noise (10%)"),
+                          (1.5, "momentum is 50% slower, beyond the noise of 10%")):
+        epoch = {"momentum-0": {"times": a, "median": float(np.median(a)), "q1": 0.1, "q3": 0.27},
+                 "momentum-0.9": {"times": [t * factor for t in a],
+                                  "median": float(np.median(a)) * factor, "q1": 0.1, "q3": 0.3}}
+        text = ds.time_text(epoch, step, s["momentum-0"], s["momentum-0.9"], [0.9, 0.92], 7, "en")
+        assert words in text, text
+
+
 def test_stacked_rows_are_marked_in_the_tables(tmp_path):
     res, _ = momentum_case([0.9351, 0.9346, 0.9349])
     res["runs"] += runs_of_setting("nesterov-0.9", "momentum", [0.935, 0.934, 0.936],

@@ -246,15 +246,27 @@ def _why(matched: bool, momentum_ahead: bool, zh: bool) -> str:
             "rather than helping.")
 
 
+def time_ratio(a: dict, b: dict) -> tuple[float, float]:
+    """How much longer b's epochs take than a's, and the tolerance below which that is noise.
+
+    The epochs were interleaved, so round r of a and of b ran side by side: the median of the
+    per-round ratios b_r / a_r cancels most of the machine's drift, and their quartile spread
+    is the noise (never below TIME_FLOOR)."""
+    if a.get("times") and b.get("times") and len(a["times"]) == len(b["times"]):
+        ratios = sorted(y / x for x, y in zip(a["times"], b["times"]))
+        q = statistics.quantiles(ratios, n=4) if len(ratios) > 1 else [ratios[0]] * 3
+        return statistics.median(ratios) - 1, max(TIME_FLOOR, q[2] - q[0])
+    spread = max((x["q3"] - x["q1"]) / x["median"] for x in (a, b))
+    return (b["median"] - a["median"]) / a["median"], max(TIME_FLOOR, spread)
+
+
 def time_text(epoch: dict, step: dict, plain: Summary, mom: Summary, thresholds, rounds: int,
               lang: str) -> str:
     """Seconds per epoch with and without momentum (interleaved medians), the update's own
     cost, and the training time to the highest threshold (epochs x median epoch time)."""
     zh = lang == "zh"
     a, b = epoch[plain.setting], epoch[mom.setting]
-    rel = (b["median"] - a["median"]) / a["median"]
-    spread = max((x["q3"] - x["q1"]) / x["median"] for x in (a, b))
-    tol = max(TIME_FLOOR, spread)
+    rel, tol = time_ratio(a, b)
     same = abs(rel) <= tol
     sp, sm = step[plain.setting]["median"], step[mom.setting]["median"]
     t = max(thresholds)
@@ -263,7 +275,7 @@ def time_text(epoch: dict, step: dict, plain: Summary, mom: Summary, thresholds,
     if zh:
         text = (f"每轮训练耗时：动量 0.9 为 {sec(b['median'])} 秒，普通 SGD 为 {sec(a['median'])} 秒"
                 f"（各 {rounds} 轮的中位数；两种设置在预热一轮后逐轮交替测量，使机器负载的变化同时影响两者）。")
-        text += (f"相差 {abs(rel):.0%}，在噪声范围（{tol:.0%}）之内。" if same else
+        text += (f"逐轮耗时之比的中位数相差 {abs(rel):.0%}，在噪声范围（{tol:.0%}）之内。" if same else
                  f"动量{'慢' if rel > 0 else '快'} {abs(rel):.0%}，超过了噪声界 {tol:.0%}。")
         text += (f"单独测量一次参数更新：不带动量 {sp:.1f} 微秒，带动量 {sm:.1f} 微秒，"
                  f"动量只多出 {sm - sp:.1f} 微秒，而批大小 100 时一步完整训练约需 "
@@ -277,7 +289,8 @@ def time_text(epoch: dict, step: dict, plain: Summary, mom: Summary, thresholds,
     text = (f"One epoch took {sec(b['median'])} s with momentum 0.9 and {sec(a['median'])} s with "
             f"plain SGD (medians of {rounds} epochs each, the two interleaved epoch by epoch after "
             "a warm-up, so that the machine's load hits both alike): ")
-    text += (f"a difference of {abs(rel):.0%}, within noise ({tol:.0%})." if same else
+    text += (f"the per-round ratio differs from 1 by {abs(rel):.0%} (median), within noise ({tol:.0%})."
+             if same else
              f"momentum is {abs(rel):.0%} {'slower' if rel > 0 else 'faster'}, beyond the noise "
              f"of {tol:.0%}.")
     text += (f" Timed alone, one update costs {sp:.1f} µs without momentum and {sm:.1f} µs with "

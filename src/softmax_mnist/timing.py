@@ -24,7 +24,7 @@ from softmax_mnist.model import SoftmaxRegression
 from softmax_mnist.optimizer import SGD
 from softmax_mnist.solver import fit
 
-ROUNDS = 5
+ROUNDS = 7
 WARMUP = 1
 
 

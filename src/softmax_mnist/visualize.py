@@ -1,4 +1,6 @@
-"""Plots as functions that return matplotlib Figures (Agg backend; nothing ever blocks)."""
+"""Plots as functions that return matplotlib Figures, built without pyplot: no window ever
+opens and nothing blocks, and the backend a notebook or script chose is left alone (a Figure
+saves through its own canvas, so no ``matplotlib.use`` here)."""
 
 from __future__ import annotations
 
@@ -8,12 +10,10 @@ from pathlib import Path
 
 import matplotlib
 import numpy as np
+from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 
-matplotlib.use("Agg")  # library code never opens a window
-from matplotlib.figure import Figure  # noqa: E402
-from matplotlib.ticker import MaxNLocator  # noqa: E402
-
-from softmax_mnist.fileio import atomic_write  # noqa: E402
+from softmax_mnist.fileio import atomic_write
 
 
 def save_figure(fig: Figure, path: str | os.PathLike, dpi: int = 120) -> Path:
