@@ -561,7 +561,7 @@ def mistakes_text(true, pred, prob, lang: str) -> str:
     (a, b), k = pairs[0], sum(1 for t, p in zip(true, pred) if (t, p) == pairs[0])
     over = int((prob > 0.99).sum())
     if lang == "zh":
-        return (f"图中是置信度最高的 {len(true)} 个错误：模型给错误类别的概率在 {prob.min():.3f} 到 {prob.max():.3f} 之间"
+        return (f"置信度最高的 {len(true)} 个错误：模型给错误类别的概率在 {prob.min():.3f} 到 {prob.max():.3f} 之间"
                 f"（{over} 个超过 0.99），其中最常见的是把 {a} 判为 {b}（{k} 个）。"
                 "线性模型只能按像素加权投票，笔画位置偏移或形状罕见的数字会让它非常自信地犯错。")
     return (f"These are the {len(true)} most confident mistakes: the wrong class gets probability "

@@ -127,12 +127,12 @@ def method_section(doc: Document, lang: str, check: float | None, n_check: int) 
                  r"L = -\frac{1}{N}\sum_{i=1}^{N}\log p_{i,y_i} = -\frac{1}{N}\sum_{i=1}^{N}"
                  r"\sum_{c=1}^{C} Y_{ic}\log p_{ic}", "eq-ce"),
             Heading(T(L, "Gradient", "梯度推导"), 2),
-            Para(T(L, "For one sample, $log p_(i c) = z_(i c) - log sum_k e^(z_(i k))$, so "
+            Para(T(L, "Differentiating @eq-ce through @eq-softmax: for one sample, $log p_(i c) = z_(i c) - log sum_k e^(z_(i k))$, so "
                    "$partial (-log p_(i, y_i)) / partial z_(i c) = p_(i c) - Y_(i c)$: the derivative "
                    "of the log-sum-exp is the softmax itself, and the true class loses 1. Averaging "
                    "over the N samples and applying the chain rule through Z = XW + b "
                    "($partial z_(i c) / partial W_(d c) = x_(i d)$, $partial z_(i c) / partial b_c = 1$):",
-                   "对单个样本，$log p_(i c) = z_(i c) - log sum_k e^(z_(i k))$，因此 "
+                   "对 @eq-ce 经由 @eq-softmax 求导：对单个样本，$log p_(i c) = z_(i c) - log sum_k e^(z_(i k))$，因此 "
                    "$partial (-log p_(i, y_i)) / partial z_(i c) = p_(i c) - Y_(i c)$：log-sum-exp 的导数正是 "
                    "softmax 本身，真实类别处再减去 1。对 N 个样本取平均，并沿 Z = XW + b 用链式法则"
                    "（$partial z_(i c) / partial W_(d c) = x_(i d)$，$partial z_(i c) / partial b_c = 1$）：")),
@@ -151,10 +151,10 @@ def method_section(doc: Document, lang: str, check: float | None, n_check: int) 
                    "with a large learning rate or long training; log(softmax + ε) also loses the "
                    "small probabilities. Subtracting the row maximum $m_i$ changes nothing "
                    "mathematically (it cancels between numerator and denominator) and makes every "
-                   "exponent ≤ 0:",
+                   "exponent ≤ 0, as @eq-logsoftmax does:",
                    "在 float32 中，z > 88.7 时 $e^z$ 就溢出为无穷大，而学习率较大或训练较久时这样大的 logit 并不少见；"
                    "log(softmax + ε) 的写法还会丢失很小的概率。减去每行的最大值 $m_i$ 在数学上不改变结果"
-                   "（分子分母同时约去），却让所有指数都 ≤ 0：")),
+                   "（分子分母同时约去），却让所有指数都 ≤ 0，即 @eq-logsoftmax：")),
             Math("log p_(i c) = z_(i c) - m_i - log sum_(k=1)^C e^(z_(i k) - m_i), quad m_i = max_k z_(i k)",
                  r"\log p_{ic} = z_{ic} - m_i - \log\sum_{k=1}^{C} e^{z_{ik}-m_i},\qquad "
                  r"m_i = \max_k z_{ik}", "eq-logsoftmax"))
@@ -339,7 +339,10 @@ def build_document(results: dict, folder: Path, lang: str) -> tuple[Document, li
         doc.add(Para(ds.curves_text(plain, mom, {}, L)))
 
         # -- momentum
-        doc.add(Heading(T(L, "(b) With and without momentum", "(b) 有无动量的比较")))
+        doc.add(Heading(T(L, "(b) With and without momentum", "(b) 有无动量的比较")),
+                Para(T(L, "@tab-momentum lists the momentum settings and their controls, @fig-momentum "
+                       "their validation curves, @tab-time their training time.",
+                       "@tab-momentum 列出动量设置及其对照，@fig-momentum 给出它们的验证曲线，@tab-time 给出训练时间。")))
         mset = [s for s in summaries(results, "momentum")]
         rows = [[_opt_name(s, L) + _stacked(results, s), f"{s.config['lr']:g}", _eff(s.config),
                  *[_ep(s.epochs_to[rs.key(t)]) for t in thresholds], ds.ms(s.val_acc),
@@ -393,7 +396,9 @@ def build_document(results: dict, folder: Path, lang: str) -> tuple[Document, li
                           "(c) 学习率、批大小及其他设置的影响")))
         lrs = summaries(results, "lr")
         if lrs:
-            doc.add(Heading(T(L, "Learning rate", "学习率"), 2))
+            doc.add(Heading(T(L, "Learning rate", "学习率"), 2),
+                    Para(T(L, "Six learning rates, each with momentum 0.9 and 3 seeds: @tab-lr and @fig-lr.",
+                           "六个学习率，均配合动量 0.9、各 3 个种子：见 @tab-lr 和 @fig-lr。")))
             rows = [[f"{s.config['lr']:g}" + _stacked(results, s), _eff(s.config), ds.ms(s.val_acc),
                      ds.ms(s.train_loss) if s.ok else T(L, "diverged", "发散")] for s in
                     sorted(lrs, key=lambda s: s.config["lr"])]
@@ -416,7 +421,12 @@ def build_document(results: dict, folder: Path, lang: str) -> tuple[Document, li
                            key=lambda s: s.config["batch_size"])
             scaled = {s.config["batch_size"]: s for s in bss if s.setting.endswith("-scaled")}
             bs_time = {int(k[3:]): v for k, v in epoch_t.items() if k.startswith("bs-")}
-            doc.add(Heading(T(L, "Batch size", "批大小"), 2))
+            doc.add(Heading(T(L, "Batch size", "批大小"), 2),
+                    Para(T(L, "Seven batch sizes at a fixed learning rate and at one scaled with the batch "
+                           "(@tab-batch, @fig-batch), and every learning rate at every batch size "
+                           "(@fig-heatmap).",
+                           "七个批大小，分别用固定学习率和随批大小缩放的学习率（@tab-batch、@fig-batch），"
+                           "以及所有学习率与批大小的组合（@fig-heatmap）。")))
             rows = []
             for s in fixed:
                 b = s.config["batch_size"]
@@ -506,6 +516,7 @@ def _summary_para(results, S, n_val, L) -> str:
                   f"decaying rate, still a linear model) reaches test accuracy {ds.f4(best.test_acc.mean)}.",
                   f"找到的最佳设置（图像做倾斜校正、尺寸归一化和模糊，学习率线性衰减，仍是线性模型）测试准确率为 "
                   f"{ds.f4(best.test_acc.mean)}。")
+    text += T(L, " @tab-summary gives the accuracies of the final models.", "最终模型的准确率见 @tab-summary。")
     return text
 
 
@@ -600,7 +611,9 @@ def _grid(doc, results, figs, paths, n_val, L) -> None:
                    T(L, "train accuracy", "训练准确率"), T(L, "test", "测试")], rows,
                   T(L, "Every setting of the grid (mean ± sd over seeds); the test split only for the "
                     "best on validation.", "网格中的每个设置（种子均值 ± 标准差）；测试集只用于验证集上最好的设置。"),
-                  "tab-grid"))
+                  "tab-grid"),
+            Para(T(L, "@tab-grid lists every setting of the grid" + (", @fig-grid shows them." if len(items) > 1 else "."),
+                   "@tab-grid 列出网格中的每个设置" + ("，@fig-grid 给出图示。" if len(items) > 1 else "。"))))
     numeric = len(varying) == 1 and all(isinstance(s.config[varying[0]], (int, float))
                                         and not isinstance(s.config[varying[0]], bool)
                                         and s.config[varying[0]] > 0 for s in items)
@@ -616,6 +629,16 @@ def _grid(doc, results, figs, paths, n_val, L) -> None:
                                        "每个设置的最终验证准确率（均值，误差线为标准差）。"), L, 0.8))
     for p in ds.grid_text(items, n_val, L):
         doc.add(Para(p))
+
+
+def _run_words(results: dict, name: str | None, L: str) -> str:
+    """A run as a reader names it: 'momentum 0.9 (lr 0.01), seed 0'."""
+    run = next((r for r in results["runs"] if r["name"] == name), None)
+    if run is None:
+        return T(L, "the study's reference run", "本实验的参考运行")
+    s = summarize(results, run.get("setting", rs.setting_of(name)))
+    what = ds._name(s, L) if s.group == "momentum" else s.setting
+    return T(L, f"{what}, seed {run['config']['seed']}", f"{what}，随机种子 {run['config']['seed']}")
 
 
 def _load_model_and_examples(folder: Path):
@@ -635,10 +658,9 @@ def _model_section(doc, figs, paths, model, ex, results, L) -> None:
         return
     ref = results.get("meta", {}).get("reference")
     doc.add(Heading(T(L, "What the model learned", "模型学到了什么")),
-            Para(T(L, f"The saved model (model.npz) is run {ref}: the course's setting with momentum "
-                   "0.9, first seed. Its weights, its test confusion matrix and its most confident "
-                   "mistakes:", f"保存的模型（model.npz）是运行 {ref}：课程设置加动量 0.9、第一个种子。"
-                   "下面是它的权重、测试集混淆矩阵和置信度最高的错误：")))
+            Para(T(L, f"The saved model (model.npz) is {_run_words(results, ref, L)}. Its weights, its "
+                   "test confusion matrix and its most confident mistakes:",
+                   f"保存的模型（model.npz）是{_run_words(results, ref, L)}。下面是它的权重、测试集混淆矩阵和置信度最高的错误：")))
     with matplotlib.rc_context(viz.figure_style(L)):
         if model is not None:
             corr = None
@@ -650,18 +672,19 @@ def _model_section(doc, figs, paths, model, ex, results, L) -> None:
                                  T(L, "The ten weight templates (columns of W), one colour scale centred "
                                    "at 0: red raises the class's score, blue lowers it.",
                                    "十个权重模板（W 的各列），以 0 为中心的同一色标：红色提高该类得分，蓝色降低。"), L, 0.8))
-            doc.add(Para(ds.weights_text(corr, L)))
+            doc.add(Para("@fig-weights: " + ds.weights_text(corr, L) if L == "en" else
+                         "@fig-weights：" + ds.weights_text(corr, L)))
         if ex is not None and "confusion" in ex:
             paths.append(_figure(doc, figs, "confusion", viz.plot_confusion(ex["confusion"], lang=L),
                                  T(L, "Test confusion matrix (counts; off-diagonal colour: the fraction of "
                                    "the true class).", "测试集混淆矩阵（计数；非对角线颜色为占该真实类别的比例）。"), L, 0.62))
-            doc.add(Para(ds.confusion_text(ex["confusion"], L)))
+            doc.add(Para(T(L, "@fig-confusion: ", "@fig-confusion：") + ds.confusion_text(ex["confusion"], L)))
         if ex is not None and "mistakes_images" in ex and len(ex["mistakes_images"]):
             paths.append(_figure(doc, figs, "mistakes", viz.plot_examples(
                 ex["mistakes_images"], ex["mistakes_true"], ex["mistakes_pred"], ex["mistakes_prob"],
                 lang=L), T(L, "The most confident mistakes on the test split: true class, prediction and "
                            "its probability.", "测试集上置信度最高的错误：真实类别、预测类别及其概率。"), L, 0.9))
-            doc.add(Para(ds.mistakes_text(ex["mistakes_true"], ex["mistakes_pred"],
+            doc.add(Para(T(L, "@fig-mistakes: ", "@fig-mistakes：") + ds.mistakes_text(ex["mistakes_true"], ex["mistakes_pred"],
                                           ex["mistakes_prob"], L)))
 
 

@@ -232,7 +232,7 @@ def to_markdown(doc: Document) -> str:
         lab = m.group(1)
         kind = lab.split("-", 1)[0]
         n = numbers.get(lab, "?")
-        return f"{names[kind]} {n}" if kind != "eq" else f"({n})"
+        return f"{names[kind]} {n}"  # as Typst writes a reference: "Figure 3", "式 3"
 
     def text(t: str) -> str:
         t = re.sub(r"\$([^$]+)\$", lambda m: "$" + latex_of(m.group(1)) + "$", t)
