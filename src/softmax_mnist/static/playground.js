@@ -137,7 +137,7 @@ events.addEventListener("runs", (e) => {
   if (!state.runs.has(state.selected)) state.selected = state.order.at(-1) ?? null;
   renderRuns();
   renderSelected();
-  state.chartsDirty = true;
+  chartsChanged();
 });
 
 events.addEventListener("run", (e) => {
@@ -151,7 +151,7 @@ events.addEventListener("run", (e) => {
                          samples: msg.samples, test: msg.test });
     whole = true;
   }
-  state.chartsDirty = true;
+  chartsChanged();
   if (msg.id === state.selected && whole) {
     renderSelected();
     if (drawn) predictSoon(); // the drawn digit, read again by the new weights
@@ -176,51 +176,60 @@ function statusText(s) {
   }
 }
 
+const runRows = new Map(); // id -> {row, radio, status, link}: updated in place, not rebuilt
+
+function runRow(id) {
+  const row = document.createElement("div");
+  const radio = document.createElement("input");
+  Object.assign(radio, { type: "radio", name: "run", id: `run-${id}`, value: id });
+  radio.addEventListener("change", () => select(id));
+  const label = document.createElement("label");
+  label.htmlFor = radio.id;
+  const swatch = document.createElement("span");
+  swatch.className = "swatch";
+  swatch.style.background = colorOf(id);
+  const name = document.createElement("span");
+  name.className = "run-name";
+  name.textContent = `#${id} ${state.runs.get(id).summary.name}`;
+  const status = document.createElement("span");
+  label.append(swatch, name, status);
+  row.append(radio, label);
+  return { row, radio, status, link: null };
+}
+
 function renderRuns() {
   const box = $("runs");
-  const focused = document.activeElement && box.contains(document.activeElement)
-    ? document.activeElement.id : null;
-  box.replaceChildren();
+  for (const [id, r] of runRows) {
+    if (!state.runs.has(id)) { r.row.remove(); runRows.delete(id); }
+  }
+  let before = box.firstChild; // newest first
   for (const id of [...state.order].reverse()) {
     const s = state.runs.get(id).summary;
-    const row = document.createElement("div");
-    row.className = "run" + (id === state.selected ? " selected" : "");
-    const radio = document.createElement("input");
-    Object.assign(radio, { type: "radio", name: "run", id: `run-${id}`, value: id,
-                           checked: id === state.selected });
-    radio.addEventListener("change", () => select(id));
-    const label = document.createElement("label");
-    label.htmlFor = radio.id;
-    const swatch = document.createElement("span");
-    swatch.className = "swatch";
-    swatch.style.background = colorOf(id);
-    const name = document.createElement("span");
-    name.className = "run-name";
-    name.textContent = `#${id} ${s.name}`;
-    const status = document.createElement("span");
-    status.className = `run-status ${s.status}`;
-    status.textContent = statusText(s);
-    label.append(swatch, name, status);
-    row.append(radio, label);
-    if (s.downloadable) {
-      const a = document.createElement("a");
-      a.href = `/api/runs/${id}/model.npz`;
-      a.download = `model-run${id}.npz`;
-      a.textContent = "model.npz";
-      a.title = `download run #${id} as model.npz (softmax-mnist predict and evaluate read it)`;
-      a.id = `download-${id}`;
-      row.append(a);
+    if (!runRows.has(id)) runRows.set(id, runRow(id));
+    const r = runRows.get(id);
+    if (r.row !== before) box.insertBefore(r.row, before);
+    before = r.row.nextSibling;
+    r.row.className = "run" + (id === state.selected ? " selected" : "");
+    r.radio.checked = id === state.selected;
+    r.status.className = `run-status ${s.status}`;
+    r.status.textContent = statusText(s);
+    if (s.downloadable && !r.link) {
+      r.link = document.createElement("a");
+      r.link.href = `/api/runs/${id}/model.npz`;
+      r.link.download = `model-run${id}.npz`;
+      r.link.textContent = "model.npz";
+      r.link.title = `download run #${id} as model.npz (softmax-mnist predict and evaluate read it)`;
+      r.link.id = `download-${id}`;
+      r.row.append(r.link);
     }
-    box.append(row);
   }
-  if (focused && $(focused)) $(focused).focus();
 }
 
 function select(id) {
   state.selected = id;
   renderRuns();
   renderSelected();
-  state.chartsDirty = true;
+  chartsChanged();
   if (drawn) predictSoon();
 }
 
@@ -356,7 +365,18 @@ function joined(tables) {
   return uPlot.join(tables.map((t) => (t[0].length ? t : [[0], [null]])));
 }
 
+let frameAsked = false;
+
+function chartsChanged() { // redraw once, at the next frame (no frame loop while nothing changes)
+  state.chartsDirty = true;
+  if (!frameAsked) {
+    frameAsked = true;
+    requestAnimationFrame(redraw);
+  }
+}
+
 function redraw() {
+  frameAsked = false;
   if (state.chartsDirty) {
     state.chartsDirty = false;
     const key = state.order.join(",") + "|" + state.selected;
@@ -371,9 +391,8 @@ function redraw() {
     charts.acc.setData(joined(runs.map((r) => [r.epochs.map((e) => e.epoch), r.epochs.map((e) => e.val_acc)])));
     window.lossChartData = charts.loss.data; // for tests and the curious: what is drawn
   }
-  requestAnimationFrame(redraw);
 }
-requestAnimationFrame(redraw);
+chartsChanged();
 
 new ResizeObserver(() => {
   for (const [name, id] of [["loss", "loss-chart"], ["acc", "acc-chart"]]) {
