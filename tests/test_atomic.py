@@ -31,8 +31,8 @@ from softmax_mnist.errors import ConfigError
 from softmax_mnist.idx import read_idx, write_idx
 from softmax_mnist.model import SoftmaxRegression
 from softmax_mnist.modelfile import ModelFileError, load_model, save_model
-from softmax_mnist.report import Heading, Paragraph, render_pdf
 from softmax_mnist.runs import prepare_out_dir
+from softmax_mnist.typeset import Document, Heading, Para, compile_pdf, to_typst, write_typst
 from softmax_mnist.visualize import save_figure
 
 SRC = Path(softmax_mnist.__file__).parent
@@ -102,9 +102,19 @@ WRITERS = {
                  lambda p: read_idx(p).tobytes()),
     "figure png": ("curves.png", lambda p, i: save_figure(_figure(f"run {i}"), p),
                    lambda p: p.read_bytes()),
-    "report pdf": ("report.pdf", lambda p, i: render_pdf([Heading(f"run {i}"), Paragraph("text")], p),
-                   lambda p: p.read_bytes()),
+    "report pdf": ("report.pdf", lambda p, i: compile_pdf(_typst(p, i), p), lambda p: p.read_bytes()),
 }
+
+
+def _typst(pdf_path, i):
+    """A one-heading report.typ (with its template) in a folder beside ``pdf_path``'s."""
+    folder = pdf_path.parent.parent / f"typ-{pdf_path.parent.name}"
+    folder.mkdir(exist_ok=True)
+    if not (folder / "template.typ").exists():
+        write_typst(Document("t", "s", "en"), folder)  # the template, outside the dying writes
+    typ = folder / "report.typ"  # written plainly, so that only the PDF's write can die
+    typ.write_text(to_typst(Document("t", "s", "en", [Heading(f"run {i}"), Para("text")])))
+    return typ
 
 
 @pytest.mark.parametrize("name, write, read", WRITERS.values(), ids=WRITERS.keys())

@@ -173,9 +173,9 @@ def to_typst(doc: Document) -> str:
     return "\n".join(lines)
 
 
-def compile_pdf(typ_path: str | os.PathLike) -> int:
-    """Compile ``report.typ`` (its folder holds the template and figures) into report.pdf
-    next to it, atomically; returns the number of pages."""
+def compile_pdf(typ_path: str | os.PathLike, pdf_path: str | os.PathLike | None = None) -> int:
+    """Compile ``report.typ`` (its folder holds the template and figures) into ``pdf_path``
+    (default: report.pdf next to it), atomically; returns the number of pages."""
     import typst
 
     typ_path = Path(typ_path)
@@ -185,7 +185,7 @@ def compile_pdf(typ_path: str | os.PathLike) -> int:
         first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
         raise TypesetError(f"{typ_path} does not compile: {first}; fix the file, or rebuild "
                            f"it with `softmax-mnist report {typ_path.parent}`") from None
-    atomic_write(typ_path.with_suffix(".pdf"), lambda f: f.write(pdf))
+    atomic_write(Path(pdf_path) if pdf_path else typ_path.with_suffix(".pdf"), lambda f: f.write(pdf))
     m = re.search(rb"/Type\s*/Pages\s*/Count\s+(\d+)", pdf)  # the page tree's root
     return int(m.group(1)) if m else len(re.findall(rb"/Type\s*/Page(?!s)", pdf))
 
