@@ -22,6 +22,7 @@ const state = {
 
 const colorOf = (id) => PALETTE[(id - 1) % PALETTE.length];
 const pct = (x) => `${(100 * x).toFixed(2)}%`;
+const BLANK = "data:image/gif;base64,R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7"; // 1x1, clear
 
 // ---- settings ------------------------------------------------------------------------------
 
@@ -263,14 +264,19 @@ function renderSelected() {
   $("selected-name").textContent = s ? `#${s.id} ${s.name}` : "–";
   $("selected-status").textContent = s ? statusText(s) : "No run yet: press Train.";
   templateImgs.forEach((img, d) => {
-    if (run && run.templates) img.src = run.templates[d];
-    else img.removeAttribute("src");
+    if (run && run.templates) {
+      img.src = run.templates[d];
+      img.alt = `weight template of digit ${d}`;
+    } else {
+      img.src = BLANK;
+      img.alt = "";
+    }
   });
   sampleFigs.forEach(({ fig, img, cap }, d) => {
     const sample = run && run.samples && run.samples[d];
     fig.className = "";
     if (!sample) {
-      img.removeAttribute("src");
+      img.src = BLANK;
       img.alt = "";
       cap.textContent = "";
       return;
@@ -379,6 +385,7 @@ function redraw() {
   frameAsked = false;
   if (state.chartsDirty) {
     state.chartsDirty = false;
+    $("charts-hint").hidden = state.order.length > 0;
     const key = state.order.join(",") + "|" + state.selected;
     if (key !== state.seriesKey) { // runs added, dropped or selected: new series
       state.seriesKey = key;
