@@ -1,23 +1,32 @@
-"""The study runner: run entries, divergence, choices on validation only, determinism, grids."""
+"""The study runner: run entries, divergence, seeds and controls, stacked passes, choices on
+validation only, test numbers for the final models only, timing apart, grids; and the results
+schema helpers (results.py) on hand-made numbers."""
 
 from __future__ import annotations
 
 import csv
 import json
 import math
+import statistics
 from dataclasses import replace
 
 import numpy as np
 import pytest
 
 from softmax_mnist import experiments as ex
+from softmax_mnist import results as rs
+from softmax_mnist import timing
 from softmax_mnist.config import TrainConfig, tomllib
 from softmax_mnist.datasets import Splits
 from softmax_mnist.errors import ConfigError, DivergenceError
 from softmax_mnist.modelfile import load_model
+from softmax_mnist.runs import train_model
 from softmax_mnist.solver import History, evaluate
 
-TIME_KEYS = {"seconds", "seconds_per_epoch", "seconds_to"}
+TIME_KEYS = {"seconds", "seconds_per_epoch"}
+ENTRY_KEYS = {"name", "setting", "group", "config", "status", "error", "history", "epochs_to",
+              "final_train_acc", "final_train_loss", "final_val_acc", "final_val_loss",
+              "test_acc", "test_loss"}
 
 
 def make_splits(seed: int = 1, n=(1200, 400, 400), spread: float = 0.1) -> Splits:
@@ -45,22 +54,20 @@ def shuffled_test(data: Splits, seed: int = 7) -> Splits:
 
 def choices(results: dict) -> dict:
     """Everything the study decides or measures from train/val: all but test metrics and times."""
-    runs = []
-    for r in results["runs"]:
-        r = {k: v for k, v in r.items() if k not in TIME_KEYS | {"test_acc", "test_loss"}}
-        r["history"] = {k: v for k, v in r["history"].items() if k != "epoch_time"}
-        runs.append(r)
+    runs = [{k: v for k, v in r.items() if k not in TIME_KEYS | {"test_acc", "test_loss"}}
+            for r in results["runs"]]
     return {"runs": runs, "groups": results["groups"], "best": results["best"],
-            "reference": results["meta"]["reference"], "setup": results["setup"]}
+            "reference": results["meta"]["reference"], "setup": results["setup"],
+            "passes": [p["runs"] for p in results["passes"]]}
 
 
 def without_times(results: dict) -> list[dict]:
-    runs = []
-    for r in results["runs"]:
-        r = {k: v for k, v in r.items() if k not in TIME_KEYS}
-        r["history"] = {k: v for k, v in r["history"].items() if k != "epoch_time"}
-        runs.append(r)
-    return runs
+    return [{k: v for k, v in r.items() if k not in TIME_KEYS} for r in results["runs"]]
+
+
+def _model(data):
+    from softmax_mnist.model import SoftmaxRegression
+    return SoftmaxRegression(data.x_train.shape[1], 10)
 
 
 # ---- one run -------------------------------------------------------------------------------
@@ -68,20 +75,24 @@ def without_times(results: dict) -> list[dict]:
 
 def test_run_one_records_what_the_schema_asks(splits):
     config = TrainConfig(epochs=3, batch_size=50, lr=0.05, momentum=0.9)
-    r = ex.run_one("a", "g", config, splits)
-    assert r["name"] == "a" and r["group"] == "g" and r["config"] == config.to_dict()
-    assert r["status"] == "ok" and r["error"] is None
+    r = ex.run_one("a@s0", "g", config, splits)
+    assert set(r) == ENTRY_KEYS | TIME_KEYS
+    assert r["name"] == "a@s0" and r["setting"] == "a" and r["group"] == "g"
+    assert r["config"] == config.to_dict() and r["status"] == "ok" and r["error"] is None
     h = r["history"]
-    assert set(h) == {"train_loss", "train_acc", "val_loss", "val_acc", "epoch_time"}
+    assert set(h) == set(rs.HISTORY_KEYS) and "epoch_time" not in h
     assert all(len(v) == 3 for v in h.values())
     assert r["final_val_acc"] == h["val_acc"][-1] and r["final_val_loss"] == h["val_loss"][-1]
-    assert r["seconds_per_epoch"] == pytest.approx(sum(h["epoch_time"]) / 3)
-    assert r["seconds"] >= sum(h["epoch_time"])
-    assert 0 <= r["test_acc"] <= 1 and r["test_loss"] > 0
-    # the test numbers are those of the final model, computed the one way
-    from softmax_mnist.runs import train_model
+    # a run trained alone keeps its own time
+    assert r["seconds"] > 0 and 0 < r["seconds_per_epoch"] <= r["seconds"] / 3
+    # train and test numbers are those of the final model, computed the one way
     model, _ = train_model(config, splits)
+    assert (r["final_train_loss"], r["final_train_acc"]) == evaluate(model, splits.x_train,
+                                                                     splits.y_train)
     assert (r["test_loss"], r["test_acc"]) == evaluate(model, splits.x_test, splits.y_test)
+    assert 0 <= r["test_acc"] <= 1 and r["test_loss"] > 0
+    # measured after training, so not the running mean over the last epoch
+    assert r["final_train_acc"] != h["train_acc"][-1]
 
 
 @pytest.mark.parametrize("val_acc, want", [
@@ -90,19 +101,14 @@ def test_run_one_records_what_the_schema_asks(splits):
     ([0.5, 0.89, 0.9], {"0.90": 3, "0.92": None}),
     ([0.1, 0.2, 0.3], {"0.90": None, "0.92": None}),
 ])
-def test_epochs_and_seconds_to_threshold(monkeypatch, splits, val_acc, want):
+def test_epochs_to_threshold(monkeypatch, splits, val_acc, want):
     hist = History(train_loss=[1.0] * 3, train_acc=[0.5] * 3, val_loss=[1.0] * 3,
                    val_acc=val_acc, epoch_time=[0.5, 1.0, 2.0])
     monkeypatch.setattr(ex, "train_model", lambda config, data, log=None, **_: (_model(splits), hist))
-    r = ex.run_one("a", "g", TrainConfig(epochs=3), splits)
+    r = ex.run_one("a@s0", "g", TrainConfig(epochs=3), splits)
     assert r["epochs_to"] == want
-    elapsed = {1: 0.5, 2: 1.5, 3: 3.5}
-    assert r["seconds_to"] == {k: None if e is None else elapsed[e] for k, e in want.items()}
-
-
-def _model(data):
-    from softmax_mnist.model import SoftmaxRegression
-    return SoftmaxRegression(data.x_train.shape[1], 10)
+    assert "seconds_to" not in r  # times come from timing.py only
+    assert r["seconds_per_epoch"] == pytest.approx(3.5 / 3)
 
 
 def test_a_diverging_run_is_recorded_with_its_partial_history(monkeypatch, splits):
@@ -114,12 +120,13 @@ def test_a_diverging_run_is_recorded_with_its_partial_history(monkeypatch, split
         raise DivergenceError("training diverged in epoch 3: ...", history=hist)
 
     monkeypatch.setattr(ex, "train_model", diverge)
-    r = ex.run_one("lr-9", "lr", TrainConfig(lr=9.0), splits)
+    r = ex.run_one("lr-9@s0", "lr", TrainConfig(lr=9.0), splits)
     assert r["status"] == "diverged" and "diverged in epoch 3" in r["error"]
     assert r["history"]["val_acc"] == [0.91, 0.93]
     assert all(len(v) == 2 for v in r["history"].values())  # whole epochs only
     assert r["epochs_to"] == {"0.90": 1, "0.92": 2}
-    for k in ("final_val_acc", "final_val_loss", "test_acc", "test_loss"):
+    for k in ("final_train_acc", "final_train_loss", "final_val_acc", "final_val_loss",
+              "test_acc", "test_loss"):
         assert r[k] is None
     # even with the best validation numbers so far, a diverged run is never the best
     ok = {"name": "ok", "status": "ok", "final_val_acc": 0.5}
@@ -127,86 +134,271 @@ def test_a_diverging_run_is_recorded_with_its_partial_history(monkeypatch, split
     assert ex.best_run([r]) is None
 
 
-def test_divergence_is_recorded_and_the_sweep_goes_on(splits):
+@pytest.mark.parametrize("stack", [False, True])
+def test_divergence_is_recorded_and_the_sweep_goes_on(splits, stack):
     base = TrainConfig(epochs=2, batch_size=100, lr=0.05, momentum=0.9)
-    plan = [("lr-0.05", "lr", base), ("lr-100", "lr", replace(base, lr=100.0)),
-            ("lr-0.01", "lr", replace(base, lr=0.01))]
+    plan = [("lr-0.05@s0", "lr", base), ("lr-100@s0", "lr", replace(base, lr=100.0)),
+            ("lr-0.01@s0", "lr", replace(base, lr=0.01))]
     lines: list[str] = []
-    res = ex.run_study(plan, splits, lines.append)
+    res = ex.run_study(plan, splits, lines.append, stack=stack)
     status = {r["name"]: r["status"] for r in res["runs"]}
-    assert status == {"lr-0.05": "ok", "lr-100": "diverged", "lr-0.01": "ok"}
+    assert status == {"lr-0.05@s0": "ok", "lr-100@s0": "diverged", "lr-0.01@s0": "ok"}
     bad = res["runs"][1]
-    assert "diverged" in bad["error"] and "learning rate 100" in bad["error"]
-    assert bad["test_acc"] is None and bad["final_val_acc"] is None
+    assert "loss" in bad["error"] and bad["final_val_acc"] is None
+    assert bad["test_acc"] is None and bad["final_train_acc"] is None
     assert res["best"]["lr"] in ("lr-0.05", "lr-0.01")
-    assert len(lines) == 3 and "diverged" in lines[1] and "lr-100" in lines[1]
+    if stack:  # one pass for all three, its line naming the best setting
+        assert len(lines) == 1 and "3 settings in one pass" in lines[0]
+        assert res["passes"][0]["runs"] == [n for n, _, _ in plan]
+    else:
+        assert "learning rate 100" in bad["error"]
+        assert len(lines) == 3 and "diverged" in lines[1] and "lr-100@s0" in lines[1]
+        assert res["passes"] == []
 
 
 def test_non_finite_loss_is_divergence_too(splits):
     with np.errstate(over="ignore", invalid="ignore"):
-        r = ex.run_one("x", "g", TrainConfig(epochs=2, lr=1e30, momentum=0.9), splits)
+        r = ex.run_one("x@s0", "g", TrainConfig(epochs=2, lr=1e30, momentum=0.9), splits)
     assert r["status"] == "diverged" and r["test_acc"] is None
+
+
+# ---- the plan ------------------------------------------------------------------------------
+
+
+def test_study_plan_is_the_course_study_with_seeds_and_controls():
+    plan = ex.study_plan(quick=False, seed=3)
+    names = [n for n, _, _ in plan]
+    assert len(set(names)) == len(names)
+    cfg = {n: c for n, _, c in plan}
+    assert all(c.seed == int(n.rsplit("@s", 1)[1]) for n, c in cfg.items())
+    # every course setting with three seeds; the heat map, the preset and its ablation with one
+    seeds: dict[str, dict] = {}
+    for n, g, c in plan:
+        seeds.setdefault(g, {}).setdefault(rs.setting_of(n), set()).add(c.seed)
+    assert {g: len(v) for g, v in seeds.items()} == {
+        "momentum": 5, "lr": len(ex.LRS), "batch_size": 2 * len(ex.BATCH_SIZES),
+        "lr_batch": len(ex.LRS) * len(ex.BATCH_SIZES), "preset": 1 + len(ex.ABLATION)}
+    for g, per_setting in seeds.items():
+        want = {3} if g in ("lr_batch", "preset") else {3, 4, 5}
+        assert all(v == want for v in per_setting.values()), g
+    assert set(seeds["preset"]) == {"best"} | {f"best-{k}" for k in ex.ABLATION}
+
+    course = TrainConfig(epochs=10, batch_size=100, lr=0.01, momentum=0.0, seed=4, val_size=5000)
+    m9 = replace(course, momentum=0.9)
+    momentum = {rs.setting_of(n): c for n, g, c in plan if g == "momentum" and c.seed == 4}
+    assert momentum == {
+        "momentum-0": course, "momentum-0.9": m9, "nesterov-0.9": replace(m9, nesterov=True),
+        "sgd-equal-step": replace(course, lr=0.1),           # 0.01 / (1 - 0.9)
+        "momentum-0.9-lr-0.001": replace(m9, lr=0.001)}     # 0.01 * (1 - 0.9)
+    assert [c.lr for n, g, c in plan if g == "lr" and c.seed == 3] == list(ex.LRS)
+    assert all(c.momentum == 0.9 and c.epochs == 10 for n, g, c in plan if g == "lr")
+
+    bs = {rs.setting_of(n): c for n, g, c in plan if g == "batch_size" and c.seed == 5}
+    assert list(bs) == [f"bs-{b}{s}" for b in ex.BATCH_SIZES for s in ("", "-scaled")]
+    for b in ex.BATCH_SIZES:
+        assert bs[f"bs-{b}"] == replace(m9, batch_size=b, epochs=ex.BATCH_EPOCHS, seed=5)
+        assert bs[f"bs-{b}-scaled"].lr == pytest.approx(0.01 * b / 100)
+        assert replace(bs[f"bs-{b}-scaled"], lr=0.01) == bs[f"bs-{b}"]
+    assert bs["bs-1000-scaled"].lr == 0.1 and bs["bs-10-scaled"].lr == 0.001
+
+    heat = {rs.setting_of(n): c for n, g, c in plan if g == "lr_batch" and c.seed == 3}
+    assert len(heat) == len(ex.LRS) * len(ex.BATCH_SIZES)
+    for lr in ex.LRS:
+        for b in ex.BATCH_SIZES:
+            assert heat[f"lr-{lr:g}-bs-{b}"] == replace(m9, lr=lr, batch_size=b,
+                                                        epochs=ex.BATCH_EPOCHS, seed=3)
+    best = cfg["best@s3"]
+    assert best.transform() is not None and best.epochs == 20 and best.lr_decay != "none"
+    assert cfg["best-no-transform@s3"].transform() is None
+    assert cfg["best-no-decay@s3"] == replace(best, lr_decay="none")
+
+
+def test_study_plan_quick_and_other_seed_counts():
+    quick = ex.study_plan(quick=True)
+    assert {c.epochs for _, g, c in quick if g != "preset"} == {ex.QUICK["epochs"]}
+    assert {c.val_size for _, _, c in quick} == {ex.QUICK["n_val"]}
+    assert {c.batch_size for _, g, c in quick if g == "batch_size"} == set(ex.QUICK["batch_sizes"])
+    settings = {rs.setting_of(n) for n, g, _ in quick if g != "preset"}
+    heat = len(ex.QUICK["lrs"]) * len(ex.QUICK["batch_sizes"])
+    assert len(settings) == 5 + len(ex.QUICK["lrs"]) + 2 * len(ex.QUICK["batch_sizes"]) + heat
+    assert len(quick) == 3 * (len(settings) - heat) + heat + 1 + len(ex.ABLATION)
+    one = ex.study_plan(quick=True, seed=7, seeds=1)
+    assert {c.seed for _, _, c in one} == {7} and len(one) == len(settings) + 1 + len(ex.ABLATION)
+    assert [n for n, _, _ in one][:2] == ["momentum-0@s7", "momentum-0.9@s7"]
+
+
+def course_plan(**kw):
+    """The study without its preset rows, whose transformed images need real MNIST digits."""
+    return [p for p in ex.study_plan(**kw) if p[1] != "preset"]
 
 
 # ---- the study -----------------------------------------------------------------------------
 
 
-def test_study_plan_is_the_course_study():
-    plan = ex.study_plan(quick=False, seed=3)
-    names = [n for n, _, _ in plan]
-    assert len(set(names)) == len(names)
-    cfg = {n: c for n, _, c in plan}
-    course = TrainConfig(epochs=10, batch_size=100, lr=0.01, momentum=0.0, seed=3)
-    assert cfg["momentum-0"] == course
-    assert cfg["momentum-0.9"] == replace(course, momentum=0.9)
-    assert cfg["nesterov-0.9"] == replace(course, momentum=0.9, nesterov=True)
-    assert [c.lr for n, g, c in plan if g == "lr"] == [0.001, 0.005, 0.01, 0.05, 0.1, 0.5]
-    assert all(c.momentum == 0.9 and c.epochs == 10 for n, g, c in plan if g == "lr")
-    bs = [c for n, g, c in plan if g == "batch_size"]
-    assert [c.batch_size for c in bs] == [1, 10, 20, 50, 100, 200, 500, 1000]
-    assert {(c.epochs, c.lr, c.momentum) for c in bs} == {(ex.BATCH_EPOCHS, 0.01, 0.9)}
-    assert {c.seed for c in cfg.values()} == {3}  # one seed: same init and data order for all
-    quick = ex.study_plan(quick=True)
-    assert len(quick) < len(plan) and {c.epochs for _, _, c in quick} == {ex.QUICK["epochs"]}
-    (best,) = [c for n, g, c in plan if g == "preset"]  # the most accurate setting, one row
-    assert best.transform() is not None and best.epochs == 20 and best.seed == 3
-
-
-def course_plan(**kw):
-    """The study without its preset row, whose transformed images need real MNIST digits."""
-    return [p for p in ex.study_plan(**kw) if p[1] != "preset"]
-
-
-def test_study_results_shape_and_best_on_validation(splits):
+@pytest.fixture(scope="module")
+def quick_study(splits):
     models: dict = {}
-    res = ex.run_study(course_plan(quick=True), splits, meta={"quick": True}, models=models)
-    assert set(res) == {"meta", "setup", "runs", "groups", "best"}
-    assert res["meta"]["quick"] is True and res["meta"]["thresholds"] == [0.9, 0.92]
+    lines: list[str] = []
+    res = ex.run_study(course_plan(quick=True), splits, lines.append,
+                       meta={"quick": True, "data_dir": "/somewhere"}, models=models)
+    return res, models, lines
+
+
+def mean_val(results: dict, setting: str) -> float | None:
+    """The setting's mean final validation accuracy over seeds; None when a seed diverged."""
+    runs = [r for r in results["runs"] if r["setting"] == setting]
+    if any(r["status"] != "ok" for r in runs):
+        return None
+    return statistics.fmean(r["final_val_acc"] for r in runs)
+
+
+def test_study_results_shape(quick_study, splits):
+    res, models, _ = quick_study
+    assert set(res) == {"meta", "setup", "runs", "groups", "best", "passes", "timing"}
+    meta = res["meta"]
+    assert meta["quick"] is True and meta["thresholds"] == [0.9, 0.92]
+    assert meta["seeds"] == [0, 1, 2] and meta["seed"] == 0
+    assert meta["train_seconds"] > 0 and meta["timing_seconds"] > 0
+    assert "data_dir" not in meta and "total_seconds" not in meta  # no path of this machine
     assert res["setup"]["n_train"] == 1200 and res["setup"]["n_test"] == 400
-    assert res["groups"]["momentum"] == ["momentum-0", "momentum-0.9", "nesterov-0.9"]
+    assert res["groups"]["momentum"][:5] == ["momentum-0@s0", "momentum-0.9@s0", "nesterov-0.9@s0",
+                                             "sgd-equal-step@s0", "momentum-0.9-lr-0.001@s0"]
+    assert len(res["groups"]["momentum"]) == 15
+    for r in res["runs"]:
+        assert ENTRY_KEYS <= set(r), r["name"]
+        assert r["setting"] == rs.setting_of(r["name"]) and set(r["history"]) == set(rs.HISTORY_KEYS)
+    assert meta["reference"] == "momentum-0.9@s0"
+    assert set(models) == {r["name"] for r in res["runs"] if r["status"] == "ok"}
+    assert any(r["status"] == "diverged" for r in res["runs"])  # lr 0.5 at batch 10
+
+
+def test_best_is_the_setting_with_the_best_mean_over_seeds(quick_study):
+    res, _, _ = quick_study
+    everything = {}
     for group, names in res["groups"].items():
-        runs = [r for r in res["runs"] if r["name"] in names]
-        top = max(r["final_val_acc"] for r in runs if r["status"] == "ok")
-        best = next(r for r in runs if r["name"] == res["best"][group])
-        assert best["final_val_acc"] == top
-        assert best["name"] == next(r["name"] for r in runs if r["final_val_acc"] == top)
-    overall = max(r["final_val_acc"] for r in res["runs"])
-    assert next(r for r in res["runs"] if r["name"] == res["best"]["overall"])["final_val_acc"] \
-        == overall
-    assert res["meta"]["reference"] == "momentum-0.9"
-    assert set(models) == {r["name"] for r in res["runs"]}
+        means = {}
+        for n in names:
+            s = rs.setting_of(n)
+            if s not in means and mean_val(res, s) is not None:
+                means[s] = mean_val(res, s)
+        top = max(means.values())
+        assert res["best"][group] == next(s for s, m in means.items() if m == top), group
+        everything.update(means)
+    assert res["best"]["overall"] == max(everything, key=everything.get)
+    assert set(res["best"]) == set(res["groups"]) | {"overall"}
+    # a setting with a diverged seed is never the best, however good its other seeds
+    assert all(mean_val(res, s) is not None for s in res["best"].values())
+
+
+def test_final_train_acc_is_measured_on_the_training_split_after_training(quick_study, splits):
+    res, models, _ = quick_study
+    for r in res["runs"]:
+        if r["status"] == "ok":
+            loss, acc = evaluate(models[r["name"]], splits.x_train, splits.y_train)
+            assert (r["final_train_loss"], r["final_train_acc"]) == (loss, acc), r["name"]
+        else:
+            assert r["final_train_acc"] is None and r["final_train_loss"] is None
+
+
+def test_test_numbers_only_for_the_final_settings(quick_study, splits):
+    res, models, _ = quick_study
+    finals = [r for r in res["runs"] if r["setting"] in ex.FINAL]
+    assert {r["setting"] for r in finals} == {"momentum-0", "momentum-0.9", "nesterov-0.9"}
+    assert len(finals) == 9  # every seed of each
+    for r in res["runs"]:
+        if r["setting"] in ex.FINAL:
+            want = evaluate(models[r["name"]], splits.x_test, splits.y_test)
+            assert (r["test_loss"], r["test_acc"]) == want, r["name"]
+        else:  # lr-0.01 too, though it is a copy of momentum-0.9: test numbers go by setting
+            assert r["test_acc"] is None and r["test_loss"] is None, r["name"]
+
+
+def test_stacked_entries_name_their_pass_and_have_no_time(quick_study):
+    res, _, lines = quick_study
+    passes = {p["id"]: p for p in res["passes"]}
+    assert list(passes) == list(range(1, len(passes) + 1)) and len(passes) == 15  # 3 seeds x 5 sizes
+    assert all(p["seconds"] > 0 for p in passes.values())
+    trained = [r for r in res["runs"] if r["name"] not in repeats(course_plan(quick=True))]
+    for r in trained:  # in the quick study every run trained shares a pass
+        assert r["seconds"] is None and r["seconds_per_epoch"] is None, r["name"]
+        assert r["name"] in r["stacked_with"] and passes[r["pass"]]["runs"] == r["stacked_with"]
+    # every run trained is in exactly one pass; runs of different groups share a pass
+    in_passes = [n for p in passes.values() for n in p["runs"]]
+    assert sorted(in_passes) == sorted(r["name"] for r in trained)
+    first = passes[1]["runs"]
+    assert {rs.setting_of(n) for n in first} >= {"momentum-0", "momentum-0.9", "nesterov-0.9",
+                                                 "sgd-equal-step", "lr-0.1"}
+    # one log line per pass, then the timing line
+    assert sum("settings in one pass" in line for line in lines) == 15
+    assert lines[-1].startswith("timing: 7 settings")
+
+
+def repeats(plan) -> dict[str, str]:
+    """{name: the name of the first run of the plan with the same config} for the repeats."""
+    first: dict = {}
+    out = {}
+    for name, _, c in plan:
+        if c in first:
+            out[name] = first[c]
+        first.setdefault(c, name)
+    return out
+
+
+def test_copy_of_marks_exactly_the_repeated_settings(quick_study):
+    res, _, _ = quick_study
+    want = repeats(course_plan(quick=True))
+    # per seed lr-0.01 (= momentum-0.9) and lr-0.001 (= momentum-0.9-lr-0.001); in the heat map
+    # lr-0.01-bs-B (= bs-B), lr-0.001-bs-10 (= bs-10-scaled) and lr-0.1-bs-1000 (= bs-1000-scaled)
+    assert len(want) == 3 * 2 + 4 + 2 and want["lr-0.1-bs-1000@s0"] == "bs-1000-scaled@s0"
+    assert {r["name"]: r["copy_of"] for r in res["runs"] if "copy_of" in r} == want
+
+
+def test_an_identical_setting_is_copied_not_retrained(quick_study):
+    res, models, _ = quick_study
+    runs = {r["name"]: r for r in res["runs"]}
+    copy = runs["lr-0.01@s1"]  # momentum 0.9, lr 0.01, batch 100: the reference's setting
+    assert copy["copy_of"] == "momentum-0.9@s1"
+    first = runs["momentum-0.9@s1"]
+    same = {k for k in first if k not in ("name", "setting", "group", "test_acc", "test_loss")}
+    assert {k: copy[k] for k in same} == {k: first[k] for k in same}
+    assert copy["group"] == "lr" and copy["setting"] == "lr-0.01"
+    assert models["lr-0.01@s1"] is models["momentum-0.9@s1"]
+    # a copy made in another group: the heat map's cell at lr 0.01 is the batch-size run
+    assert runs["lr-0.01-bs-10@s0"]["copy_of"] == "bs-10@s0"
+    assert runs["lr-0.01-bs-10@s0"]["pass"] == runs["bs-10@s0"]["pass"]
+
+
+def test_the_study_times_its_settings_apart(quick_study):
+    res, _, _ = quick_study
+    t = res["timing"]
+    assert t["rounds"] == timing.ROUNDS and t["warmup"] == timing.WARMUP
+    assert list(t["epoch"]) == ["momentum-0", "momentum-0.9", "nesterov-0.9",
+                                *(f"bs-{b}" for b in ex.QUICK["batch_sizes"])]
+    for name, e in t["epoch"].items():
+        assert len(e["times"]) == timing.ROUNDS and e["q1"] <= e["median"] <= e["q3"], name
+        assert e["median"] == statistics.median(e["times"]) > 0
+    assert set(t["step"]) == {"momentum-0", "momentum-0.9", "nesterov-0.9"}
+    assert all(s["median"] > 0 for s in t["step"].values())
+
+
+def test_without_time_epochs_there_is_no_timing(splits):
+    plan = [("a@s0", "momentum", TrainConfig(epochs=1)), ("b@s0", "batch_size", TrainConfig(epochs=1))]
+    res = ex.run_study(plan, splits, time_epochs=False)
+    assert res["timing"] == {}
+    assert ex.timing_plan(plan) == {"b": plan[1][2]}  # a is not a course momentum setting
 
 
 def test_momentum_runs_share_init_and_data_order(splits):
-    """Same init and same batches: the first loss is equal for all three; plain SGD and heavy
-    ball take the same first step (v = -lr g), Nesterov a longer one, so they part after."""
-    from softmax_mnist.runs import train_model
-
-    cfg = {n: c for n, g, c in ex.study_plan(quick=True) if g == "momentum"}
+    """Same init and same batches: the first loss is equal for all; plain SGD and heavy ball take
+    the same first step (v = -lr g), Nesterov a longer one, so they part after."""
+    cfg = {rs.setting_of(n): c for n, g, c in ex.study_plan(quick=True) if g == "momentum"
+           and c.seed == 0}
     loss = {n: train_model(c, splits)[1].iter_loss[:3] for n, c in cfg.items()}
-    assert loss["momentum-0"][0] == loss["momentum-0.9"][0] == loss["nesterov-0.9"][0]
+    assert len({v[0] for v in loss.values()}) == 1
     assert loss["momentum-0"][1] == loss["momentum-0.9"][1] != loss["nesterov-0.9"][1]
     assert loss["momentum-0"][2] != loss["momentum-0.9"][2]
+    # the equal-step control: ten times plain SGD's rate, so a different second loss
+    assert loss["sgd-equal-step"][1] != loss["momentum-0"][1]
 
 
 def test_shuffling_the_test_set_changes_no_choice(splits):
@@ -215,8 +407,8 @@ def test_shuffling_the_test_set_changes_no_choice(splits):
     plan = course_plan(quick=True)
     models_a: dict = {}
     models_b: dict = {}
-    a = ex.run_study(plan, splits, models=models_a)
-    b = ex.run_study(plan, shuffled_test(splits), models=models_b)
+    a = ex.run_study(plan, splits, models=models_a, time_epochs=False)
+    b = ex.run_study(plan, shuffled_test(splits), models=models_b, time_epochs=False)
     assert choices(a) == choices(b)
     assert a["best"] == b["best"]
     for name in models_a:
@@ -232,34 +424,40 @@ def test_shuffling_the_test_set_changes_no_choice_on_real_mnist(mnist_splits):
                    x_val=d.x_val[:q["n_val"]], y_val=d.y_val[:q["n_val"]],
                    x_test=d.x_test[:q["n_test"]], y_test=d.y_test[:q["n_test"]])
     plan = course_plan(quick=True)
-    a = ex.run_study(plan, data)
-    b = ex.run_study(plan, shuffled_test(data))
+    a = ex.run_study(plan, data, time_epochs=False)
+    b = ex.run_study(plan, shuffled_test(data), time_epochs=False)
     assert choices(a) == choices(b)
+    assert [r["test_acc"] for r in a["runs"]] != [r["test_acc"] for r in b["runs"]]
 
 
 def test_same_seed_same_numbers_other_seed_other_numbers(splits):
     plan = course_plan(quick=True, seed=5)
-    a, b = ex.run_study(plan, splits), ex.run_study(plan, splits)
+    a, b = (ex.run_study(plan, splits, time_epochs=False) for _ in range(2))
     assert without_times(a) == without_times(b)
-    c = ex.run_study(course_plan(quick=True, seed=6), splits)
+    c = ex.run_study(course_plan(quick=True, seed=6), splits, time_epochs=False)
     assert [r["history"]["val_loss"] for r in a["runs"]] != \
         [r["history"]["val_loss"] for r in c["runs"]]
 
 
-def test_an_identical_setting_is_reused_not_retrained(splits):
+def test_an_identical_setting_run_alone_is_reused_not_retrained(splits):
     cfg = TrainConfig(epochs=2, lr=0.05, momentum=0.9)
     lines: list[str] = []
-    res = ex.run_study([("a", "g1", cfg), ("b", "g2", cfg)], splits, lines.append)
+    res = ex.run_study([("a@s0", "g1", cfg), ("b@s0", "g2", cfg)], splits, lines.append)
     a, b = res["runs"]
-    assert {**a, "name": "b", "group": "g2"} == b
-    assert "same setting as a" in lines[1]
+    assert b == {**a, "name": "b@s0", "setting": "b", "group": "g2", "copy_of": "a@s0"}
+    assert a["seconds"] > 0 and res["passes"] == []
+    assert len(lines) == 1  # one run trained
 
 
 def test_verbose_logs_each_epoch(splits):
     lines: list[str] = []
-    plan = [("a", "g", TrainConfig(epochs=3, lr=0.05))]
+    plan = [("a@s0", "g", TrainConfig(epochs=3, lr=0.05))]
     ex.run_study(plan, splits, lines.append, verbose=True)
-    assert sum(line.startswith("  a: epoch") for line in lines) == 3 and len(lines) == 4
+    assert sum(line.startswith("  a@s0: epoch") for line in lines) == 3 and len(lines) == 4
+    lines.clear()
+    plan.append(("b@s0", "g", TrainConfig(epochs=3, lr=0.1)))
+    ex.run_study(plan, splits, lines.append, verbose=True)
+    assert sum(line.startswith("  pass 1: epoch") for line in lines) == 3 and len(lines) == 4
 
 
 @pytest.mark.parametrize("plan, data, words", [
@@ -275,19 +473,192 @@ def test_run_study_refuses_bad_plans_before_training(splits, plan, data, words):
     assert words in str(e.value) and "\n" not in str(e.value)
 
 
+# ---- stacking ------------------------------------------------------------------------------
+
+
+def buckets(plan, skip=()):
+    return [[n for n, _, _ in b] for b in ex._stack_buckets(plan, set(skip))]
+
+
+def test_runs_differing_only_in_optimizer_numbers_stack_whatever_their_group():
+    base = TrainConfig(epochs=1)
+    plan = [("m0", "momentum", base), ("m9", "momentum", replace(base, momentum=0.9)),
+            ("l1", "lr", replace(base, momentum=0.9)),  # = m9: copied, not stacked again
+            ("l2", "lr", replace(base, lr=0.1, momentum=0.9, nesterov=True)),
+            ("w", "grid", replace(base, weight_decay=1e-3))]
+    assert buckets(plan) == [["m0", "m9", "l2", "w"]]
+    assert buckets(plan, {"m0", "m9"}) == [["l2", "w"]]
+    assert buckets(plan, {"m0", "m9", "w"}) == []  # one run left: trained alone
+
+
+@pytest.mark.parametrize("other", [
+    {"seed": 1}, {"batch_size": 50}, {"epochs": 2}, {"preprocess": "unit"}, {"val_size": 1000},
+    {"deskew": True}, {"blur_sigma": 1.0},
+])
+def test_runs_that_see_other_data_or_batches_do_not_stack(other):
+    base = TrainConfig(epochs=1)
+    plan = [("a", "g", base), ("b", "g", replace(base, lr=0.1)),
+            ("c", "g", replace(base, lr=0.2, **other)), ("d", "g", replace(base, lr=0.3, **other))]
+    assert buckets(plan) == [["a", "b"], ["c", "d"]]
+
+
+def test_a_decaying_rate_is_never_stacked():
+    base = TrainConfig(epochs=1)
+    plan = [("a", "g", base), ("b", "g", replace(base, lr=0.1, lr_decay="linear")),
+            ("c", "g", replace(base, lr=0.2, lr_decay="linear"))]
+    assert buckets(plan) == []
+
+
+def test_a_sweep_trains_settings_stacked_and_matches_separate_runs(splits):
+    """Settings differing only in optimizer numbers train in one pass, with the same results."""
+    base = TrainConfig(epochs=2, batch_size=50, lr=0.05, momentum=0.9)
+    plan = [("a@s0", "grid", base), ("b@s0", "grid", replace(base, lr=0.01)),
+            ("c@s0", "grid", replace(base, momentum=0.0)), ("d@s0", "grid", replace(base, lr=1e6)),
+            ("e@s0", "grid", replace(base, weight_decay=1e-3)),
+            ("f@s0", "other", replace(base, batch_size=64))]
+    assert buckets(plan) == [["a@s0", "b@s0", "c@s0", "d@s0", "e@s0"]]
+    stacked = ex.run_study(plan, splits, time_epochs=False)
+    separate = ex.run_study(plan, splits, stack=False, time_epochs=False)
+    for r1, r2 in zip(stacked["runs"], separate["runs"]):
+        assert r1["status"] == r2["status"], r1["name"]
+        assert "stacked_with" not in r2 and "pass" not in r2 and r2["seconds"] > 0
+        if r1["setting"] in "abcde":
+            assert r1["pass"] == 1 and r1["stacked_with"] == [n for n, _, _ in plan[:5]]
+            assert r1["seconds"] is None and r1["seconds_per_epoch"] is None
+        else:
+            assert "pass" not in r1 and r1["seconds"] > 0
+        if r1["status"] == "ok":
+            assert r1["final_val_acc"] == pytest.approx(r2["final_val_acc"], abs=2 / len(splits.x_val))
+            assert r1["final_train_acc"] == pytest.approx(r2["final_train_acc"],
+                                                          abs=2 / len(splits.x_train))
+            np.testing.assert_allclose(r1["history"]["train_loss"], r2["history"]["train_loss"],
+                                       rtol=1e-4)
+    assert {r["name"]: r["status"] for r in stacked["runs"]}["d@s0"] == "diverged"
+    assert stacked["best"] == separate["best"]
+    assert stacked["passes"][0]["runs"] == [n for n, _, _ in plan[:5]]
+
+
+def test_a_sweep_reports_test_numbers_for_its_best_setting_only(splits):
+    base = TrainConfig(epochs=2, batch_size=100, momentum=0.9)
+    plan = [(rs.run_name(f"lr={lr:g}", s), "grid", replace(base, lr=lr, seed=s))
+            for s in (0, 1) for lr in (0.001, 0.05)]
+    models: dict = {}
+    res = ex.run_study(plan, splits, models=models, time_epochs=False)
+    best = res["best"]["grid"]
+    assert best == res["best"]["overall"] == "lr=0.05"
+    for r in res["runs"]:
+        if r["setting"] == best:
+            assert (r["test_loss"], r["test_acc"]) == evaluate(models[r["name"]], splits.x_test,
+                                                               splits.y_test)
+        else:
+            assert r["test_acc"] is None
+    # no momentum-0.9 run: the reference is the best setting's first seed
+    assert res["meta"]["reference"] == "lr=0.05@s0" and res["meta"]["seeds"] == [0, 1]
+
+
+# ---- timing --------------------------------------------------------------------------------
+
+
+class Clock:
+    """A perf_counter that moves only when the fake fit says so."""
+
+    def __init__(self):
+        self.now = 0.0
+
+    def perf_counter(self) -> float:
+        return self.now
+
+
+def test_epoch_times_interleaves_rotating_and_drops_the_warm_up(monkeypatch, splits):
+    configs = {"a": TrainConfig(lr=0.01, batch_size=50), "b": TrainConfig(lr=0.02, momentum=0.9),
+               "c": TrainConfig(lr=0.03, batch_size=200, momentum=0.9, nesterov=True)}
+    by_lr = {c.lr: n for n, c in configs.items()}
+    # seconds of each call: the warm-up round (100) first, then five rounds
+    seconds = {"a": [100, 1, 5, 2, 4, 3], "b": [100, 2, 2, 2, 2, 2], "c": [100, 9, 1, 8, 2, 7]}
+    clock, calls = Clock(), []
+
+    def fake_fit(model, opt, x, y, epochs, batch_size, rng):
+        name = by_lr[opt.learning_rate]
+        assert epochs == 1 and batch_size == configs[name].batch_size and x is splits.x_train
+        assert opt.momentum == configs[name].momentum and opt.nesterov == configs[name].nesterov
+        clock.now += seconds[name][sum(n == name for n in calls)]
+        calls.append(name)
+
+    monkeypatch.setattr(timing, "fit", fake_fit)
+    monkeypatch.setattr(timing, "time", clock)
+    out = timing.epoch_times(configs, splits, rounds=5, warmup=1)
+    # round r starts at the r-th config: no setting always runs first (or last)
+    assert calls == list("abc" "bca" "cab" "abc" "bca" "cab")
+    assert set(out) == set(configs)
+    assert out["a"] == {"times": [1, 5, 2, 4, 3], "median": 3, "q1": 1.5, "q3": 4.5}
+    assert out["b"]["times"] == [2] * 5 and out["b"]["q1"] == out["b"]["median"] == out["b"]["q3"] == 2
+    assert out["c"]["median"] == 7 and out["c"]["q1"] == 1.5 and out["c"]["q3"] == 8.5
+
+
+def test_epoch_times_with_other_round_counts(monkeypatch, splits):
+    calls = []
+    monkeypatch.setattr(timing, "fit", lambda model, opt, *a, **k: calls.append(opt.learning_rate))
+    configs = {"x": TrainConfig(lr=0.1), "y": TrainConfig(lr=0.2)}
+    out = timing.epoch_times(configs, splits, rounds=3, warmup=0)
+    assert calls == [0.1, 0.2, 0.2, 0.1, 0.1, 0.2]
+    assert {n: len(v["times"]) for n, v in out.items()} == {"x": 3, "y": 3}
+    calls.clear()
+    out = timing.epoch_times(configs, splits, rounds=1, warmup=2)  # one round: no spread
+    assert len(calls) == 6 and out["x"]["q1"] == out["x"]["median"] == out["x"]["q3"]
+
+
+def test_epoch_times_really_trains_one_epoch(splits):
+    configs = {"sgd": TrainConfig(batch_size=100), "m": TrainConfig(batch_size=100, momentum=0.9)}
+    out = timing.epoch_times(configs, splits, rounds=3, warmup=1)
+    for v in out.values():
+        assert len(v["times"]) == 3 and all(t > 0 for t in v["times"])
+        assert min(v["times"]) <= v["q1"] <= v["median"] <= v["q3"] <= max(v["times"])
+
+
+def test_step_cost_times_each_setting_after_a_warm_up_block(monkeypatch):
+    from softmax_mnist.optimizer import SGD
+
+    clock, steps = Clock(), []
+    micro = {(0.0, False): 1.0, (0.9, False): 2.0, (0.9, True): 3.0}  # microseconds a step
+
+    def fake_step(self):
+        warm = sum(s is self for s in steps) < 7  # the first block of 7 calls
+        clock.now += (1000.0 if warm else micro[self.momentum, self.nesterov]) * 1e-6
+        steps.append(self)
+
+    monkeypatch.setattr(SGD, "step", fake_step)
+    monkeypatch.setattr(timing, "time", clock)
+    settings = {"sgd": {}, "m": {"momentum": 0.9}, "n": {"momentum": 0.9, "nesterov": True}}
+    out = timing.step_cost(settings, shape=(50, 10), calls=7, blocks=4)
+    assert list(out) == list(settings)
+    for name, want in zip(settings, (1.0, 2.0, 3.0)):  # the warm-up block left out
+        assert set(out[name]) == {"median", "q1", "q3"}
+        assert [out[name][k] for k in ("q1", "median", "q3")] == pytest.approx([want] * 3), name
+    assert len(steps) == 3 * 7 * 5  # blocks + the warm-up block, calls each
+    assert [s.momentum for s in steps[:8]] == [0.0] * 7 + [0.9]  # block by block, in turn
+    assert steps[7].nesterov is False and steps[14].nesterov is True
+
+
+def test_step_cost_really_times_the_update():
+    out = timing.step_cost({"sgd": {}, "m": {"momentum": 0.9}}, calls=20, blocks=3)
+    assert all(v["median"] > 0 and v["q1"] <= v["median"] <= v["q3"] for v in out.values())
+
+
 # ---- writing -------------------------------------------------------------------------------
 
 
 @pytest.fixture(scope="module")
 def study(splits, tmp_path_factory):
     base = TrainConfig(epochs=2, batch_size=100, lr=0.01, momentum=0.9)
-    plan = [("momentum-0", "momentum", replace(base, momentum=0.0)), ("momentum-0.9", "momentum", base),
-            ("lr-100", "lr", replace(base, lr=100.0)), ("lr-0.1", "lr", replace(base, lr=0.1))]
+    plan = [("momentum-0@s0", "momentum", replace(base, momentum=0.0)),
+            ("momentum-0.9@s0", "momentum", base),
+            ("lr-100@s0", "lr", replace(base, lr=100.0)), ("lr-0.1@s0", "lr", replace(base, lr=0.1)),
+            ("bs-50@s0", "batch_size", replace(base, batch_size=50))]
     models: dict = {}
     res = ex.run_study(plan, splits, models=models)
     out = tmp_path_factory.mktemp("study")
     ex.save_results(res, out)
-    ex.save_reference(out, res, splits, models["momentum-0.9"])
+    ex.save_reference(out, res, splits, models["momentum-0.9@s0"])
     return res, out, models
 
 
@@ -295,34 +666,39 @@ def test_results_json_and_csv_agree(study):
     res, out, _ = study
     text = (out / "results.json").read_text()
     saved = json.loads(text, parse_constant=lambda c: pytest.fail(f"{c} in results.json"))
-    assert saved == json.loads(json.dumps(res))
+    assert saved == json.loads(json.dumps(rs.json_safe(res)))
+    assert saved["timing"]["epoch"].keys() == {"momentum-0", "momentum-0.9", "bs-50"}
     with open(out / "results.csv", newline="") as f:
         rows = list(csv.DictReader(f))
     assert list(rows[0]) == [
-        "name", "group", "lr", "momentum", "nesterov", "weight_decay", "batch_size", "epochs",
-        "seed", "status", "final_val_acc", "final_val_loss", "test_acc", "test_loss", "seconds",
-        "seconds_per_epoch", "epochs_to_0.90", "seconds_to_0.90", "epochs_to_0.92",
-        "seconds_to_0.92"]
+        "name", "setting", "group", "lr", "momentum", "nesterov", "weight_decay", "batch_size",
+        "epochs", "seed", "lr_decay", "deskew", "ink_size", "blur_sigma", "status",
+        "final_train_acc", "final_val_acc", "final_val_loss", "test_acc", "test_loss", "pass",
+        "epochs_to_0.90", "epochs_to_0.92"]
     assert [r["name"] for r in rows] == [r["name"] for r in res["runs"]]
     for row, run in zip(rows, res["runs"]):
-        assert row["status"] == run["status"] and float(row["lr"]) == run["config"]["lr"]
-        for k in ("final_val_acc", "test_acc", "seconds"):
+        assert row["setting"] == run["setting"] and row["status"] == run["status"]
+        assert float(row["lr"]) == run["config"]["lr"]
+        for k in ("final_train_acc", "final_val_acc", "test_acc"):
             assert (row[k] == "") if run[k] is None else float(row[k]) == run[k]
+        assert row["pass"] == str(run.get("pass", ""))
         for t in ("0.90", "0.92"):
             e = run["epochs_to"][t]
             assert row[f"epochs_to_{t}"] == ("" if e is None else str(e))
-    diverged = next(r for r in rows if r["name"] == "lr-100")
-    assert diverged["status"] == "diverged" and diverged["test_acc"] == ""
+    by_name = {r["name"]: r for r in rows}
+    assert by_name["lr-100@s0"]["status"] == "diverged" and by_name["lr-100@s0"]["test_acc"] == ""
+    assert by_name["momentum-0.9@s0"]["pass"] == "1" and by_name["bs-50@s0"]["pass"] == ""
+    assert by_name["lr-0.1@s0"]["test_acc"] == "" and by_name["momentum-0@s0"]["test_acc"] != ""
 
 
 def test_reference_model_and_examples(study, splits):
     res, out, models = study
     model, meta = load_model(out / "model.npz")
-    assert meta["run"] == "momentum-0.9" and meta["config"]["momentum"] == 0.9
-    np.testing.assert_array_equal(model.W, models["momentum-0.9"].W)
+    assert meta["run"] == "momentum-0.9@s0" and meta["config"]["momentum"] == 0.9
+    np.testing.assert_array_equal(model.W, models["momentum-0.9@s0"].W)
     with np.load(out / "examples.npz", allow_pickle=False) as z:
         ex_ = {k: z[k] for k in z.files}
-    ref = next(r for r in res["runs"] if r["name"] == "momentum-0.9")
+    ref = next(r for r in res["runs"] if r["name"] == "momentum-0.9@s0")
     conf = ex_["confusion"]
     assert conf.shape == (10, 10) and conf.dtype == np.int64 and conf.sum() == len(splits.y_test)
     assert np.trace(conf) / conf.sum() == pytest.approx(ref["test_acc"])
@@ -342,27 +718,40 @@ def test_reference_model_and_examples(study, splits):
     assert (np.diff(ex_["ambiguous_margin"]) >= 0).all()
     assert ex_["ambiguous_margin"][-1] <= np.sort(margin)[16]
     np.testing.assert_allclose(ex_["ambiguous_margin"], np.sort(margin)[:16], rtol=1e-5)
+    assert ex_["class_means"].shape == (10, 28, 28) and ex_["class_means"].dtype == np.float32
 
 
-def test_reference_retrained_when_not_kept_is_the_same_model(study, splits, tmp_path):
-    res, out, _ = study
-    assert ex.save_reference(tmp_path, res, splits) == "momentum-0.9"
-    a, _ = load_model(out / "model.npz")
-    b, _ = load_model(tmp_path / "model.npz")
+def test_reference_retrained_when_not_kept_is_the_same_model(splits, tmp_path):
+    # the reference trained alone (a single run), so its retraining is the same computation
+    models: dict = {}
+    res = ex.run_study([("momentum-0.9@s0", "momentum", TrainConfig(epochs=2, momentum=0.9))],
+                       splits, models=models, time_epochs=False)
+    ex.save_reference(tmp_path / "a", res, splits, models["momentum-0.9@s0"])
+    assert ex.save_reference(tmp_path / "b", res, splits) == "momentum-0.9@s0"
+    a, _ = load_model(tmp_path / "a" / "model.npz")
+    b, _ = load_model(tmp_path / "b" / "model.npz")
     np.testing.assert_array_equal(a.W, b.W)
 
 
-def test_real_test_images_go_into_examples(splits, tmp_path):
-    res = ex.run_study([("momentum-0.9", "momentum", TrainConfig(epochs=1, momentum=0.9))], splits)
-    images = np.arange(len(splits.y_test) * 784, dtype=np.int64).reshape(-1, 28, 28) % 251
-    ex.save_reference(tmp_path, res, splits, images=images.astype(np.uint8))
+def test_real_test_images_and_class_means_go_into_examples(splits, tmp_path):
+    res = ex.run_study([("momentum-0.9@s0", "momentum", TrainConfig(epochs=1, momentum=0.9))], splits)
+    y = splits.y_test.copy()
+    y[y == 7] = 1  # a class with no test image: its mean is zeros
+    data = replace(splits, y_test=y)
+    images = (np.arange(len(y) * 784, dtype=np.int64).reshape(-1, 28, 28) % 251).astype(np.uint8)
+    ex.save_reference(tmp_path, res, data, images=images)
     with np.load(tmp_path / "examples.npz") as z:
         first = z["ambiguous_images"][0]
+        means = z["class_means"]
     assert any((first == images[i]).all() for i in range(len(images)))
+    for c in range(10):
+        want = images[y == c].mean(axis=0) if c != 7 else np.zeros((28, 28))
+        np.testing.assert_allclose(means[c], want, rtol=1e-6)
+    assert means[3].max() > 0
 
 
 def test_no_reference_when_everything_diverged(splits, tmp_path):
-    res = ex.run_study([("x", "g", TrainConfig(epochs=1, lr=100.0, momentum=0.9))], splits)
+    res = ex.run_study([("x@s0", "g", TrainConfig(epochs=1, lr=100.0, momentum=0.9))], splits)
     assert res["best"] == {"g": None, "overall": None} and res["meta"]["reference"] is None
     assert ex.save_reference(tmp_path, res, splits) is None
     ex.save_results(res, tmp_path)
@@ -380,16 +769,27 @@ def test_grid_plan_every_combination_in_file_order():
     plan = grid("[grid]\nlr = [0.01, 0.1]\nmomentum = [0, 0.9]\nbatch_size = [100]\n"
                 "[fixed]\nepochs = 5\n", seed=4)
     assert [n for n, _, _ in plan] == [
-        "lr=0.01,momentum=0,batch_size=100", "lr=0.01,momentum=0.9,batch_size=100",
-        "lr=0.1,momentum=0,batch_size=100", "lr=0.1,momentum=0.9,batch_size=100"]
+        "lr=0.01,momentum=0,batch_size=100@s4", "lr=0.01,momentum=0.9,batch_size=100@s4",
+        "lr=0.1,momentum=0,batch_size=100@s4", "lr=0.1,momentum=0.9,batch_size=100@s4"]
     assert {g for _, g, _ in plan} == {"grid"}
     assert plan[3][2] == TrainConfig(epochs=5, lr=0.1, momentum=0.9, batch_size=100, seed=4)
+
+
+def test_grid_seeds_gives_each_setting_n_seeds():
+    plan = grid("seeds = 3\n[grid]\nlr = [0.01, 0.1]\n", seed=2)
+    assert [n for n, _, _ in plan] == ["lr=0.01@s2", "lr=0.1@s2", "lr=0.01@s3", "lr=0.1@s3",
+                                       "lr=0.01@s4", "lr=0.1@s4"]
+    assert [c.seed for _, _, c in plan] == [2, 2, 3, 3, 4, 4]
+    assert {rs.setting_of(n) for n, _, _ in plan} == {"lr=0.01", "lr=0.1"}
+    # seeds count from the file's own seed when it fixes one
+    assert {c.seed for _, _, c in grid("seeds = 2\n[grid]\nlr=[0.1]\n[fixed]\nseed=9\n")} == {9, 10}
 
 
 def test_grid_seed_in_the_file_wins_and_can_be_swept():
     assert {c.seed for _, _, c in grid("[grid]\nlr=[0.1]\n[fixed]\nseed=9\n", seed=4)} == {9}
     plan = grid("[grid]\nseed = [0, 1, 2]\n", seed=4)
-    assert [c.seed for _, _, c in plan] == [0, 1, 2] and plan[0][0] == "seed=0"
+    assert [c.seed for _, _, c in plan] == [0, 1, 2]
+    assert [n for n, _, _ in plan] == ["seed@s0", "seed@s1", "seed@s2"]  # one setting, 3 seeds
 
 
 @pytest.mark.parametrize("text, words", [
@@ -409,6 +809,14 @@ def test_grid_seed_in_the_file_wins_and_can_be_swept():
     ("fixed = 3\n[grid]\nlr = [0.1]\n", "fixed must be a table"),
     ("[grid]\nlr = " + str([0.001 * i for i in range(1, 21)]) + "\nbatch_size = "
      + str(list(range(1, 12))) + "\n", "220 runs (20 lr x 11 batch_size); at most 200"),
+    ("seeds = 3\n[grid]\nlr = " + str([0.001 * i for i in range(1, 21)]) + "\nbatch_size = "
+     + str(list(range(1, 5))) + "\n", "240 runs (20 lr x 4 batch_size x 3 seeds)"),
+    ("seeds = 0\n[grid]\nlr = [0.1]\n", "seeds must be a whole number in 1..10, got 0"),
+    ("seeds = 11\n[grid]\nlr = [0.1]\n", "seeds must be a whole number"),
+    ("seeds = '3'\n[grid]\nlr = [0.1]\n", "seeds must be a whole number"),
+    ("seeds = true\n[grid]\nlr = [0.1]\n", "seeds must be a whole number"),
+    ("seeds = 2.0\n[grid]\nlr = [0.1]\n", "seeds must be a whole number"),
+    ("seeds = 2\n[grid]\nseed = [0, 1]\n", "either seeds = N or a list of seeds"),
 ])
 def test_grid_errors_are_one_line_and_name_the_key(text, words):
     with pytest.raises(ConfigError) as e:
@@ -421,35 +829,105 @@ def test_grid_ignores_a_data_dir_key():
     assert len(grid("data_dir = '/x'\n[grid]\nlr = [0.1, 0.2]\n")) == 2
 
 
+def test_grid_timing_plan_one_setting_per_batch_size_and_optimizer_kind():
+    plan = grid("seeds = 2\n[grid]\nlr = [0.01, 0.1]\nmomentum = [0, 0.9]\nbatch_size = [50, 100]\n")
+    timed = ex.timing_plan(plan)
+    assert list(timed) == ["lr=0.01,momentum=0,batch_size=50", "lr=0.01,momentum=0,batch_size=100",
+                           "lr=0.01,momentum=0.9,batch_size=50", "lr=0.01,momentum=0.9,batch_size=100"]
+    assert {c.seed for c in timed.values()} == {0}
+
+
 def test_json_safe_turns_non_finite_into_null():
     assert ex._json_safe({"a": [1.0, math.nan, math.inf], "b": (2, None)}) == \
         {"a": [1.0, None, None], "b": [2, None]}
 
 
-def test_a_sweep_trains_settings_stacked_and_matches_separate_runs(splits):
-    """Settings differing only in optimizer numbers train in one pass, with the same results."""
-    base = TrainConfig(epochs=2, batch_size=50, lr=0.05, momentum=0.9)
-    plan = [("a", "grid", base), ("b", "grid", replace(base, lr=0.01)),
-            ("c", "grid", replace(base, momentum=0.0)), ("d", "grid", replace(base, lr=1e6)),
-            ("e", "grid", replace(base, weight_decay=1e-3)), ("f", "other", replace(base, batch_size=64))]
-    assert [[n for n, _, _ in b] for b in ex._stack_buckets(plan, set())] == [["a", "b", "c", "d", "e"]]
-    stacked = ex.run_study(plan, splits)
-    separate = ex.run_study(plan, splits, stack=False)
-    for r1, r2 in zip(stacked["runs"], separate["runs"]):
-        assert r1["status"] == r2["status"], r1["name"]
-        assert ("stacked_with" in r1) == (r1["name"] in "abcde") and "stacked_with" not in r2
-        if r1["status"] == "ok":
-            assert r1["final_val_acc"] == pytest.approx(r2["final_val_acc"], abs=2 / len(splits.x_val))
-            np.testing.assert_allclose(r1["history"]["train_loss"], r2["history"]["train_loss"],
-                                       rtol=1e-4)
-    assert {r["name"]: r["status"] for r in stacked["runs"]}["d"] == "diverged"
-    assert stacked["best"] == separate["best"]
+# ---- results.py on hand-made numbers -------------------------------------------------------
 
 
-def test_the_momentum_group_is_never_stacked_and_repeats_are_not_retrained():
-    base = TrainConfig(epochs=1)
-    plan = [("m0", "momentum", base), ("m9", "momentum", replace(base, momentum=0.9)),
-            ("l1", "lr", replace(base, momentum=0.9)), ("l2", "lr", replace(base, lr=0.1, momentum=0.9)),
-            ("l3", "lr", replace(base, lr=0.2, momentum=0.9))]
-    assert [[n for n, _, _ in b] for b in ex._stack_buckets(plan, set())] == [["l2", "l3"]]
-    assert ex._stack_buckets(plan, {"l3"}) == []
+def test_run_names_and_settings():
+    assert rs.run_name("momentum-0.9", 2) == "momentum-0.9@s2"
+    assert rs.setting_of("momentum-0.9@s2") == "momentum-0.9"
+    assert rs.setting_of("lr=0.01,momentum=0.9@s10") == "lr=0.01,momentum=0.9"
+    assert rs.setting_of("no-seed") == "no-seed"
+
+
+def test_stat_mean_and_sample_sd():
+    s = rs.stat([0.90, None, 0.92, 0.94])
+    assert s.values == (0.90, 0.92, 0.94) and s.n == 3
+    assert s.mean == pytest.approx(0.92) and s.sd == pytest.approx(0.02)  # n - 1 in the sd
+    assert rs.stat([0.5]).sd == 0.0 and math.isnan(rs.stat([]).mean) and rs.stat([]).n == 0
+
+
+def test_noise_adds_seed_spread_and_sampling_error():
+    a, b = rs.stat([0.90, 0.92, 0.94]), rs.stat([0.95])
+    want = 2 * math.sqrt(0.02 ** 2 / 3 + 0.92 * 0.08 / 10000 + 0.95 * 0.05 / 10000)
+    assert rs.noise(a, b, 10000) == pytest.approx(want) == pytest.approx(0.02412, abs=1e-5)
+    assert rs.noise(b, a, 10000) == pytest.approx(want)
+    # one seed each, no spread: the sampling error alone, which shrinks with more images
+    one = rs.stat([0.9])
+    assert rs.noise(one, one, 100) == pytest.approx(2 * math.sqrt(2 * 0.09 / 100))
+    assert rs.noise(one, one, 10000) < rs.noise(one, one, 100)
+
+
+def test_differs_only_beyond_the_noise():
+    a = rs.stat([0.90, 0.92, 0.94])               # noise against b: 0.0241
+    assert rs.differs(a, rs.stat([0.95]), 10000)  # 0.03 apart
+    assert not rs.differs(a, rs.stat([0.94]), 10000)  # 0.02 apart: within noise
+    assert not rs.differs(a, a, 10000)
+    tight = rs.stat([0.920, 0.920, 0.920])
+    assert rs.differs(tight, rs.stat([0.935, 0.935, 0.935]), 60000)
+    assert not rs.differs(tight, rs.stat([0.935, 0.935, 0.935]), 1000)  # too few images to tell
+
+
+def hand_run(setting, seed, val_acc, status="ok", group="g", test_acc=None, **config):
+    n = len(val_acc)
+    ok = status == "ok"
+    return {"name": rs.run_name(setting, seed), "setting": setting, "group": group,
+            "config": {"lr": 0.01, **config, "seed": seed}, "status": status,
+            "history": {"train_loss": [1.0 / (e + 1) for e in range(n)],
+                        "train_acc": [a - 0.01 for a in val_acc], "val_loss": [1 - a for a in val_acc],
+                        "val_acc": list(val_acc)},
+            "epochs_to": {"0.90": next((e + 1 for e, a in enumerate(val_acc) if a >= 0.9), None),
+                          "0.92": None},
+            "final_val_acc": val_acc[-1] if ok else None,
+            "final_train_acc": val_acc[-1] + 0.02 if ok else None,
+            "test_acc": test_acc}
+
+
+@pytest.fixture()
+def hand_results():
+    runs = [hand_run("x", 0, [0.5, 0.8, 0.90]), hand_run("x", 1, [0.6, 0.9, 0.96]),
+            hand_run("x", 2, [0.4], status="diverged"),
+            hand_run("y", 0, [0.7, 0.8, 0.85], test_acc=0.84), hand_run("y", 1, [0.7, 0.8, 0.87]),
+            hand_run("z", 0, [0.5, 0.6], group="h")]
+    return {"meta": {"thresholds": [0.9, 0.92]}, "runs": runs}
+
+
+def test_summarize_over_seeds(hand_results):
+    x = rs.summarize(hand_results, "x")
+    assert x.setting == "x" and x.group == "g" and x.seeds == (0, 1, 2) and x.config["seed"] == 0
+    assert x.diverged == 1 and not x.ok
+    assert x.val_acc.values == (0.90, 0.96) and x.val_acc.mean == pytest.approx(0.93)
+    assert x.train_acc.mean == pytest.approx(0.95) and x.test_acc.n == 0
+    assert x.train_loss.values == (1 / 3, 1 / 3)
+    assert [s.mean for s in x.curves["val_acc"]] == pytest.approx([0.55, 0.85, 0.93])  # ok seeds
+    assert x.curves["val_acc"][1].sd == pytest.approx(statistics.stdev([0.8, 0.9]))
+    assert x.epochs_to == {"0.90": [3, 2, None], "0.92": [None, None, None]}
+    y = rs.summarize(hand_results, "y")
+    assert y.ok and y.test_acc.values == (0.84,) and len(y.curves["train_loss"]) == 3
+    assert rs.summarize(hand_results, "nothing") is None
+    assert [s.setting for s in rs.summaries(hand_results, "g")] == ["x", "y"]
+    assert rs.settings_of(hand_results, "h") == ["z"] and len(rs.runs_of(hand_results, "x")) == 3
+
+
+def test_best_setting_never_one_with_a_diverged_seed(hand_results):
+    items = rs.summaries(hand_results, "g")
+    assert items[0].val_acc.mean > items[1].val_acc.mean  # x is ahead on its good seeds ...
+    assert rs.best_setting(items).setting == "y"           # ... but one of its seeds diverged
+    assert rs.best_setting(items[:1]) is None
+
+
+def test_median_epoch():
+    assert rs.median_epoch([3, 1, 2]) == 2 and rs.median_epoch([1, 4]) == 2.5
+    assert rs.median_epoch([1, None, 2]) is None and rs.median_epoch([]) is None

@@ -137,9 +137,16 @@ def test_a_study_resumes_at_the_first_unfinished_run(mnist_dir, tmp_path):
     assert [r["name"] for r in b["runs"]] == [r["name"] for r in a["runs"]]
     for ra, rb in zip(a["runs"], b["runs"]):
         assert rb["final_val_acc"] == ra["final_val_acc"] and rb["test_acc"] == ra["test_acc"], rb["name"]
-    assert b["best"] == a["best"]
-    assert done_before and not (out / "progress.json").exists()
+        assert rb["final_train_acc"] == ra["final_train_acc"], rb["name"]
+    assert any(r["test_acc"] is not None for r in a["runs"])  # the final models were tested
+    assert b["best"] == a["best"] and b["meta"]["reference"] == a["meta"]["reference"]
+    # the runs finished before the kill were not trained again
+    retrained = {n for p in b["passes"] for n in p["runs"]}
+    assert done_before and not done_before & retrained
+    assert not (out / "progress.json").exists()
     assert (out / "report.pdf").exists()
+    with np.load(whole / "examples.npz") as za, np.load(out / "examples.npz") as zb:
+        np.testing.assert_array_equal(za["confusion"], zb["confusion"])
 
 
 def test_hostile_checkpoints_are_refused_before_allocating(tmp_path, capsys):
