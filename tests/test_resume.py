@@ -141,7 +141,11 @@ def test_a_study_resumes_at_the_first_unfinished_run(mnist_dir, tmp_path):
     assert any(r["test_acc"] is not None for r in a["runs"])  # the final models were tested
     assert b["best"] == a["best"] and b["meta"]["reference"] == a["meta"]["reference"]
     # the runs finished before the kill were not trained again
-    retrained = {n for p in b["passes"] for n in p["runs"]}
+    retrained = {n for p in b["passes"] if not p.get("before_resume") for n in p["runs"]}
+    by_name = {r["name"]: r for r in b["runs"]}
+    for n in done_before:  # a run finished before the kill keeps the pass it was trained in
+        if by_name[n].get("pass"):
+            assert any(p["id"] == by_name[n]["pass"] and p.get("before_resume") for p in b["passes"])
     assert done_before and not done_before & retrained
     assert not (out / "progress.json").exists()
     assert (out / "report.pdf").exists()

@@ -154,6 +154,10 @@ def _entry(name, group, config, data, model, hist, error) -> dict:
     }
 
 
+def config_of(entry: dict) -> TrainConfig:
+    return TrainConfig.from_dict(entry["config"])
+
+
 def _holds(checkpoint_file, config: TrainConfig) -> bool:
     """True when ``checkpoint_file`` exists and was written by a run of ``config``."""
     try:
@@ -426,9 +430,18 @@ def run_study(plan, data: Splits, log: Log = None, verbose: bool = False,
     for n, _, c in plan:  # the runs trained alone: not done, not a repeat, not stacked
         singles += n not in finished and n not in bucket_of and c not in seen
         seen.add(c)
-    passes, n_jobs, job = [], len(buckets) + singles, 0
+    # the passes of the runs finished before a resume keep their ids; new ones follow on
+    old = {e["pass"]: e.get("stacked_with", []) for e in finished.values() if e.get("pass")}
+    passes = [{"id": k, "runs": old[k], "seconds": None, "before_resume": True} for k in sorted(old)]
+    n_jobs, job = len(buckets) + singles, 0
 
     def record(entry, model):
+        """Keep a finished run; a final model's test numbers are measured now, so that a
+        resumed study has them too (a copy into another setting gets its own or none)."""
+        entry["test_loss"] = entry["test_acc"] = None
+        if entry["setting"] in FINAL and model is not None and len(data.x_test):
+            test = splits(config_of(entry))
+            entry["test_loss"], entry["test_acc"] = evaluate(model, test.x_test, test.y_test)
         entries[entry["name"]] = entry
         if model is not None:
             models[entry["name"]] = model
@@ -440,13 +453,13 @@ def run_study(plan, data: Splits, log: Log = None, verbose: bool = False,
             entries[name] = finished[name]
             done.setdefault(config, name)
             continue
+        if name in entries:
+            continue  # trained in an earlier stacked pass
         if config in done and done[config] in entries:  # deterministic: copy, do not retrain
             first = entries[done[config]]
             record({**copy.deepcopy(first), "name": name, "setting": rs.setting_of(name),
                     "group": group, "copy_of": first["name"]}, models.get(first["name"]))
             continue
-        if name in entries:
-            continue  # trained in an earlier stacked pass
         job += 1
         head = f"[{job:>{len(str(n_jobs))}}/{n_jobs}]"
         t0 = time.perf_counter()
@@ -454,10 +467,10 @@ def run_study(plan, data: Splits, log: Log = None, verbose: bool = False,
             bucket = buckets[bucket_of[name]]
             tag = f"pass {len(passes) + 1}"
             epoch_log = (lambda s, t=tag: log(f"  {t}: {s}")) if log and verbose else None
-            out = _train_stacked(bucket, splits(bucket[0][2]), epoch_log, len(passes) + 1)
+            pass_id = max((p["id"] for p in passes), default=0) + 1
+            out = _train_stacked(bucket, splits(bucket[0][2]), epoch_log, pass_id)
             seconds = time.perf_counter() - t0
-            passes.append({"id": len(passes) + 1, "runs": [n for n, _, _ in bucket],
-                           "seconds": seconds})
+            passes.append({"id": pass_id, "runs": [n for n, _, _ in bucket], "seconds": seconds})
             for n, _, c in bucket:
                 done.setdefault(c, n)
                 record(*out[n])
@@ -488,11 +501,11 @@ def run_study(plan, data: Splits, log: Log = None, verbose: bool = False,
     best = _best_settings(results)
     # the test split, once per final model: the course's settings and the best preset, or
     # in a sweep the best setting on validation
-    final = set(FINAL) | ({best["grid"]} if best.get("grid") else set())
-    for r in runs:
-        if r["setting"] in final and r["name"] in models and len(data.x_test):
-            test = splits(TrainConfig.from_dict(r["config"]))
-            r["test_loss"], r["test_acc"] = evaluate(models[r["name"]], test.x_test, test.y_test)
+    for r in runs:  # a sweep's final model: its best setting (retrained if a resume lost it)
+        if r["setting"] == best.get("grid") and rs.ok(r) and len(data.x_test):
+            test = splits(config_of(r))
+            model = models.get(r["name"]) or train_model(config_of(r), test)[0]
+            r["test_loss"], r["test_acc"] = evaluate(model, test.x_test, test.y_test)
     timed: dict = {}
     t0 = time.perf_counter()
     if time_epochs:
