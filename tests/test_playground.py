@@ -3,6 +3,7 @@ Stop within one step, bounded runs, bad settings, no MNIST, a model opened as th
 
 from __future__ import annotations
 
+import base64
 import http.client
 import io
 import json
@@ -128,8 +129,10 @@ def test_streamed_numbers_are_the_runs_history_the_same_as_train(server, mnist_s
     assert last["test"]["acc"] == acc and last["test"]["loss"] == loss
     confusion = np.array(last["test"]["confusion"])
     assert confusion.sum() == 10000 and np.trace(confusion) == round(acc * 10000)
-    # ten templates and the ten validation digits with predictions, from the last epoch
-    assert len(last["templates"]) == 10 and all(t.startswith("data:image/png") for t in last["templates"])
+    # the ten templates (the final W, for the page to draw) and the validation digits' predictions
+    q = np.frombuffer(base64.b64decode(last["templates"]["int8"]), np.int8).reshape(10, 784)
+    assert last["templates"]["scale"] == float(np.abs(model.W).max())
+    assert np.array_equal(q, np.round(model.W.T * (127 / last["templates"]["scale"])).astype(np.int8))
     assert [s["label"] for s in last["samples"]] == list(range(10))
     assert all(0 <= s["pred"] <= 9 and 0 < s["prob"] <= 1 for s in last["samples"])
     # no polling storm: at most one message per UPDATE_SECONDS (plus the first)
@@ -249,7 +252,7 @@ def test_serve_a_model_draw_page_and_playground_with_it_as_first_run(mnist_dir, 
     assert resp.status_code == 200 and body["digit"] == 1 and abs(sum(body["probs"]) - 1) < 1e-4
     top2 = list(np.argsort(body["probs"])[::-1][:2])
     assert [e["digit"] for e in body["evidence"]] == top2
-    seen = np.array(Image.open(io.BytesIO(__import__("base64").b64decode(body["image"].split(",")[1]))))
+    seen = np.array(Image.open(io.BytesIO(base64.b64decode(body["image"].split(",")[1]))))
     logits = model_inputs(seen[None], {"preprocess": "course"})[0] @ model.W + model.b[0]
     for e in body["evidence"]:
         assert e["picture"].startswith("data:image/png;base64,")

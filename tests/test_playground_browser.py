@@ -99,7 +99,10 @@ def test_train_watch_stop_compare_and_draw(playwright_chromium, playground_url, 
         before = drawn_points(page, 1)
         page.wait_for_function(f"window.lossChartData[1].filter(v => v != null).length > {before}",
                                timeout=10_000)
-        expect(page.locator("#templates img[src^='data:image/png']")).to_have_count(10, timeout=10_000)
+        expect(page.locator("#templates canvas:not(.empty)")).to_have_count(10, timeout=10_000)
+        colours = page.evaluate("[...document.querySelectorAll('#templates canvas')].map(c => new Set("
+                                "c.getContext('2d').getImageData(0, 0, 28, 28).data).size)")
+        assert all(n > 10 for n in colours), colours  # pictures, not blank squares
         expect(page.locator("#samples figure.right, #samples figure.wrong")).to_have_count(10)
 
         # another browser (a phone) presses Train meanwhile: refused, with the reason on its page

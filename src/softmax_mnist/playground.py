@@ -21,6 +21,7 @@ kept (the last DATA_KEPT of them); runs are kept for comparison, the last MAX_RU
 
 from __future__ import annotations
 
+import base64
 import json
 import logging
 import math
@@ -98,7 +99,7 @@ class Run:
     epochs: int = 0
     points: list = field(default_factory=list)  # [x in epochs, mean step loss of a block]
     epoch_rows: list = field(default_factory=list)  # per epoch: history's numbers
-    templates: list | None = None  # ten PNG data URLs of W's columns, from the last epoch
+    templates: dict | None = None  # W's ten columns for the page to draw (templates_of), last epoch
     samples: list | None = None  # predictions on the validation digits, from the last epoch
     test: dict | None = None  # {loss, acc, confusion: 10 x 10 counts [true][predicted]}
     params: tuple | None = None  # (W, b) copies, from the last epoch (at the end: the final ones)
@@ -192,9 +193,13 @@ def gray_picture(x: np.ndarray) -> np.ndarray:
     return np.round((x.reshape(28, 28) - lo) * (255 / (hi - lo or 1.0))).astype(np.uint8)
 
 
-def templates_of(W: np.ndarray) -> list[str]:
+def templates_of(W: np.ndarray) -> dict:
+    """W (784, 10) -> {"scale": max |W|, "int8": base64 of the (10, 784) int8 round(127 W^T / scale)}:
+    the page draws the ten pictures itself (red > 0, blue < 0, as web.template_image), so the
+    training thread spends microseconds on them, not the milliseconds of ten PNGs."""
     scale = float(np.abs(W).max()) or 1.0  # one scale for all ten, so they compare
-    return [png_data_url(template_image(W[:, d], scale)) for d in range(W.shape[1])]
+    q = np.round(W.T * (127 / scale)).astype(np.int8)
+    return {"scale": scale, "int8": base64.b64encode(q.tobytes()).decode("ascii")}
 
 
 class Playground:

@@ -236,18 +236,19 @@ function select(id) {
 
 // ---- the selected run: templates, validation digits, test result ------------------------------
 
-const templateImgs = [];
+const templateCanvases = [];
 const sampleFigs = [];
 for (let d = 0; d < 10; d++) {
   const fig = document.createElement("figure");
-  const img = document.createElement("img");
-  img.alt = `weight template of digit ${d}`;
-  img.width = img.height = 28;
+  const canvas = document.createElement("canvas");
+  canvas.width = canvas.height = 28;
+  canvas.setAttribute("role", "img");
+  canvas.setAttribute("aria-label", `weight template of digit ${d}`);
   const cap = document.createElement("figcaption");
   cap.textContent = d;
-  fig.append(img, cap);
+  fig.append(canvas, cap);
   $("templates").append(fig);
-  templateImgs.push(img);
+  templateCanvases.push(canvas);
 
   const sfig = document.createElement("figure");
   const simg = document.createElement("img");
@@ -263,15 +264,7 @@ function renderSelected() {
   const s = run && run.summary;
   $("selected-name").textContent = s ? `#${s.id} ${s.name}` : "–";
   $("selected-status").textContent = s ? statusText(s) : "No run yet: press Train.";
-  templateImgs.forEach((img, d) => {
-    if (run && run.templates) {
-      img.src = run.templates[d];
-      img.alt = `weight template of digit ${d}`;
-    } else {
-      img.src = BLANK;
-      img.alt = "";
-    }
-  });
+  drawTemplates(run && run.templates);
   sampleFigs.forEach(({ fig, img, cap }, d) => {
     const sample = run && run.samples && run.samples[d];
     fig.className = "";
@@ -294,6 +287,33 @@ function renderSelected() {
     }
   });
   renderTest(run && run.test);
+}
+
+let templatesDrawn; // undefined: not even the empty state drawn yet
+
+// W's ten columns as 28x28 pictures: white at 0, red where ink raises the score, blue where it
+// lowers it, one scale for all ten (the colours of web.template_image, drawn here from int8).
+function drawTemplates(templates) {
+  const key = templates ? templates.int8 : null; // a message may repeat the same weights
+  if (key === templatesDrawn) return;
+  templatesDrawn = key;
+  const q = templates ? new Int8Array(Uint8Array.from(atob(templates.int8), (c) => c.charCodeAt(0)).buffer)
+                      : null;
+  templateCanvases.forEach((canvas, d) => {
+    const c2d = canvas.getContext("2d");
+    canvas.classList.toggle("empty", !q);
+    if (!q) {
+      c2d.clearRect(0, 0, 28, 28);
+      return;
+    }
+    const picture = c2d.createImageData(28, 28);
+    for (let i = 0; i < 784; i++) {
+      const t = q[d * 784 + i] / 127;
+      const fade = Math.trunc(255 * (1 - Math.abs(t)));
+      picture.data.set([t > 0 ? 255 : fade, fade, t < 0 ? 255 : fade, 255], 4 * i);
+    }
+    c2d.putImageData(picture, 0, 0);
+  });
 }
 
 function renderTest(test) {
