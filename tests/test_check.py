@@ -240,12 +240,12 @@ def frozen_case(tmp_path, body: str) -> Path:
 
 
 def test_a_dying_child_fails_one_check_and_the_rest_go_on(tmp_path):
-    folder = frozen_case(tmp_path, "import os\nos._exit(3)\n")
+    folder = frozen_case(tmp_path, "import os, sys\nsys.stderr.write('bye from step\\n')\nos._exit(3)\n")
     report = check.run_check(folder, checks=["sgd", "frozen", "vectorised"])
     assert report.status == 1
     assert report.failed == ["frozen"]
     sgd, frozen, vectorised = report.checks
-    assert "the process running your code died (exit code 3)" in frozen.message
+    assert "the process running your code died (exit code 3): bye from step" in frozen.message
     assert sgd.passed and vectorised.passed  # vectorised ran in a new child
 
 
@@ -257,6 +257,14 @@ def test_a_child_ignoring_its_alarm_is_killed(tmp_path):
     frozen, vectorised = report.checks
     assert "did not finish within 10 s and was stopped" in frozen.message
     assert vectorised.passed  # in a new child
+
+
+def test_a_chatty_submission_does_not_block(tmp_path):
+    loss = CORRECT_LOSS.replace("        self.Input = Input\n",
+                                "        print('x' * 300_000)\n        self.Input = Input\n")
+    folder = write(tmp_path / "s", loss=loss, optimizer=CORRECT_SGD)
+    report = check.run_check(folder, checks=["forward", "forward-odd-batch", "accuracy"])
+    assert report.status == 0, report.checks
 
 
 def test_a_student_file_named_like_a_library_does_not_break_the_checker(tmp_path):

@@ -196,41 +196,71 @@ def _kill(proc: subprocess.Popen) -> None:
     proc.wait()
 
 
-def _tail(path: Path, n: int = 3) -> str:
-    try:
-        lines = [ln for ln in path.read_text(errors="replace").splitlines() if ln.strip()]
-    except OSError:
-        return ""
-    return " | ".join(lines[-n:])
+class Output:
+    """The end of what the student's code printed (stdout and stderr), for a crash message."""
+
+    def __init__(self, keep: int = 4096):
+        self.keep, self.data = keep, b""
+
+    def add(self, chunk: bytes) -> None:
+        self.data = (self.data + chunk)[-self.keep:]
+
+    def tail(self, n: int = 3) -> str:
+        lines = [ln for ln in self.data.decode("utf-8", "replace").splitlines() if ln.strip()]
+        return " | ".join(lines[-n:])
 
 
-def _run_child(folder: Path, data_dir: str, names: list[str], broken: dict, log: Path):
-    """Yield the child's events; on a hang or a death yield {"event": "lost", ...} and stop."""
+def _run_child(folder: Path, data_dir: str, names: list[str], broken: dict, output: Output, cwd: str):
+    """Yield the child's events; on a hang or a death yield {"event": "lost", ...} and stop.
+
+    Two pipes: the child's JSON events, and its stdout + stderr (the student's prints), drained
+    here all along so a chatty submission never blocks on a full pipe.
+    """
     limits = _limits()
     read_fd, write_fd = os.pipe()
+    out_r, out_w = os.pipe()
     spec = {"folder": str(folder), "data_dir": data_dir, "checks": names, "broken": broken,
             "fd": write_fd, "memory_mb": MEMORY_MB, "limits": limits}
     env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1", "OPENBLAS_NUM_THREADS": "1",
            "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
-    with open(log, "ab") as out:
-        proc = subprocess.Popen([sys.executable, "-m", "softmax_mnist.check_child", json.dumps(spec)],
-                                stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
-                                pass_fds=(write_fd,), env=env, start_new_session=True,
-                                cwd=log.parent)  # not the student's folder: `-m` puts cwd on sys.path
+    proc = subprocess.Popen([sys.executable, "-m", "softmax_mnist.check_child", json.dumps(spec)],
+                            stdin=subprocess.DEVNULL, stdout=out_w, stderr=out_w,
+                            pass_fds=(write_fd,), env=env, start_new_session=True,
+                            cwd=cwd)  # not the student's folder: `-m` puts the cwd on sys.path
     os.close(write_fd)
+    os.close(out_w)
+    watch = [read_fd, out_r]
     buf, current = b"", None
     deadline = time.monotonic() + limits["import"] + GRACE + 10  # + the child's own start-up
+
+    def drain():  # what is left of the output once the child is gone
+        while out_r in watch and select.select([out_r], [], [], 0.5)[0]:
+            chunk = os.read(out_r, 65536)
+            if not chunk:
+                break
+            output.add(chunk)
+
     try:
         while True:
             wait = deadline - time.monotonic()
-            ready = select.select([read_fd], [], [], max(wait, 0))[0] if wait > 0 else []
+            ready = select.select(watch, [], [], max(wait, 0))[0] if wait > 0 else []
             if not ready:
                 _kill(proc)
+                drain()
                 yield {"event": "lost", "check": current, "why": "hung"}
                 return
+            if out_r in ready:
+                chunk = os.read(out_r, 65536)
+                if chunk:
+                    output.add(chunk)
+                else:
+                    watch.remove(out_r)
+            if read_fd not in ready:
+                continue
             chunk = os.read(read_fd, 65536)
             if not chunk:
                 code = proc.wait()
+                drain()
                 if current is not None or code != 0:
                     yield {"event": "lost", "check": current, "why": "died", "code": code}
                 return
@@ -250,10 +280,11 @@ def _run_child(folder: Path, data_dir: str, names: list[str], broken: dict, log:
                 yield event
     finally:
         os.close(read_fd)
+        os.close(out_r)
         _kill(proc)
 
 
-def _lost_message(event: dict, log: Path) -> tuple[str, str]:
+def _lost_message(event: dict, output: Output) -> tuple[str, str]:
     name = event["check"]
     limit = CHECKS.get(name, {}).get("limit", DEFAULT_LIMIT) if name else IMPORT_LIMIT
     if event["why"] == "hung":
@@ -262,7 +293,7 @@ def _lost_message(event: dict, log: Path) -> tuple[str, str]:
                 "an endless loop, or an operation on arrays far larger than the batch")
     code = event.get("code")
     how = f"signal {signal.Signals(-code).name}" if code is not None and code < 0 else f"exit code {code}"
-    tail = _tail(log)
+    tail = output.tail()
     return (f"the process running your code died ({how})" + (f": {tail}" if tail else ""),
             "a crash inside a library, os._exit or sys.exit in your code, or the memory limit "
             f"({MEMORY_MB} MB) reached outside Python's own allocator")
@@ -289,12 +320,12 @@ def run_check(folder, data_dir=None, checks: list[str] | None = None) -> Report:
     broken: dict[str, str] = {}
     frameworks: dict[str, str] = {}
     with tempfile.TemporaryDirectory(prefix="softmax-mnist-check-") as tmp:
-        log = Path(tmp) / "output.txt"  # what the student's code printed, for a crash message
+        output = Output()  # an empty folder to start the child in (tmp), never written to
         while True:
             todo = [n for n in names if n not in results]
             if not todo:
                 break
-            for event in _run_child(folder, data, todo, broken, log):
+            for event in _run_child(folder, data, todo, broken, output, tmp):
                 kind = event["event"]
                 if kind == "fatal":
                     return Report(str(folder), 2, error=event["error"],
@@ -308,11 +339,11 @@ def run_check(folder, data_dir=None, checks: list[str] | None = None) -> Report:
                     frameworks.update(event["frameworks"])
                 elif kind == "lost":
                     if event["check"] is None:  # before any check: at import or start-up
-                        message, _ = _lost_message(event, log)
+                        message, _ = _lost_message(event, output)
                         return Report(str(folder), 2,
                                       error=f"importing loss.py and optimizer.py failed: {message}",
                                       seconds=time.perf_counter() - start)
-                    message, hint = _lost_message(event, log)
+                    message, hint = _lost_message(event, output)
                     results[event["check"]] = CheckResult(event["check"], False, message, hint)
             else:
                 if all(n in results for n in names):
@@ -321,7 +352,7 @@ def run_check(folder, data_dir=None, checks: list[str] | None = None) -> Report:
                 if len(missing) == len(todo):  # the child stopped without a word: do not loop
                     for n in missing:
                         results[n] = CheckResult(n, False, "not run: the checking process stopped early",
-                                                 _tail(log))
+                                                 output.tail())
     checks = [results[n] for n in names]
     _late_frameworks(checks, frameworks)
     _point_train_at_causes(checks)
