@@ -195,7 +195,7 @@ def momentum_text(plain: Summary, mom: Summary, control: Summary | None,
                 p += (f" Conversely, momentum 0.9 at lr {small.config['lr']:g} (effective step "
                       f"0.01, as plain SGD's) ends at {ms(small.val_acc)}, "
                       + (f"within noise of plain SGD's {ms(plain.val_acc)}." if not reals else
-                         f"{pts(ds)} points from plain SGD, beyond the noise of {pts(ns_)}."))
+                         f"{pts(ds)} points from plain SGD, beyond the noise of {pts(ns_)} points."))
             matched = not realc and not reals
         else:
             matched = not realc
@@ -344,7 +344,7 @@ def lr_text(items: list[Summary], n_val: int, lang: str) -> list[str]:
             if second:
                 d, nz, _ = gap(second, top, n_val)
                 p += (f" It leads the runner-up, lr {second.config['lr']:g}, by {pts(d)} points, "
-                      f"more than the noise of {pts(nz)}.")
+                      f"more than the noise of {pts(nz)} points.")
         if mu:
             p += (f" Every rate here runs with momentum {mu:g}, so the effective step is "
                   f"{1 / (1 - mu):g} times the rate.")
@@ -420,7 +420,7 @@ def batch_text(fixed: list[Summary], scaled: list[Summary], epoch: dict, heat: d
              f"{lo.config['batch_size']}, only {u[1]:,} at batch {hi.config['batch_size']}. At the "
              f"fixed lr 0.01 and {E} epochs, validation accuracy goes from {ms(lo.val_acc)} at "
              f"batch {lo.config['batch_size']} to {ms(hi.val_acc)} at batch {hi.config['batch_size']}")
-        p += (f", {pts(d)} points {'lower' if d < 0 else 'higher'}, beyond the noise of {pts(nz)}." if real
+        p += (f", {pts(d)} points {'lower' if d < 0 else 'higher'}, beyond the noise of {pts(nz)} points." if real
               else f", within noise ({pts(nz)} points).")
         p += (" But that comparison also changes the number of updates: a large batch takes far "
               "fewer steps in the same epochs.")

@@ -462,13 +462,15 @@ def build_document(results: dict, folder: Path, lang: str) -> tuple[Document, li
                     if np.isfinite(acc[i]).any():
                         best_lr[b] = lr_list[int(np.nanargmax(acc[i]))]
                 hs = max(s.val_acc.n for s in heat)
+                ep = heat[0].config["epochs"]
+                seeds_en = f"mean over {hs} seeds" if hs > 1 else "one seed"
+                seeds_zh = f"{hs} 个种子的均值" if hs > 1 else "单个种子"
                 with matplotlib.rc_context(viz.figure_style(L)):
                     paths.append(_figure(doc, figs, "heatmap", viz.plot_heatmap(lr_list, sizes, acc, L),
-                                         T(L, f"Mean final validation accuracy over {hs} seed(s) for "
-                                           "every learning rate and batch size (momentum 0.9, "
-                                           f"{heat[0].config['epochs']} epochs); bold: the highest.",
-                                           f"各学习率与批大小组合的最终验证准确率（{hs} 个种子的均值；动量 0.9，"
-                                           f"{heat[0].config['epochs']} 轮），粗体为最高值。"), L, 0.8))
+                                         T(L, f"Final validation accuracy ({seeds_en}) for every learning "
+                                           f"rate and batch size (momentum 0.9, {ep} epochs); bold: the highest.",
+                                           f"各学习率与批大小组合的最终验证准确率（{seeds_zh}；动量 0.9，{ep} 轮），"
+                                           "粗体为最高值。"), L, 0.8))
             for p in ds.batch_text(fixed, list(scaled.values()), bs_time, best_lr, n_train, n_val, L):
                 doc.add(Para(p))
         _ablation(doc, results, S, n_val, L)

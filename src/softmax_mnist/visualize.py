@@ -11,7 +11,7 @@ from pathlib import Path
 import matplotlib
 import numpy as np
 from matplotlib.figure import Figure
-from matplotlib.ticker import MaxNLocator
+from matplotlib.ticker import MaxNLocator, NullFormatter, ScalarFormatter
 
 from softmax_mnist.fileio import atomic_write
 
@@ -235,6 +235,8 @@ def plot_batch(fixed: list, scaled: list, epoch_time: dict, lang: str = "en") ->
                [epoch_time[b]["q3"] - m for b, m in zip(bs, med)]]
         ax_t.errorbar(bs, med, yerr=err, fmt="o-", color=PALETTE[2], capsize=3)
         ax_t.set_yscale("log")
+        ax_t.yaxis.set_major_formatter(ScalarFormatter())  # 0.2, 0.5 rather than 2 x 10^-1
+        ax_t.yaxis.set_minor_formatter(NullFormatter())
     for ax in (ax_a, ax_t):
         ax.set_xscale("log")
     _finish(ax_a, label("batch_size", lang), label("final_val_acc", lang), integer_x=False)
