@@ -296,6 +296,14 @@ def test_framework_imported_at_run_time_by_a_computed_name(tmp_path):
     assert report.checks[1].passed  # the stand-in let the NumPy code run
 
 
+def test_the_reference_itself_is_not_a_submission(tmp_path):
+    folder = write(tmp_path / "s", loss="from softmax_mnist.loss import SoftmaxCrossEntropyLoss  # noqa\n",
+                   optimizer=CORRECT_SGD)
+    report = check.run_check(folder, checks=["framework", "forward"])
+    assert report.failed == ["framework"]
+    assert "SoftmaxCrossEntropyLoss in loss.py is not defined in your folder" in report.checks[0].message
+
+
 def test_framework_imports_in_the_source(tmp_path):
     path = tmp_path / "x.py"
     path.write_text("import torch.nn as nn\nfrom tensorflow import keras\nimport importlib\n"

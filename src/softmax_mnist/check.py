@@ -38,7 +38,8 @@ FRAMEWORKS = ("torch", "torchvision", "tensorflow", "keras", "jax", "jaxlib", "f
 # The checks in order: what they say, which of the student's methods they call (a method that
 # hung once is not called again), and their time limit in seconds.
 CHECKS: dict[str, dict] = {
-    "framework": {"about": "no deep learning framework imported", "uses": (), "limit": 5},
+    "framework": {"about": "no deep learning framework imported; the classes are the folder's own",
+                  "uses": (), "limit": 5},
     "construction": {"about": "W, b: shapes, dtypes, finite, not all zero", "uses": ("__init__",)},
     "forward": {"about": "loss against the reference, batch of 100", "uses": ("__init__", "forward")},
     "forward-overflow": {"about": "loss with logits near +-1000", "uses": ("__init__", "forward")},
