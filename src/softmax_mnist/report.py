@@ -339,10 +339,13 @@ def build_document(results: dict, folder: Path, lang: str) -> tuple[Document, li
         doc.add(Para(ds.curves_text(plain, mom, {}, L)))
 
         # -- momentum
+        has_time = bool(epoch_t and step_t and all(k in epoch_t and k in step_t
+                                                       for k in (rs.BASELINE, rs.REFERENCE)))
         doc.add(Heading(T(L, "(b) With and without momentum", "(b) 有无动量的比较")),
                 Para(T(L, "@tab-momentum lists the momentum settings and their controls, @fig-momentum "
-                       "their validation curves, @tab-time their training time.",
-                       "@tab-momentum 列出动量设置及其对照，@fig-momentum 给出它们的验证曲线，@tab-time 给出训练时间。")))
+                       "their validation curves" + (", @tab-time their training time." if has_time else "."),
+                       "@tab-momentum 列出动量设置及其对照，@fig-momentum 给出它们的验证曲线"
+                       + ("，@tab-time 给出训练时间。" if has_time else "。"))))
         mset = [s for s in summaries(results, "momentum")]
         rows = [[_opt_name(s, L) + _stacked(results, s), f"{s.config['lr']:g}", _eff(s.config),
                  *[_ep(s.epochs_to[rs.key(t)]) for t in thresholds], ds.ms(s.val_acc),
@@ -377,7 +380,7 @@ def build_document(results: dict, folder: Path, lang: str) -> tuple[Document, li
         for p in ds.momentum_text(plain, mom, S[rs.CONTROL], S[rs.CONTROL_SMALL], S[rs.NESTEROV],
                                   thresholds, n_val, L):
             doc.add(Para(p))
-        if epoch_t and all(k in epoch_t for k in (rs.BASELINE, rs.REFERENCE)) and step_t:
+        if has_time:
             rows = [[_opt_name(S[k], L), ds.sec(epoch_t[k]["median"]),
                      f"{ds.sec(epoch_t[k]['q1'])}–{ds.sec(epoch_t[k]['q3'])}",
                      f"{step_t[k]['median']:.1f}"] for k in (rs.BASELINE, rs.REFERENCE, rs.NESTEROV)
@@ -397,8 +400,9 @@ def build_document(results: dict, folder: Path, lang: str) -> tuple[Document, li
         lrs = summaries(results, "lr")
         if lrs:
             doc.add(Heading(T(L, "Learning rate", "学习率"), 2),
-                    Para(T(L, "Six learning rates, each with momentum 0.9 and 3 seeds: @tab-lr and @fig-lr.",
-                           "六个学习率，均配合动量 0.9、各 3 个种子：见 @tab-lr 和 @fig-lr。")))
+                    Para(T(L, f"{len(lrs)} learning rates, each with momentum 0.9 and {len(seeds)} seeds: "
+                           "@tab-lr and @fig-lr.",
+                           f"{len(lrs)} 个学习率，均配合动量 0.9、各 {len(seeds)} 个种子：见 @tab-lr 和 @fig-lr。")))
             rows = [[f"{s.config['lr']:g}" + _stacked(results, s), _eff(s.config), ds.ms(s.val_acc),
                      ds.ms(s.train_loss) if s.ok else T(L, "diverged", "发散")] for s in
                     sorted(lrs, key=lambda s: s.config["lr"])]
@@ -421,12 +425,13 @@ def build_document(results: dict, folder: Path, lang: str) -> tuple[Document, li
                            key=lambda s: s.config["batch_size"])
             scaled = {s.config["batch_size"]: s for s in bss if s.setting.endswith("-scaled")}
             bs_time = {int(k[3:]): v for k, v in epoch_t.items() if k.startswith("bs-")}
+            heat = summaries(results, "lr_batch")
             doc.add(Heading(T(L, "Batch size", "批大小"), 2),
-                    Para(T(L, "Seven batch sizes at a fixed learning rate and at one scaled with the batch "
-                           "(@tab-batch, @fig-batch), and every learning rate at every batch size "
-                           "(@fig-heatmap).",
-                           "七个批大小，分别用固定学习率和随批大小缩放的学习率（@tab-batch、@fig-batch），"
-                           "以及所有学习率与批大小的组合（@fig-heatmap）。")))
+                    Para(T(L, f"{len(fixed)} batch sizes at a fixed learning rate and at one scaled with "
+                           "the batch (@tab-batch, @fig-batch)" + (", and every learning rate at every "
+                                                                  "batch size (@fig-heatmap)." if heat else "."),
+                           f"{len(fixed)} 个批大小，分别用固定学习率和随批大小缩放的学习率（@tab-batch、@fig-batch）"
+                           + ("，以及所有学习率与批大小的组合（@fig-heatmap）。" if heat else "。"))))
             rows = []
             for s in fixed:
                 b = s.config["batch_size"]
@@ -448,7 +453,6 @@ def build_document(results: dict, folder: Path, lang: str) -> tuple[Document, li
                     T(L, "Batch size: final validation accuracy at a fixed and at a scaled learning rate "
                       "(left, mean ± sd over seeds) and seconds per epoch (right, median with quartiles).",
                       "批大小：固定与缩放学习率下的最终验证准确率（左，均值 ± 标准差）及每轮耗时（右，中位数与四分位数）。"), L))
-            heat = summaries(results, "lr_batch")
             best_lr = {}
             if heat:
                 lr_list = sorted({s.config["lr"] for s in heat})
