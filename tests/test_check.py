@@ -156,7 +156,6 @@ def test_endless_loop_is_stopped_where_it_loops_and_not_called_again(checked):
         in by_name["gradient-shapes"]["message"]
     for name in ("gradient", "vectorised", "train"):
         assert by_name[name]["message"].startswith("not run: gradient_computing() did not finish")
-        assert by_name[name]["seconds"] < 1  # not run: no second wait
 
 
 def test_huge_allocation_hits_the_memory_limit(checked):
