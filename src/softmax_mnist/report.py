@@ -104,7 +104,8 @@ def source_of(func) -> str:
     return "\n".join(lines)
 
 
-def method_section(doc: Document, lang: str, check: float | None, n_check: int) -> None:
+def method_section(doc: Document, lang: str, check: float | None, n_check: int,
+                   study: bool = True) -> None:
     from softmax_mnist.functional import cross_entropy
     from softmax_mnist.loss import SoftmaxCrossEntropyLoss
     from softmax_mnist.model import SoftmaxRegression
@@ -179,11 +180,12 @@ def method_section(doc: Document, lang: str, check: float | None, n_check: int) 
                  r"v \to -\frac{\eta}{1-\mu}\,g\ \ \text{(constant } g\text{)}", "eq-momentum"),
             Para(T(L, "Where the gradient changes slowly, the velocity settles at the geometric sum "
                    "−ηg(1 + μ + μ² + …) = −ηg/(1 − μ): momentum 0.9 moves ten times as far per step as "
-                   "plain SGD at the same η. The effective step η/(1 − μ) is why the momentum study "
-                   "below adds controls at equal effective step.",
+                   "plain SGD at the same η." + (" The effective step η/(1 − μ) is why the momentum "
+                                                 "study below adds controls at equal effective step."
+                                                 if study else ""),
                    "在梯度变化缓慢的方向上，速度趋于几何级数 −ηg(1 + μ + μ² + …) = −ηg/(1 − μ)："
-                   "同样的 η 下，动量 0.9 每步走的距离是普通 SGD 的十倍。η/(1 − μ) 称为有效步长，"
-                   "这正是下面的动量实验要加入“等有效步长”对照的原因。")),
+                   "同样的 η 下，动量 0.9 每步走的距离是普通 SGD 的十倍。η/(1 − μ) 称为有效步长"
+                   + ("，这正是下面的动量实验要加入“等有效步长”对照的原因。" if study else "。"))),
             Heading(T(L, "Key code", "关键代码"), 2),
             Para(T(L, "The course's three functions as this package implements them, read from its "
                    "source when this report was built. `forward` (@code-forward) computes the logits "
@@ -314,7 +316,7 @@ def build_document(results: dict, folder: Path, lang: str) -> tuple[Document, li
 
         x = model_inputs(ex["mistakes_images"], meta_m)
         check, n_check = gradient_check(model.W, model.b, x, ex["mistakes_true"]), len(x)
-    method_section(doc, L, check, n_check)
+    method_section(doc, L, check, n_check, study=not sweep)
 
     # -- setup
     doc.add(Heading(T(L, "Setup", "实验设置")), Bullets(_setup_items(results, n_train, n_val, n_test,
@@ -544,7 +546,8 @@ def _setup_items(results, n_train, n_val, n_test, seeds, L) -> list[str]:
           f"随机种子 {_seeds(seeds)}：种子决定初始权重和小批量的顺序；同一个种子下所有设置从相同的权重出发、"
           "看到相同的批次。"),
         T(L, f"Runs that share data, batch size, epochs and seed train side by side in one stacked pass "
-          f"(their weight matrices side by side; {stacked} runs in {len(passes)} passes here). Such runs "
+          f"(their weight matrices side by side; {stacked} runs in {len(passes)} "
+          f"pass{'es' if len(passes) != 1 else ''} here). Such runs "
           "have no time of their own: all times come from separate, interleaved measurements.",
           f"数据、批大小、轮数和种子都相同的设置在一次“堆叠”训练中并排训练（权重矩阵并排放置；本次共 {stacked} 个运行、"
           f"{len(passes)} 次堆叠训练）。这些运行没有各自的耗时：所有时间都来自单独的交替测量。"),
@@ -635,6 +638,24 @@ def _grid(doc, results, figs, paths, n_val, L) -> None:
                                        "每个设置的最终验证准确率（均值，误差线为标准差）。"), L, 0.8))
     for p in ds.grid_text(items, n_val, L):
         doc.add(Para(p))
+    epoch_t = (results.get("timing") or {}).get("epoch", {})
+    stacked = any(r.get("pass") for r in results["runs"] if r["group"] == "grid")
+    if epoch_t:
+        rows = [[name, str(summarize(results, name).config["batch_size"]) if summarize(results, name) else "–",
+                 ds.sec(t["median"]), f"{ds.sec(t['q1'])}–{ds.sec(t['q3'])}"] for name, t in epoch_t.items()]
+        doc.add(Table([T(L, "setting", "设置"), T(L, "batch", "批大小"), T(L, "s per epoch (median)", "每轮秒数（中位数）"),
+                       T(L, "quartiles", "四分位数")], rows,
+                      T(L, f"Training time of one epoch (no validation pass) for each batch size and kind of "
+                        f"optimizer in the grid: {(results.get('timing') or {}).get('rounds', 7)} epochs each, "
+                        "interleaved after a warm-up. Settings that differ only in the learning rate take the "
+                        "same time per epoch.",
+                        f"网格中每种批大小与优化器组合的单轮训练时间（不含验证）：预热后各 "
+                        f"{(results.get('timing') or {}).get('rounds', 7)} 轮交替测量。只有学习率不同的设置每轮耗时相同。"),
+                      "tab-grid-time"),
+                Para(T(L, "@tab-grid-time gives the time per epoch"
+                       + ("; runs trained side by side in a stacked pass have no time of their own." if stacked
+                          else "."),
+                       "每轮耗时见 @tab-grid-time" + ("；在堆叠训练中并排训练的运行没有各自的耗时。" if stacked else "。"))))
 
 
 def _run_words(results: dict, name: str | None, L: str) -> str:
