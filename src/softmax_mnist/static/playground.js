@@ -259,6 +259,10 @@ for (let d = 0; d < 10; d++) {
   sampleFigs.push({ fig: sfig, img: simg, cap: scap });
 }
 
+function setSrc(img, src) { // the same src set again would decode the picture again
+  if (img.getAttribute("src") !== src) img.src = src;
+}
+
 function renderSelected() {
   const run = state.runs.get(state.selected);
   const s = run && run.summary;
@@ -269,12 +273,12 @@ function renderSelected() {
     const sample = run && run.samples && run.samples[d];
     fig.className = "";
     if (!sample) {
-      img.src = BLANK;
+      setSrc(img, BLANK);
       img.alt = "";
       cap.textContent = "";
       return;
     }
-    img.src = sample.image;
+    setSrc(img, sample.image);
     if (sample.pred === undefined) {
       img.alt = `a ${d}, not predicted yet`;
       cap.textContent = `${d}: …`;
