@@ -163,6 +163,13 @@ def test_train_watch_stop_compare_and_draw(playwright_chromium, playground_url, 
         assert evaluate(model, mnist_splits.x_test, mnist_splits.y_test)[1] == pytest.approx(0.9205)
         assert np.isfinite(model.W).all()
 
+        # the finished runs on a phone: the confusion matrix and the panels fit its width
+        other, phone = open_page(browser, playground_url, problems, requests, width=390, height=844)
+        expect(phone.locator("#confusion tbody tr")).to_have_count(10, timeout=10_000)
+        phone.screenshot(path=ARTIFACTS / "playground-phone-done.png", full_page=True)
+        assert phone.evaluate("document.documentElement.scrollWidth") <= 390, "scrolls sideways"
+        other.close()
+
         assert all(u.startswith(playground_url) for u in requests), "the page loaded something external"
         assert not problems, problems
         context.close()

@@ -367,7 +367,7 @@ function renderTest(test) {
 // ---- charts (uPlot) ------------------------------------------------------------------------
 
 const charts = { loss: null, acc: null };
-const EPOCH_TICKS = [1, 2, 5, 10, 20, 50, 100]; // whole epochs on the accuracy chart
+const EPOCH_TICKS = [1, 2, 5, 10, 20, 50, 100]; // ticks at whole epochs
 
 function chartWidth(el) { return Math.max(240, el.clientWidth); }
 
@@ -414,7 +414,7 @@ function redraw() {
     if (key !== state.seriesKey) { // runs added, dropped or selected: new series
       state.seriesKey = key;
       for (const name of ["loss", "acc"]) if (charts[name]) charts[name].destroy();
-      charts.loss = makeChart($("loss-chart"), "training loss", false);
+      charts.loss = makeChart($("loss-chart"), "training loss", false, EPOCH_TICKS);
       charts.acc = makeChart($("acc-chart"), "validation accuracy", true, EPOCH_TICKS);
     }
     const runs = state.order.map((id) => state.runs.get(id));
