@@ -1,4 +1,5 @@
-"""Shared fixtures. Real MNIST comes from $MNIST_DATA_DIR, else ../shared/data/mnist."""
+"""Shared fixtures. Real MNIST is looked for where the CLI looks ($MNIST_DATA_DIR, else the
+download cache ~/.cache/softmax-mnist/mnist), then in ../shared/data/mnist."""
 
 from __future__ import annotations
 
@@ -10,8 +11,19 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 
 
+def mnist_candidates() -> list[Path]:
+    """The folders searched, in order: the CLI's default (datasets.default_data_dir, which is
+    $MNIST_DATA_DIR when set, else the download cache), then the steering repo's copy."""
+    from softmax_mnist.datasets import default_data_dir
+
+    if os.environ.get("MNIST_DATA_DIR"):
+        return [Path(os.environ["MNIST_DATA_DIR"])]
+    return [default_data_dir(), ROOT.parent / "shared" / "data" / "mnist"]
+
+
 def _mnist_dir() -> Path:
-    return Path(os.environ.get("MNIST_DATA_DIR") or ROOT.parent / "shared" / "data" / "mnist")
+    found = [d for d in mnist_candidates() if d.is_dir() and not missing_mnist_files(d)]
+    return found[0] if found else mnist_candidates()[0]
 
 
 def missing_mnist_files(d: Path) -> list[str]:
@@ -29,7 +41,8 @@ def mnist_dir() -> Path:
     missing = missing_mnist_files(d)
     if missing:
         pytest.fail(
-            f"real MNIST not found in {d} (missing {', '.join(missing)}): set MNIST_DATA_DIR "
+            f"real MNIST not found in {' or '.join(map(str, mnist_candidates()))} (missing "
+            f"{', '.join(missing)} in {d}): set MNIST_DATA_DIR "
             "to a directory with the four IDX files, or run `softmax-mnist download --data-dir DIR`",
             pytrace=False,
         )

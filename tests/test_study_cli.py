@@ -71,6 +71,19 @@ def test_study_prints_a_line_per_pass_or_run_and_the_times(quick_study):
     assert "study done in" in lines[-1] and "training" in lines[-1] and str(out) in lines[-1]
 
 
+def test_study_says_which_model_it_saves_and_saves_the_best_too(quick_study):
+    from softmax_mnist.modelfile import load_model
+
+    _, out, printed = quick_study
+    assert "model.npz: momentum-0.9@s0, the report's reference" in printed
+    res = json.loads((out / "results.json").read_text())
+    best = res["best"]["overall"]
+    assert f"its model: model-best.npz ({best}@s0)" in printed
+    model, meta = load_model(out / "model-best.npz")
+    assert meta["run"] == f"{best}@s0" and meta["config"]["seed"] == 0
+    assert load_model(out / "model.npz")[1]["run"] == "momentum-0.9@s0"
+
+
 def test_study_refuses_a_non_empty_folder(quick_study, mnist_dir, capsys):
     _, out, _ = quick_study
     rc = main(["study", "--quick", "--data-dir", str(mnist_dir), "--out", str(out)])

@@ -101,6 +101,8 @@ def cmd_train(args) -> int:
 
     if args.checkpoint_every < 0:
         raise ConfigError(f"--checkpoint-every must be >= 0, got {args.checkpoint_every}")
+    if args.display_freq < 0:
+        raise ConfigError(f"--display-freq must be >= 0 (0: a line per epoch only), got {args.display_freq}")
     if args.resume:
         given = [f"--{f.name.replace('_', '-')}" for f in fields(TrainConfig)
                  if getattr(args, f.name, None) is not None] + (["--config"] if args.config else []) \
@@ -121,7 +123,7 @@ def cmd_train(args) -> int:
         try:
             metrics = train_run(config, data_dir, out, log=log, force=args.force,
                                 resume=bool(args.resume), checkpoint_every=args.checkpoint_every,
-                                stop=stop)
+                                stop=stop, display_freq=args.display_freq)
         except Interrupted as e:
             print(f"softmax-mnist train: {stop.signal or 'interrupted'}: {e}; checkpoint saved in "
                   f"{out}; resume with: softmax-mnist train --resume {out}", file=sys.stderr)
@@ -136,7 +138,9 @@ def _add_evaluate(sub) -> None:
     p = sub.add_parser("evaluate", help="loss and accuracy of a saved model on a split")
     p.add_argument("model", metavar="MODEL", help="a model.npz from train")
     _data_dir_flag(p)
-    p.add_argument("--split", choices=["train", "val", "test"], default="test")
+    p.add_argument("--split", choices=["train", "val", "test"], default="test",
+                   help="test (default): the 10,000 test images; train / val: the model's own "
+                        "split of the training file")
     p.add_argument("--val-size", type=int, default=None,
                    help="validation size (default: the one the model was trained with)")
     p.add_argument("--json", action="store_true", help="print JSON")
@@ -155,6 +159,9 @@ def cmd_evaluate(args) -> int:
     if args.split != "test":
         if not 0 <= val_size < len(images):
             raise ConfigError(f"--val-size must be in 0..{len(images) - 1}, got {val_size}")
+        if args.split == "val" and val_size == 0:
+            raise ConfigError(f"{args.model} was trained with no validation split (val_size 0); "
+                              "pass --val-size N or use --split test")
         cut = len(images) - val_size
         part = slice(0, cut) if args.split == "train" else slice(cut, None)
         images, labels = images[part], labels[part]
@@ -191,8 +198,9 @@ def cmd_download(args) -> int:
 def _study_flags(p: argparse.ArgumentParser, kind: str) -> None:
     _data_dir_flag(p)
     p.add_argument("--out", metavar="DIR", help=f"study folder (default runs/{kind}-<time>)")
-    p.add_argument("--seed", type=int, default=0,
-                   help="seed of every run: same init and data order for all (default 0)")
+    p.add_argument("--seed", type=int, default=None,
+                   help="first seed: a study runs each setting with seeds N, N+1, N+2; for one seed "
+                        "every setting starts from the same weights and sees the same batches (default 0)")
     p.add_argument("-v", "--verbose", action="store_true", help="also print a line per epoch")
     p.add_argument("--force", action="store_true", help="write into a non-empty --out")
     p.add_argument("--resume", metavar="DIR", help="continue the interrupted study or sweep in "
@@ -247,16 +255,25 @@ def _run_plan(args, kind: str, plan, data_dir, quick: bool = False) -> int:
 
     check_fonts(args.lang)  # before any training: a missing CJK font is a one-line stop
     start = time.perf_counter()
-    if args.resume:  # the plan, seed and data come from the folder, not from the flags
+    if args.resume:  # the plan and seed come from the folder; where the data lives is not a setting
+        flags = (("--out", args.out), ("--seed", args.seed is not None), ("--force", args.force),
+                 ("--quick", quick))
+        given = [f for f, v in flags if v]
+        if given:
+            raise ConfigError(f"--resume takes the plan from {args.resume}/progress.json; drop "
+                              f"{', '.join(given)}")
         out = Path(args.resume)
         progress = ex.load_progress(out)
-        plan, quick, data_dir = progress["plan"], progress["meta"]["quick"], progress["meta"]["data_dir"]
-    else:
+        plan, quick = progress["plan"], progress["meta"]["quick"]
+        data_dir = data_dir or progress["meta"]["data_dir"]
+        progress["meta"]["data_dir"] = str(resolve_data_dir(data_dir))
+    # everything that can be checked is checked before anything is written: the data first
+    data, images = ex.load_study_data(data_dir, plan, quick)
+    if not args.resume:
         out = prepare_out_dir(args.out or f"runs/{kind}-{time.strftime('%Y%m%d-%H%M%S')}", args.force)
-        meta = {"seed": args.seed, "quick": quick, "data_dir": str(resolve_data_dir(data_dir))}
+        meta = {"seed": plan[0][2].seed, "quick": quick, "data_dir": str(resolve_data_dir(data_dir))}
         progress = {"kind": kind, "plan": plan, "meta": meta, "finished": {}}
         ex.save_progress(out, progress)
-    data, images = ex.load_study_data(data_dir, plan, quick)
     print(f"{kind}: {len(plan)} runs on {len(data.x_train):,} training images -> {out}")
     models: dict = {}
     finished = dict(progress["finished"])
@@ -282,15 +299,20 @@ def _run_plan(args, kind: str, plan, data_dir, quick: bool = False) -> int:
         ref_config = TrainConfig.from_dict(next(r["config"] for r in results["runs"] if r["name"] == ref))
         ref_data = data_for(ref_config)
         ex.save_reference(out, results, ref_data, models.get(ref), images[: len(ref_data.x_test)])
+    best = results["best"]["overall"]
+    best_run = ex.save_best(out, results, models, data_for)
     _build_report(out, args.lang)
     ex.finish_progress(out)
-    best = results["best"]["overall"]
+    if ref is not None:
+        print(f"model.npz: {ref}, the report's reference (the course's setting with momentum 0.9)"
+              if kind == "study" else f"model.npz: {ref}, the best setting on validation")
     if best is not None:
         from softmax_mnist.results import summarize
 
         s = summarize(results, best)
-        print(f"best on validation accuracy: {best} (mean {s.val_acc.mean:.4f} over "
-              f"{s.val_acc.n} seed(s))")
+        seeds = f"mean over {s.val_acc.n} seeds" if s.val_acc.n > 1 else "one seed"
+        print(f"best on validation accuracy: {best} ({s.val_acc.mean:.4f}, {seeds})"
+              + (f"; its model: model-best.npz ({best_run})" if best_run else ""))
     m = results["meta"]
     print(f"{kind} done in {time.perf_counter() - start:.1f}s (training {m['train_seconds']:.1f}s, "
           f"timing {m['timing_seconds']:.1f}s, the rest data, report and files) -> {out}")
@@ -314,7 +336,7 @@ def _build_report(out, lang: str, typeset_only: bool = False) -> None:
 def cmd_study(args) -> int:
     from softmax_mnist.experiments import study_plan
 
-    return _run_plan(args, "study", study_plan(args.quick, args.seed), args.data_dir, args.quick)
+    return _run_plan(args, "study", study_plan(args.quick, args.seed or 0), args.data_dir, args.quick)
 
 
 def cmd_sweep(args) -> int:
@@ -322,7 +344,7 @@ def cmd_sweep(args) -> int:
 
     spec = read_toml(args.config)
     try:
-        plan = grid_plan(spec, args.seed)
+        plan = grid_plan(spec, args.seed or 0)
     except ConfigError as e:
         raise ConfigError(f"{args.config}: {e}") from None
     return _run_plan(args, "sweep", plan, args.data_dir or _toml_data_dir(spec, args.config))

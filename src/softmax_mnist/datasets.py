@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from softmax_mnist.errors import ConfigError, DataError
-from softmax_mnist.idx import read_idx
+from softmax_mnist.idx import available_memory, read_idx
 from softmax_mnist.transforms import apply_transform, check_transform
 
 FILES = {
@@ -100,7 +100,10 @@ def load_raw(data_dir: str | os.PathLike | None, kind: str) -> tuple[np.ndarray,
     key = "train" if kind == "train" else "test"
     img_path = find_file(data_dir, FILES[f"{key}_images"])
     lab_path = find_file(data_dir, FILES[f"{key}_labels"])
-    images, labels = read_idx(img_path), read_idx(lab_path)
+    # cap what is read by what the run can hold: images become float32 features (4 bytes a
+    # value), labels int64; a header asking for more than the memory available is refused
+    images = read_idx(img_path, memory_limit=available_memory(), copy_itemsize=4)
+    labels = read_idx(lab_path, memory_limit=available_memory(), copy_itemsize=8)
     if images.ndim != 3 or images.dtype != np.uint8:
         raise DataError(
             f"{img_path}: expected uint8 images of shape (N, rows, cols), "
@@ -185,6 +188,14 @@ def load_splits(
     """
     transform = check_transform(transform)
     images, labels = load_raw(data_dir, "train")
+    test_images, test_labels = load_raw(data_dir, "t10k")  # read both first: shapes must agree
+    if not len(images) or not len(test_images):
+        raise DataError(f"the {'training' if not len(images) else 'test'} file in "
+                        f"{resolve_data_dir(data_dir)} holds no images; download MNIST again")
+    if test_images.shape[1:] != images.shape[1:]:
+        raise DataError(f"training images are {images.shape[1]}x{images.shape[2]} but test images "
+                        f"are {test_images.shape[1]}x{test_images.shape[2]} in "
+                        f"{resolve_data_dir(data_dir)}; the four files must come from one data set")
     if (not isinstance(val_size, (int, np.integer)) or isinstance(val_size, bool)
             or not 0 <= val_size < len(images)):
         raise ConfigError(
@@ -195,7 +206,6 @@ def load_splits(
     stats = fit_stats(images[:n_train]) if preprocess_mode == "standardize" else None
     x = preprocess(images, preprocess_mode, stats)
     del images  # the uint8 copy is not needed any more: keep the peak memory down
-    test_images, test_labels = load_raw(data_dir, "t10k")
     return Splits(
         x[:n_train], labels[:n_train], x[n_train:], labels[n_train:],
         preprocess(apply_transform(test_images, transform), preprocess_mode, stats), test_labels,

@@ -600,6 +600,21 @@ def save_reference(out_dir, results: dict, data: Splits, model=None,
     return name
 
 
+def save_best(out_dir, results: dict, models: dict, data_for) -> str | None:
+    """Write model-best.npz: the first seed's model of the best setting on validation (when it
+    is not the reference already in model.npz). Returns that run's name, or None."""
+    best = results["best"].get("overall")
+    run = next((r for r in results["runs"] if r["setting"] == best and rs.ok(r)), None)
+    if run is None or run["name"] == results["meta"].get("reference"):
+        return None
+    config = config_of(run)
+    data = data_for(config)
+    model = models.get(run["name"]) or train_model(config, data)[0]
+    save_model(Path(out_dir) / "model-best.npz", model, data.preprocess, data.stats,
+               extra={"config": config.to_dict(), "run": run["name"]}, transform=data.transform)
+    return run["name"]
+
+
 # ---- progress of a study, for --resume -----------------------------------------------------
 
 

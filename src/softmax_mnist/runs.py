@@ -21,6 +21,7 @@ import numpy as np
 from softmax_mnist import __version__
 from softmax_mnist.checkpoint import checkpoint_path, restore, save_checkpoint
 from softmax_mnist.config import TrainConfig
+from softmax_mnist.dataloader import check_batch_size
 from softmax_mnist.datasets import Splits, load_splits, resolve_data_dir
 from softmax_mnist.errors import ConfigError
 from softmax_mnist.fileio import atomic_write_json, atomic_write_text
@@ -31,12 +32,28 @@ from softmax_mnist.solver import History, evaluate, fit
 from softmax_mnist.visualize import plot_history, save_figure
 
 
+def never_started(out: Path) -> bool:
+    """True when folder ``out`` holds only the start of a run that never finished a step: a
+    lone config.json (train) or a progress.json with no finished run (study, sweep), and no
+    checkpoint. Such a folder has nothing to lose, so it is reused without --force."""
+    names = {p.name for p in out.iterdir()}
+    if names == {"config.json"}:
+        return True
+    if names == {"progress.json"}:
+        try:
+            return not json.loads((out / "progress.json").read_text()).get("finished")
+        except (OSError, ValueError, AttributeError):
+            return False
+    return False
+
+
 def prepare_out_dir(out: str | os.PathLike, force: bool = False) -> Path:
-    """Create ``out``; refuse a non-empty one unless ``force`` (results are never overwritten silently)."""
+    """Create ``out``; refuse a non-empty one unless ``force`` (results are never overwritten
+    silently), or unless it holds only a start that never completed a step."""
     out = Path(out)
     if out.exists() and not out.is_dir():
         raise ConfigError(f"output path {out} is a file; choose a folder name with --out")
-    if out.is_dir() and any(out.iterdir()) and not force:
+    if out.is_dir() and any(out.iterdir()) and not force and not never_started(out):
         raise ConfigError(f"output folder {out} is not empty; choose another --out or pass --force")
     out.mkdir(parents=True, exist_ok=True)
     return out
@@ -79,7 +96,7 @@ def train_model(config: TrainConfig, data: Splits, log=None, display_freq: int =
 
 def train_run(config: TrainConfig, data_dir=None, out=None, log=None, force=False,
               data: Splits | None = None, resume: bool = False, checkpoint_every: int = 0,
-              stop=None) -> dict:
+              stop=None, display_freq: int = 0) -> dict:
     """Train with ``config``; with ``out``, write the run folder. Returns the metrics dict.
 
     config.json is written first, so an interrupted run can be resumed (``resume=True``)
@@ -87,15 +104,16 @@ def train_run(config: TrainConfig, data_dir=None, out=None, log=None, force=Fals
     """
     data_dir = resolve_data_dir(data_dir)
     out = None if out is None else Path(out)
+    if data is None:  # the data is checked before anything is written
+        data = load_splits(data_dir, config.val_size, config.preprocess, config.transform())
+    check_batch_size(config.batch_size, len(data.x_train))
     if out is not None and not resume:
         out = prepare_out_dir(out, force)
         atomic_write_json(out / "config.json", {
             **config.to_dict(), "data_dir": str(data_dir), "version": __version__})
     ckpt = checkpoint_path(out) if out is not None else None
-    if data is None:
-        data = load_splits(data_dir, config.val_size, config.preprocess, config.transform())
     start = time.perf_counter()
-    model, history = train_model(config, data, log, checkpoint_file=ckpt,
+    model, history = train_model(config, data, log, display_freq, checkpoint_file=ckpt,
                                  checkpoint_every=checkpoint_every, stop=stop, resume=resume)
     seconds = time.perf_counter() - start
     metrics = {"epochs": config.epochs, "train_seconds": seconds}

@@ -110,8 +110,9 @@ def fit(
     def schedule(epoch: int) -> float:  # the learning rate of epoch 1 .. epochs
         return base_lr * (epochs - epoch + 1) / epochs if lr_decay == "linear" else base_lr
 
-    try:
-        with threadpool_limits(blas_threads, user_api="blas"):
+    try:  # a run that blows up is reported once, as a DivergenceError, not as numpy warnings
+        with threadpool_limits(blas_threads, user_api="blas"), np.errstate(over="ignore",
+                                                                          invalid="ignore"):
             return _fit(model, optimizer, x_train, y_train, x_val, y_val, epochs, batch_size, rng,
                         log, display_freq, state or TrainState(), checkpoint, checkpoint_every,
                         stop, schedule)
@@ -154,8 +155,8 @@ def _fit(model, optimizer, x_train, y_train, x_val, y_val, epochs, batch_size, r
                 raise DivergenceError(
                     f"training diverged at epoch {epoch}, iteration {it + 1}: loss is "
                     f"{loss} with learning rate {optimizer.learning_rate:g}; "
-                    f"try a smaller one, e.g. --lr {optimizer.learning_rate / 10:g}",
-                    history=hist,
+                    f"try a smaller one, e.g. --lr {optimizer.learning_rate / 10:g}"
+                    + _decay_hint(optimizer), history=hist,
                 )
             model.backward(dlogits)
             optimizer.step()
@@ -182,8 +183,8 @@ def _fit(model, optimizer, x_train, y_train, x_val, y_val, epochs, batch_size, r
             raise DivergenceError(
                 f"training diverged in epoch {epoch}: mean loss {hist.train_loss[-1]:.4g} is over "
                 f"{limit:.3g} ({DIVERGENCE_FACTOR}x that of a uniform guess) with learning rate "
-                f"{optimizer.learning_rate:g}; try a smaller one, e.g. --lr {optimizer.learning_rate / 10:g}",
-                history=hist,
+                f"{optimizer.learning_rate:g}; try a smaller one, e.g. --lr {optimizer.learning_rate / 10:g}"
+                + _decay_hint(optimizer), history=hist,
             )
         line = (f"epoch {epoch}/{epochs}  train loss {hist.train_loss[-1]:.4f}  "
                 f"acc {hist.train_acc[-1]:.4f}")
@@ -197,6 +198,12 @@ def _fit(model, optimizer, x_train, y_train, x_val, y_val, epochs, batch_size, r
         if checkpoint:  # the next epoch starts from the current RNG state, at step 0
             checkpoint(TrainState(epoch, 0, rng.bit_generator.state, [], [], vars(hist)))
     return hist
+
+
+def _decay_hint(optimizer) -> str:
+    """Divergence advice names the weight decay too when there is one (lr * wd >= 1 flips W)."""
+    wd = getattr(optimizer, "weight_decay", 0)
+    return f", or a smaller weight decay than {wd:g} (e.g. --weight-decay {wd / 100:g})" if wd else ""
 
 
 # ---- the course's Solver --------------------------------------------------------------------

@@ -79,7 +79,7 @@ def fit_stacked(
     if not settings:
         raise ConfigError("fit_stacked needs at least one setting")
     check_batch_size(batch_size, len(x_train))
-    with threadpool_limits(blas_threads, user_api="blas"):
+    with threadpool_limits(blas_threads, user_api="blas"), np.errstate(over="ignore", invalid="ignore"):
         return _fit_stacked(list(settings), x_train, y_train, x_val, y_val, epochs, batch_size,
                             seed, num_classes, log)
 

@@ -1,0 +1,137 @@
+"""A new user's first minutes (issue 10): a failed start never blocks its retry, --resume
+honours --data-dir, --display-freq prints, mismatched data stops before anything is written,
+the study names the model it saves and saves the best one too."""
+
+from __future__ import annotations
+
+import json
+import warnings
+
+import numpy as np
+import pytest
+
+from softmax_mnist import experiments as ex
+from softmax_mnist.cli import main
+from softmax_mnist.config import TrainConfig
+from softmax_mnist.idx import write_idx
+from softmax_mnist.runs import prepare_out_dir
+
+
+def fake_mnist(folder, n=300, side=28, test_side=28, seed=0):
+    """Four small IDX files (random pixels, labels 0..9) in ``folder``."""
+    rng = np.random.default_rng(seed)
+    folder.mkdir(parents=True, exist_ok=True)
+    for kind, m, s in (("train", n, side), ("t10k", n // 3, test_side)):
+        write_idx(folder / f"{kind}-images-idx3-ubyte.gz", rng.integers(0, 256, (m, s, s), dtype=np.uint8))
+        write_idx(folder / f"{kind}-labels-idx1-ubyte.gz", (np.arange(m) % 10).astype(np.uint8))
+    return folder
+
+
+def test_a_study_without_data_writes_nothing_and_the_retry_works(tmp_path, capsys):
+    out = tmp_path / "study"
+    rc = main(["study", "--quick", "--out", str(out), "--data-dir", str(tmp_path / "nothing"),
+               "--lang", "en"])
+    err = capsys.readouterr().err
+    assert rc == 1 and len(err.strip().splitlines()) == 1 and "download" in err
+    assert not out.exists()  # checked before writing: the retry needs no --force
+
+
+@pytest.mark.parametrize("files", [
+    {"config.json": "{}"},
+    {"progress.json": json.dumps({"finished": {}, "plan": [], "meta": {}})},
+])
+def test_a_folder_holding_only_a_start_is_reused_without_force(tmp_path, files):
+    out = tmp_path / "run"
+    out.mkdir()
+    for name, text in files.items():
+        (out / name).write_text(text)
+    assert prepare_out_dir(out) == out
+
+
+@pytest.mark.parametrize("files", [
+    {"config.json": "{}", "checkpoint.npz": "x"},
+    {"progress.json": json.dumps({"finished": {"a@s0": {}}})},
+    {"model.npz": "x"},
+])
+def test_a_folder_with_real_work_still_needs_force(tmp_path, files):
+    from softmax_mnist.errors import ConfigError
+
+    out = tmp_path / "run"
+    out.mkdir()
+    for name, text in files.items():
+        (out / name).write_text(text)
+    with pytest.raises(ConfigError, match="not empty"):
+        prepare_out_dir(out)
+
+
+def test_study_resume_honours_data_dir_and_refuses_other_flags(tmp_path, capsys):
+    data = fake_mnist(tmp_path / "data")
+    out = tmp_path / "study"
+    out.mkdir()
+    plan = [(f"lr={lr:g}@s0", "grid", TrainConfig(epochs=1, batch_size=50, lr=lr, val_size=50))
+            for lr in (0.01, 0.1)]
+    ex.save_progress(out, {"kind": "study", "plan": plan, "finished": {},
+                           "meta": {"seed": 0, "quick": False, "data_dir": str(tmp_path / "moved")}})
+    rc = main(["study", "--resume", str(out), "--seed", "5", "--lang", "en"])
+    err = capsys.readouterr().err
+    assert rc == 1 and "drop --seed" in err and len(err.strip().splitlines()) == 1
+    assert main(["study", "--resume", str(out), "--data-dir", str(data), "--lang", "en"]) == 0
+    res = json.loads((out / "results.json").read_text())
+    assert [r["name"] for r in res["runs"]] == ["lr=0.01@s0", "lr=0.1@s0"]
+
+
+def test_train_display_freq_prints_iterations_and_refuses_negative(tmp_path, capsys):
+    data = fake_mnist(tmp_path / "data")
+    args = ["train", "--data-dir", str(data), "--epochs", "1", "--batch-size", "10",
+            "--val-size", "50", "--out", str(tmp_path / "r")]
+    assert main(args + ["--display-freq", "5"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert [x.split()[3] for x in lines if " iter " in x] == [f"{k}/25" for k in range(5, 26, 5)]
+    assert main(args[:-1] + [str(tmp_path / "r2"), "--display-freq", "-1"]) == 1
+    assert "--display-freq must be >= 0" in capsys.readouterr().err
+    assert not (tmp_path / "r2").exists()
+
+
+def test_mismatched_image_sizes_stop_before_training_or_writing(tmp_path, capsys):
+    data = fake_mnist(tmp_path / "data", test_side=25)
+    out = tmp_path / "r"
+    assert main(["train", "--data-dir", str(data), "--val-size", "50", "--out", str(out)]) == 1
+    err = capsys.readouterr().err
+    assert "training images are 28x28 but test images are 25x25" in err
+    assert len(err.strip().splitlines()) == 1 and not out.exists()
+
+
+def test_evaluate_val_split_of_a_model_without_one_is_one_line(tmp_path, capsys):
+    data = fake_mnist(tmp_path / "data")
+    out = tmp_path / "r"
+    assert main(["train", "--data-dir", str(data), "--val-size", "0", "--epochs", "1",
+                 "--out", str(out), "-q"]) == 0
+    capsys.readouterr()
+    assert main(["evaluate", str(out / "model.npz"), "--data-dir", str(data), "--split", "val"]) == 1
+    err = capsys.readouterr().err
+    assert "no validation split" in err and len(err.strip().splitlines()) == 1
+
+
+def test_a_runaway_rate_is_one_error_not_warnings(tmp_path, capsys):
+    data = fake_mnist(tmp_path / "data")
+    base = ["train", "--data-dir", str(data), "--val-size", "50", "--epochs", "1"]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # a RuntimeWarning would fail the call
+        assert main(base + ["--lr", "1e308", "--out", str(tmp_path / "a")]) == 1
+        err = capsys.readouterr().err
+        assert "diverged" in err and "--lr" in err
+        assert main(base + ["--weight-decay", "1e6", "--out", str(tmp_path / "b")]) == 1
+    err = capsys.readouterr().err
+    assert "diverged" in err and "smaller weight decay" in err
+
+
+def test_tests_look_for_data_where_the_cli_does(tmp_path, monkeypatch):
+    import conftest
+
+    cache = tmp_path / "cache"
+    fake_mnist(cache / "softmax-mnist" / "mnist")
+    monkeypatch.delenv("MNIST_DATA_DIR", raising=False)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(cache))
+    assert conftest._mnist_dir() == cache / "softmax-mnist" / "mnist"
+    monkeypatch.setenv("MNIST_DATA_DIR", str(tmp_path / "elsewhere"))
+    assert conftest._mnist_dir() == tmp_path / "elsewhere"  # as the CLI: the variable wins
