@@ -135,3 +135,39 @@ def test_tests_look_for_data_where_the_cli_does(tmp_path, monkeypatch):
     assert conftest._mnist_dir() == cache / "softmax-mnist" / "mnist"
     monkeypatch.setenv("MNIST_DATA_DIR", str(tmp_path / "elsewhere"))
     assert conftest._mnist_dir() == tmp_path / "elsewhere"  # as the CLI: the variable wins
+
+
+@pytest.mark.parametrize("where", ["afile/sub", "/proc/softmax-mnist-out"])
+def test_an_unwritable_out_is_one_line(tmp_path, capsys, where):
+    data = fake_mnist(tmp_path / "data", n=2400)  # enough for the quick study's 1,000 validation images
+    (tmp_path / "afile").write_text("a file, not a folder")
+    out = where if where.startswith("/") else str(tmp_path / where)
+    for cmd in (["train", "--val-size", "50", "--epochs", "1"],
+                ["study", "--quick", "--lang", "en"]):
+        rc = main([*cmd, "--data-dir", str(data), "--out", out])
+        err = capsys.readouterr().err.strip()
+        assert rc == 1 and len(err.splitlines()) == 1, err
+        assert f"cannot write {out}" in err and "choose another --out" in err
+
+
+def test_a_full_disk_is_one_line_and_the_old_file_stays(tmp_path, capsys, monkeypatch):
+    import errno
+
+    from softmax_mnist import fileio
+
+    data = fake_mnist(tmp_path / "data")
+    out = tmp_path / "r"
+    args = ["train", "--data-dir", str(data), "--val-size", "50", "--epochs", "1", "-q"]
+    assert main(args + ["--out", str(out)]) == 0
+    before = (out / "model.npz").read_bytes()
+
+    def full(fd):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(fileio.os, "fsync", full)
+    rc = main(args + ["--out", str(out), "--force", "--lr", "0.5"])
+    err = capsys.readouterr().err.strip()
+    assert rc == 1 and len(err.splitlines()) == 1 and "No space left" in err
+    assert "free some disk space" in err
+    assert (out / "model.npz").read_bytes() == before  # the old model is whole
+    assert not [p for p in out.iterdir() if p.name.endswith(".tmp")]  # no temp file left

@@ -19,3 +19,14 @@ class DivergenceError(SoftmaxMnistError, FloatingPointError):
     def __init__(self, message: str, history=None):
         super().__init__(message)
         self.history = history
+
+
+class OutputError(SoftmaxMnistError, OSError):
+    """A result could not be written (no such folder, read-only, disk full); nothing half-written."""
+
+
+def output_error(path, e: OSError) -> OutputError:
+    """One line naming the path and the cause of an OSError met while writing ``path``."""
+    cause = e.strerror or type(e).__name__
+    return OutputError(f"cannot write {path} ({cause}); choose another --out folder"
+                       + (" or free some disk space" if getattr(e, "errno", None) == 28 else ""))

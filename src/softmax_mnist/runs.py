@@ -23,7 +23,7 @@ from softmax_mnist.checkpoint import checkpoint_path, restore, save_checkpoint
 from softmax_mnist.config import TrainConfig
 from softmax_mnist.dataloader import check_batch_size
 from softmax_mnist.datasets import Splits, load_splits, resolve_data_dir
-from softmax_mnist.errors import ConfigError
+from softmax_mnist.errors import ConfigError, output_error
 from softmax_mnist.fileio import atomic_write_json, atomic_write_text
 from softmax_mnist.model import SoftmaxRegression
 from softmax_mnist.modelfile import save_model
@@ -55,7 +55,10 @@ def prepare_out_dir(out: str | os.PathLike, force: bool = False) -> Path:
         raise ConfigError(f"output path {out} is a file; choose a folder name with --out")
     if out.is_dir() and any(out.iterdir()) and not force and not never_started(out):
         raise ConfigError(f"output folder {out} is not empty; choose another --out or pass --force")
-    out.mkdir(parents=True, exist_ok=True)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as e:  # a file on the way (--out afile/sub), read-only, /proc
+        raise output_error(out, e) from None
     return out
 
 
@@ -82,7 +85,8 @@ def train_model(config: TrainConfig, data: Splits, log=None, display_freq: int =
     rng = np.random.default_rng(config.seed)
     model = SoftmaxRegression(data.x_train.shape[1], 10, rng=rng)
     opt = SGD(model, config.lr, config.momentum, config.nesterov, config.weight_decay)
-    state = restore(checkpoint_file, model, opt, config.to_dict()) if resume else None
+    state = restore(checkpoint_file, model, opt, config.to_dict(),
+                    n_train=len(data.x_train)) if resume else None
     save = None
     if checkpoint_file is not None:
         def save(st):
@@ -135,13 +139,23 @@ def read_run_config(out) -> tuple[TrainConfig, str]:
     """The TrainConfig and data dir of an existing run folder (for --resume)."""
     path = Path(out) / "config.json"
     try:
-        saved = json.loads(path.read_text())
-    except (OSError, ValueError):
+        if path.exists() and not path.is_file():  # a FIFO would block the read
+            raise OSError(f"{path} is not a regular file")
+        saved = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError, RecursionError):  # UnicodeDecodeError is a ValueError
         raise ConfigError(f"{path} missing or unreadable; --resume needs a folder written by "
                           "`softmax-mnist train`") from None
+    if not isinstance(saved, dict):
+        raise ConfigError(f"{path} holds a JSON {type(saved).__name__}, not a table of settings; "
+                          "--resume needs a folder written by `softmax-mnist train`")
     if not checkpoint_path(out).is_file():
         raise ConfigError(f"no checkpoint.npz in {out}: nothing to resume (the run finished or "
                           "never completed a step)")
     data_dir = saved.pop("data_dir", None)
+    if data_dir is not None and not isinstance(data_dir, str):
+        raise ConfigError(f"{path}: data_dir must be a path, got {data_dir!r}")
     saved.pop("version", None)
-    return TrainConfig.from_dict(saved), data_dir
+    try:
+        return TrainConfig.from_dict(saved), data_dir
+    except ConfigError as e:
+        raise ConfigError(f"{path}: {e}") from None
