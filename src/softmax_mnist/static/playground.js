@@ -269,6 +269,8 @@ function renderSelected() {
   $("selected-name").textContent = s ? `#${s.id} ${s.name}` : "–";
   $("selected-status").textContent = s ? statusText(s) : "No run yet: press Train.";
   drawTemplates(run && run.templates);
+  $("samples-note").hidden = Boolean(run && run.samples);
+  $("samples").hidden = !(run && run.samples);
   sampleFigs.forEach(({ fig, img, cap }, d) => {
     const sample = run && run.samples && run.samples[d];
     fig.className = "";
@@ -371,8 +373,12 @@ const EPOCH_TICKS = [1, 2, 5, 10, 20, 50, 100]; // ticks at whole epochs
 
 function chartWidth(el) { return Math.max(240, el.clientWidth); }
 
+function charted() { // the runs with curves (a model file opened by serve MODEL has none)
+  return state.order.filter((id) => state.runs.get(id).points.length > 0);
+}
+
 function makeChart(el, yLabel, withPoints, xIncrs) {
-  const ids = state.order;
+  const ids = charted();
   const series = [{ label: "epoch" }, ...ids.map((id) => ({
     label: `#${id} ${state.runs.get(id).summary.name}`,
     stroke: colorOf(id),
@@ -409,15 +415,16 @@ function redraw() {
   frameAsked = false;
   if (state.chartsDirty) {
     state.chartsDirty = false;
-    $("charts-hint").hidden = state.order.length > 0;
-    const key = state.order.join(",") + "|" + state.selected;
+    const ids = charted();
+    $("charts-hint").hidden = ids.length > 0;
+    const key = ids.join(",") + "|" + state.selected;
     if (key !== state.seriesKey) { // runs added, dropped or selected: new series
       state.seriesKey = key;
       for (const name of ["loss", "acc"]) if (charts[name]) charts[name].destroy();
       charts.loss = makeChart($("loss-chart"), "training loss", false, EPOCH_TICKS);
       charts.acc = makeChart($("acc-chart"), "validation accuracy", true, EPOCH_TICKS);
     }
-    const runs = state.order.map((id) => state.runs.get(id));
+    const runs = ids.map((id) => state.runs.get(id));
     charts.loss.setData(joined(runs.map((r) => [r.points.map((p) => p[0]), r.points.map((p) => p[1])])));
     charts.acc.setData(joined(runs.map((r) => [r.epochs.map((e) => e.epoch), r.epochs.map((e) => e.val_acc)])));
     window.lossChartData = charts.loss.data; // for tests and the curious: what is drawn
