@@ -171,3 +171,45 @@ def test_a_full_disk_is_one_line_and_the_old_file_stays(tmp_path, capsys, monkey
     assert "free some disk space" in err
     assert (out / "model.npz").read_bytes() == before  # the old model is whole
     assert not [p for p in out.iterdir() if p.name.endswith(".tmp")]  # no temp file left
+
+
+def _run_files(folder):
+    return {p.name: p.read_bytes() for p in folder.iterdir()}
+
+
+def test_force_over_a_run_replaces_it_only_when_the_new_one_completes(tmp_path, capsys):
+    data = fake_mnist(tmp_path / "data")
+    out = tmp_path / "r"
+    base = ["train", "--data-dir", str(data), "--val-size", "50", "--epochs", "1", "-q",
+            "--out", str(out)]
+    assert main(base) == 0
+    old = _run_files(out)
+    assert main(base + ["--force", "--lr", "1e6"]) == 1  # diverges
+    assert "diverged" in capsys.readouterr().err
+    assert _run_files(out) == old  # the old run, whole: no new config.json beside the old model
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["data", "r"]  # no .partial left
+    assert main(base + ["--force", "--lr", "0.05"]) == 0
+    new = json.loads((out / "config.json").read_text())
+    assert new["lr"] == 0.05 and "checkpoint.npz" not in _run_files(out)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["data", "r"]  # no .partial, no .old
+
+
+def test_an_interrupted_force_run_resumes_from_its_partial_folder(tmp_path):
+    from softmax_mnist.checkpoint import Interrupted
+    from softmax_mnist.modelfile import load_model
+    from softmax_mnist.runs import train_run
+
+    data = fake_mnist(tmp_path / "data")
+    config = TrainConfig(epochs=2, batch_size=25, val_size=50, lr=0.05, momentum=0.9)
+    out = tmp_path / "r"
+    train_run(TrainConfig(epochs=1, val_size=50), data, out)
+    old = _run_files(out)
+    steps = iter(range(1000))
+    with pytest.raises(Interrupted) as e:
+        train_run(config, data, out, force=True, stop=lambda: next(steps) == 7)
+    assert e.value.folder == tmp_path / "r.partial" and _run_files(out) == old
+    train_run(config, data, e.value.folder, resume=True)
+    assert not (tmp_path / "r.partial").exists()
+    train_run(config, data, tmp_path / "whole")
+    a, b = load_model(out / "model.npz")[0], load_model(tmp_path / "whole" / "model.npz")[0]
+    assert np.array_equal(a.W, b.W) and np.array_equal(a.b, b.b)  # bit for bit

@@ -119,18 +119,22 @@ def cmd_train(args) -> int:
             data_dir = _toml_data_dir(read_toml(args.config), args.config)
         out = args.out or f"runs/train-{time.strftime('%Y%m%d-%H%M%S')}"
     log = None if args.quiet else print
+    from softmax_mnist.runs import replaced_by
+
+    final = (replaced_by(Path(out)) if args.resume else None) or out  # a staged run moves there
     with catch_signals() as stop:
         try:
             metrics = train_run(config, data_dir, out, log=log, force=args.force,
                                 resume=bool(args.resume), checkpoint_every=args.checkpoint_every,
                                 stop=stop, display_freq=args.display_freq)
         except Interrupted as e:
+            where = getattr(e, "folder", out)  # <out>.partial when it was to replace a run
             print(f"softmax-mnist train: {stop.signal or 'interrupted'}: {e}; checkpoint saved in "
-                  f"{out}; resume with: softmax-mnist train --resume {out}", file=sys.stderr)
+                  f"{where}; resume with: softmax-mnist train --resume {where}", file=sys.stderr)
             return 130
     val = f"  val accuracy {metrics['val_acc']:.4f}" if "val_acc" in metrics else ""
     print(f"test accuracy {metrics['test_acc']:.4f}{val}  "
-          f"({metrics['train_seconds']:.1f}s training)  -> {out}")
+          f"({metrics['train_seconds']:.1f}s training)  -> {final}")
     return 0
 
 
@@ -148,6 +152,8 @@ def _add_evaluate(sub) -> None:
 
 
 def cmd_evaluate(args) -> int:
+    import math
+
     from softmax_mnist.datasets import load_raw
     from softmax_mnist.modelfile import load_model, model_inputs
     from softmax_mnist.solver import evaluate
@@ -168,7 +174,12 @@ def cmd_evaluate(args) -> int:
     if images.shape[1] * images.shape[2] != model.W.shape[0]:
         raise ConfigError(f"images have {images.shape[1] * images.shape[2]} pixels, "
                           f"the model expects {model.W.shape[0]}")
+    if len(labels) and int(labels.max()) >= model.W.shape[1]:
+        raise ConfigError(f"{args.model} scores {model.W.shape[1]} classes but the labels go up to "
+                          f"{int(labels.max())}; evaluate a model trained on these data")
     loss, acc = evaluate(model, model_inputs(images, meta), labels)
+    if not math.isfinite(loss):  # load_model bounds the scores; this is the last guard
+        raise ConfigError(f"{args.model} gives a non-finite loss ({loss}) on these images")
     result = {"model": args.model, "split": args.split, "n": len(labels), "loss": loss, "acc": acc}
     print(json.dumps(result) if args.json else
           f"{args.split}: {len(labels):,} images  loss {loss:.4f}  accuracy {acc:.4f}")
@@ -386,6 +397,7 @@ def _add_predict(sub) -> None:
 
 
 def cmd_predict(args) -> int:
+    import math
     from pathlib import Path
 
     from softmax_mnist.fileio import atomic_write_bytes
@@ -395,7 +407,7 @@ def cmd_predict(args) -> int:
     model, meta = load_model(args.model)
     width = min(40, max(len("image"), *map(len, args.images)))
     if not args.json:
-        print(f"{'image':<{width}}  digit  " + "  ".join(f"{d:>5}" for d in range(10)))
+        print(f"{'image':<{width}}  digit  " + "  ".join(f"{d:>5}" for d in range(model.W.shape[1])))
     results, saved = [], set()
     for path in args.images:
         try:
@@ -406,6 +418,11 @@ def cmd_predict(args) -> int:
                 print(f"softmax-mnist predict: error: {e}", file=sys.stderr)
             continue
         probs = predict_proba(model, meta, image[None])[0]
+        if not all(math.isfinite(p) for p in probs):  # load_model bounds the scores: a last guard
+            results.append({"image": path, "error": f"{path}: the model gave non-finite probabilities"})
+            if not args.json:
+                print(f"softmax-mnist predict: error: {results[-1]['error']}", file=sys.stderr)
+            continue
         result = {"image": path, "digit": int(probs.argmax()), "probs": [float(p) for p in probs]}
         if args.save_prepared:
             stem, n = Path(path).stem, 1
@@ -419,7 +436,7 @@ def cmd_predict(args) -> int:
             print(f"{path:<{width}}  {result['digit']:>5}  "
                   + "  ".join(f"{p:5.3f}" for p in probs))
     if args.json:
-        print(json.dumps(results, indent=2))
+        print(json.dumps(results, indent=2, allow_nan=False))  # NaN is not JSON
     return 1 if any("error" in r for r in results) else 0
 
 

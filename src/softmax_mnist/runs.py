@@ -13,13 +13,14 @@ import csv
 import io
 import json
 import os
+import shutil
 import time
 from pathlib import Path
 
 import numpy as np
 
 from softmax_mnist import __version__
-from softmax_mnist.checkpoint import checkpoint_path, restore, save_checkpoint
+from softmax_mnist.checkpoint import Interrupted, checkpoint_path, restore, save_checkpoint
 from softmax_mnist.config import TrainConfig
 from softmax_mnist.dataloader import check_batch_size
 from softmax_mnist.datasets import Splits, load_splits, resolve_data_dir
@@ -105,20 +106,38 @@ def train_run(config: TrainConfig, data_dir=None, out=None, log=None, force=Fals
 
     config.json is written first, so an interrupted run can be resumed (``resume=True``)
     from ``out``'s checkpoint.npz; the checkpoint is removed once the run is complete.
+    With ``force`` over a folder that holds a run, the new run trains in ``<out>.partial``
+    and replaces ``out`` only once complete: a folder holds one whole run, or the untouched old
+    one (an interrupted run is resumed from the .partial folder; Interrupted.folder names it).
     """
     data_dir = resolve_data_dir(data_dir)
     out = None if out is None else Path(out)
     if data is None:  # the data is checked before anything is written
         data = load_splits(data_dir, config.val_size, config.preprocess, config.transform())
     check_batch_size(config.batch_size, len(data.x_train))
+    replaces = None
     if out is not None and not resume:
+        if force and out.is_dir() and any(out.iterdir()) and not never_started(out):
+            replaces, out = out, staging_path(out)
+            shutil.rmtree(out, ignore_errors=True)  # an earlier --force run that never finished
         out = prepare_out_dir(out, force)
         atomic_write_json(out / "config.json", {
-            **config.to_dict(), "data_dir": str(data_dir), "version": __version__})
+            **config.to_dict(), "data_dir": str(data_dir), "version": __version__,
+            **({"replaces": replaces.name} if replaces else {})})
+    elif out is not None:
+        replaces = replaced_by(out)
     ckpt = checkpoint_path(out) if out is not None else None
     start = time.perf_counter()
-    model, history = train_model(config, data, log, display_freq, checkpoint_file=ckpt,
-                                 checkpoint_every=checkpoint_every, stop=stop, resume=resume)
+    try:
+        model, history = train_model(config, data, log, display_freq, checkpoint_file=ckpt,
+                                     checkpoint_every=checkpoint_every, stop=stop, resume=resume)
+    except Interrupted as e:
+        e.folder = out  # where the checkpoint is, to resume from
+        raise
+    except BaseException:
+        if replaces is not None:  # the old run stays whole; the failed new one is removed
+            shutil.rmtree(out, ignore_errors=True)
+        raise
     seconds = time.perf_counter() - start
     metrics = {"epochs": config.epochs, "train_seconds": seconds}
     for split in ("train", "val", "test"):  # test only reported, never used to choose
@@ -132,7 +151,32 @@ def train_run(config: TrainConfig, data_dir=None, out=None, log=None, force=Fals
                    extra={"config": config.to_dict()}, transform=data.transform)
         save_figure(plot_history(history, "softmax regression on MNIST"), out / "curves.png")
         ckpt.unlink(missing_ok=True)  # complete: model.npz and the rest replace it
+        if replaces is not None:
+            swap_in(out, replaces)
     return metrics
+
+
+def staging_path(out: Path) -> Path:
+    """Where a run that will replace folder ``out`` trains: ``<out>.partial`` beside it."""
+    return out.with_name(out.name + ".partial")
+
+
+def replaced_by(folder: Path) -> Path | None:
+    """The folder a staged run in ``folder`` replaces when it completes (config.json says)."""
+    try:
+        name = json.loads((folder / "config.json").read_text(encoding="utf-8")).get("replaces")
+    except (OSError, ValueError, AttributeError):
+        return None
+    return folder.with_name(name) if isinstance(name, str) and "/" not in name else None
+
+
+def swap_in(new: Path, target: Path) -> None:
+    """Put the complete run in ``new`` where ``target`` is: two renames, the old one removed."""
+    old = target.with_name(f".{target.name}.old-{os.getpid()}")
+    if target.exists():
+        os.rename(target, old)
+    os.rename(new, target)
+    shutil.rmtree(old, ignore_errors=True)
 
 
 def read_run_config(out) -> tuple[TrainConfig, str]:
@@ -155,6 +199,7 @@ def read_run_config(out) -> tuple[TrainConfig, str]:
     if data_dir is not None and not isinstance(data_dir, str):
         raise ConfigError(f"{path}: data_dir must be a path, got {data_dir!r}")
     saved.pop("version", None)
+    saved.pop("replaces", None)
     try:
         return TrainConfig.from_dict(saved), data_dir
     except ConfigError as e:
