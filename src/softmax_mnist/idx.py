@@ -7,9 +7,11 @@ any data is allocated, so a corrupt header cannot ask for terabytes.
 
 from __future__ import annotations
 
+import errno
 import gzip
 import math
 import os
+import stat
 import struct
 import zlib
 from pathlib import Path
@@ -39,48 +41,129 @@ class IdxError(DataError):
     """An IDX file that cannot be read as what its header says."""
 
 
-def read_idx(path: str | os.PathLike, max_bytes: int = MAX_BYTES) -> np.ndarray:
-    """Read an IDX file (raw or .gz, detected from its first bytes) into a native-endian array."""
+class NotRegularFile(OSError):
+    """A path that is a FIFO, a device or a socket: reading it may never end (/dev/zero) or never
+    start (a FIFO without a writer)."""
+
+
+def open_regular(path: str | os.PathLike):
+    """``path`` opened for reading in binary, or NotRegularFile when it is not a regular file.
+
+    The file is opened without blocking (a FIFO would otherwise wait for a writer), then its
+    type is checked on the open descriptor, so the path cannot be swapped in between.
+    """
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
+    try:
+        mode = os.fstat(fd).st_mode
+        if stat.S_ISDIR(mode):
+            raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), str(path))
+        if not stat.S_ISREG(mode):
+            kind = ("a FIFO (named pipe)" if stat.S_ISFIFO(mode) else "a device"
+                    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode) else "a socket"
+                    if stat.S_ISSOCK(mode) else "not a regular file")
+            raise NotRegularFile(f"{kind}, not a regular file: it is not read")
+        if hasattr(os, "set_blocking"):
+            os.set_blocking(fd, True)
+        return os.fdopen(fd, "rb")
+    except BaseException:
+        os.close(fd)
+        raise
+
+
+def available_memory() -> int:
+    """Bytes this process can still allocate, as well as can be told: the least of the
+    system's available memory (MemAvailable), the cgroup's remaining limit and the address
+    space left under RLIMIT_AS. Without any of these, 2**63 (no known limit)."""
+    limits = []
+    try:
+        with open("/proc/meminfo", "rb") as f:
+            for line in f:
+                if line.startswith(b"MemAvailable:"):
+                    limits.append(int(line.split()[1]) * 1024)
+    except (OSError, ValueError, IndexError):
+        pass
+    cg = Path("/sys/fs/cgroup")
+    try:
+        top = (cg / "memory.max").read_text().strip()
+        if top != "max":
+            limits.append(int(top) - int((cg / "memory.current").read_text()))
+    except (OSError, ValueError):
+        pass
+    try:
+        import resource
+
+        soft = resource.getrlimit(resource.RLIMIT_AS)[0]
+        if soft != resource.RLIM_INFINITY:
+            used = 0
+            with open("/proc/self/status", "rb") as f:
+                for line in f:
+                    if line.startswith(b"VmSize:"):
+                        used = int(line.split()[1]) * 1024
+            limits.append(soft - used)
+    except (ImportError, OSError, ValueError, IndexError):
+        pass
+    return max(0, min(limits)) if limits else 1 << 63
+
+
+def read_idx(path: str | os.PathLike, max_bytes: int = MAX_BYTES, memory_limit: int | None = None,
+             copy_itemsize: int = 4) -> np.ndarray:
+    """Read an IDX file (raw or .gz, detected from its first bytes) into a native-endian array.
+
+    ``memory_limit``: refuse, from the header alone, a file whose values would not fit in
+    that many bytes once read *and* copied to ``copy_itemsize`` bytes each (4: the float32
+    features preprocessing makes of images; 8: int64 labels).
+    """
     path = Path(path)
     fix = "download it again (softmax-mnist download) or check the path"
     try:
-        with open(path, "rb") as raw:
+        with open_regular(path) as raw:
             compressed = raw.read(2) == GZIP_MAGIC
-        opener = gzip.open if compressed else open
-        with opener(path, "rb") as f:
-            head = f.read(4)
-            if len(head) < 4:
-                raise IdxError(f"{path}: too short for an IDX header ({len(head)} bytes); {fix}")
-            zero, code, ndim = struct.unpack(">HBB", head)
-            if zero != 0:
-                raise IdxError(f"{path}: bad magic number 0x{head.hex()}, not an IDX file; {fix}")
-            if code not in DTYPES:
-                raise IdxError(f"{path}: unknown IDX type code 0x{code:02x}; {fix}")
-            if not 1 <= ndim <= MAX_DIMS:
-                raise IdxError(f"{path}: IDX header says {ndim} dimensions, not 1 to {MAX_DIMS}; {fix}")
-            dims_raw = f.read(4 * ndim)
-            if len(dims_raw) < 4 * ndim:
-                raise IdxError(f"{path}: truncated in the header; {fix}")
-            shape = struct.unpack(f">{ndim}I", dims_raw)
-            dtype = DTYPES[code]
-            nbytes = math.prod(shape) * dtype.itemsize  # exact: Python ints do not overflow
-            if nbytes > max_bytes:
-                raise IdxError(
-                    f"{path}: header claims {nbytes:,} bytes of data (shape {shape}), "
-                    f"over the {max_bytes:,}-byte limit; {fix}"
-                )
-            if not compressed:
-                # a raw file's size is known: refuse a lying header before reading
-                have = path.stat().st_size - 4 - 4 * ndim
-                if have != nbytes:
-                    what = "truncated" if have < nbytes else "longer than its header says"
+            size = os.fstat(raw.fileno()).st_size
+            raw.seek(0)
+            with (gzip.GzipFile(fileobj=raw, mode="rb") if compressed else raw) as f:
+                head = f.read(4)
+                if len(head) < 4:
+                    raise IdxError(f"{path}: too short for an IDX header ({len(head)} bytes); {fix}")
+                zero, code, ndim = struct.unpack(">HBB", head)
+                if zero != 0:
+                    raise IdxError(f"{path}: bad magic number 0x{head.hex()}, not an IDX file; {fix}")
+                if code not in DTYPES:
+                    raise IdxError(f"{path}: unknown IDX type code 0x{code:02x}; {fix}")
+                if not 1 <= ndim <= MAX_DIMS:
+                    raise IdxError(f"{path}: IDX header says {ndim} dimensions, not 1 to {MAX_DIMS}; {fix}")
+                dims_raw = f.read(4 * ndim)
+                if len(dims_raw) < 4 * ndim:
+                    raise IdxError(f"{path}: truncated in the header; {fix}")
+                shape = struct.unpack(f">{ndim}I", dims_raw)
+                dtype = DTYPES[code]
+                count = math.prod(shape)
+                nbytes = count * dtype.itemsize  # exact: Python ints do not overflow
+                if nbytes > max_bytes:
                     raise IdxError(
-                        f"{path}: {what}: header says {nbytes:,} bytes of data, "
-                        f"file has {have:,}; {fix}"
+                        f"{path}: header claims {nbytes:,} bytes of data (shape {shape}), "
+                        f"over the {max_bytes:,}-byte limit; {fix}"
                     )
-            data = _read_at_most(f, nbytes + 1)  # one byte more reveals a file longer than its header
+                if memory_limit is not None and nbytes + count * copy_itemsize > memory_limit:
+                    raise IdxError(
+                        f"{path}: header claims {count:,} values (shape {shape}): "
+                        f"{nbytes + count * copy_itemsize:,} bytes once read and converted, over "
+                        f"the memory limit of {memory_limit:,} bytes (from the memory available "
+                        "now); free memory or use a smaller file"
+                    )
+                if not compressed:
+                    # a raw file's size is known: refuse a lying header before reading
+                    have = size - 4 - 4 * ndim
+                    if have != nbytes:
+                        what = "truncated" if have < nbytes else "longer than its header says"
+                        raise IdxError(
+                            f"{path}: {what}: header says {nbytes:,} bytes of data, "
+                            f"file has {have:,}; {fix}"
+                        )
+                data = _read_at_most(f, nbytes + 1)  # one byte more reveals a file longer than its header
     except FileNotFoundError:
         raise IdxError(f"{path}: no such file; {fix}") from None
+    except NotRegularFile as e:
+        raise IdxError(f"{path}: {e}; pass the path of an IDX file") from None
     except (IsADirectoryError, PermissionError) as e:
         raise IdxError(f"{path}: cannot read it ({e.strerror}); check the path") from None
     except (OSError, EOFError, zlib.error) as e:

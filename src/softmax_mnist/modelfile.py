@@ -32,6 +32,10 @@ VERSION = 1
 ARRAYS = ("W", "b", "meta")
 MAX_BYTES = 1 << 28  # 256 MiB of arrays; a 784 x 10 model is 31 KB
 MAX_META_BYTES = 1 << 22  # 1 M characters of JSON (stored as 4-byte unicode)
+# the largest score (logit) a model may give any image: far beyond any trained model (scores of
+# ~1e2), and small enough that score differences, per-image losses and their sums over a data
+# set stay finite in float32 (max 3.4e38), so evaluate and predict never meet inf or NaN
+MAX_LOGIT = 1e30
 
 
 class ModelFileError(DataError):
@@ -65,6 +69,9 @@ def load_model(path: str | os.PathLike) -> tuple[SoftmaxRegression, dict]:
     def bad(what: str) -> ModelFileError:
         return ModelFileError(f"{path}: {what}; use a model.npz written by `softmax-mnist train`")
 
+    if path.exists() and not path.is_file():
+        raise ModelFileError(f"{path} is not a regular file (a folder, FIFO or device); pass a "
+                             "model.npz written by `softmax-mnist train`")
     if not path.is_file():
         raise ModelFileError(f"model file {path} not found; train one with `softmax-mnist train`")
     arrays = read_npz(path, bad)
@@ -108,10 +115,26 @@ def load_model(path: str | os.PathLike) -> tuple[SoftmaxRegression, dict]:
     if "config" in meta and not (isinstance(config, dict) and (
             "val_size" not in config or _whole(config["val_size"]) and config["val_size"] >= 0)):
         raise bad("its config is not a table of settings with a whole-number val_size")
+    top = _max_logit(params["W"], params["b"], meta)
+    if not top <= MAX_LOGIT:
+        raise bad(f"its weights are finite but so large that its scores overflow (up to {top:.3g}, "
+                  f"the limit is {MAX_LOGIT:.0g})")
     model = SoftmaxRegression(d, c)
     model.params["W"][...] = params["W"]
     model.params["b"][...] = params["b"]
     return model, meta
+
+
+def _max_logit(W: np.ndarray, b: np.ndarray, meta: dict) -> float:
+    """A bound on |x W + b| over every input x the model's preprocessing can make, in float64:
+    each feature is within [-1, 1] (course, unit) or the standardized ends of [0, 1]."""
+    x_max = 1.0
+    if meta["preprocess"] == "standardize":
+        mean, std = float(meta["stats"]["mean"]), float(meta["stats"]["std"])
+        x_max = max(abs(mean), abs(1 - mean)) / std
+    with np.errstate(over="ignore"):
+        bound = x_max * np.abs(W.astype(np.float64)).sum(axis=0) + np.abs(b.astype(np.float64)[0])
+    return float(bound.max())
 
 
 def _stats_ok(stats) -> bool:

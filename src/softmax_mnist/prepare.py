@@ -24,11 +24,13 @@ import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 from PIL import Image, ImageOps
 
-from softmax_mnist.errors import ConfigError, DataError
+from softmax_mnist.errors import ConfigError, DataError, SoftmaxMnistError
+from softmax_mnist.idx import NotRegularFile, open_regular
 from softmax_mnist.model import SoftmaxRegression
 from softmax_mnist.modelfile import model_inputs
 
 MAX_PIXELS = 40_000_000  # larger images are refused before decoding (decompression bombs)
+MAX_FILE_BYTES = 1 << 27  # 128 MiB: an uncompressed 40-megapixel RGB image is 120 MB; more is not read
 SIZE, BOX = 28, 20  # MNIST: a 20x20 box inside a 28x28 field
 CENTRE = 14.0  # where MNIST's centres of mass sit (mean over the test set: 13.99, 14.01)
 MIN_CONTRAST = 40  # ink must differ from the background by this many gray levels (of 255)
@@ -57,11 +59,15 @@ def open_image(source: str | os.PathLike | bytes, name: str | None = None,
     """Decode a path or the bytes of an image file; any problem is a one-line ImageError."""
     name = name or (str(source) if not isinstance(source, bytes) else "upload")
     try:
-        data = source if isinstance(source, bytes) else Path(source).read_bytes()
+        data = source if isinstance(source, bytes) else read_image_file(Path(source), name)
     except FileNotFoundError:
         raise ImageError(f"{name}: no such file") from None
+    except NotRegularFile as e:
+        raise ImageError(f"{name}: {e}; pass an image file") from None
     except OSError as e:
         raise ImageError(f"{name}: cannot read ({e.strerror or e})") from None
+    if len(data) > MAX_FILE_BYTES:
+        raise ImageError(f"{name}: file too large (over {MAX_FILE_BYTES:,} bytes), not read further")
     if not data:
         raise ImageError(f"{name}: empty file, expected a PNG, JPEG or other image")
     with quiet_pillow():
@@ -81,10 +87,27 @@ def open_image(source: str | os.PathLike | bytes, name: str | None = None,
     return img
 
 
+def read_image_file(path: Path, name: str) -> bytes:
+    """The bytes of the regular file ``path``, at most MAX_FILE_BYTES + 1 of them (so a larger
+    file is seen to be larger without reading it whole). A FIFO, device or socket is refused
+    (NotRegularFile) before anything is read: /dev/zero never ends, a FIFO may never answer."""
+    with open_regular(path) as f:
+        return f.read(MAX_FILE_BYTES + 1)
+
+
+def _upright(img: Image.Image) -> Image.Image:
+    """``img`` turned as its EXIF orientation says; as it is when the EXIF block is unreadable
+    (Pillow raises SyntaxError, struct.error, ... on a corrupt one): the pixels are still good."""
+    with quiet_pillow():
+        try:
+            return ImageOps.exif_transpose(img)
+        except Exception:  # noqa: BLE001 - any corrupt metadata means the same: no orientation
+            return img
+
+
 def to_gray(img: Image.Image) -> np.ndarray:
     """EXIF-upright, alpha flattened onto white, as float32 gray levels 0..255 (H, W)."""
-    with quiet_pillow():  # a corrupt EXIF block warns; the orientation is then left as it is
-        img = ImageOps.exif_transpose(img)
+    img = _upright(img)  # a corrupt EXIF block leaves the orientation as it is
     if img.mode in ("I", "I;16", "I;16B", "I;16L", "F"):  # 16-bit, 32-bit and float images
         a = np.asarray(img, dtype=np.float64)
         finite = np.isfinite(a)  # NaN or inf: a missing pixel, given the typical (background) value
@@ -177,9 +200,14 @@ def prepare_file(source: str | os.PathLike | bytes, name: str | None = None,
     name = name or (str(source) if not isinstance(source, bytes) else "upload")
     img = open_image(source, name, max_pixels)
     try:
-        return prepare_image(img)
+        with quiet_pillow():
+            return prepare_image(img)
     except ImageError as e:  # NoDigitError included: say which file
         raise type(e)(f"{name}: {e}") from None
+    except SoftmaxMnistError:
+        raise
+    except Exception as e:  # noqa: BLE001 - Pillow fails on odd files in many types; one line each
+        raise ImageError(f"{name}: cannot prepare this image ({type(e).__name__}: {e})") from None
 
 
 def predict_proba(model: SoftmaxRegression, meta: dict, images: np.ndarray) -> np.ndarray:

@@ -669,15 +669,76 @@ def _run_words(results: dict, name: str | None, L: str) -> str:
 
 
 def _load_model_and_examples(folder: Path):
+    """model.npz and examples.npz of a study folder (None for a missing one), checked: a
+    damaged or edited file is a one-line ResultsError naming it, not a traceback in a figure."""
     model = meta = ex = None
     if (folder / "model.npz").is_file():
         from softmax_mnist.modelfile import load_model
 
         model, meta = load_model(folder / "model.npz")
+        if model.W.shape != (784, 10):
+            raise ResultsError(f"{folder / 'model.npz'}: the report needs a 28x28, 10-class model, "
+                               f"this one has W of shape {model.W.shape}; rerun the study")
     if (folder / "examples.npz").is_file():
-        with np.load(folder / "examples.npz", allow_pickle=False) as z:
-            ex = {k: z[k] for k in z.files}
+        ex = _read_examples(folder / "examples.npz")
     return model, meta, ex
+
+
+def _read_examples(path: Path) -> dict:
+    """The arrays of examples.npz (experiments.examples), each of the dtype and shape the
+    report draws: confusion (10, 10) counts, class_means (10, 28, 28), and per prefix
+    (mistakes, ambiguous) images (k, 28, 28) uint8, true and pred (k,) classes, prob (k,)."""
+    import zipfile
+    import zlib
+
+    from softmax_mnist.modelfile import MAX_BYTES, _read_npy
+
+    def bad(what: str) -> ResultsError:
+        return ResultsError(f"{path}: {what}; rerun the study (it writes examples.npz again)")
+
+    try:
+        with zipfile.ZipFile(path) as zf:
+            infos = [i for i in zf.infolist() if i.filename.endswith(".npy")]
+            if sum(i.file_size for i in infos) > MAX_BYTES:
+                raise bad(f"its arrays claim over {MAX_BYTES:,} bytes")
+            ex = {i.filename[:-4]: _read_npy(zf.read(i), i.filename[:-4], bad) for i in infos}
+    except ResultsError:
+        raise
+    except (OSError, EOFError, zipfile.BadZipFile, zlib.error, NotImplementedError, RuntimeError,
+            ValueError) as e:
+        raise bad(f"not a valid .npz file ({type(e).__name__})") from None
+
+    def check(name: str, kinds: str, shape: tuple, low=None, high=None) -> None:
+        a = ex[name]
+        if a.dtype.kind not in kinds or a.ndim != len(shape) or any(
+                n is not None and n != m for n, m in zip(shape, a.shape)):
+            want = "x".join("k" if n is None else str(n) for n in shape)
+            raise bad(f"{name} is {a.dtype} {a.shape}, expected {want} "
+                      f"{'integers' if kinds == 'iu' else 'uint8' if kinds == 'u' else 'floats'}")
+        if a.dtype.kind == "f" and not np.isfinite(a).all():
+            raise bad(f"{name} holds non-finite values")
+        if a.size and ((low is not None and a.min() < low) or (high is not None and a.max() > high)):
+            raise bad(f"{name} holds values outside {low}..{high}")
+
+    if "confusion" in ex:
+        check("confusion", "iu", (10, 10), 0)
+    if "class_means" in ex:
+        check("class_means", "f", (10, 28, 28))
+    for prefix in ("mistakes", "ambiguous"):
+        parts = [f"{prefix}_{k}" for k in ("images", "true", "pred", "prob")]
+        if not any(p in ex for p in parts):
+            continue
+        missing = [p for p in parts if p not in ex]
+        if missing:
+            raise bad(f"{', '.join(missing)} missing beside the other {prefix} arrays")
+        if ex[parts[0]].dtype != np.uint8:
+            raise bad(f"{parts[0]} is {ex[parts[0]].dtype}, expected uint8 images")
+        check(parts[0], "u", (None, 28, 28))
+        k = len(ex[parts[0]])
+        check(parts[1], "iu", (k,), 0, 9)
+        check(parts[2], "iu", (k,), 0, 9)
+        check(parts[3], "f", (k,), 0, 1)
+    return ex
 
 
 def _model_section(doc, figs, paths, model, ex, results, L) -> None:

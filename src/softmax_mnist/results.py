@@ -84,7 +84,44 @@ def load_results(results_dir: str | os.PathLike) -> dict:
         if missing:
             raise ResultsError(f"{path}: run {i} lacks {', '.join(missing)}; rerun the study "
                                "(folders of softmax-mnist 0.1 need a new study)")
+        problem = _run_problem(run)
+        if problem:
+            raise ResultsError(f"{path}: run {i} ({str(run['name'])[:60]!r}): {problem}; rerun the "
+                               "study or restore the file")
     return results
+
+
+NUMBERS = ("final_train_acc", "final_val_acc", "final_val_loss", "test_acc", "test_loss")
+
+
+def _number(x) -> bool:
+    """A JSON number (null stands for NaN and inf, see ``json_safe``), not a bool."""
+    return x is None or isinstance(x, (int, float)) and not isinstance(x, bool)
+
+
+def _run_problem(run: dict) -> str | None:
+    """What is wrong with the types of one run of results.json, or None."""
+    if not isinstance(run["name"], str) or not isinstance(run["group"], str) \
+            or not isinstance(run["status"], str):
+        return "name, group and status must be strings"
+    if not isinstance(run["config"], dict):
+        return "its config is not a table"
+    seed = run["config"].get("seed")
+    if not (isinstance(seed, int) and not isinstance(seed, bool)):
+        return f"its config's seed {seed!r} is not a whole number"
+    history = run["history"]
+    if not isinstance(history, dict):
+        return "its history is not a table of series"
+    for k, values in history.items():
+        if not isinstance(values, list) or not all(_number(v) for v in values):
+            return f"history {k!r} is not a list of numbers"
+    for k in NUMBERS:
+        if not _number(run.get(k)):
+            return f"{k} {run.get(k)!r} is not a number"
+    epochs_to = run.get("epochs_to", {})
+    if not isinstance(epochs_to, dict) or not all(_number(v) for v in epochs_to.values()):
+        return "epochs_to is not a table of epochs"
+    return None
 
 
 def json_safe(obj):

@@ -110,6 +110,8 @@ def create_app(model_path: str | os.PathLike, max_bytes: int = MAX_UPLOAD_BYTES)
     def predict():
         image = read_digit(max_bytes)
         probs = predict_proba(model, meta, image[None])[0]
+        if not np.isfinite(probs).all():  # NaN is not JSON; load_model bounds the scores, a last guard
+            raise UploadError(f"{model_path}: the model gave non-finite probabilities", 500)
         return jsonify(digit=int(probs.argmax()), probs=[round(float(p), 6) for p in probs],
                        image=png_data_url(image))
 
