@@ -213,3 +213,52 @@ def test_an_interrupted_force_run_resumes_from_its_partial_folder(tmp_path):
     train_run(config, data, tmp_path / "whole")
     a, b = load_model(out / "model.npz")[0], load_model(tmp_path / "whole" / "model.npz")[0]
     assert np.array_equal(a.W, b.W) and np.array_equal(a.b, b.b)  # bit for bit
+
+
+class Bars:
+    """A stand-in for tqdm: records each bar's arguments and how far it went."""
+
+    def __init__(self):
+        self.bars = []
+
+    def __call__(self, desc="", total=None, **kw):
+        bar = {"desc": desc, "total": total, "n": kw.get("initial", 0), "closed": False}
+        self.bars.append(bar)
+
+        class Bar:
+            def update(self, k=1):
+                bar["n"] += k
+
+            def close(self):
+                bar["closed"] = True
+
+        return Bar()
+
+
+def test_training_transforms_and_the_report_advance_their_bars(tmp_path):
+    from softmax_mnist.runs import train_run
+    from softmax_mnist.transforms import CHUNK, apply_transform
+
+    data = fake_mnist(tmp_path / "data")
+    bars = Bars()
+    train_run(TrainConfig(epochs=2, batch_size=10, val_size=50), data, progress=bars)
+    assert [(b["desc"], b["total"], b["n"], b["closed"]) for b in bars.bars] == [
+        ("epoch 1/2", 25, 25, True), ("epoch 2/2", 25, 25, True)]
+    images = np.random.default_rng(0).integers(0, 256, (CHUNK + 7, 28, 28), dtype=np.uint8)
+    spec = {"deskew": True, "ink_size": 5.5, "blur_sigma": 0.8}
+    bars = Bars()
+    np.testing.assert_array_equal(apply_transform(images, spec, bars), apply_transform(images, spec))
+    assert bars.bars[0]["n"] == bars.bars[0]["total"] == CHUNK + 7 and bars.bars[0]["closed"]
+
+
+def test_bars_only_on_a_terminal_and_never_with_quiet(monkeypatch):
+    import sys
+
+    from softmax_mnist.cli import progress_bars
+
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: False, raising=False)
+    assert progress_bars() is None
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: True, raising=False)
+    assert progress_bars(quiet=True) is None
+    bars = progress_bars()
+    assert bars.keywords["delay"] == 2 and bars.keywords["leave"] is False  # only past 2 s

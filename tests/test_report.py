@@ -158,7 +158,17 @@ def test_stacked_rows_are_marked_in_the_tables(tmp_path):
                       "seconds": 1.0} for k in (1, 2, 3)]
     res["groups"] = {"momentum": [r["name"] for r in res["runs"]]}
     atomic_write_json(tmp_path / "results.json", res)
-    report.build_report(tmp_path, "en")
+    calls = []
+
+    class Bar:  # tqdm's update/close, recorded
+        def update(self, k=1):
+            calls.append(k)
+
+        def close(self):
+            calls.append("closed")
+
+    paths = report.build_report(tmp_path, "en", progress=lambda **kw: Bar())
+    assert calls == [1] * (len(paths.figures) + 1) + ["closed"]  # a step per figure, and the PDF
     md = (tmp_path / "report.md").read_text()
     rows = {line.split("|")[1].strip() for line in md.splitlines() if line.startswith("| ")}
     assert "plain SGD†" in rows and "momentum 0.9†" in rows

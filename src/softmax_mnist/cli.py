@@ -25,6 +25,19 @@ class Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
 
 
+def progress_bars(quiet: bool = False):
+    """A tqdm factory for the core's ``progress`` hooks on a terminal: a bar appears only when
+    its task has run for 2 s, and leaves no trace. None (no bars) with --quiet or when the
+    output is not a terminal, where the plain lines of each epoch, pass and step stand."""
+    if quiet or not sys.stderr.isatty():
+        return None
+    from functools import partial
+
+    from tqdm import tqdm
+
+    return partial(tqdm, delay=2, leave=False, file=sys.stderr, dynamic_ncols=True)
+
+
 def _data_dir_flag(p: argparse.ArgumentParser) -> None:
     p.add_argument("--data-dir", metavar="DIR",
                    help="folder with the MNIST IDX files (default: $MNIST_DATA_DIR, "
@@ -124,9 +137,12 @@ def cmd_train(args) -> int:
     final = (replaced_by(Path(out)) if args.resume else None) or out  # a staged run moves there
     with catch_signals() as stop:
         try:
+            if config.transform() and log:
+                log(f"preparing the images: {', '.join(f'{k} {v}' for k, v in config.transform().items())}")
             metrics = train_run(config, data_dir, out, log=log, force=args.force,
                                 resume=bool(args.resume), checkpoint_every=args.checkpoint_every,
-                                stop=stop, display_freq=args.display_freq)
+                                stop=stop, display_freq=args.display_freq,
+                                progress=progress_bars(args.quiet))
         except Interrupted as e:
             where = getattr(e, "folder", out)  # <out>.partial when it was to replace a run
             print(f"softmax-mnist train: {stop.signal or 'interrupted'}: {e}; checkpoint saved in "
@@ -191,14 +207,27 @@ def _add_download(sub) -> None:
     _data_dir_flag(p)
     p.add_argument("--mirror", action="append", metavar="URL",
                    help="try this mirror (repeatable; default: the known MNIST mirrors)")
-    p.add_argument("--timeout", type=float, default=30.0, help="seconds per request (default 30)")
+    p.add_argument("--timeout", type=float, default=300.0,
+                   help="seconds each file may take from a mirror, per file from the request to "
+                        "the last byte; a slower mirror is left for the next (default 300)")
+    p.add_argument("-q", "--quiet", action="store_true",
+                   help="no progress bar and no line per file: print only the final line")
     p.set_defaults(func=cmd_download)
 
 
 def cmd_download(args) -> int:
     from softmax_mnist.datasets import MIRRORS, download
 
-    where = download(args.data_dir, tuple(args.mirror or MIRRORS), args.timeout)
+    bar = None  # a bar per file on a terminal; the line per file says bytes and rate elsewhere
+    if not args.quiet and sys.stderr.isatty():
+        from tqdm import tqdm
+
+        def bar(desc, total):
+            return tqdm(desc=desc, total=total, unit="B", unit_scale=True, unit_divisor=1024,
+                        leave=False, file=sys.stderr)
+
+    where = download(args.data_dir, tuple(args.mirror or MIRRORS), args.timeout,
+                     log=None if args.quiet else print, progress=bar)
     print(f"MNIST ready in {where}")
     return 0
 
@@ -213,6 +242,8 @@ def _study_flags(p: argparse.ArgumentParser, kind: str) -> None:
                    help="first seed: a study runs each setting with seeds N, N+1, N+2; for one seed "
                         "every setting starts from the same weights and sees the same batches (default 0)")
     p.add_argument("-v", "--verbose", action="store_true", help="also print a line per epoch")
+    p.add_argument("-q", "--quiet", action="store_true",
+                   help="no line per pass or run and no progress bars; only the final lines")
     p.add_argument("--force", action="store_true", help="write into a non-empty --out")
     p.add_argument("--resume", metavar="DIR", help="continue the interrupted study or sweep in "
                    "DIR at the first run that did not finish (its plan comes from DIR)")
@@ -295,10 +326,11 @@ def _run_plan(args, kind: str, plan, data_dir, quick: bool = False) -> int:
 
     with catch_signals() as stop:
         try:
-            data_for = ex.data_loader(data_dir, quick)
-            results = ex.run_study(plan, data, print, args.verbose, progress["meta"], models,
-                                   finished, on_run, checkpoint_path(out), stop,
-                                   data_for=data_for)
+            bars = progress_bars(args.quiet)
+            data_for = ex.data_loader(data_dir, quick, bars)
+            results = ex.run_study(plan, data, None if args.quiet else print, args.verbose,
+                                   progress["meta"], models, finished, on_run, checkpoint_path(out),
+                                   stop, data_for=data_for, progress=bars)
         except Interrupted as e:
             print(f"softmax-mnist {kind}: {stop.signal or 'interrupted'}: {e}; progress saved in "
                   f"{out}; resume with: softmax-mnist {kind} --resume {out}"
@@ -312,7 +344,7 @@ def _run_plan(args, kind: str, plan, data_dir, quick: bool = False) -> int:
         ex.save_reference(out, results, ref_data, models.get(ref), images[: len(ref_data.x_test)])
     best = results["best"]["overall"]
     best_run = ex.save_best(out, results, models, data_for)
-    _build_report(out, args.lang)
+    _build_report(out, args.lang, progress=progress_bars(args.quiet))
     ex.finish_progress(out)
     if ref is not None:
         print(f"model.npz: {ref}, the report's reference (the course's setting with momentum 0.9)"
@@ -330,7 +362,7 @@ def _run_plan(args, kind: str, plan, data_dir, quick: bool = False) -> int:
     return 0
 
 
-def _build_report(out, lang: str, typeset_only: bool = False) -> None:
+def _build_report(out, lang: str, typeset_only: bool = False, progress=None) -> None:
     from softmax_mnist.report import build_report
     from softmax_mnist.typeset import compile_pdf
 
@@ -339,7 +371,7 @@ def _build_report(out, lang: str, typeset_only: bool = False) -> None:
         pages = compile_pdf(Path(out) / "report.typ")
         print(f"report: {out}/report.pdf ({pages} pages) from {out}/report.typ")
         return
-    paths = build_report(out, lang)
+    paths = build_report(out, lang, progress)
     print(f"report ({lang}): {out}/report.pdf ({paths.pages} pages), {out}/report.md, "
           f"{out}/report.typ  {time.perf_counter() - start:.1f}s")
 
@@ -376,7 +408,7 @@ def cmd_report(args) -> int:
                               f"{folder}` first to write it")
     else:
         check_fonts(args.lang)
-    _build_report(folder, args.lang, args.typeset_only)
+    _build_report(folder, args.lang, args.typeset_only, progress_bars())
     return 0
 
 

@@ -61,7 +61,7 @@ ABLATION = {"no-deskew": {"deskew": False}, "no-ink-size": {"ink_size": 0.0},
 
 
 def _train(name: str, group: str, config: TrainConfig, data: Splits, log: Log = None,
-           checkpoint_file=None, stop=None):
+           checkpoint_file=None, stop=None, progress=None):
     """Train one setting; returns (run entry, model or None when it diverged).
 
     With ``checkpoint_file``, the run checkpoints there and resumes from it when the file
@@ -71,7 +71,7 @@ def _train(name: str, group: str, config: TrainConfig, data: Splits, log: Log = 
     start = time.perf_counter()
     try:
         model, hist = train_model(config, data, log, checkpoint_file=checkpoint_file, stop=stop,
-                                  resume=resume)
+                                  resume=resume, progress=progress)
         error = None
     except DivergenceError as e:
         model, hist, error = None, e.history, str(e)
@@ -82,7 +82,7 @@ def _train(name: str, group: str, config: TrainConfig, data: Splits, log: Log = 
     return entry, model
 
 
-def _train_stacked(items, data: Splits, log: Log = None, pass_id: int = 0) -> dict:
+def _train_stacked(items, data: Splits, log: Log = None, pass_id: int = 0, progress=None) -> dict:
     """Train settings that differ only in optimizer numbers in one pass (stacked.fit_stacked).
 
     ``items``: (name, group, config) sharing seed, batch size, epochs and data. Returns
@@ -92,7 +92,7 @@ def _train_stacked(items, data: Splits, log: Log = None, pass_id: int = 0) -> di
     c0 = items[0][2]
     settings = [Setting(c.lr, c.momentum, c.nesterov, c.weight_decay) for _, _, c in items]
     results = fit_stacked(settings, data.x_train, data.y_train, data.x_val, data.y_val,
-                          c0.epochs, c0.batch_size, c0.seed, log=log)
+                          c0.epochs, c0.batch_size, c0.seed, log=log, progress=progress)
     out = {}
     names = [name for name, _, _ in items]
     for (name, group, config), r in zip(items, results):
@@ -329,7 +329,7 @@ def load_study_data(data_dir, plan, quick: bool = False) -> tuple[Splits, np.nda
     return data, images[: len(data.x_test)]
 
 
-def data_loader(data_dir, quick: bool = False) -> Callable[[TrainConfig], Splits]:
+def data_loader(data_dir, quick: bool = False, progress=None) -> Callable[[TrainConfig], Splits]:
     """A function giving the splits a config trains on (its val_size, preprocessing and image
     transform), each loaded once; ``quick`` keeps the first QUICK n_train / n_test images."""
     cache: dict = {}
@@ -337,7 +337,7 @@ def data_loader(data_dir, quick: bool = False) -> Callable[[TrainConfig], Splits
     def splits_for(c: TrainConfig) -> Splits:
         key = (c.val_size, c.preprocess, json.dumps(c.transform(), sort_keys=True))
         if key not in cache:
-            data = load_splits(data_dir, c.val_size, c.preprocess, c.transform())
+            data = load_splits(data_dir, c.val_size, c.preprocess, c.transform(), progress)
             if quick:
                 n, t = QUICK["n_train"], QUICK["n_test"]
                 data = replace(data, x_train=data.x_train[:n], y_train=data.y_train[:n],
@@ -387,7 +387,7 @@ def run_study(plan, data: Splits, log: Log = None, verbose: bool = False,
               finished: dict | None = None, on_run: Callable[[dict], None] | None = None,
               checkpoint_file=None, stop=None, stack: bool = True,
               data_for: Callable[[TrainConfig], Splits] | None = None,
-              time_epochs: bool = True) -> dict:
+              time_epochs: bool = True, progress=None) -> dict:
     """Train every ``(name, group, config)`` of ``plan``; the results dict of results-schema.md.
 
     ``log`` gets one line per pass or run (and per epoch when ``verbose``). A setting
@@ -399,6 +399,7 @@ def run_study(plan, data: Splits, log: Log = None, verbose: bool = False,
     restarts when interrupted). Speed: with ``stack``, runs that differ only in optimizer
     numbers train together (``_stack_buckets``). With ``time_epochs``, the settings of
     ``timing_plan`` are then timed apart (timing.py): the only times the report gives.
+    ``progress(desc=, total=)`` (tqdm's signature) makes a bar per epoch of each run or pass.
     """
     finished = finished or {}
     models = {} if models is None else models
@@ -468,7 +469,7 @@ def run_study(plan, data: Splits, log: Log = None, verbose: bool = False,
             tag = f"pass {len(passes) + 1}"
             epoch_log = (lambda s, t=tag: log(f"  {t}: {s}")) if log and verbose else None
             pass_id = max((p["id"] for p in passes), default=0) + 1
-            out = _train_stacked(bucket, splits(bucket[0][2]), epoch_log, pass_id)
+            out = _train_stacked(bucket, splits(bucket[0][2]), epoch_log, pass_id, progress)
             seconds = time.perf_counter() - t0
             passes.append({"id": pass_id, "runs": [n for n, _, _ in bucket], "seconds": seconds})
             for n, _, c in bucket:
@@ -485,7 +486,7 @@ def run_study(plan, data: Splits, log: Log = None, verbose: bool = False,
         else:
             epoch_log = (lambda s, n=name: log(f"  {n}: {s}")) if log and verbose else None
             entry, model = _train(name, group, config, splits(config), epoch_log,
-                                  checkpoint_file, stop)
+                                  checkpoint_file, stop, progress)
             done.setdefault(config, name)
             record(entry, model)
             if log:

@@ -41,6 +41,7 @@ from softmax_mnist.typeset import (
 )
 
 ReportError = ResultsError
+FIGURES = 8  # a full study's figures: the length of the report's progress bar
 GRAD_CHECK_ENTRIES = 60  # entries of W checked by central differences, besides all of b
 
 
@@ -257,8 +258,18 @@ def _eff(c: dict) -> str:
     return f"{c['lr'] / (1 - c.get('momentum', 0)):g}"
 
 
-def _figure(doc, figs, name, fig, caption, lang, width=1.0):
-    path = viz.save_figure(fig, figs / f"{name}.png", dpi=200)
+@dataclass
+class _Figures:
+    """Where the figures go, and the progress bar they advance (or None)."""
+
+    dir: Path
+    bar: object = None
+
+
+def _figure(doc, figs: _Figures, name, fig, caption, lang, width=1.0):
+    path = viz.save_figure(fig, figs.dir / f"{name}.png", dpi=200)
+    if figs.bar is not None:
+        figs.bar.update()
     doc.add(Image(f"figures/{path.name}", caption, f"fig-{name}", width))
     return path
 
@@ -266,7 +277,7 @@ def _figure(doc, figs, name, fig, caption, lang, width=1.0):
 # ---- the document --------------------------------------------------------------------------
 
 
-def build_document(results: dict, folder: Path, lang: str) -> tuple[Document, list[Path]]:
+def build_document(results: dict, folder: Path, lang: str, bar=None) -> tuple[Document, list[Path]]:
     """Every block of the report in ``lang``, rendering the figures into folder/figures."""
     L = lang
     meta, setup = results.get("meta", {}), results.get("setup", {})
@@ -275,7 +286,7 @@ def build_document(results: dict, folder: Path, lang: str) -> tuple[Document, li
     thresholds = rs.thresholds_of(results)
     seeds = meta.get("seeds") or [meta.get("seed", 0)]
     groups = results.get("groups", {})
-    figs = folder / "figures"
+    figs = _Figures(folder / "figures", bar)
     paths: list[Path] = []
     sweep = "momentum" not in groups
     title = T(L, "Softmax regression on MNIST: " + ("sweep report" if sweep else "study report"),
@@ -796,14 +807,19 @@ def _appendix(doc, results, L) -> None:
 # ---- writing -------------------------------------------------------------------------------
 
 
-def build_report(folder: str | os.PathLike, lang: str = "zh") -> ReportPaths:
+def build_report(folder: str | os.PathLike, lang: str = "zh", progress=None) -> ReportPaths:
     """Read a study (or sweep) folder; write figures/*.png, report.typ (+ template.typ),
-    report.pdf and report.md into it, in ``lang``."""
+    report.pdf and report.md into it, in ``lang``. ``progress(desc=, total=)`` (tqdm's
+    signature) makes a bar advanced per figure and for the typesetting."""
     folder = Path(folder)
     check_fonts(lang)
     results = load_results(folder)
-    doc, figures = build_document(results, folder, lang)
+    bar = progress(desc="report", total=FIGURES + 1, unit="step") if progress else None
+    doc, figures = build_document(results, folder, lang, bar)
     md = atomic_write_text(folder / "report.md", to_markdown(doc))
     typ = write_typst(doc, folder)
     pages = compile_pdf(typ)
+    if bar is not None:
+        bar.update()
+        bar.close()
     return ReportPaths(md, folder / "report.pdf", typ, figures, pages)

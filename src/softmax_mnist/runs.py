@@ -73,7 +73,8 @@ def history_csv(history: History) -> str:
 
 
 def train_model(config: TrainConfig, data: Splits, log=None, display_freq: int = 0,
-                checkpoint_file=None, checkpoint_every: int = 0, stop=None, resume: bool = False):
+                checkpoint_file=None, checkpoint_every: int = 0, stop=None, resume: bool = False,
+                progress=None):
     """Build the model and optimizer from ``config`` and train on ``data``'s train split.
 
     With ``checkpoint_file``, a checkpoint is written there after every epoch (and every
@@ -95,13 +96,13 @@ def train_model(config: TrainConfig, data: Splits, log=None, display_freq: int =
     history = fit(model, opt, data.x_train, data.y_train, data.x_val, data.y_val,
                   config.epochs, config.batch_size, rng, log, display_freq,
                   state=state, checkpoint=save, checkpoint_every=checkpoint_every, stop=stop,
-                  lr_decay=config.lr_decay)
+                  lr_decay=config.lr_decay, progress=progress)
     return model, history
 
 
 def train_run(config: TrainConfig, data_dir=None, out=None, log=None, force=False,
               data: Splits | None = None, resume: bool = False, checkpoint_every: int = 0,
-              stop=None, display_freq: int = 0) -> dict:
+              stop=None, display_freq: int = 0, progress=None) -> dict:
     """Train with ``config``; with ``out``, write the run folder. Returns the metrics dict.
 
     config.json is written first, so an interrupted run can be resumed (``resume=True``)
@@ -113,7 +114,7 @@ def train_run(config: TrainConfig, data_dir=None, out=None, log=None, force=Fals
     data_dir = resolve_data_dir(data_dir)
     out = None if out is None else Path(out)
     if data is None:  # the data is checked before anything is written
-        data = load_splits(data_dir, config.val_size, config.preprocess, config.transform())
+        data = load_splits(data_dir, config.val_size, config.preprocess, config.transform(), progress)
     check_batch_size(config.batch_size, len(data.x_train))
     replaces = None
     if out is not None and not resume:
@@ -130,7 +131,8 @@ def train_run(config: TrainConfig, data_dir=None, out=None, log=None, force=Fals
     start = time.perf_counter()
     try:
         model, history = train_model(config, data, log, display_freq, checkpoint_file=ckpt,
-                                     checkpoint_every=checkpoint_every, stop=stop, resume=resume)
+                                     checkpoint_every=checkpoint_every, stop=stop, resume=resume,
+                                     progress=progress)
     except Interrupted as e:
         e.folder = out  # where the checkpoint is, to resume from
         raise

@@ -84,6 +84,7 @@ def fit(
     checkpoint_every: int = 0,
     stop: Callable[[], bool] | None = None,
     lr_decay: str = "none",
+    progress: Callable | None = None,
 ) -> History:
     """Train ``model`` with ``optimizer`` for ``epochs`` passes over shuffled minibatches.
 
@@ -93,6 +94,7 @@ def fit(
     steps; when ``stop()`` turns true, fit checkpoints after the current step and raises
     Interrupted. ``state`` (with the weights and velocities restored by the caller) resumes
     a run so that it ends bit for bit as an uninterrupted one would.
+    ``progress(desc=, total=)``: makes a bar per epoch (tqdm's signature), advanced each step.
     ``lr_decay``: "linear" scales the optimizer's learning rate by (E - e + 1) / E in epoch e
     of E (the full rate first, 1/E of it last); "none" keeps it.
     ``blas_threads``: BLAS threads while training (None leaves the setting alone). One is the
@@ -115,13 +117,13 @@ def fit(
                                                                           invalid="ignore"):
             return _fit(model, optimizer, x_train, y_train, x_val, y_val, epochs, batch_size, rng,
                         log, display_freq, state or TrainState(), checkpoint, checkpoint_every,
-                        stop, schedule)
+                        stop, schedule, progress)
     finally:
         optimizer.learning_rate = base_lr  # the optimizer is left as it was given
 
 
 def _fit(model, optimizer, x_train, y_train, x_val, y_val, epochs, batch_size, rng, log,
-         display_freq, state, checkpoint, checkpoint_every, stop, schedule) -> History:
+         display_freq, state, checkpoint, checkpoint_every, stop, schedule, progress=None) -> History:
     hist = History(**state.history)
     n_iter = num_batches(len(x_train), batch_size)
     # weight each batch by its size so a smaller last batch counts for what it is
@@ -145,7 +147,11 @@ def _fit(model, optimizer, x_train, y_train, x_val, y_val, epochs, batch_size, r
         # large batches: gather into reused buffers (faster from ~100 rows; slower below)
         batches = iterate_minibatches(x_train, y_train, batch_size, rng, first,
                                       reuse=batch_size >= 100)
+        bar = progress(desc=f"epoch {epoch}/{epochs}", total=n_iter, initial=first,
+                       unit="step") if progress else None
         for it, (xb, yb) in enumerate(batches, start=first):
+            if bar is not None:
+                bar.update()
             logits = model.forward(xb, out=logits_buf[: len(xb)])
             top = logits.argmax(axis=1)  # once, for the accuracy and for the loss's row max
             accs[it] = np.count_nonzero(top == yb) / len(yb)
@@ -171,6 +177,8 @@ def _fit(model, optimizer, x_train, y_train, x_val, y_val, epochs, batch_size, r
             if stopping:
                 raise Interrupted(f"stopped at epoch {epoch}, step {done} of {n_iter}",
                                   epoch=epoch, step=done)
+        if bar is not None:
+            bar.close()
         hist.epoch_time.append(time.perf_counter() - start)
         hist.iter_loss.extend(losses.tolist())
         hist.iter_acc.extend(accs.tolist())

@@ -69,6 +69,7 @@ def fit_stacked(
     num_classes: int = 10,
     log=None,
     blas_threads: int | None = 1,
+    progress=None,
 ) -> list[StackedResult]:
     """Train one softmax regression per setting, all in one pass over the data.
 
@@ -81,10 +82,11 @@ def fit_stacked(
     check_batch_size(batch_size, len(x_train))
     with threadpool_limits(blas_threads, user_api="blas"), np.errstate(over="ignore", invalid="ignore"):
         return _fit_stacked(list(settings), x_train, y_train, x_val, y_val, epochs, batch_size,
-                            seed, num_classes, log)
+                            seed, num_classes, log, progress)
 
 
-def _fit_stacked(settings, x_train, y_train, x_val, y_val, epochs, batch_size, seed, C, log):
+def _fit_stacked(settings, x_train, y_train, x_val, y_val, epochs, batch_size, seed, C, log,
+                 progress=None):
     K, D = len(settings), x_train.shape[1]
     rng = np.random.default_rng(seed)
     init = SoftmaxRegression(D, C, rng=rng)  # the init every one of the K runs would draw
@@ -114,7 +116,11 @@ def _fit_stacked(settings, x_train, y_train, x_val, y_val, epochs, batch_size, s
         start = time.perf_counter()
         losses = np.zeros((n_iter, K))
         accs = np.zeros((n_iter, K))
+        bar = progress(desc=f"epoch {epoch}/{epochs}, {K} settings", total=n_iter,
+                       unit="step") if progress else None
         for it, (xb, yb) in enumerate(iterate_minibatches(x_train, y_train, batch_size, rng)):
+            if bar is not None:
+                bar.update()
             n = len(xb)
             rows = np.arange(n)
             logits = np.matmul(xb, W, out=buf[:n])
@@ -143,6 +149,8 @@ def _fit_stacked(settings, x_train, y_train, x_val, y_val, epochs, batch_size, s
             logits.sum(axis=0, keepdims=True, out=db)
             _sgd_step(W, dW, vW, lr, mu, wd if use_decay else None, nesterov, use_momentum)
             _sgd_step(b, db, vb, lr, mu, None, nesterov, use_momentum)  # no decay on b
+        if bar is not None:
+            bar.close()
         seconds = time.perf_counter() - start
         for k in np.flatnonzero(live):
             h = hists[k]

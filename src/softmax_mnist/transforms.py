@@ -158,12 +158,25 @@ def check_transform(spec: dict | None) -> dict | None:
     return out if any(out.values()) else None
 
 
-def apply_transform(images: np.ndarray, spec: dict | None) -> np.ndarray:
+CHUNK = 5000  # images per step of a progress bar
+
+
+def apply_transform(images: np.ndarray, spec: dict | None, progress=None) -> np.ndarray:
     """(N, H, W) uint8 -> (N, H, W) uint8: moment normalisation, then blur, as ``spec`` says
-    (None: the images themselves)."""
+    (None: the images themselves). ``progress(desc=, total=)``, when given, makes a bar
+    (tqdm's signature) advanced chunk by chunk: each image is transformed on its own, so
+    chunks give the same pixels."""
     spec = check_transform(spec)
     if spec is None:
         return images
+    if progress is not None and len(images) > CHUNK:
+        bar = progress(desc="preparing images", total=len(images), unit="img")
+        out = np.empty_like(images)
+        for start in range(0, len(images), CHUNK):
+            out[start:start + CHUNK] = apply_transform(images[start:start + CHUNK], spec)
+            bar.update(len(out[start:start + CHUNK]))
+        bar.close()
+        return out
     if spec["deskew"] or spec["ink_size"]:
         images = normalize(images, spec["deskew"], spec["ink_size"])
     if spec["blur_sigma"]:
