@@ -181,6 +181,7 @@ def load_splits(
     val_size: int = 5000,
     preprocess_mode: str = "course",
     transform: dict | None = None,
+    progress=None,
 ) -> Splits:
     """The course's split: first 60000 - val_size training images train, the rest validate.
 
@@ -202,13 +203,14 @@ def load_splits(
             f"validation size must be a whole number in 0..{len(images) - 1}, got {val_size!r}"
         )
     n_train = len(images) - val_size
-    images = apply_transform(images, transform)
+    images = apply_transform(images, transform, progress)
     stats = fit_stats(images[:n_train]) if preprocess_mode == "standardize" else None
     x = preprocess(images, preprocess_mode, stats)
     del images  # the uint8 copy is not needed any more: keep the peak memory down
     return Splits(
         x[:n_train], labels[:n_train], x[n_train:], labels[n_train:],
-        preprocess(apply_transform(test_images, transform), preprocess_mode, stats), test_labels,
+        preprocess(apply_transform(test_images, transform, progress), preprocess_mode, stats),
+        test_labels,
         preprocess_mode, stats, transform,
     )
 
