@@ -80,43 +80,68 @@ def noise_rule(n_val: int, seeds: int, lang: str) -> str:
 
 
 def curves_text(plain: Summary, mom: Summary, test: dict, lang: str) -> str:
-    """What the training curves show, and why the running training accuracy can sit below the
-    validation accuracy; the training accuracy measured after training beside the others."""
-    lag = [s for s in (plain, mom) if s.curves["train_acc"] and s.curves["val_acc"]
-           and s.curves["train_acc"][-1].mean < s.curves["val_acc"][-1].mean]
+    """What the training curves show: the running training accuracy against validation, split
+    into what the running average explains and what the two image sets explain, and the
+    training accuracy measured after training beside validation and test."""
     zh = lang == "zh"
+    r = mom.curves["train_acc"][-1].mean if mom.curves["train_acc"] else None
+    t, v = mom.train_acc.mean, mom.val_acc.mean
     if zh:
-        text = ("训练曲线中的训练损失和训练准确率是在一轮训练过程中对各个小批量取的平均，"
-                "统计时权重仍在不断更新，因此代表的是这一轮中“平均”的模型；验证指标则在每轮结束后用该轮最终的权重计算。")
-        if lag:
-            text += ("正因如此，" + _join([_name(s, lang) for s in lag], lang)
-                     + "在最后一轮的训练准确率（训练中统计）低于验证准确率，这并不表示模型在验证集上比在训练集上更好。")
-        text += (f"训练结束后在 55,000 张训练图像上重新测量：不带动量时训练准确率为 {ms(plain.train_acc)}，"
-                 f"验证 {ms(plain.val_acc)}，测试 {ms(plain.test_acc)}；动量 0.9 时分别为 {ms(mom.train_acc)}、"
-                 f"{ms(mom.val_acc)} 和 {ms(mom.test_acc)}。")
-        gap_tr = mom.train_acc.mean - mom.val_acc.mean
-        text += (f"训练与验证准确率只相差 {pts(gap_tr)} 个百分点：线性模型的容量有限，几乎没有过拟合。"
-                 if abs(gap_tr) < 0.02 else
-                 f"训练准确率比验证准确率高 {pts(gap_tr)} 个百分点。")
-        return text
-    text = ("The training loss and accuracy in the curves are averages over the minibatches of an "
-            "epoch, measured while the weights still change, so they describe the epoch's "
-            "average model; the validation numbers are measured after the epoch with its final "
-            "weights.")
-    if lag:
-        text += (" That is why the running training accuracy of "
-                 + _join([_name(s, lang) for s in lag], lang)
-                 + " sits below its validation accuracy in the last epoch: it does not mean the "
-                 "model is better on unseen images.")
-    text += (f" Measured again on the 55,000 training images after training, plain SGD has "
-             f"training accuracy {ms(plain.train_acc)} (validation {ms(plain.val_acc)}, test "
-             f"{ms(plain.test_acc)}); momentum 0.9 has {ms(mom.train_acc)} (validation "
-             f"{ms(mom.val_acc)}, test {ms(mom.test_acc)}).")
-    gap_tr = mom.train_acc.mean - mom.val_acc.mean
-    text += (f" Training and validation accuracy differ by only {pts(gap_tr)} points: a linear "
-             "model has little capacity to overfit." if abs(gap_tr) < 0.02 else
-             f" Training accuracy is {pts(gap_tr)} points above validation.")
-    return text
+        text = ("曲线中的训练损失和训练准确率是一轮内各个小批量的平均，统计时权重仍在更新，"
+                "代表这一轮“平均”的模型；验证指标则在每轮结束后用该轮最终的权重计算。")
+    else:
+        text = ("The training loss and accuracy in the curves are averages over the minibatches "
+                "of an epoch, measured while the weights still change, so they describe the "
+                "epoch's average model; validation is measured after the epoch with its final "
+                "weights.")
+    if r is not None and r < v:
+        if t < v:
+            text += (f"动量 0.9 在最后一轮的训练准确率（训练中统计）为 {r:.4f}，低于验证准确率 {v:.4f}。其中 "
+                     f"{pts(t - r)} 个百分点来自滑动平均（训练结束后重新测量，训练准确率为 {t:.4f}），其余 "
+                     f"{pts(v - t)} 个百分点是因为这 5,000 张验证图像对模型来说更容易：即使正确测量，训练准确率仍低于验证准确率。"
+                     if zh else
+                     f" With momentum 0.9 the running training accuracy of the last epoch, {r:.4f}, "
+                     f"sits below the validation accuracy, {v:.4f}. {pts(t - r)} points of that "
+                     f"gap are the running average (measured again after training, the training "
+                     f"accuracy is {t:.4f}); the other {pts(v - t)} points are the images: these "
+                     "5,000 validation images are easier for the model, since even measured "
+                     "properly the training accuracy stays below validation.")
+        else:
+            text += (f"动量 0.9 在最后一轮的训练准确率（训练中统计）{r:.4f} 低于验证准确率 {v:.4f}，这完全是滑动平均造成的："
+                     f"训练结束后重新测量，训练准确率为 {t:.4f}。" if zh else
+                     f" With momentum 0.9 the running training accuracy of the last epoch, {r:.4f}, "
+                     f"sits below validation, {v:.4f}, only because it is a running average: "
+                     f"measured again after training it is {t:.4f}.")
+    if zh:
+        text += (f"训练结束后在 55,000 张训练图像上测量：不带动量时训练、验证、测试准确率分别为 {ms(plain.train_acc)}、"
+                 f"{ms(plain.val_acc)}、{ms(plain.test_acc)}；动量 0.9 时为 {ms(mom.train_acc)}、{ms(mom.val_acc)}、"
+                 f"{ms(mom.test_acc)}。")
+    else:
+        text += (f" After training, measured on the 55,000 training images: plain SGD has training "
+                 f"accuracy {ms(plain.train_acc)} (validation {ms(plain.val_acc)}, test "
+                 f"{ms(plain.test_acc)}), momentum 0.9 {ms(mom.train_acc)} (validation "
+                 f"{ms(mom.val_acc)}, test {ms(mom.test_acc)}).")
+    return text + ("" if zh else " ") + _fit_gap(mom, lang)
+
+
+def _fit_gap(s: Summary, lang: str) -> str:
+    """Training against validation and test accuracy after training: overfitting or not."""
+    tr, va, te = s.train_acc.mean, s.val_acc.mean, s.test_acc.mean if s.test_acc.n else None
+    zh = lang == "zh"
+    if tr < va:  # no overfitting; the validation images are the easier ones here
+        near_test = te is not None and abs(tr - te) < abs(va - te)
+        if zh:
+            return ("训练准确率低于验证准确率" + ("，而测试准确率更接近训练准确率" if near_test else "")
+                    + "：线性模型几乎不会过拟合。")
+        return ("Training accuracy is below validation"
+                + (", and the test accuracy is closer to the training one" if near_test else "")
+                + ": a linear model hardly overfits.")
+    if tr - va < 0.02:
+        return (f"训练准确率只比验证准确率高 {pts(tr - va)} 个百分点：线性模型的容量有限，几乎没有过拟合。" if zh
+                else f"Training accuracy is only {pts(tr - va)} points above validation: a linear "
+                "model has little capacity to overfit.")
+    return (f"训练准确率比验证准确率高 {pts(tr - va)} 个百分点：有一定程度的过拟合。" if zh
+            else f"Training accuracy is {pts(tr - va)} points above validation: some overfitting.")
 
 
 def _name(s: Summary, lang: str) -> str:
