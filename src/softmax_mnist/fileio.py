@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
@@ -55,3 +56,21 @@ def atomic_write_text(path: str | os.PathLike, text: str) -> Path:
 
 def atomic_write_json(path: str | os.PathLike, obj: Any) -> Path:
     return atomic_write_text(path, json.dumps(obj, indent=2, sort_keys=False) + "\n")
+
+
+def replace_folder(new: str | os.PathLike, target: str | os.PathLike) -> Path:
+    """Move the complete folder ``new`` to ``target``, replacing what was there: the old one
+    is renamed aside first and removed last, so ``target`` holds the old whole folder or the
+    new whole one (for an instant, neither)."""
+    new, target = Path(new), Path(target)
+    old = target.with_name(f".{target.name}.old-{os.getpid()}")
+    try:
+        if target.exists():
+            os.rename(target, old)
+        os.rename(new, target)
+    except OSError as e:
+        if old.exists() and not target.exists():
+            os.rename(old, target)  # put the old run back
+        raise output_error(target, e) from None
+    shutil.rmtree(old, ignore_errors=True)
+    return target

@@ -25,7 +25,7 @@ from softmax_mnist.config import TrainConfig
 from softmax_mnist.dataloader import check_batch_size
 from softmax_mnist.datasets import Splits, load_splits, resolve_data_dir
 from softmax_mnist.errors import ConfigError, output_error
-from softmax_mnist.fileio import atomic_write_json, atomic_write_text
+from softmax_mnist.fileio import atomic_write_json, atomic_write_text, replace_folder
 from softmax_mnist.model import SoftmaxRegression
 from softmax_mnist.modelfile import save_model
 from softmax_mnist.optimizer import SGD
@@ -173,12 +173,8 @@ def replaced_by(folder: Path) -> Path | None:
 
 
 def swap_in(new: Path, target: Path) -> None:
-    """Put the complete run in ``new`` where ``target`` is: two renames, the old one removed."""
-    old = target.with_name(f".{target.name}.old-{os.getpid()}")
-    if target.exists():
-        os.rename(target, old)
-    os.rename(new, target)
-    shutil.rmtree(old, ignore_errors=True)
+    """Put the complete run in ``new`` where ``target`` is (fileio.replace_folder)."""
+    replace_folder(new, target)
 
 
 def read_run_config(out) -> tuple[TrainConfig, str]:
