@@ -216,18 +216,14 @@ def _add_download(sub) -> None:
 
 
 def cmd_download(args) -> int:
+    from functools import partial
+
     from softmax_mnist.datasets import MIRRORS, download
 
-    bar = None  # a bar per file on a terminal; the line per file says bytes and rate elsewhere
-    if not args.quiet and sys.stderr.isatty():
-        from tqdm import tqdm
-
-        def bar(desc, total):
-            return tqdm(desc=desc, total=total, unit="B", unit_scale=True, unit_divisor=1024,
-                        leave=False, file=sys.stderr)
-
+    bars = progress_bars(args.quiet)  # on a terminal; the line per file gives bytes and rate too
     where = download(args.data_dir, tuple(args.mirror or MIRRORS), args.timeout,
-                     log=None if args.quiet else print, progress=bar)
+                     log=None if args.quiet else print,
+                     progress=bars and partial(bars, unit="B", unit_scale=True))
     print(f"MNIST ready in {where}")
     return 0
 
