@@ -136,8 +136,7 @@ events.addEventListener("runs", (e) => {
   if (state.training !== msg.training && msg.training !== null) state.selected = msg.training;
   state.training = msg.training;
   if (!state.runs.has(state.selected)) state.selected = state.order.at(-1) ?? null;
-  renderRuns();
-  renderSelected();
+  pending.list = pending.selected = true;
   chartsChanged();
 });
 
@@ -152,11 +151,11 @@ events.addEventListener("run", (e) => {
                          samples: msg.samples, test: msg.test });
     whole = true;
   }
-  chartsChanged();
   if (msg.id === state.selected && whole) {
-    renderSelected();
+    pending.selected = true;
     if (drawn) predictSoon(); // the drawn digit, read again by the new weights
   }
+  chartsChanged();
 });
 
 events.onerror = () => {
@@ -402,8 +401,11 @@ function joined(tables) {
 }
 
 let frameAsked = false;
+const pending = { list: false, selected: false }; // DOM to redo at the next frame
 
-function chartsChanged() { // redraw once, at the next frame (no frame loop while nothing changes)
+// Everything the server's messages change is redrawn once, at the next frame: one layout and
+// paint per frame however many events arrived, and no frame loop while nothing changes.
+function chartsChanged() {
   state.chartsDirty = true;
   if (!frameAsked) {
     frameAsked = true;
@@ -413,6 +415,9 @@ function chartsChanged() { // redraw once, at the next frame (no frame loop whil
 
 function redraw() {
   frameAsked = false;
+  if (pending.list) renderRuns();
+  if (pending.selected) renderSelected();
+  pending.list = pending.selected = false;
   if (state.chartsDirty) {
     state.chartsDirty = false;
     const ids = charted();
