@@ -379,7 +379,7 @@ def test_each_needs_subfolders(tmp_path, capsys):
     assert "no subfolders" in capsys.readouterr().err
 
 
-# ---- for students starting out: --skeleton ---------------------------------------------------
+# ---- for students starting out: softmax-mnist skeleton DIR (and its alias check --skeleton) ----
 
 FILLED = {
     "loss.py": {
@@ -415,7 +415,7 @@ FILLED = {
 
 def test_skeleton_is_read_by_check_and_passes_once_filled(tmp_path, mnist_dir, capsys):
     folder = tmp_path / "mine"
-    assert main(["check", str(folder), "--skeleton"]) == 0
+    assert main(["skeleton", str(folder)]) == 0
     assert "fill in the TODOs" in capsys.readouterr().out
     code, report = run_json(capsys, folder, "--data-dir", mnist_dir)
     assert code == 1
@@ -434,9 +434,19 @@ def test_skeleton_is_read_by_check_and_passes_once_filled(tmp_path, mnist_dir, c
     assert (code, report["failed"]) == (0, [])
 
 
-def test_skeleton_never_overwrites(tmp_path, capsys):
+@pytest.mark.parametrize("argv", [["skeleton", "{}"], ["check", "{}", "--skeleton"]])
+def test_skeleton_never_overwrites(tmp_path, capsys, argv):
     folder = write(tmp_path / "s", loss="# mine\n")
-    assert main(["check", str(folder), "--skeleton"]) == 2
-    assert "loss.py exists already" in capsys.readouterr().err
+    assert main([a.format(folder) for a in argv]) == 2
+    assert f"softmax-mnist {argv[0]}: error: " in (err := capsys.readouterr().err)
+    assert "loss.py exists already" in err
     assert (folder / "loss.py").read_text() == "# mine\n"
     assert not (folder / "optimizer.py").exists()
+
+
+def test_skeleton_alias_writes_the_same_files(tmp_path, capsys):
+    assert main(["check", str(tmp_path / "a"), "--skeleton"]) == 0
+    assert main(["skeleton", str(tmp_path / "b")]) == 0
+    for name in ("loss.py", "optimizer.py"):
+        assert (tmp_path / "a" / name).read_text() == (tmp_path / "b" / name).read_text()
+    assert "TODO" in (tmp_path / "b" / "loss.py").read_text()

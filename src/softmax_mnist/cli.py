@@ -1,4 +1,4 @@
-"""Command line: ``softmax-mnist {train,evaluate,download,study,sweep,report,predict,serve}``.
+"""Command line: ``softmax-mnist {train,evaluate,download,study,sweep,report,predict,serve,check,skeleton}``.
 
 The only module that prints and exits.
 """
@@ -258,6 +258,10 @@ def _add_study(sub) -> None:
                        "results.csv, model.npz, examples.npz, figures, report.md and report.pdf.")
     p.add_argument("--quick", action="store_true",
                    help="5,000 training images, 2 epochs, fewer sweep values (seconds; for tests)")
+    p.add_argument("--impl", metavar="DIR",
+                   help="train with the SoftmaxCrossEntropyLoss and SGD of DIR/loss.py and "
+                        "DIR/optimizer.py (a student's own, as `check` reads them) instead of this "
+                        "package's, so the report describes them; run in this process, on purpose")
     _study_flags(p, "study")
     p.set_defaults(func=cmd_study)
 
@@ -293,9 +297,10 @@ def _run_plan(args, kind: str, plan, data_dir, quick: bool = False) -> int:
 
     check_fonts(args.lang)  # before any training: a missing CJK font is a one-line stop
     start = time.perf_counter()
+    impl_dir = getattr(args, "impl", None)  # study --impl DIR: the student's classes train
     if args.resume:  # the plan and seed come from the folder; where the data lives is not a setting
         flags = (("--out", args.out), ("--seed", args.seed is not None), ("--force", args.force),
-                 ("--quick", quick))
+                 ("--quick", quick), ("--impl", impl_dir))
         given = [f for f, v in flags if v]
         if given:
             raise ConfigError(f"--resume takes the plan from {args.resume}/progress.json; drop "
@@ -305,14 +310,26 @@ def _run_plan(args, kind: str, plan, data_dir, quick: bool = False) -> int:
         plan, quick = progress["plan"], progress["meta"]["quick"]
         data_dir = data_dir or progress["meta"]["data_dir"]
         progress["meta"]["data_dir"] = str(resolve_data_dir(data_dir))
+        impl_dir = progress.get("impl_dir")
     # everything that can be checked is checked before anything is written: the data first
+    impl = None
+    if impl_dir is not None:
+        from softmax_mnist import impl as impl_mod
+
+        impl = impl_mod.load(impl_dir)
+    trainer = impl.trainer if impl else None
     data, images = ex.load_study_data(data_dir, plan, quick)
     if not args.resume:
         out = prepare_out_dir(args.out or f"runs/{kind}-{time.strftime('%Y%m%d-%H%M%S')}", args.force)
         meta = {"seed": plan[0][2].seed, "quick": quick, "data_dir": str(resolve_data_dir(data_dir))}
         progress = {"kind": kind, "plan": plan, "meta": meta, "finished": {}}
+        if impl:  # its name in the results, its path only here (for --resume), its files copied
+            meta.update(impl.study_meta(plan))
+            progress["impl_dir"] = str(impl.folder)
+            impl.save_source(out)
         ex.save_progress(out, progress)
-    print(f"{kind}: {len(plan)} runs on {len(data.x_train):,} training images -> {out}")
+    print(f"{kind}: {len(plan)} runs on {len(data.x_train):,} training images -> {out}"
+          + (f" (with the classes of {impl.folder})" if impl else ""))
     models: dict = {}
     finished = dict(progress["finished"])
 
@@ -326,7 +343,7 @@ def _run_plan(args, kind: str, plan, data_dir, quick: bool = False) -> int:
             data_for = ex.data_loader(data_dir, quick, bars)
             results = ex.run_study(plan, data, None if args.quiet else print, args.verbose,
                                    progress["meta"], models, finished, on_run, checkpoint_path(out),
-                                   stop, data_for=data_for, progress=bars)
+                                   stop, data_for=data_for, progress=bars, trainer=trainer)
         except Interrupted as e:
             print(f"softmax-mnist {kind}: {stop.signal or 'interrupted'}: {e}; progress saved in "
                   f"{out}; resume with: softmax-mnist {kind} --resume {out}"
@@ -337,9 +354,10 @@ def _run_plan(args, kind: str, plan, data_dir, quick: bool = False) -> int:
     if ref is not None:  # its own splits when its images are transformed (a sweep's best run)
         ref_config = TrainConfig.from_dict(next(r["config"] for r in results["runs"] if r["name"] == ref))
         ref_data = data_for(ref_config)
-        ex.save_reference(out, results, ref_data, models.get(ref), images[: len(ref_data.x_test)])
+        ex.save_reference(out, results, ref_data, models.get(ref), images[: len(ref_data.x_test)],
+                          trainer=trainer)
     best = results["best"]["overall"]
-    best_run = ex.save_best(out, results, models, data_for)
+    best_run = ex.save_best(out, results, models, data_for, trainer=trainer)
     _build_report(out, args.lang, progress=progress_bars(args.quiet))
     ex.finish_progress(out)
     if ref is not None:
@@ -540,8 +558,8 @@ def _add_check(sub) -> None:
     p.add_argument("--jobs", type=int, metavar="N", help="with --each: submissions checked at "
                    "once (default: one per core)")
     p.add_argument("--out", metavar="FILE", help="with --each: the CSV (default DIR/results.csv)")
-    p.add_argument("--skeleton", action="store_true", help="write loss.py and optimizer.py with "
-                   "the parts to fill in marked TODO into DIR (a new folder), instead of checking")
+    p.add_argument("--skeleton", action="store_true", help="the same as `softmax-mnist skeleton DIR` "
+                   "(kept as an alias): write the two files to fill in, instead of checking")
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(func=cmd_check)
 
@@ -553,14 +571,7 @@ def cmd_check(args) -> int:
     if args.skeleton:
         if args.each or args.json:
             raise ConfigError("--skeleton writes two files; drop --each and --json")
-        try:
-            paths = check.write_skeleton(args.folder)
-        except check.CannotRun as e:
-            print(f"softmax-mnist check: error: {e}", file=sys.stderr)
-            return 2
-        print(f"wrote {paths[0]} and {paths[1]}; fill in the TODOs, then run: "
-              f"softmax-mnist check {args.folder}")
-        return 0
+        return cmd_skeleton(args)
     if not args.each and (args.jobs is not None or args.out):
         raise ConfigError("--jobs and --out go with --each")
     if args.jobs is not None and args.jobs < 1:
@@ -589,13 +600,36 @@ def cmd_check(args) -> int:
     return report.status
 
 
+def _add_skeleton(sub) -> None:
+    p = sub.add_parser("skeleton", help="write loss.py and optimizer.py to fill in (TODOs), for check",
+                       description="Write the course's two files into DIR (a new folder, or one "
+                       "without them): SoftmaxCrossEntropyLoss in loss.py and SGD in optimizer.py, "
+                       "the given parts written and the parts to fill in marked TODO. Then run "
+                       "`softmax-mnist check DIR` until every check passes. Never overwrites a file.")
+    p.add_argument("folder", metavar="DIR", help="where to write loss.py and optimizer.py")
+    p.set_defaults(func=cmd_skeleton)
+
+
+def cmd_skeleton(args) -> int:
+    from softmax_mnist import check
+
+    try:
+        paths = check.write_skeleton(args.folder)
+    except check.CannotRun as e:
+        print(f"softmax-mnist {args.command}: error: {e}", file=sys.stderr)
+        return 2
+    print(f"wrote {paths[0]} and {paths[1]}; fill in the TODOs, then run: "
+          f"softmax-mnist check {args.folder}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = Parser(prog="softmax-mnist",
                     description="Softmax regression on MNIST, from scratch in NumPy.")
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=Parser)
     for add in (_add_train, _add_evaluate, _add_download, _add_study, _add_sweep, _add_report,
-                _add_predict, _add_serve, _add_check):
+                _add_predict, _add_serve, _add_check, _add_skeleton):
         add(sub)
     return parser
 

@@ -61,17 +61,20 @@ ABLATION = {"no-deskew": {"deskew": False}, "no-ink-size": {"ink_size": 0.0},
 
 
 def _train(name: str, group: str, config: TrainConfig, data: Splits, log: Log = None,
-           checkpoint_file=None, stop=None, progress=None):
+           checkpoint_file=None, stop=None, progress=None, trainer=None):
     """Train one setting; returns (run entry, model or None when it diverged).
 
     With ``checkpoint_file``, the run checkpoints there and resumes from it when the file
-    holds this same setting (an interrupted study).
+    holds this same setting (an interrupted study). ``trainer``: see run_study.
     """
     resume = checkpoint_file is not None and _holds(checkpoint_file, config)
     start = time.perf_counter()
     try:
-        model, hist = train_model(config, data, log, checkpoint_file=checkpoint_file, stop=stop,
-                                  resume=resume, progress=progress)
+        if trainer is not None:  # no checkpoint: its run restarts when interrupted
+            model, hist = trainer(config, data, log, progress=progress, stop=stop)
+        else:
+            model, hist = train_model(config, data, log, checkpoint_file=checkpoint_file, stop=stop,
+                                      resume=resume, progress=progress)
         error = None
     except DivergenceError as e:
         model, hist, error = None, e.history, str(e)
@@ -387,7 +390,7 @@ def run_study(plan, data: Splits, log: Log = None, verbose: bool = False,
               finished: dict | None = None, on_run: Callable[[dict], None] | None = None,
               checkpoint_file=None, stop=None, stack: bool = True,
               data_for: Callable[[TrainConfig], Splits] | None = None,
-              time_epochs: bool = True, progress=None) -> dict:
+              time_epochs: bool = True, progress=None, trainer=None) -> dict:
     """Train every ``(name, group, config)`` of ``plan``; the results dict of results-schema.md.
 
     ``log`` gets one line per pass or run (and per epoch when ``verbose``). A setting
@@ -400,6 +403,9 @@ def run_study(plan, data: Splits, log: Log = None, verbose: bool = False,
     numbers train together (``_stack_buckets``). With ``time_epochs``, the settings of
     ``timing_plan`` are then timed apart (timing.py): the only times the report gives.
     ``progress(desc=, total=)`` (tqdm's signature) makes a bar per epoch of each run or pass.
+    ``trainer(config, data, log, progress=, stop=) -> (model, History)`` trains each run instead
+    of runs.train_model (``study --impl``: a student's classes, impl.py); stacking is then off,
+    since a stacked pass uses this package's own math. Timing stays this package's.
     """
     finished = finished or {}
     models = {} if models is None else models
@@ -420,7 +426,7 @@ def run_study(plan, data: Splits, log: Log = None, verbose: bool = False,
         if c.batch_size > len(data.x_train):
             raise ConfigError(f"run {name}: batch size {c.batch_size} is larger than the "
                               f"{len(data.x_train):,} training images")
-    buckets = _stack_buckets(plan, finished) if stack else []
+    buckets = _stack_buckets(plan, finished) if stack and trainer is None else []
     bucket_of = {name: i for i, b in enumerate(buckets) for name, _, _ in b}
     started = datetime.now(timezone.utc).isoformat(timespec="seconds")
     start = time.perf_counter()
@@ -486,7 +492,7 @@ def run_study(plan, data: Splits, log: Log = None, verbose: bool = False,
         else:
             epoch_log = (lambda s, n=name: log(f"  {n}: {s}")) if log and verbose else None
             entry, model = _train(name, group, config, splits(config), epoch_log,
-                                  checkpoint_file, stop, progress)
+                                  checkpoint_file, stop, progress, trainer)
             done.setdefault(config, name)
             record(entry, model)
             if log:
@@ -505,7 +511,7 @@ def run_study(plan, data: Splits, log: Log = None, verbose: bool = False,
     for r in runs:  # a sweep's final model: its best setting (retrained if a resume lost it)
         if r["setting"] == best.get("grid") and rs.ok(r) and len(data.x_test):
             test = splits(config_of(r))
-            model = models.get(r["name"]) or train_model(config_of(r), test)[0]
+            model = models.get(r["name"]) or (trainer or train_model)(config_of(r), test)[0]
             r["test_loss"], r["test_acc"] = evaluate(model, test.x_test, test.y_test)
     timed: dict = {}
     t0 = time.perf_counter()
@@ -576,12 +582,13 @@ def examples(model, x_test: np.ndarray, y_test: np.ndarray, images: np.ndarray, 
 
 
 def save_reference(out_dir, results: dict, data: Splits, model=None,
-                   images: np.ndarray | None = None) -> str | None:
+                   images: np.ndarray | None = None, trainer=None) -> str | None:
     """Write model.npz and examples.npz of the reference run (``results["meta"]["reference"]``).
 
     ``model`` is that run's trained model; when None it is trained again (same seed, same
-    weights). ``images``: the uint8 test images; when None they are drawn from ``x_test``.
-    Returns the reference run's name, or None when there is none (every run diverged).
+    weights), with ``trainer`` when given (run_study's). ``images``: the uint8 test images; when
+    None they are drawn from ``x_test``. Returns the reference run's name, or None when there
+    is none (every run diverged).
     """
     name = results["meta"].get("reference")
     if name is None:
@@ -589,7 +596,7 @@ def save_reference(out_dir, results: dict, data: Splits, model=None,
     run = next(r for r in results["runs"] if r["name"] == name)
     config = TrainConfig.from_dict(run["config"])
     if model is None:
-        model, _ = train_model(config, data)
+        model, _ = (trainer or train_model)(config, data)
     out = Path(out_dir)
     save_model(out / "model.npz", model, data.preprocess, data.stats,
                extra={"config": config.to_dict(), "run": name})
@@ -601,16 +608,17 @@ def save_reference(out_dir, results: dict, data: Splits, model=None,
     return name
 
 
-def save_best(out_dir, results: dict, models: dict, data_for) -> str | None:
+def save_best(out_dir, results: dict, models: dict, data_for, trainer=None) -> str | None:
     """Write model-best.npz: the first seed's model of the best setting on validation (when it
-    is not the reference already in model.npz). Returns that run's name, or None."""
+    is not the reference already in model.npz; trained again with ``trainer`` when given and
+    ``models`` lacks it). Returns that run's name, or None."""
     best = results["best"].get("overall")
     run = next((r for r in results["runs"] if r["setting"] == best and rs.ok(r)), None)
     if run is None or run["name"] == results["meta"].get("reference"):
         return None
     config = config_of(run)
     data = data_for(config)
-    model = models.get(run["name"]) or train_model(config, data)[0]
+    model = models.get(run["name"]) or (trainer or train_model)(config, data)[0]
     save_model(Path(out_dir) / "model-best.npz", model, data.preprocess, data.stats,
                extra={"config": config.to_dict(), "run": run["name"]}, transform=data.transform)
     return run["name"]

@@ -95,7 +95,43 @@ def gradient_check(W, b, x, y, entries: int = GRAD_CHECK_ENTRIES, h: float = 1e-
 
 def source_of(func) -> str:
     """The source of ``func`` without its docstring (read now, so it cannot drift)."""
-    src = textwrap.dedent(inspect.getsource(func))
+    return _without_docstring(textwrap.dedent(inspect.getsource(func)))
+
+
+def method_source(path: Path, cls: str, name: str) -> str | None:
+    """The source of method ``cls.name`` in the file ``path`` (read, never run), without its
+    docstring; None when the file has no such method."""
+    try:
+        text = path.read_text(encoding="utf-8", errors="replace")
+        tree = ast.parse(text)
+    except (OSError, SyntaxError, ValueError):
+        return None
+    for node in tree.body:
+        if isinstance(node, ast.ClassDef) and node.name == cls:
+            for f in node.body:
+                if isinstance(f, (ast.FunctionDef, ast.AsyncFunctionDef)) and f.name == name:
+                    first = min([f.lineno, *(d.lineno for d in f.decorator_list)])
+                    lines = text.splitlines()[first - 1: f.end_lineno]
+                    return _without_docstring(textwrap.dedent("\n".join(lines)))
+    return None
+
+
+def impl_sources(folder: Path, meta: dict) -> dict | None:
+    """For a study run on a student's classes (meta "impl", ``study --impl``): their name, the
+    settings this package's SGD trained instead, and the source of their forward,
+    gradient_computing and step, read from the study folder's copy (impl/)."""
+    if not meta.get("impl"):
+        return None
+    where = folder / "impl"
+    out = {"name": str(meta["impl"]), "reference": list(meta.get("impl_reference") or [])}
+    for key, file, cls in (("forward", "loss.py", "SoftmaxCrossEntropyLoss"),
+                           ("gradient_computing", "loss.py", "SoftmaxCrossEntropyLoss"),
+                           ("step", "optimizer.py", "SGD")):
+        out[key] = method_source(where / file, cls, key) or f"# {cls}.{key}: not found in {file}"
+    return out
+
+
+def _without_docstring(src: str) -> str:
     body = ast.parse(src).body[0].body
     lines = src.splitlines()
     if body and isinstance(body[0], ast.Expr) and isinstance(getattr(body[0], "value", None),
@@ -106,7 +142,7 @@ def source_of(func) -> str:
 
 
 def method_section(doc: Document, lang: str, check: float | None, n_check: int,
-                   study: bool = True) -> None:
+                   study: bool = True, impl: dict | None = None) -> None:
     from softmax_mnist.functional import cross_entropy
     from softmax_mnist.loss import SoftmaxCrossEntropyLoss
     from softmax_mnist.model import SoftmaxRegression
@@ -171,6 +207,13 @@ def method_section(doc: Document, lang: str, check: float | None, n_check: int,
                        f"与中心差分（h = 10⁻⁵）比较，检查 W 中随机的 {GRAD_CHECK_ENTRIES} 个元素和 b 的全部 10 个元素。"
                        f"最大相对误差 |a − n| / max(|a|, |n|) 为 {check:.1e}"
                        + ("，低于提示公式可能有误的 10⁻⁵。" if check < 1e-5 else "，超过 10⁻⁵，公式需要检查。"))))
+        if impl:
+            doc.add(Para(T(L, f"The saved model was trained with the classes of {impl['name']}/; the check above "
+                           "tests @eq-grad on its weights, not their `gradient_computing`: "
+                           f"`softmax-mnist check {impl['name']}` compares that with central differences.",
+                           f"保存的模型由 {impl['name']}/ 中的类训练；上面的检验是在其权重上检验 @eq-grad，"
+                           f"而不是检验他们的 `gradient_computing`：后者由 `softmax-mnist check {impl['name']}` "
+                           "与中心差分比较。")))
     doc.add(Heading(T(L, "Momentum", "动量"), 2),
             Para(T(L, "SGD with heavy-ball momentum keeps a velocity v per parameter; with μ = 0 it is "
                    "plain SGD, w ← w − ηg:",
@@ -187,7 +230,11 @@ def method_section(doc: Document, lang: str, check: float | None, n_check: int,
                    "在梯度变化缓慢的方向上，速度趋于几何级数 −ηg(1 + μ + μ² + …) = −ηg/(1 − μ)："
                    "同样的 η 下，动量 0.9 每步走的距离是普通 SGD 的十倍。η/(1 − μ) 称为有效步长"
                    + ("，这正是下面的动量实验要加入“等有效步长”对照的原因。" if study else "。"))),
-            Heading(T(L, "Key code", "关键代码"), 2),
+            )
+    if impl:  # study --impl: the student's code is what trained
+        _impl_code(doc, L, impl)
+        return
+    doc.add(Heading(T(L, "Key code", "关键代码"), 2),
             Para(T(L, "The course's three functions as this package implements them, read from its "
                    "source when this report was built. `forward` (@code-forward) computes the logits "
                    "and hands them to `cross_entropy`, which shifts each row by its maximum, takes the "
@@ -219,6 +266,32 @@ def method_section(doc: Document, lang: str, check: float | None, n_check: int,
                    "权重衰减（课程中不使用）只对 W 的梯度加上 λw。")),
             Code(source_of(SGD.step), T(L, "SGD.step: momentum and Nesterov (optimizer.py).",
                                        "SGD.step：动量与 Nesterov（optimizer.py）。"), "code-step"))
+
+
+def _impl_code(doc: Document, L: str, impl: dict) -> None:
+    """Key code of a study run on a student's classes: their three methods, as they trained."""
+    name, ref = impl["name"], impl["reference"]
+    also = (T(L, f" Settings the course's `SGD(model, learning_rate, momentum)` has no argument for "
+              f"({', '.join(ref)}) trained with this package's SGD instead.",
+              f"课程的 `SGD(model, learning_rate, momentum)` 没有对应参数的设置（{', '.join(ref)}）"
+              "改用本软件包的 SGD 训练。") if ref else "")
+    doc.add(Heading(T(L, "Key code", "关键代码"), 2),
+            Para(T(L, f"This study ran on the implementation in {name}/: every run trained with its "
+                   "`SoftmaxCrossEntropyLoss` (loss.py) and `SGD` (optimizer.py) in the course's loop, "
+                   "on this package's minibatches and from its initial weights; validation and test "
+                   "numbers were measured on the weights it reached. Its three functions follow, "
+                   "as the study copied them (impl/ in the study folder). The training times in this "
+                   "report are of this package's implementation, timed apart." + also,
+                   f"本实验使用 {name}/ 中的实现：每次训练都在课程的训练循环中使用其中的 "
+                   "`SoftmaxCrossEntropyLoss`（loss.py）和 `SGD`（optimizer.py），小批量与初始权重来自本软件包；"
+                   "验证与测试结果在其训练得到的权重上测量。下面是其中的三个函数，即实验时复制的版本"
+                   "（实验文件夹中的 impl/）。报告中的训练时间是本软件包实现单独测量的时间。" + also)),
+            Code(impl["forward"], T(L, f"forward ({name}/loss.py).", f"forward（{name}/loss.py）。"),
+                 "code-forward"),
+            Code(impl["gradient_computing"], T(L, f"gradient_computing ({name}/loss.py).",
+                                               f"gradient_computing（{name}/loss.py）。"), "code-backward"),
+            Code(impl["step"], T(L, f"SGD.step ({name}/optimizer.py).", f"SGD.step（{name}/optimizer.py）。"),
+                 "code-step"))
 
 
 # ---- tables --------------------------------------------------------------------------------
@@ -327,7 +400,7 @@ def build_document(results: dict, folder: Path, lang: str, bar=None) -> tuple[Do
 
         x = model_inputs(ex["mistakes_images"], meta_m)
         check, n_check = gradient_check(model.W, model.b, x, ex["mistakes_true"]), len(x)
-    method_section(doc, L, check, n_check, study=not sweep)
+    method_section(doc, L, check, n_check, study=not sweep, impl=impl_sources(folder, meta))
 
     # -- setup
     doc.add(Heading(T(L, "Setup", "实验设置")), Bullets(_setup_items(results, n_train, n_val, n_test,

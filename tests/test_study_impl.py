@@ -1,0 +1,156 @@
+"""`softmax-mnist study --impl DIR`: the study trains with a student's own classes (impl.py)."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from softmax_mnist import experiments as ex
+from softmax_mnist import impl
+from softmax_mnist.cli import main
+from softmax_mnist.config import TrainConfig
+from softmax_mnist.modelfile import load_model
+from softmax_mnist.runs import train_model
+from softmax_mnist.solver import evaluate
+
+CASES = Path(__file__).parent / "check_cases"
+CORRECT = CASES / "correct"
+
+
+@pytest.fixture(scope="module")
+def impl_study(mnist_dir, tmp_path_factory):
+    """One `study --quick --impl tests/check_cases/correct` on real MNIST."""
+    out = tmp_path_factory.mktemp("impl") / "study"
+    buf = io.StringIO()
+    with contextlib.redirect_stdout(buf):
+        rc = main(["study", "--quick", "--impl", str(CORRECT), "--data-dir", str(mnist_dir),
+                   "--out", str(out), "--lang", "en", "-q"])
+    return rc, out, buf.getvalue()
+
+
+@pytest.fixture(scope="module")
+def small(mnist_splits):
+    """The quick study's training images (5,000), the course's validation split."""
+    return replace(mnist_splits, x_train=mnist_splits.x_train[:5000], y_train=mnist_splits.y_train[:5000],
+                   x_val=mnist_splits.x_val[:1000], y_val=mnist_splits.y_val[:1000])
+
+
+def test_impl_study_runs_the_same_plan_and_records_the_implementation(impl_study):
+    rc, out, printed = impl_study
+    assert rc == 0
+    res = json.loads((out / "results.json").read_text())
+    assert [r["name"] for r in res["runs"]] == [n for n, _, _ in ex.study_plan(quick=True)]
+    assert res["meta"]["impl"] == "correct"
+    assert res["meta"]["impl_reference"] == ["nesterov-0.9"]  # the course's SGD has no Nesterov
+    assert str(CORRECT.resolve()) not in (out / "results.json").read_text()  # a name, not a path
+    assert all(r["status"] == "ok" or r["config"]["lr"] >= 0.5 for r in res["runs"])
+    assert res["passes"] == [] and all(r.get("pass") is None for r in res["runs"])  # no stacking
+    assert "with the classes of" in printed
+    for name in ("loss.py", "optimizer.py"):  # what it ran on, for the report
+        assert (out / "impl" / name).read_text() == (CORRECT / name).read_text()
+
+
+def test_a_correct_implementation_gives_the_references_numbers(impl_study, mnist_dir):
+    _, out, _ = impl_study
+    res = json.loads((out / "results.json").read_text())
+    plan = {n: c for n, _, c in ex.study_plan(quick=True)}
+    data_for = ex.data_loader(mnist_dir, quick=True)
+    for name in ("momentum-0@s0", "momentum-0.9@s1", "bs-10@s0", "best@s0"):
+        run = next(r for r in res["runs"] if r["name"] == name)
+        _, hist = train_model(plan[name], data_for(plan[name]))
+        assert run["history"]["val_acc"] == pytest.approx(hist.val_acc, abs=0.004), name
+    ref = next(r for r in res["runs"] if r["name"] == "momentum-0.9@s0")
+    data = data_for(plan[ref["name"]])
+    model, _ = train_model(plan[ref["name"]], data)
+    assert ref["test_acc"] == pytest.approx(evaluate(model, data.x_test, data.y_test)[1], abs=0.004)
+    saved, _ = load_model(out / "model.npz")  # the student's weights, saved by this package
+    assert evaluate(saved, data.x_test, data.y_test)[1] == ref["test_acc"]
+
+
+def test_the_report_shows_the_students_code(impl_study):
+    _, out, _ = impl_study
+    md = (out / "report.md").read_text()
+    assert "This study ran on the implementation in correct/" in md
+    for line in ("self.diff_W = self.momentum * self.diff_W - self.learning_rate * layer.grad_W",
+                 "dz[np.arange(n), self.labels] -= 1",
+                 "log_prob = logits - np.log(exp.sum(axis=1, keepdims=True))"):
+        assert line in md, line
+    assert "def cross_entropy" not in md  # this package's code is not shown as theirs
+    assert "this package's SGD instead" in md and "nesterov-0.9" in md
+    assert "timed apart" in md
+
+
+def test_the_zh_report_too(impl_study, capsys):
+    _, out, _ = impl_study
+    assert main(["report", str(out), "--lang", "zh"]) == 0
+    md = (out / "report.md").read_text()
+    assert "本实验使用 correct/ 中的实现" in md and "dz /= n" in md
+    main(["report", str(out), "--lang", "en"])  # as the other tests read it
+
+
+def test_the_trainer_is_the_students_code(small):
+    """Same start and batches as this package's run: a correct implementation matches it, a
+    gradient N times too large does not (so the student's code is what trains)."""
+    config = TrainConfig(epochs=2, lr=0.01, momentum=0.9, val_size=1000, seed=3)
+    _, want = train_model(config, small)
+    model, got = impl.load(CORRECT).trainer(config, small)
+    assert got.val_acc == pytest.approx(want.val_acc, abs=1e-3)
+    assert got.train_loss == pytest.approx(want.train_loss, rel=1e-3)
+    assert len(got.epoch_time) == 2 and model.W.dtype == np.float32
+    decay = replace(config, lr_decay="linear", momentum=0.0, lr=0.1)
+    assert impl.load(CORRECT).trainer(decay, small)[1].val_acc == pytest.approx(
+        train_model(decay, small)[1].val_acc, abs=1e-3)
+    with pytest.raises(Exception, match="diverged"):  # N times the gradient at lr 0.5: a runaway
+        impl.load(CASES / "not_divided").trainer(replace(config, lr=0.5, momentum=0.0), small)
+    _, wrong = impl.load(CASES / "wrong_sign").trainer(replace(config, epochs=1), small)
+    assert wrong.val_acc[0] < want.val_acc[0] - 0.2
+
+
+def test_the_trainer_stops_when_asked(small):
+    from softmax_mnist.checkpoint import Interrupted
+
+    with pytest.raises(Interrupted, match="restarts"):
+        impl.load(CORRECT).trainer(TrainConfig(epochs=1, val_size=1000), small, stop=lambda: True)
+
+
+def skeleton(tmp_path) -> Path:
+    main(["skeleton", str(tmp_path / "todo")])
+    return tmp_path / "todo"
+
+
+@pytest.mark.parametrize("folder, words", [
+    (lambda t: CASES / "syntax_error", "loss.py line 31: syntax error"),
+    (lambda t: CASES / "imports_torch", "loss.py line 4 imports torch"),
+    (lambda t: CASES / "endless_loop", "did not finish within 1 s (an endless loop?)"),
+    (skeleton, "forward raised NotImplementedError: TODO in forward"),
+    (lambda t: t / "nowhere", "no such folder"),
+])
+def test_a_broken_folder_is_one_line_before_anything_is_written(tmp_path, mnist_dir, capsys, monkeypatch,
+                                                               folder, words):
+    monkeypatch.setattr(impl, "SMOKE_SECONDS", 1)
+    out = tmp_path / "study"
+    rc = main(["study", "--quick", "--impl", str(folder(tmp_path)), "--data-dir", str(mnist_dir),
+               "--out", str(out), "--lang", "en"])
+    err = capsys.readouterr().err
+    assert rc == 1 and words in err, err
+    assert err.startswith("softmax-mnist study: error: ") and err.count("\n") == 1
+    assert not out.exists()
+
+
+def test_resume_takes_the_implementation_from_the_folder(tmp_path, capsys):
+    assert main(["study", "--resume", str(tmp_path), "--impl", str(CORRECT), "--lang", "en"]) == 1
+    assert "drop --impl" in capsys.readouterr().err
+
+
+def test_loading_leaves_no_module_names_behind():
+    import sys
+
+    impl.load(CORRECT)
+    assert "loss" not in sys.modules and "optimizer" not in sys.modules
+    assert not list(CORRECT.glob("__pycache__"))
