@@ -214,8 +214,8 @@ def test_predict_refuses_a_device_in_one_line(model_file, tmp_path, capsys):
 
 @contextmanager
 def fifo_with_a_writer(path: Path, data: bytes):
-    """A FIFO at ``path`` and a thread that writes ``data`` into it as soon as a reader opens it
-    (so a reader that waits for a writer is not left hanging: it gets ``data``)."""
+    """A FIFO at ``path`` and a thread that writes ``data`` into it whenever a reader opens it
+    (so a reader that waits for a writer is not left hanging: it gets ``data``, every time)."""
     os.mkfifo(path)
     done = threading.Event()
 
@@ -233,7 +233,7 @@ def fifo_with_a_writer(path: Path, data: bytes):
                 pass
             finally:
                 os.close(fd)
-            return
+            done.wait(0.01)  # the next reader (a reader may open the FIFO more than once)
 
     t = threading.Thread(target=writer, daemon=True)
     t.start()
