@@ -499,42 +499,53 @@ def _add_serve(sub) -> None:
     p.add_argument("--host", default="127.0.0.1",
                    help="address to listen on (default 127.0.0.1: this machine only)")
     p.add_argument("--port", type=int, default=8000, help="port (default 8000; 0: any free port)")
+    p.add_argument("--timeout", type=int, default=30, metavar="SECONDS",
+                   help="close a connection that sends nothing for this long, mid-request or idle "
+                        "(default 30)")
     p.add_argument("-v", "--verbose", action="store_true", help="log every request")
     p.set_defaults(func=cmd_serve)
 
 
 def cmd_serve(args) -> int:
     import logging
-    import socket
+    import signal
 
-    from werkzeug.serving import make_server
-
-    from softmax_mnist.playground import create_app
+    from softmax_mnist.playground import create_app, make_server
+    from softmax_mnist.web import access_log
 
     if not 0 <= args.port <= 65535:
         raise ConfigError(f"--port must be in 0..65535, got {args.port}")
+    if args.timeout < 1:
+        raise ConfigError(f"--timeout must be at least 1 second, got {args.timeout}")
     app = create_app(args.model, args.data_dir)
-    try:  # werkzeug exits with lines of its own on a bad address; say it in one line instead
-        family = socket.getaddrinfo(args.host, args.port, type=socket.SOCK_STREAM)[0][0]
-        with socket.socket(family) as s:
-            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            s.bind((args.host, args.port))
-    except OSError as e:
-        raise ConfigError(f"cannot listen on {args.host}:{args.port} ({e.strerror or e}); "
+    logging.getLogger("waitress.queue").setLevel(logging.INFO if args.verbose else logging.ERROR)
+    if args.verbose:
+        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
+    try:  # waitress: a production server (a read timeout, threads for work and for the pages)
+        server = make_server(access_log(app) if args.verbose else app, args.host, args.port,
+                             read_timeout=args.timeout)
+    except (OSError, ValueError) as e:  # waitress: ValueError for a host it cannot resolve
+        why = getattr(e, "strerror", None) or ("no such address" if isinstance(e, ValueError) else e)
+        raise ConfigError(f"cannot listen on {args.host}:{args.port} ({why}); "
                           "choose another --port or --host") from None
-    if not args.verbose:
-        logging.getLogger("werkzeug").setLevel(logging.WARNING)
-    server = make_server(args.host, args.port, app, threaded=True)
-    url = f"http://{args.host}:{server.port}/"
+    port = getattr(server, "effective_port", None) or server.effective_listen[0][1]
+    url = f"http://{args.host}:{port}/"
     print(f"serving {args.model} on {url}  (Ctrl+C to stop); the playground is at {url}playground"
           if args.model else f"playground on {url}  (Ctrl+C to stop)", flush=True)
+
+    def interrupted(signum, frame):  # end the pages' streams first, so waitress's threads can stop
+        app.playground.close()
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGINT, interrupted)
     try:
-        server.serve_forever()
+        server.run()  # returns on Ctrl+C
+        print("stopped")
     except KeyboardInterrupt:
         print("stopped")
     finally:
         app.playground.close()
-        server.server_close()
+        server.close()
     return 0
 
 

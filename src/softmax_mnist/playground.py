@@ -54,8 +54,16 @@ from softmax_mnist.modelfile import load_model, model_inputs, save_model
 from softmax_mnist.optimizer import SGD
 from softmax_mnist.presets import preset
 from softmax_mnist.solver import evaluate, fit
-from softmax_mnist.web import MAX_UPLOAD_BYTES, base_app, png_data_url, read_digit, template_image
+from softmax_mnist.web import (
+    MAX_UPLOAD_BYTES,
+    READ_TIMEOUT,
+    base_app,
+    png_data_url,
+    read_digit,
+    template_image,
+)
 from softmax_mnist.web import create_app as draw_app
+from softmax_mnist.web import make_server as web_server
 
 log = logging.getLogger(__name__)
 
@@ -64,7 +72,7 @@ DATA_KEPT = 2  # prepared datasets kept (about 220 MB each): e.g. course and the
 POINTS_PER_EPOCH = 50  # loss points per epoch on the chart: each the mean of a block of steps
 UPDATE_SECONDS = 0.2  # a page gets at most one message per this long: redrawn up to 5 times a second
 KEEPALIVE_SECONDS = 15
-MAX_STREAMS = 32  # open pages at once (each holds a thread)
+MAX_STREAMS = 32  # open pages at once (each holds one of the server's threads: make_server)
 MAX_EPOCHS = 100
 VAL_SIZE = 5000  # the course's 55,000 / 5,000 split
 SLOW_EPOCH_SECONDS = 1.0  # "slow motion": an epoch takes at least this long
@@ -592,3 +600,7 @@ def create_app(model_path: str | os.PathLike | None = None, data_dir=None,
     return app
 
 
+def make_server(app, host: str, port: int, read_timeout: int = READ_TIMEOUT):
+    """The server for a playground app: a thread for each of the MAX_STREAMS pages it lets open,
+    plus web.REQUEST_THREADS for uploads and everything else (web.make_server)."""
+    return web_server(app, host, port, read_timeout=read_timeout, long_lived=MAX_STREAMS)

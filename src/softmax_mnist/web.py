@@ -6,15 +6,26 @@
     POST /api/predict           body: an image file (or a multipart form with one file)
                                 200 {"digit", "probs", "image": the 28x28 the model saw, as a data URL}
                                 422 {"error": "no digit found"}; 400 {"error": ...} for a bad request
+                                503 {"error": ...} when WORK_SLOTS images are being read and none
+                                frees within WORK_WAIT_SECONDS
+
+``make_server`` serves an app through waitress (a production WSGI server): connections are read
+by one event loop, so a stalled client holds no thread, and is closed after ``read_timeout``
+seconds of silence; a request reaches a worker thread only once its body has arrived whole (a
+chunked body is de-chunked and given a Content-Length, so the size limit applies to it too).
 """
 
 from __future__ import annotations
 
 import base64
+import logging
 import os
+import threading
+import time
 
 import numpy as np
-from flask import Flask, Response, abort, jsonify, request
+from flask import Flask, Response, abort, current_app, jsonify, request
+from waitress.server import create_server
 from werkzeug.exceptions import HTTPException
 
 from softmax_mnist.errors import ConfigError
@@ -23,6 +34,14 @@ from softmax_mnist.prepare import ImageError, NoDigitError, predict_proba, prepa
 
 MAX_UPLOAD_BYTES = 2 * 1024 * 1024  # a 280x280 canvas PNG is a few kB
 MAX_UPLOAD_PIXELS = 4_000_000  # a small PNG can hold a huge blank image; decoding it costs memory
+# decoding a 4-megapixel upload takes about 70 MB for a moment: at most this many at once
+# (2 cores: more would not be faster), the others wait for a slot, then get 503
+WORK_SLOTS = 2
+WORK_WAIT_SECONDS = 10.0
+READ_TIMEOUT = 30  # seconds a connection may stay silent (mid-request or idle) before it is closed
+REQUEST_THREADS = 8  # worker threads for ordinary requests; long-lived ones (the playground's) add theirs
+MAX_CONNECTIONS = 500  # open connections (a stalled one costs a socket and a buffer, no thread)
+BODY_BACKSTOP = 4  # the server itself refuses bodies over this many times max_bytes (plain text)
 
 
 def template_image(w: np.ndarray, scale: float) -> np.ndarray:
@@ -50,15 +69,49 @@ def read_digit(max_bytes: int) -> np.ndarray:
     if request.mimetype == "multipart/form-data":  # curl -F image=@digit.png
         data = b"".join(f.read() for f in request.files.values())
     else:  # the raw file as the body, whatever Content-Type it claims
-        data = request.get_data(cache=False)
+        data = read_body(max_bytes)
     if not data:
         raise UploadError("empty request: POST an image file (PNG, JPEG, ...) as the body")
-    try:
-        return prepare_file(data, "upload", MAX_UPLOAD_PIXELS)
-    except NoDigitError:
-        raise UploadError("no digit found", 422) from None
-    except ImageError as e:
-        raise UploadError(str(e)) from None
+    with current_app.extensions["softmax_mnist.work"]:  # base_app's WorkSlots
+        try:
+            return prepare_file(data, "upload", MAX_UPLOAD_PIXELS)
+        except NoDigitError:
+            raise UploadError("no digit found", 422) from None
+        except ImageError as e:
+            raise UploadError(str(e)) from None
+
+
+def read_body(max_bytes: int) -> bytes:
+    """The request's body, refused (UploadError) as soon as it is seen to be over ``max_bytes``:
+    also a body without Content-Length (chunked), which a server may hand over unmeasured."""
+    chunks, size = [], 0
+    while size <= max_bytes:
+        part = request.stream.read(min(1 << 16, max_bytes + 1 - size))
+        if not part:
+            break
+        chunks.append(part)
+        size += len(part)
+    if size > max_bytes:
+        raise UploadError(f"image too large: over the limit of {max_bytes:,} bytes")
+    return b"".join(chunks)
+
+
+class WorkSlots:
+    """At most ``slots`` images decoded at once: ``with slots:`` waits up to ``wait`` seconds for
+    one, then refuses with 503 (UploadError), so concurrent uploads cannot pile up memory."""
+
+    def __init__(self, slots: int, wait: float):
+        self.slots, self.wait = slots, wait
+        self._sem = threading.BoundedSemaphore(slots)
+
+    def __enter__(self):
+        if not self._sem.acquire(timeout=self.wait):
+            raise UploadError(f"the server is busy reading {self.slots} other images; try again in a "
+                              "moment", 503)
+        return self
+
+    def __exit__(self, *exc):
+        self._sem.release()
 
 
 def png_data_url(image: np.ndarray) -> str:
@@ -70,9 +123,12 @@ def base_app(max_bytes: int = MAX_UPLOAD_BYTES) -> Flask:
     """A Flask app serving softmax_mnist/static, whose /api/ routes always answer JSON errors."""
     app = Flask(__name__)
     app.config["MAX_CONTENT_LENGTH"] = max_bytes
+    app.extensions["softmax_mnist.work"] = WorkSlots(WORK_SLOTS, WORK_WAIT_SECONDS)
 
     @app.errorhandler(UploadError)
     def upload_error(e: UploadError):
+        if e.status == 503:
+            return jsonify(error=str(e)), 503, {"Retry-After": "1"}
         return jsonify(error=str(e)), e.status
 
     @app.errorhandler(HTTPException)
@@ -116,3 +172,51 @@ def create_app(model_path: str | os.PathLike, max_bytes: int = MAX_UPLOAD_BYTES)
                        image=png_data_url(image))
 
     return app
+
+
+def make_server(app, host: str, port: int, *, read_timeout: int = READ_TIMEOUT, long_lived: int = 0,
+                max_bytes: int = MAX_UPLOAD_BYTES):
+    """A waitress server for ``app`` on host:port (port 0: any free one; ``.effective_port`` says
+    which); ``.run()`` serves until Ctrl+C, ``.close()`` stops listening. Raises OSError when it
+    cannot listen there.
+
+    ``long_lived``: how many requests may hold a thread for good (the playground's event streams,
+    capped by the app), on top of REQUEST_THREADS for everything else, so neither starves the other.
+    """
+    return create_server(
+        app, host=host, port=port, ident="softmax-mnist",
+        threads=long_lived + REQUEST_THREADS,
+        channel_timeout=read_timeout,  # a connection silent this long is closed ...
+        cleanup_interval=1,  # ... checked every second (waitress's default: every 30 s)
+        connection_limit=MAX_CONNECTIONS,
+        # bodies are read whole before the app runs, over inbuf_overflow (512 kB) into a temporary
+        # file; the app answers a JSON error for a body over max_bytes, waitress a plain-text 413
+        # (without reading further) for one over this
+        max_request_body_size=BODY_BACKSTOP * max_bytes,
+        # keep reading a connection while its request runs, so a page that closes is noticed and
+        # its event stream ends at its next write (not only when a write fails)
+        channel_request_lookahead=1,
+        # each write of a response is sent at once: waitress 3 no longer buffers small writes (its
+        # send_bytes is 1 and deprecated), which the playground's event stream depends on
+        expose_tracebacks=False,
+    )
+
+
+def access_log(app, log=None):
+    """``app`` logging one line per request: method, path, status, milliseconds (serve -v)."""
+    log = log or logging.getLogger("softmax_mnist.serve")
+
+    def logged(environ, start_response):
+        start, status = time.perf_counter(), []
+
+        def record(s, headers, exc_info=None):
+            status.append(s.split(" ", 1)[0])
+            return start_response(s, headers, exc_info)
+
+        try:
+            return app(environ, record)
+        finally:
+            log.info("%s %s %s %.0f ms", environ.get("REQUEST_METHOD"), environ.get("PATH_INFO"),
+                     status[0] if status else "-", (time.perf_counter() - start) * 1000)
+
+    return logged
