@@ -177,10 +177,10 @@ def momentum_text(plain: Summary, mom: Summary, control: Summary | None,
               f"低 {pts(d)} 个百分点，超过了噪声界 {pts(nz)} 个百分点。" if real else
               f"相差 {pts(d)} 个百分点，在噪声范围（{pts(nz)} 个百分点）之内。")
     else:
-        p = (f"With momentum 0.9 the validation accuracy first reached {t:.2f} in "
-             f"{_epoch_phrase(mom.epochs_to[k], lang, E)}, plain SGD "
-             f"{'in ' if median_epoch(plain.epochs_to[k]) else ''}"
-             f"{_epoch_phrase(plain.epochs_to[k], lang, E)} (medians over {mom.val_acc.n} seeds). "
+        p = (f"As the median over {mom.val_acc.n} seeds, the validation accuracy first reached "
+             f"{t:.2f} with momentum 0.9 in {_epoch_phrase(mom.epochs_to[k], lang, E)}; plain SGD "
+             f"{'in ' if median_epoch(plain.epochs_to[k]) else 'did '}"
+             f"{_epoch_phrase(plain.epochs_to[k], lang, E)}. "
              f"After {E} epochs the mean validation accuracy was {ms(mom.val_acc)} with momentum "
              f"and {ms(plain.val_acc)} without: ")
         p += (f"{pts(d)} points {'higher' if d > 0 else 'lower'}, more than the noise of that "
