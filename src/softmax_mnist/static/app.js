@@ -3,7 +3,6 @@
 "use strict";
 
 const pad = document.getElementById("pad");
-const ctx = pad.getContext("2d");
 const digitOut = document.getElementById("digit");
 const status = document.getElementById("status");
 const seen = document.getElementById("seen");
@@ -80,45 +79,14 @@ async function send() {
 }
 
 // ---- drawing with mouse, pen or finger (pointer events) ------------------------------------
+const clearCanvas = drawingPad(pad, predictSoon); // pad.js
+
 function clearPad() {
   generation++;
   dirty = false;
-  ctx.fillStyle = "#fff";
-  ctx.fillRect(0, 0, pad.width, pad.height);
+  clearCanvas();
   show(null);
 }
 
-ctx.lineWidth = 18;
-ctx.lineCap = "round";
-ctx.lineJoin = "round";
-ctx.strokeStyle = "#000";
-let last = null;
-
-function point(e) {
-  const r = pad.getBoundingClientRect();
-  return [(e.clientX - r.left) * pad.width / r.width, (e.clientY - r.top) * pad.height / r.height];
-}
-
-function strokeTo(p) {
-  ctx.beginPath();
-  ctx.moveTo(...last);
-  ctx.lineTo(...p);
-  ctx.stroke();
-  last = p;
-  predictSoon();
-}
-
-pad.addEventListener("pointerdown", (e) => {
-  e.preventDefault();
-  pad.setPointerCapture(e.pointerId);
-  last = point(e);
-  strokeTo(last);
-});
-pad.addEventListener("pointermove", (e) => {
-  if (last) strokeTo(point(e));
-});
-for (const type of ["pointerup", "pointercancel"]) {
-  pad.addEventListener(type, () => { last = null; });
-}
 document.getElementById("clear").addEventListener("click", clearPad);
 clearPad();

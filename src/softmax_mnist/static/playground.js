@@ -446,7 +446,6 @@ new ResizeObserver(() => {
 // ---- drawing: the selected run reads the digit -----------------------------------------------
 
 const pad = $("pad");
-const ctx = pad.getContext("2d");
 const bars = [];
 let drawn = false;
 
@@ -532,44 +531,16 @@ async function send() {
   }
 }
 
+const clearCanvas = drawingPad(pad, () => { drawn = true; predictSoon(); }); // pad.js
+
 function clearPad() {
   generation++;
   dirty = false;
   drawn = false;
-  ctx.fillStyle = "#fff";
-  ctx.fillRect(0, 0, pad.width, pad.height);
+  clearCanvas();
   showAnswer(null);
 }
 
-ctx.lineWidth = 18;
-ctx.lineCap = "round";
-ctx.lineJoin = "round";
-ctx.strokeStyle = "#000";
-let last = null;
-
-function point(e) {
-  const r = pad.getBoundingClientRect();
-  return [(e.clientX - r.left) * pad.width / r.width, (e.clientY - r.top) * pad.height / r.height];
-}
-
-function strokeTo(p) {
-  ctx.beginPath();
-  ctx.moveTo(...last);
-  ctx.lineTo(...p);
-  ctx.stroke();
-  last = p;
-  drawn = true;
-  predictSoon();
-}
-
-pad.addEventListener("pointerdown", (e) => {
-  e.preventDefault();
-  pad.setPointerCapture(e.pointerId);
-  last = point(e);
-  strokeTo(last);
-});
-pad.addEventListener("pointermove", (e) => { if (last) strokeTo(point(e)); });
-for (const type of ["pointerup", "pointercancel"]) pad.addEventListener(type, () => { last = null; });
 $("clear").addEventListener("click", clearPad);
 clearPad();
 renderSelected();
