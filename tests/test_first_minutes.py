@@ -262,3 +262,28 @@ def test_bars_only_on_a_terminal_and_never_with_quiet(monkeypatch):
     assert progress_bars(quiet=True) is None
     bars = progress_bars()
     assert bars.keywords["delay"] == 2 and bars.keywords["leave"] is False  # only past 2 s
+
+
+def test_an_empty_data_file_is_named_not_a_range_of_0_to_minus_1(tmp_path, capsys):
+    data = fake_mnist(tmp_path / "data")
+    write_idx(data / "train-images-idx3-ubyte.gz", np.zeros((0, 28, 28), np.uint8))
+    write_idx(data / "train-labels-idx1-ubyte.gz", np.zeros(0, np.uint8))
+    assert main(["train", "--data-dir", str(data), "--out", str(tmp_path / "r")]) == 1
+    err = capsys.readouterr().err
+    assert "holds no images" in err and "0..-1" not in err and not (tmp_path / "r").exists()
+
+
+def test_help_and_readme_name_every_flag(capsys):
+    from pathlib import Path
+
+    with pytest.raises(SystemExit):
+        main(["evaluate", "--help"])
+    assert "test (default)" in capsys.readouterr().out
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    usage = readme[readme.index("## Usage"):readme.index("## Results")]
+    for flag in ("--lr-decay", "--deskew", "--ink-size", "--blur", "--checkpoint-every",
+                 "--display-freq", "--lang", "--typeset-only", "--impl"):
+        assert flag in usage, flag
+    for command in ("study", "sweep"):
+        row = next(line for line in usage.splitlines() if line.startswith(f"| `softmax-mnist {command}"))
+        assert "--data-dir" in row, command
