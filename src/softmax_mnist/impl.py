@@ -36,7 +36,7 @@ from softmax_mnist.datasets import Splits
 from softmax_mnist.errors import DivergenceError, SoftmaxMnistError
 from softmax_mnist.fileio import atomic_write_text
 from softmax_mnist.model import SoftmaxRegression
-from softmax_mnist.solver import DIVERGENCE_FACTOR, History, evaluate
+from softmax_mnist.solver import History, divergence_limit, evaluate
 
 SOURCE_DIR = "impl"  # the study folder's copy of the student's files, read by the report
 
@@ -123,13 +123,9 @@ class Impl:
                                           "(a run of --impl restarts when resumed)", epoch=epoch, step=it + 1)
                 if bar is not None:
                     bar.close()
-                hist.epoch_time.append(time.perf_counter() - start)
-                hist.iter_loss.extend(losses.tolist())
-                hist.iter_acc.extend(accs.tolist())
-                hist.train_loss.append(float(np.average(losses, weights=sizes)))
-                hist.train_acc.append(float(np.average(accs, weights=sizes)))
+                hist.add_epoch(losses, accs, sizes, time.perf_counter() - start)
                 self._copy(model, core)
-                limit = DIVERGENCE_FACTOR * math.log(10)
+                limit = divergence_limit(10)
                 if hist.train_loss[-1] > limit:
                     raise DivergenceError(f"training diverged in epoch {epoch}: mean loss "
                                           f"{hist.train_loss[-1]:.4g} is over {limit:.3g} with learning "

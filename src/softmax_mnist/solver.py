@@ -37,6 +37,16 @@ class History:
     val_acc: list[float] = field(default_factory=list)
     epoch_time: list[float] = field(default_factory=list)
 
+    def add_epoch(self, losses, accs, sizes, seconds: float) -> None:
+        """Record one finished epoch from its per-batch losses and accuracies; the epoch's
+        numbers are their means weighted by batch size (``sizes``, so a smaller last batch
+        counts for what it is)."""
+        self.epoch_time.append(seconds)
+        self.iter_loss.extend(np.asarray(losses).tolist())
+        self.iter_acc.extend(np.asarray(accs).tolist())
+        self.train_loss.append(float(np.average(losses, weights=sizes)))
+        self.train_acc.append(float(np.average(accs, weights=sizes)))
+
     def epoch_rows(self) -> list[dict]:
         """One dict per epoch, for history.csv."""
         rows = []
@@ -52,6 +62,12 @@ class History:
         return rows
 
 DIVERGENCE_FACTOR = 10
+
+
+def divergence_limit(num_classes: int) -> float:
+    """A stable log-softmax keeps the loss finite even when SGD runs away, so an epoch whose
+    mean loss ends over DIVERGENCE_FACTOR times that of a uniform guess (log C) diverged too."""
+    return DIVERGENCE_FACTOR * math.log(num_classes)
 
 
 def evaluate(model: SoftmaxRegression, x: np.ndarray, y: np.ndarray, chunk: int = 10000):
@@ -179,14 +195,8 @@ def _fit(model, optimizer, x_train, y_train, x_val, y_val, epochs, batch_size, r
                                   epoch=epoch, step=done)
         if bar is not None:
             bar.close()
-        hist.epoch_time.append(time.perf_counter() - start)
-        hist.iter_loss.extend(losses.tolist())
-        hist.iter_acc.extend(accs.tolist())
-        hist.train_loss.append(float(np.average(losses, weights=sizes)))
-        hist.train_acc.append(float(np.average(accs, weights=sizes)))
-        # a stable log-softmax keeps the loss finite even when SGD runs away, so also call
-        # it divergence when an epoch ends far worse than guessing (loss log C per sample)
-        limit = DIVERGENCE_FACTOR * math.log(model.params["W"].shape[1])
+        hist.add_epoch(losses, accs, sizes, time.perf_counter() - start)
+        limit = divergence_limit(model.params["W"].shape[1])
         if hist.train_loss[-1] > limit:
             raise DivergenceError(
                 f"training diverged in epoch {epoch}: mean loss {hist.train_loss[-1]:.4g} is over "

@@ -20,7 +20,6 @@ from the product over C); tests/test_stacked.py checks it.
 
 from __future__ import annotations
 
-import math
 import time
 from dataclasses import dataclass
 
@@ -31,7 +30,7 @@ from softmax_mnist.dataloader import batch_lengths, check_batch_size, iterate_mi
 from softmax_mnist.errors import ConfigError
 from softmax_mnist.model import SoftmaxRegression
 from softmax_mnist.optimizer import check_settings
-from softmax_mnist.solver import DIVERGENCE_FACTOR, History, evaluate
+from softmax_mnist.solver import History, divergence_limit, evaluate
 
 
 @dataclass(frozen=True)
@@ -110,7 +109,7 @@ def _fit_stacked(settings, x_train, y_train, x_val, y_val, epochs, batch_size, s
     n_iter = num_batches(len(x_train), batch_size)
     sizes = batch_lengths(len(x_train), batch_size)  # weights of the batches in an epoch's mean
     buf = np.empty((batch_size, K * C), dtype=np.result_type(x_train, W))
-    limit = DIVERGENCE_FACTOR * math.log(C)
+    limit = divergence_limit(C)
 
     for epoch in range(1, epochs + 1):
         start = time.perf_counter()
@@ -154,11 +153,7 @@ def _fit_stacked(settings, x_train, y_train, x_val, y_val, epochs, batch_size, s
         seconds = time.perf_counter() - start
         for k in np.flatnonzero(live):
             h = hists[k]
-            h.epoch_time.append(seconds)
-            h.iter_loss.extend(losses[:, k].tolist())
-            h.iter_acc.extend(accs[:, k].tolist())
-            h.train_loss.append(float(np.average(losses[:, k], weights=sizes)))
-            h.train_acc.append(float(np.average(accs[:, k], weights=sizes)))
+            h.add_epoch(losses[:, k], accs[:, k], sizes, seconds)
         too_high = live & np.array([bool(h.train_loss and h.train_loss[-1] > limit)
                                     for h in hists])
         if too_high.any():
