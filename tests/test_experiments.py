@@ -657,7 +657,7 @@ def study(splits, tmp_path_factory):
     models: dict = {}
     res = ex.run_study(plan, splits, models=models)
     out = tmp_path_factory.mktemp("study")
-    ex.save_results(res, out)
+    rs.save_results(res, out)
     ex.save_reference(out, res, splits, models["momentum-0.9@s0"])
     return res, out, models
 
@@ -754,7 +754,7 @@ def test_no_reference_when_everything_diverged(splits, tmp_path):
     res = ex.run_study([("x@s0", "g", TrainConfig(epochs=1, lr=100.0, momentum=0.9))], splits)
     assert res["best"] == {"g": None, "overall": None} and res["meta"]["reference"] is None
     assert ex.save_reference(tmp_path, res, splits) is None
-    ex.save_results(res, tmp_path)
+    rs.save_results(res, tmp_path)
     assert not (tmp_path / "model.npz").exists()
 
 
@@ -838,7 +838,7 @@ def test_grid_timing_plan_one_setting_per_batch_size_and_optimizer_kind():
 
 
 def test_json_safe_turns_non_finite_into_null():
-    assert ex._json_safe({"a": [1.0, math.nan, math.inf], "b": (2, None)}) == \
+    assert rs.json_safe({"a": [1.0, math.nan, math.inf], "b": (2, None)}) == \
         {"a": [1.0, None, None], "b": [2, None]}
 
 

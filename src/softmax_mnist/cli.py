@@ -292,6 +292,7 @@ def _run_plan(args, kind: str, plan, data_dir, quick: bool = False) -> int:
     from softmax_mnist import experiments as ex
     from softmax_mnist.checkpoint import Interrupted, catch_signals, checkpoint_path
     from softmax_mnist.datasets import resolve_data_dir
+    from softmax_mnist.results import save_results
     from softmax_mnist.runs import prepare_out_dir
     from softmax_mnist.typeset import check_fonts
 
@@ -349,7 +350,7 @@ def _run_plan(args, kind: str, plan, data_dir, quick: bool = False) -> int:
                   f"{out}; resume with: softmax-mnist {kind} --resume {out}"
                   + (f" {args.config}" if kind == "sweep" else ""), file=sys.stderr)
             return 130
-    ex.save_results(results, out)
+    save_results(results, out)
     ref = results["meta"]["reference"]
     if ref is not None:  # its own splits when its images are transformed (a sweep's best run)
         ref_config = TrainConfig.from_dict(next(r["config"] for r in results["runs"] if r["name"] == ref))

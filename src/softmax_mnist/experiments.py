@@ -546,11 +546,6 @@ def run_study(plan, data: Splits, log: Log = None, verbose: bool = False,
 
 # ---- writing -------------------------------------------------------------------------------
 
-_json_safe = rs.json_safe
-results_csv = rs.results_csv
-save_results = rs.save_results
-
-
 def _to_uint8_images(x: np.ndarray) -> np.ndarray:
     """Features (N, 784) -> (N, 28, 28) uint8, each image stretched to 0..255 (for display)."""
     lo, hi = x.min(axis=1, keepdims=True), x.max(axis=1, keepdims=True)
@@ -630,7 +625,7 @@ def save_best(out_dir, results: dict, models: dict, data_for, trainer=None) -> s
 def save_progress(out_dir, progress: dict) -> None:
     """Write progress.json: the plan, its meta, and the entries of the runs finished so far."""
     data = {**progress, "plan": [[n, g, c.to_dict()] for n, g, c in progress["plan"]]}
-    atomic_write_json(Path(out_dir) / "progress.json", _json_safe(data))
+    atomic_write_json(Path(out_dir) / "progress.json", rs.json_safe(data))
 
 
 def load_progress(out_dir) -> dict:
