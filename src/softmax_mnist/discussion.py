@@ -286,9 +286,10 @@ def time_ratio(a: dict, b: dict) -> tuple[float, float]:
 
 
 def time_text(epoch: dict, step: dict, plain: Summary, mom: Summary, thresholds, rounds: int,
-              lang: str) -> str:
+              lang: str, n_train: int = 55000) -> str:
     """Seconds per epoch with and without momentum (interleaved medians), the update's own
-    cost, and the training time to the highest threshold (epochs x median epoch time)."""
+    cost beside that of a whole training step (an epoch's time over its ceil(n_train / B)
+    steps), and the training time to the highest threshold (epochs x median epoch time)."""
     zh = lang == "zh"
     a, b = epoch[plain.setting], epoch[mom.setting]
     rel, tol = time_ratio(a, b)
@@ -297,14 +298,15 @@ def time_text(epoch: dict, step: dict, plain: Summary, mom: Summary, thresholds,
     t = max(thresholds)
     k = f"{t:.2f}"
     em, ep = median_epoch(mom.epochs_to[k]), median_epoch(plain.epochs_to[k])
+    B = mom.config["batch_size"]
+    step_us = b["median"] / math.ceil(n_train / B) * 1e6
     if zh:
         text = (f"每轮训练耗时：动量 0.9 为 {sec(b['median'])} 秒，普通 SGD 为 {sec(a['median'])} 秒"
                 f"（各 {rounds} 轮的中位数；两种设置在预热一轮后逐轮交替测量，使机器负载的变化同时影响两者）。")
         text += (f"逐轮耗时之比的中位数相差 {abs(rel):.0%}，在噪声范围（{tol:.0%}）之内。" if same else
                  f"动量{'慢' if rel > 0 else '快'} {abs(rel):.0%}，超过了噪声界 {tol:.0%}。")
         text += (f"单独测量一次参数更新：不带动量 {sp:.1f} 微秒，带动量 {sm:.1f} 微秒，"
-                 f"动量只多出 {sm - sp:.1f} 微秒，而批大小 100 时一步完整训练约需 "
-                 f"{b['median'] / 550 * 1e6:.0f} 微秒。")
+                 f"动量只多出 {sm - sp:.1f} 微秒，而批大小 {B} 时一步完整训练约需 {step_us:.0f} 微秒。")
         if em is not None:
             text += (f"按“轮数 × 每轮耗时中位数”估算，动量 0.9 达到 {t:.2f} 约需 {sec(em * b['median'])} 秒训练时间"
                      + (f"，普通 SGD 约需 {sec(ep * a['median'])} 秒。" if ep is not None else
@@ -319,8 +321,8 @@ def time_text(epoch: dict, step: dict, plain: Summary, mom: Summary, thresholds,
              f"momentum is {abs(rel):.0%} {'slower' if rel > 0 else 'faster'}, beyond the noise "
              f"of {tol:.0%}.")
     text += (f" Timed alone, one update costs {sp:.1f} µs without momentum and {sm:.1f} µs with "
-             f"it: momentum adds {sm - sp:.1f} µs to a training step of about "
-             f"{b['median'] / 550 * 1e6:.0f} µs at batch 100.")
+             f"it: momentum adds {sm - sp:.1f} µs to a training step of about {step_us:.0f} µs at "
+             f"batch {B}.")
     if em is not None:
         text += (f" As epochs times the median epoch time, momentum 0.9 reaches {t:.2f} after "
                  f"about {sec(em * b['median'])} s of training"

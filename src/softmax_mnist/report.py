@@ -478,7 +478,8 @@ def build_document(results: dict, folder: Path, lang: str, bar=None) -> tuple[Do
                             "step alone on a 784 × 10 model.",
                             f"训练时间：批大小 100 下一轮 55,000 张图像（不含验证），预热后各 {timing.get('rounds', 5)} 轮交替测量；"
                             "以及在 784 × 10 模型上单独测量的一次参数更新。"), "tab-time"),
-                    Para(ds.time_text(epoch_t, step_t, plain, mom, thresholds, timing.get("rounds", 5), L)))
+                    Para(ds.time_text(epoch_t, step_t, plain, mom, thresholds, timing.get("rounds", 5), L,
+                                         n_train)))
 
         # -- learning rate and batch size
         doc.add(Heading(T(L, "(c) Learning rate, batch size and other settings",
