@@ -79,7 +79,8 @@ def noise_rule(n_val: int, seeds: int, lang: str) -> str:
 # ---- (a) curves ----------------------------------------------------------------------------
 
 
-def curves_text(plain: Summary, mom: Summary, test: dict, lang: str) -> str:
+def curves_text(plain: Summary, mom: Summary, test: dict, lang: str, n_train: int = 55000,
+                n_val: int = 5000) -> str:
     """What the training curves show: the running training accuracy against validation, split
     into what the running average explains and what the two image sets explain, and the
     training accuracy measured after training beside validation and test."""
@@ -98,13 +99,13 @@ def curves_text(plain: Summary, mom: Summary, test: dict, lang: str) -> str:
         if t < v:
             text += (f"动量 0.9 在最后一轮的训练准确率（训练中统计）为 {r:.4f}，低于验证准确率 {v:.4f}。其中 "
                      f"{pts(t - r)} 个百分点来自滑动平均（训练结束后重新测量，训练准确率为 {t:.4f}），其余 "
-                     f"{pts(v - t)} 个百分点是因为这 5,000 张验证图像对模型来说更容易：即使正确测量，训练准确率仍低于验证准确率。"
+                     f"{pts(v - t)} 个百分点是因为这 {n_val:,} 张验证图像对模型来说更容易：即使正确测量，训练准确率仍低于验证准确率。"
                      if zh else
                      f" With momentum 0.9 the running training accuracy of the last epoch, {r:.4f}, "
                      f"sits below the validation accuracy, {v:.4f}. {pts(t - r)} points of that "
                      f"gap are the running average (measured again after training, the training "
                      f"accuracy is {t:.4f}); the other {pts(v - t)} points are the images: these "
-                     "5,000 validation images are easier for the model, since even measured "
+                     f"{n_val:,} validation images are easier for the model, since even measured "
                      "properly the training accuracy stays below validation.")
         else:
             text += (f"动量 0.9 在最后一轮的训练准确率（训练中统计）{r:.4f} 低于验证准确率 {v:.4f}，这完全是滑动平均造成的："
@@ -113,11 +114,11 @@ def curves_text(plain: Summary, mom: Summary, test: dict, lang: str) -> str:
                      f"sits below validation, {v:.4f}, only because it is a running average: "
                      f"measured again after training it is {t:.4f}.")
     if zh:
-        text += (f"训练结束后在 55,000 张训练图像上测量：不带动量时训练、验证、测试准确率分别为 {ms(plain.train_acc)}、"
+        text += (f"训练结束后在 {n_train:,} 张训练图像上测量：不带动量时训练、验证、测试准确率分别为 {ms(plain.train_acc)}、"
                  f"{ms(plain.val_acc)}、{ms(plain.test_acc)}；动量 0.9 时为 {ms(mom.train_acc)}、{ms(mom.val_acc)}、"
                  f"{ms(mom.test_acc)}。")
     else:
-        text += (f" After training, measured on the 55,000 training images: plain SGD has training "
+        text += (f" After training, measured on the {n_train:,} training images: plain SGD has training "
                  f"accuracy {ms(plain.train_acc)} (validation {ms(plain.val_acc)}, test "
                  f"{ms(plain.test_acc)}), momentum 0.9 {ms(mom.train_acc)} (validation "
                  f"{ms(mom.val_acc)}, test {ms(mom.test_acc)}).")

@@ -422,7 +422,7 @@ def build_document(results: dict, folder: Path, lang: str, bar=None) -> tuple[Do
                   "lowest to the highest seed.",
                   f"每轮的损失（左）与准确率（右）：训练（实线，一轮内滑动统计）与验证（虚线），{len(seeds)} 个种子的均值，"
                   "阴影为最低到最高的种子。"), L))
-        doc.add(Para(ds.curves_text(plain, mom, {}, L)))
+        doc.add(Para(ds.curves_text(plain, mom, {}, L, n_train, n_val)))
 
         # -- momentum
         has_time = bool(epoch_t and step_t and all(k in epoch_t and k in step_t
@@ -473,10 +473,10 @@ def build_document(results: dict, folder: Path, lang: str, bar=None) -> tuple[Do
                     if k in epoch_t and k in step_t and S[k]]
             doc.add(Table([T(L, "optimizer", "优化器"), T(L, "s per epoch (median)", "每轮秒数（中位数）"),
                            T(L, "quartiles", "四分位数"), T(L, "µs per update", "每次更新微秒数")], rows,
-                          T(L, f"Training time: one epoch of 55,000 images at batch 100 (no validation pass), "
+                          T(L, f"Training time: one epoch of {n_train:,} images at batch {mom.config['batch_size']} (no validation pass), "
                             f"{timing.get('rounds', 5)} epochs each interleaved after a warm-up; the update "
                             "step alone on a 784 × 10 model.",
-                            f"训练时间：批大小 100 下一轮 55,000 张图像（不含验证），预热后各 {timing.get('rounds', 5)} 轮交替测量；"
+                            f"训练时间：批大小 {mom.config['batch_size']} 下一轮 {n_train:,} 张图像（不含验证），预热后各 {timing.get('rounds', 5)} 轮交替测量；"
                             "以及在 784 × 10 模型上单独测量的一次参数更新。"), "tab-time"),
                     Para(ds.time_text(epoch_t, step_t, plain, mom, thresholds, timing.get("rounds", 5), L,
                                          n_train)))
