@@ -349,13 +349,13 @@ def lr_text(items: list[Summary], n_val: int, lang: str) -> list[str]:
     out = []
     lrs = [f"{s.config['lr']:g}" for s in tied]
     tied_all = _join(sorted([f"{top.config['lr']:g}", *lrs], key=float), lang)
+    second = max((s for s in good if s is not top), key=lambda s: s.val_acc.mean, default=None)
     if zh:
         p = f"平均验证准确率最高的是学习率 {top.config['lr']:g}（{ms(top.val_acc)}）。"
         if tied:
             p += (f"学习率 {_join(lrs, lang)} 与它的差异都在噪声范围内，所以这组实验并不能选出唯一的最佳学习率："
                   f"{tied_all} 都同样可用。")
         else:
-            second = max((s for s in good if s is not top), key=lambda s: s.val_acc.mean, default=None)
             if second:
                 d, nz, _ = gap(second, top, n_val)
                 p += f"它领先第二名（学习率 {second.config['lr']:g}）{pts(d)} 个百分点，超过噪声界 {pts(nz)}。"
@@ -368,7 +368,6 @@ def lr_text(items: list[Summary], n_val: int, lang: str) -> list[str]:
                   f"single out one best rate: any of "
                   f"{tied_all} serves.")
         else:
-            second = max((s for s in good if s is not top), key=lambda s: s.val_acc.mean, default=None)
             if second:
                 d, nz, _ = gap(second, top, n_val)
                 p += (f" It leads the runner-up, lr {second.config['lr']:g}, by {pts(d)} points, "
@@ -382,8 +381,7 @@ def lr_text(items: list[Summary], n_val: int, lang: str) -> list[str]:
     if small:
         rising = [s for s in small if len(s.curves["val_acc"]) >= 2
                   and s.curves["val_acc"][-1].mean > s.curves["val_acc"][-2].mean]
-        names = _join([f"{s.config['lr']:g}（{ms(s.val_acc)}）" if zh else
-                       f"{s.config['lr']:g} ({ms(s.val_acc)})" for s in small], lang)
+        names = _rates(small, lang)
         if zh:
             p = f"步长太小：学习率 {names} 明显低于最高值，超过噪声界。"
             if rising:
@@ -399,8 +397,7 @@ def lr_text(items: list[Summary], n_val: int, lang: str) -> list[str]:
         low = [s for s in large if s.ok]
         parts = []
         if low:
-            names = _join([f"{s.config['lr']:g}（{ms(s.val_acc)}）" if zh else
-                           f"{s.config['lr']:g} ({ms(s.val_acc)})" for s in low], lang)
+            names = _rates(low, lang)
             parts.append(f"学习率 {names} 低于最高值且超过噪声界" if zh else
                          f"lr {names} end below the top beyond noise")
         if bad:
@@ -415,6 +412,12 @@ def lr_text(items: list[Summary], n_val: int, lang: str) -> list[str]:
                    f"No rate tried was clearly too large: even lr {hi:g} (effective step {eff:g}) "
                    "trained stably.")
     return out
+
+
+def _rates(items: list[Summary], lang: str) -> str:
+    """'0.001 (0.9199 ± 0.0013) and 0.5 (…)': rates with their validation accuracy."""
+    return _join([f"{s.config['lr']:g}（{ms(s.val_acc)}）" if lang == "zh" else
+                  f"{s.config['lr']:g} ({ms(s.val_acc)})" for s in items], lang)
 
 
 # ---- (c) batch size ------------------------------------------------------------------------
