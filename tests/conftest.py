@@ -55,3 +55,22 @@ def mnist_splits(mnist_dir):
     from softmax_mnist.datasets import load_splits
 
     return load_splits(mnist_dir, 5000, "course")
+
+
+def start_serve(*args: str):
+    """`softmax-mnist serve ARGS` in a subprocess: (process, the URL's match, the first line).
+    Fails the test, with the server's stderr, when no URL line comes within 60 s."""
+    import re
+    import select
+    import subprocess
+    import sys
+
+    proc = subprocess.Popen([sys.executable, "-m", "softmax_mnist.cli", "serve", *args],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    ready, _, _ = select.select([proc.stdout], [], [], 60)
+    line = proc.stdout.readline() if ready else ""
+    match = re.search(r"http://127\.0\.0\.1:(\d+)/", line)
+    if not match:
+        proc.kill()
+        pytest.fail(f"`softmax-mnist serve` did not start: {line!r} {proc.stderr.read()!r}")
+    return proc, match, line

@@ -10,13 +10,11 @@ from __future__ import annotations
 import math
 import os
 import re
-import select
-import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
+from conftest import start_serve
 
 from softmax_mnist.config import TrainConfig
 from softmax_mnist.modelfile import save_model
@@ -50,15 +48,8 @@ def server_url(mnist_splits, tmp_path_factory):
     model, _ = train_model(TrainConfig(epochs=3, momentum=0.9), mnist_splits)
     path = save_model(tmp_path_factory.mktemp("model") / "model.npz", model,
                       mnist_splits.preprocess, mnist_splits.stats)
-    proc = subprocess.Popen([sys.executable, "-m", "softmax_mnist.cli", "serve", str(path), "--port", "0"],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc, match, _ = start_serve(str(path), "--port", "0")
     try:
-        ready, _, _ = select.select([proc.stdout], [], [], 60)
-        line = proc.stdout.readline() if ready else ""
-        match = re.search(r"http://127\.0\.0\.1:\d+/", line)
-        if not match:
-            proc.kill()
-            pytest.fail(f"`softmax-mnist serve` did not start: {line!r} {proc.stderr.read()!r}")
         yield match.group(0)
     finally:
         proc.terminate()

@@ -10,13 +10,10 @@ tests/artifacts/. Fails (never skips) when Chromium, Playwright or MNIST is miss
 from __future__ import annotations
 
 import math
-import re
-import select
-import subprocess
-import sys
 
 import numpy as np
 import pytest
+from conftest import start_serve
 from test_browser import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, playwright_chromium  # noqa: F401
 
 from softmax_mnist.modelfile import load_model
@@ -28,14 +25,7 @@ ZERO = [(140 + 62 * math.sin(t / 40 * 2 * math.pi), 140 - 95 * math.cos(t / 40 *
 
 def serve(*args):
     """`softmax-mnist serve --port 0 ARGS` in a subprocess: (process, URL from its first line)."""
-    proc = subprocess.Popen([sys.executable, "-m", "softmax_mnist.cli", "serve", "--port", "0", *args],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    ready, _, _ = select.select([proc.stdout], [], [], 60)
-    line = proc.stdout.readline() if ready else ""
-    match = re.search(r"http://127\.0\.0\.1:\d+/", line)
-    if not match:
-        proc.kill()
-        pytest.fail(f"`softmax-mnist serve` did not start: {line!r} {proc.stderr.read()!r}")
+    proc, match, line = start_serve("--port", "0", *args)
     assert line.startswith("playground on "), line
     return proc, match.group(0)
 

@@ -13,15 +13,13 @@ import http.client
 import io
 import json
 import re
-import select
 import socket
-import subprocess
-import sys
 import threading
 import time
 from pathlib import Path
 
 import pytest
+from conftest import start_serve
 from PIL import Image, ImageDraw
 from werkzeug.serving import make_server as werkzeug_server
 
@@ -159,17 +157,10 @@ def server_threads(pid: int) -> int:
 
 
 def test_serve_prints_its_url_and_closes_stalled_connections_after_the_timeout(model_file, mnist_dir):
-    proc = subprocess.Popen([sys.executable, "-m", "softmax_mnist.cli", "serve", str(model_file),
-                             "--data-dir", str(mnist_dir), "--port", "0", "--timeout", "1"],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc, match, line = start_serve(str(model_file), "--data-dir", str(mnist_dir), "--port", "0",
+                                    "--timeout", "1")
     stalled = []
     try:
-        ready, _, _ = select.select([proc.stdout], [], [], 60)
-        line = proc.stdout.readline() if ready else ""
-        match = re.search(r"http://127\.0\.0\.1:(\d+)/", line)
-        if not match:
-            proc.kill()
-            pytest.fail(f"`softmax-mnist serve` did not start: {line!r} {proc.stderr.read()!r}")
         assert line.startswith(f"serving {model_file} on "), line
         port = int(match.group(1))
         threads = server_threads(proc.pid)
