@@ -5,6 +5,7 @@ Everything is served from 127.0.0.1 (a local HTTP server, or file://); no test t
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
 import http.server
@@ -73,14 +74,22 @@ def site(mnist_dir, tmp_path_factory):
             (root / sub).mkdir(exist_ok=True)
             (root / sub / f"{name}.gz").write_bytes(corrupt(data))
     requests: list[str] = []
-    handler = type("Handler", (_Handler,), {"requests": requests})
-    server = http.server.ThreadingHTTPServer(
-        ("127.0.0.1", 0), functools.partial(handler, directory=str(root))
-    )
+    with serving(root, _Handler, requests=requests) as site:
+        yield site
+
+
+@contextlib.contextmanager
+def serving(root, handler, **shared):
+    """A threaded HTTP server on 127.0.0.1 serving folder ``root`` with ``handler`` (a
+    SimpleHTTPRequestHandler); ``shared`` become attributes of the handler class and of the
+    site yielded, whose ``url`` ends in a slash."""
+    cls = type("Handler", (handler,), shared)
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0),
+                                             functools.partial(cls, directory=str(root)))
+    server.daemon_threads = True
     thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
     thread.start()
-    site = type("Site", (), {})()
-    site.root, site.requests = root, requests
+    site = type("Site", (), {"root": root, **shared})()
     site.url = f"http://127.0.0.1:{server.server_address[1]}/"
     try:
         yield site

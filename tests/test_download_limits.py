@@ -6,7 +6,6 @@ Every server runs on 127.0.0.1; no test touches the internet.
 
 from __future__ import annotations
 
-import functools
 import gzip
 import http.server
 import io
@@ -21,6 +20,7 @@ import time
 from pathlib import Path
 
 import pytest
+from test_download import serving
 
 from softmax_mnist import datasets
 from softmax_mnist.cli import main
@@ -82,21 +82,8 @@ def site(mnist_dir, tmp_path_factory):
     (root / "good").mkdir()
     for name in datasets.FILES.values():
         shutil.copyfile(mnist_dir / f"{name}.gz", root / "good" / f"{name}.gz")
-    sent: dict = {}
-    handler = type("Handler", (_Handler,), {"sent": sent})
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0),
-                                             functools.partial(handler, directory=str(root)))
-    server.daemon_threads = True
-    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
-    thread.start()
-    site = type("Site", (), {})()
-    site.root, site.sent = root, sent
-    site.url = f"http://127.0.0.1:{server.server_address[1]}/"
-    try:
+    with serving(root, _Handler, sent={}) as site:
         yield site
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 @pytest.fixture(autouse=True)
