@@ -726,8 +726,9 @@ def _grid(doc, results, figs, paths, n_val, L) -> None:
     epoch_t = (results.get("timing") or {}).get("epoch", {})
     stacked = any(r.get("pass") for r in results["runs"] if r["group"] == "grid")
     if epoch_t:
-        rows = [[name, str(summarize(results, name).config["batch_size"]) if summarize(results, name) else "–",
-                 ds.sec(t["median"]), f"{ds.sec(t['q1'])}–{ds.sec(t['q3'])}"] for name, t in epoch_t.items()]
+        batch = {name: s.config["batch_size"] for name in epoch_t if (s := summarize(results, name))}
+        rows = [[name, str(batch.get(name, "–")), ds.sec(t["median"]), f"{ds.sec(t['q1'])}–{ds.sec(t['q3'])}"]
+                for name, t in epoch_t.items()]
         doc.add(Table([T(L, "setting", "设置"), T(L, "batch", "批大小"), T(L, "s per epoch (median)", "每轮秒数（中位数）"),
                        T(L, "quartiles", "四分位数")], rows,
                       T(L, f"Training time of one epoch (no validation pass) for each batch size and kind of "
