@@ -4,7 +4,7 @@ Both train softmax regression on the first 55,000 MNIST training images with
 minibatch SGD (heavy-ball momentum) and the course's preprocessing (x / 255 minus
 each image's own mean), for exactly one epoch from a fresh model.
 
-  package  softmax_mnist.solver.fit on float32 arrays preprocessed once, up front
+  package  softmax_mnist.loop.fit on float32 arrays preprocessed once, up front
            (batches gathered by fancy indexing).
   course   written here the way the course framework does it: a Dataset whose
            __getitem__ preprocesses one image (float64), a loader that loops in Python
@@ -26,16 +26,17 @@ import platform
 import statistics
 import sys
 import time
+from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 
 import numpy as np
 
+from softmax_mnist.config import TrainConfig
 from softmax_mnist.datasets import load_raw, load_splits
 from softmax_mnist.errors import SoftmaxMnistError
+from softmax_mnist.loop import evaluate, fit
 from softmax_mnist.model import SoftmaxRegression
-from softmax_mnist.optimizer import SGD
-from softmax_mnist.solver import evaluate, fit
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 N_TRAIN = 55000
@@ -139,11 +140,10 @@ def course_epoch(model, optimizer, loader) -> tuple[list[float], list[float]]:
 def run_package(splits, batch_size: int, seed: int) -> tuple[float, float]:
     """Seconds for one epoch of ``fit``, and the test accuracy after it."""
     model = SoftmaxRegression(784, 10, rng=np.random.default_rng(seed), dtype=np.float32)
-    optimizer = SGD(model, LR, MOMENTUM)
     shuffle_rng = np.random.default_rng(seed + 1000)
+    config = TrainConfig(epochs=1, batch_size=batch_size, lr=LR, momentum=MOMENTUM)
     start = time.perf_counter()
-    fit(model, optimizer, splits.x_train, splits.y_train, epochs=1, batch_size=batch_size,
-        rng=shuffle_rng)
+    fit(config, replace(splits, x_val=None, y_val=None), model=model, rng=shuffle_rng)
     seconds = time.perf_counter() - start
     _, test_acc = evaluate(model, splits.x_test, splits.y_test)
     return seconds, test_acc

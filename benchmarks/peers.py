@@ -15,8 +15,8 @@ Four tables (issue 6):
               (lbfgs) and SGDClassifier(log_loss), PyTorch.
   4. memory   peak RSS of each training run of table 3: every run is its own subprocess,
               which reports its peak (VmHWM from /proc/self/status) at the end.
-  5. sweep    one epoch of 16 settings stacked in one pass (stacked.fit_stacked) against
-              one setting.
+  5. sweep    one epoch of 16 settings stacked in one pass (loop.fit_stacked, its two blocks
+              on two threads, and on one thread) against one setting.
 
     python benchmarks/peers.py [--data-dir DIR] [--repeats N] [--batch-sizes 1,10,100,1000]
                                [--only epoch,limit,accuracy,sweep] [--quick]
@@ -36,6 +36,7 @@ import statistics
 import subprocess
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -50,10 +51,10 @@ from epoch import (  # noqa: E402  (after the path fix)
     machine_lines,
 )
 
+from softmax_mnist.config import TrainConfig  # noqa: E402
 from softmax_mnist.datasets import load_raw, load_splits  # noqa: E402
+from softmax_mnist.loop import evaluate, fit, fit_stacked  # noqa: E402
 from softmax_mnist.model import SoftmaxRegression  # noqa: E402
-from softmax_mnist.optimizer import SGD  # noqa: E402
-from softmax_mnist.solver import evaluate, fit  # noqa: E402
 
 N_TRAIN = 55000
 LR = 0.01
@@ -79,13 +80,13 @@ def have(module: str) -> bool:
 # early (max_batches), the table extrapolates the time to the whole epoch and says so.
 
 
-def package_epoch(data, bs, seed, max_batches=None, blas_threads=1):
+def package_epoch(data, bs, seed, max_batches=None):
     model = SoftmaxRegression(784, 10, rng=np.random.default_rng(seed))
-    opt = SGD(model, LR, MOMENTUM)
     rng = np.random.default_rng(seed + 1000)
+    config = TrainConfig(epochs=1, batch_size=bs, lr=LR, momentum=MOMENTUM)
+    train_only = replace(data, x_val=None, y_val=None)
     start, cpu = time.perf_counter(), time.process_time()
-    fit(model, opt, data.x_train, data.y_train, epochs=1, batch_size=bs, rng=rng,
-        blas_threads=blas_threads)
+    fit(config, train_only, model=model, rng=rng)
     seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
     nb = math.ceil(N_TRAIN / bs)
     return seconds, nb, nb, evaluate(model, data.x_test, data.y_test)[1], cpu
@@ -174,7 +175,6 @@ def course_epoch(course, bs, seed, max_batches=None):
 
 IMPLEMENTATIONS = {  # name -> (worker kind, its argument)
     "package": ("package", 1),
-    "package, BLAS default threads": ("package", None),
     "PyTorch tensors (2 threads)": ("torch", 2),
     "PyTorch tensors (1 thread)": ("torch", 1),
     "PyTorch DataLoader (2 threads)": ("dataloader", 2),
@@ -207,7 +207,7 @@ def worker_main(kind: str, arg, data_dir: Path) -> None:
         epoch = torch_epoch if kind == "torch" else torch_dataloader_epoch
         run = lambda bs, seed, mb: epoch(tensors, bs, seed, mb, arg)  # noqa: E731
     else:
-        run = lambda bs, seed, mb: package_epoch(data, bs, seed, mb, blas_threads=arg)  # noqa: E731
+        run = lambda bs, seed, mb: package_epoch(data, bs, seed, mb)  # noqa: E731
     print("ready", flush=True)
     for line in sys.stdin:
         bs, seed, mb = (int(v) for v in line.split())
@@ -580,37 +580,37 @@ def accuracy_table(data_dir: Path, quick: bool) -> None:
 
 
 def sweep_table(data_dir: Path, batch_sizes, repeats: int, k: int = 16) -> None:
-    """One epoch of k settings stacked (stacked.fit_stacked) against one setting alone (fit)."""
-    from softmax_mnist.stacked import Setting, fit_stacked
-
+    """One epoch of k settings stacked (loop.fit_stacked) against one setting alone (fit)."""
     data = load_splits(data_dir, 60000 - N_TRAIN, "course")
+    train_only = replace(data, x_val=None, y_val=None)
     lrs = np.geomspace(0.001, 0.3, k // 2)
-    settings = [Setting(float(lr), m) for lr in lrs for m in (0.0, 0.9)][:k]
     rows = {}
     for bs in batch_sizes:
+        configs = [TrainConfig(epochs=1, batch_size=bs, lr=float(lr), momentum=m)
+                   for lr in lrs for m in (0.0, 0.9)][:k]
         for rnd in range(repeats):
-            t = time.perf_counter()
-            fit_stacked(settings[:1], data.x_train, data.y_train, epochs=1, batch_size=bs, seed=rnd)
-            one = time.perf_counter() - t
-            t = time.perf_counter()
-            fit_stacked(settings, data.x_train, data.y_train, epochs=1, batch_size=bs, seed=rnd)
-            many = time.perf_counter() - t
+            times = []
+            for cs, threads in ((configs[:1], 1), (configs, 2), (configs, 1)):
+                cs = [replace(c, seed=rnd) for c in cs]
+                t = time.perf_counter()
+                fit_stacked(cs, train_only, processes=threads)
+                times.append(time.perf_counter() - t)
             t = time.perf_counter()
             package_epoch(data, bs, rnd)
-            plain = time.perf_counter() - t
-            rows.setdefault(bs, []).append((one, many, plain))
-            print(f"  sweep batch {bs}: 1 setting {one:.3f} s, {k} settings {many:.3f} s, "
-                  f"fit {plain:.3f} s", file=sys.stderr, flush=True)
+            times.append(time.perf_counter() - t)
+            rows.setdefault(bs, []).append(times)
+            print(f"  sweep batch {bs}: 1 setting {times[0]:.3f} s, {k} settings {times[1]:.3f} s "
+                  f"(one thread {times[2]:.3f} s), fit {times[3]:.3f} s", file=sys.stderr, flush=True)
     print(f"\nTable 5. A sweep of {k} settings (lr x momentum) in one pass: one epoch, median "
-          "seconds")
+          "seconds; the ratio is the median of each round's ratio")
     print()
-    print(f"| batch | fit, 1 setting | stacked, 1 setting | stacked, {k} settings "
+    print(f"| batch | fit, 1 setting | {k} settings, 2 threads | {k} settings, 1 thread "
           f"| {k} settings / fit | {k} separate fits (estimate) |")
     print("|---:|---:|---:|---:|---:|---:|")
     for bs, r in rows.items():
-        one, many, plain = (statistics.median(x[i] for x in r) for i in range(3))
-        print(f"| {bs} | {plain:.3f} | {one:.3f} | {many:.3f} | "
-              f"{statistics.median(x[1] / x[2] for x in r):.1f}x | {k * plain:.2f} |")
+        one, many, single, plain = (statistics.median(x[i] for x in r) for i in range(4))
+        print(f"| {bs} | {plain:.3f} | {many:.3f} | {single:.3f} | "
+              f"{statistics.median(x[1] / x[3] for x in r):.1f}x | {k * plain:.2f} |")
 
 
 # ---- main --------------------------------------------------------------------------------

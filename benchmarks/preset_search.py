@@ -21,9 +21,9 @@ from epoch import default_data_dir, machine_lines  # noqa: E402
 
 from softmax_mnist.config import TrainConfig  # noqa: E402
 from softmax_mnist.datasets import load_splits  # noqa: E402
+from softmax_mnist.loop import evaluate  # noqa: E402
 from softmax_mnist.presets import PRESETS  # noqa: E402
 from softmax_mnist.runs import train_model  # noqa: E402
-from softmax_mnist.solver import evaluate  # noqa: E402
 
 TRANSFORMS = {  # name -> (deskew, ink_size, blur_sigma)
     "none": (False, 0.0, 0.0),

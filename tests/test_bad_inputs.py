@@ -18,6 +18,7 @@ import struct
 import threading
 import tracemalloc
 from contextlib import contextmanager
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -34,7 +35,6 @@ from softmax_mnist.fileio import atomic_write_json
 from softmax_mnist.idx import IdxError, read_idx, write_idx
 from softmax_mnist.model import SoftmaxRegression
 from softmax_mnist.modelfile import ModelFileError, load_model, save_model
-from softmax_mnist.optimizer import SGD
 from softmax_mnist.results import ResultsError, load_results
 
 PREFIX = "softmax-mnist {}: error: "
@@ -303,7 +303,7 @@ class StopAfter:
 @pytest.fixture
 def interrupted(tmp_path) -> Path:
     """A checkpoint written mid-way through epoch 2 (4 steps an epoch, stopped after 6)."""
-    from softmax_mnist.checkpoint import Interrupted
+    from softmax_mnist.errors import Interrupted
     from softmax_mnist.runs import train_model
 
     ckpt = checkpoint_path(tmp_path)
@@ -312,12 +312,15 @@ def interrupted(tmp_path) -> Path:
     return ckpt
 
 
-def tamper(path: Path, state=None, arrays=None, drop=()):
-    """Rewrite the checkpoint at ``path`` with ``state`` keys and ``arrays`` replaced."""
+def tamper(path: Path, state=None, arrays=None, drop=(), configs=None):
+    """Rewrite the checkpoint at ``path`` with ``state`` keys, ``arrays`` and ``configs``
+    replaced."""
     with np.load(path, allow_pickle=False) as z:
         content = {k: z[k] for k in z.files}
     meta = json.loads(str(content["meta"]))
     meta["state"].update(state or {})
+    if configs is not None:
+        meta["configs"] = configs
     content["meta"] = np.array(json.dumps(meta))
     content.update(arrays or {})
     for k in drop:
@@ -332,8 +335,8 @@ def resume(path: Path):
 
 
 def test_an_untampered_checkpoint_resumes(interrupted):
-    _, state = load_checkpoint(interrupted)[1:3]
-    assert (state.epoch, state.step) == (1, 2)
+    state, configs = load_checkpoint(interrupted)
+    assert (state.epoch, state.step) == (1, 2) and configs == [CONFIG.to_dict()]
     _, history = resume(interrupted)
     assert len(history.train_loss) == 3
 
@@ -349,11 +352,11 @@ def _bad_rng_type(path):
 
 def _short_series(path):
     with np.load(path) as z:
-        tamper(path, arrays={"series_epoch_losses": z["series_epoch_losses"][:1]})
+        tamper(path, arrays={"series_losses": z["series_losses"][:1]})
 
 
 def _short_history(path):
-    tamper(path, arrays={"series_history_train_loss": np.zeros(5)})
+    tamper(path, arrays={"series_history_0_train_loss": np.zeros(5)})
 
 
 def _step_far_out(path):
@@ -361,7 +364,7 @@ def _step_far_out(path):
 
 
 def _step_past_the_epoch(path):  # consistent series, but more steps than an epoch has
-    tamper(path, {"step": 9}, {"series_epoch_losses": np.zeros(9), "series_epoch_accs": np.zeros(9)})
+    tamper(path, {"step": 9}, {"series_losses": np.zeros((9, 1)), "series_accs": np.zeros((9, 1))})
 
 
 def _velocity_shape(path):
@@ -397,9 +400,13 @@ def test_a_tampered_checkpoint_is_refused_in_one_line(interrupted, damage):
 
 def test_restore_checks_the_velocity_against_the_optimizer(interrupted):
     """Momentum 0 keeps no velocity: a checkpoint with one is from another optimizer."""
-    model = SoftmaxRegression(784, 10)
-    with pytest.raises(CheckpointError, match="velocit"):
-        restore(interrupted, model, SGD(model, 0.01, 0.0), CONFIG.to_dict())
+    plain = [replace(CONFIG, momentum=0.0).to_dict()]
+    tamper(interrupted, configs=plain)  # its settings say momentum 0, its arrays hold velocities
+    with pytest.raises(CheckpointError, match="velocit") as e:
+        restore(interrupted, plain, (784, 10))
+    assert str(interrupted) in str(e.value) and "\n" not in str(e.value)
+    tamper(interrupted, drop=("velocity_W", "velocity_b"))
+    assert restore(interrupted, plain, (784, 10)).step == 2  # without them it is a checkpoint
 
 
 # ---- 14: config.json of a run to resume ---------------------------------------------------------

@@ -19,9 +19,9 @@ from softmax_mnist import timing
 from softmax_mnist.config import TrainConfig, tomllib
 from softmax_mnist.datasets import Splits
 from softmax_mnist.errors import ConfigError, DivergenceError
+from softmax_mnist.loop import History, evaluate
 from softmax_mnist.modelfile import load_model
 from softmax_mnist.runs import train_model
-from softmax_mnist.solver import History, evaluate
 
 TIME_KEYS = {"seconds", "seconds_per_epoch"}
 ENTRY_KEYS = {"name", "setting", "group", "config", "status", "error", "history", "epochs_to",
@@ -502,11 +502,12 @@ def test_runs_that_see_other_data_or_batches_do_not_stack(other):
     assert buckets(plan) == [["a", "b"], ["c", "d"]]
 
 
-def test_a_decaying_rate_is_never_stacked():
+def test_a_decaying_rate_stacks_only_with_the_same_schedule():
     base = TrainConfig(epochs=1)
     plan = [("a", "g", base), ("b", "g", replace(base, lr=0.1, lr_decay="linear")),
             ("c", "g", replace(base, lr=0.2, lr_decay="linear"))]
-    assert buckets(plan) == []
+    assert buckets(plan) == [["b", "c"]]
+    assert buckets(plan[:2]) == []  # a decaying rate never stacks with a constant one
 
 
 def test_a_sweep_trains_settings_stacked_and_matches_separate_runs(splits):
@@ -577,10 +578,13 @@ def test_epoch_times_interleaves_rotating_and_drops_the_warm_up(monkeypatch, spl
     seconds = {"a": [100, 1, 5, 2, 4, 3], "b": [100, 2, 2, 2, 2, 2], "c": [100, 9, 1, 8, 2, 7]}
     clock, calls = Clock(), []
 
-    def fake_fit(model, opt, x, y, epochs, batch_size, rng):
-        name = by_lr[opt.learning_rate]
-        assert epochs == 1 and batch_size == configs[name].batch_size and x is splits.x_train
-        assert opt.momentum == configs[name].momentum and opt.nesterov == configs[name].nesterov
+    def fake_fit(config, data, model, rng, velocity):
+        name = by_lr[config.lr]
+        assert set(velocity) == ({"W", "b"} if config.momentum else set())  # kept across rounds
+        assert config.epochs == 1 and config.batch_size == configs[name].batch_size
+        assert data.x_train is splits.x_train and len(data.x_val) == 0  # no validation pass
+        assert config.momentum == configs[name].momentum and config.nesterov == configs[name].nesterov
+        assert config.lr_decay == "none" and model.W.shape == (784, 10)
         clock.now += seconds[name][sum(n == name for n in calls)]
         calls.append(name)
 
@@ -597,7 +601,7 @@ def test_epoch_times_interleaves_rotating_and_drops_the_warm_up(monkeypatch, spl
 
 def test_epoch_times_with_other_round_counts(monkeypatch, splits):
     calls = []
-    monkeypatch.setattr(timing, "fit", lambda model, opt, *a, **k: calls.append(opt.learning_rate))
+    monkeypatch.setattr(timing, "fit", lambda config, data, **k: calls.append(config.lr))
     configs = {"x": TrainConfig(lr=0.1), "y": TrainConfig(lr=0.2)}
     out = timing.epoch_times(configs, splits, rounds=3, warmup=0)
     assert calls == [0.1, 0.2, 0.2, 0.1, 0.1, 0.2]

@@ -195,7 +195,7 @@ def test_force_over_a_run_replaces_it_only_when_the_new_one_completes(tmp_path, 
 
 
 def test_an_interrupted_force_run_resumes_from_its_partial_folder(tmp_path):
-    from softmax_mnist.checkpoint import Interrupted
+    from softmax_mnist.errors import Interrupted
     from softmax_mnist.modelfile import load_model
     from softmax_mnist.runs import train_run
 

@@ -4,13 +4,16 @@ same bits, and the out=/top= fast paths equal the allocating ones bit for bit.""
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import numpy as np
 import pytest
 
+from softmax_mnist.config import TrainConfig
 from softmax_mnist.functional import cross_entropy, log_softmax
+from softmax_mnist.loop import fit
 from softmax_mnist.model import SoftmaxRegression
 from softmax_mnist.optimizer import SGD
-from softmax_mnist.solver import fit
 
 
 def blobs(n=230, d=12, c=4, seed=0):
@@ -58,9 +61,15 @@ def package_fit(x, y, epochs, batch_size, lr, momentum, weight_decay, nesterov, 
                 lr_decay="none"):
     rng = np.random.default_rng(seed)
     model = SoftmaxRegression(x.shape[1], int(y.max()) + 1, rng=rng)
-    opt = SGD(model, lr, momentum, nesterov, weight_decay)
-    hist = fit(model, opt, x, y, epochs=epochs, batch_size=batch_size, rng=rng, lr_decay=lr_decay)
-    return model.W, model.b, np.array(hist.iter_loss), np.array(hist.iter_acc), opt
+    config = TrainConfig(epochs=epochs, batch_size=batch_size, lr=lr, momentum=momentum,
+                         nesterov=nesterov, weight_decay=weight_decay, lr_decay=lr_decay)
+    r = fit(config, train_only(x, y), model=model, rng=rng)
+    hist = r.history
+    return model.W, model.b, np.array(hist.iter_loss), np.array(hist.iter_acc), r
+
+
+def train_only(x, y) -> SimpleNamespace:
+    return SimpleNamespace(x_train=x, y_train=y, x_val=None, y_val=None)
 
 
 CASES = [  # batch size, lr, momentum, weight decay, nesterov, lr decay
@@ -81,7 +90,7 @@ def test_fit_equals_the_straightforward_reference(batch_size, lr, momentum, wd, 
     np.testing.assert_allclose(got[1], ref[1], rtol=1e-4, atol=2e-5)
     np.testing.assert_allclose(got[2], ref[2], rtol=1e-4, atol=1e-6)
     np.testing.assert_array_equal(got[3], ref[3])  # accuracies: the same argmax every batch
-    assert got[4].learning_rate == lr  # a decayed rate is not left behind in the optimizer
+    assert got[4].setting.lr == lr  # the base rate is reported, not the last decayed one
 
 
 @pytest.mark.parametrize("batch_size", [1, 10, 100, 230])
@@ -99,10 +108,10 @@ def test_linear_decay_is_epochs_at_decreasing_rates():
     W, b, _, _, _ = package_fit(x, y, 4, 16, 0.2, 0.9, 0.0, False, seed=4, lr_decay="linear")
     rng = np.random.default_rng(4)
     model = SoftmaxRegression(x.shape[1], int(y.max()) + 1, rng=rng)
-    opt = SGD(model, 0.2, 0.9)
+    velocity = SGD(model, 0.2, 0.9).velocity  # carried from one epoch's fit to the next
     for e in range(1, 5):
-        opt.learning_rate = 0.2 * (4 - e + 1) / 4
-        fit(model, opt, x, y, epochs=1, batch_size=16, rng=rng)
+        config = TrainConfig(epochs=1, batch_size=16, lr=0.2 * (4 - e + 1) / 4, momentum=0.9)
+        fit(config, train_only(x, y), model=model, rng=rng, velocity=velocity)
     np.testing.assert_array_equal(model.W, W)
     np.testing.assert_array_equal(model.b, b)
 
@@ -116,8 +125,11 @@ def test_in_place_cross_entropy_equals_the_allocating_one(n, dtype):
     loss, d = cross_entropy(z, y)
     buf = z.copy()
     loss2, d2 = cross_entropy(buf, y, out=buf, top=z.argmax(axis=1))
-    assert d2 is buf and loss2 == loss
+    # written into buf itself (the result is buf, or a view of all of it), nothing allocated
+    assert d2.shape == buf.shape and np.shares_memory(d2, buf) and loss2 == loss
+    assert d2 is buf or d2.base is buf
     np.testing.assert_array_equal(d2, d)
+    np.testing.assert_array_equal(buf, d)
     np.testing.assert_array_equal(log_softmax(z), log_softmax(z.copy(), out=np.empty_like(z)))
 
 

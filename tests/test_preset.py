@@ -13,9 +13,9 @@ from softmax_mnist import cli
 from softmax_mnist.config import TrainConfig
 from softmax_mnist.datasets import load_splits
 from softmax_mnist.errors import ConfigError
+from softmax_mnist.loop import evaluate
 from softmax_mnist.presets import PRESETS, preset
 from softmax_mnist.runs import train_model
-from softmax_mnist.solver import evaluate
 
 
 def test_presets_are_valid_train_configs():

@@ -209,10 +209,18 @@ def test_gradient_check_finds_a_wrong_gradient():
 
 
 def test_key_code_is_read_from_the_source_without_docstrings():
-    from softmax_mnist.optimizer import SGD
+    from softmax_mnist.optimizer import SGD, sgd_update
+    from softmax_mnist.typeset import Code, Document
 
     code = report.source_of(SGD.step)
-    assert code.startswith("def step(self)") and "v *= mu" in code and '"""' not in code
+    assert code.startswith("def step(self)") and "sgd_update(" in code and '"""' not in code
+    update = report.source_of(sgd_update)
+    assert update.startswith("def sgd_update(") and "v *= mu" in update and '"""' not in update
+    # the report's code-step shows the step and the update it applies, momentum and all
+    doc = Document("t", "s", "en")
+    report.method_section(doc, "en", None, 0)
+    step = next(b for b in doc.blocks if isinstance(b, Code) and b.label == "code-step")
+    assert step.source == code + "\n\n" + update
 
 
 def test_typst_escapes_markup_and_keeps_references_math_and_code():

@@ -58,7 +58,7 @@ def test_sigkill_at_a_random_step_then_resume_gives_the_same_weights(mnist_dir, 
     proc.send_signal(signal.SIGKILL)
     proc.wait()
     assert not (out / "model.npz").exists()
-    _, _, state, _ = load_checkpoint(out / "checkpoint.npz")
+    state, _ = load_checkpoint(out / "checkpoint.npz")
     assert (state.epoch, state.step) != (0, 0)
     assert main(["train", "--resume", str(out), "-q"]) == 0
     assert same_weights(load_model(out / "model.npz")[0], uninterrupted[0])
@@ -81,7 +81,7 @@ def test_signal_stops_after_the_step_with_a_checkpoint_and_a_resume_hint(mnist_d
     assert proc.returncode == 130
     assert f"resume with: softmax-mnist train --resume {out}" in err
     assert signal.Signals(sig).name in err and "Traceback" not in err
-    _, _, state, config = load_checkpoint(out / "checkpoint.npz")
+    state, (config,) = load_checkpoint(out / "checkpoint.npz")
     assert state.step > 0 and config["batch_size"] == 1
     assert main(["train", "--resume", str(out), "-q"]) == 0
     assert same_weights(load_model(out / "model.npz")[0], uninterrupted[0])
@@ -177,3 +177,47 @@ def test_hostile_checkpoints_are_refused_before_allocating(tmp_path, capsys):
         with pytest.raises(CheckpointError) as e:
             load_checkpoint(path)
         assert str(path) in str(e.value) and "\n" not in str(e.value)
+
+
+SWEEP = """
+[grid]
+lr = [0.05, 0.1, 0.2]
+momentum = [0.0, 0.9]
+[fixed]
+epochs = 4
+batch_size = 100
+lr_decay = "linear"
+"""
+
+
+def test_a_stacked_sweep_with_decay_killed_mid_pass_resumes_bit_for_bit(mnist_dir, tmp_path,
+                                                                         capsys):
+    """Six settings in one stacked pass, the learning rate decaying: SIGKILL after the pass's
+    first checkpoint, then `sweep --resume`, ends with the results of an uninterrupted sweep."""
+    grid = tmp_path / "grid.toml"
+    grid.write_text(SWEEP)
+    whole = tmp_path / "whole"
+    assert main(["sweep", str(grid), "--data-dir", str(mnist_dir), "--out", str(whole), "-q",
+                 "--lang", "en"]) == 0
+    out = tmp_path / "cut"
+    cmd = [sys.executable, "-m", "softmax_mnist.cli", "sweep", str(grid), "--data-dir",
+           str(mnist_dir), "--out", str(out), "-q", "--lang", "en"]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    wait_for(out / "checkpoint.npz", proc)  # the first epoch of the pass is done
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    state, configs = load_checkpoint(out / "checkpoint.npz")
+    assert len(configs) == 6 and state.epoch < 4  # killed inside the pass
+    assert not json.loads((out / "progress.json").read_text())["finished"]
+    capsys.readouterr()
+    assert main(["sweep", "--resume", str(out), str(grid), "--verbose", "--lang", "en"]) == 0
+    epochs = [line for line in capsys.readouterr().out.splitlines() if "pass 1: epoch" in line]
+    assert len(epochs) == 4 - state.epoch and f"epoch {state.epoch + 1}/4" in epochs[0]  # resumed
+    a = json.loads((whole / "results.json").read_text())
+    b = json.loads((out / "results.json").read_text())
+    assert len(b["passes"]) == 1 and len(b["passes"][0]["runs"]) == 6  # stacked, as before
+    for ra, rb in zip(a["runs"], b["runs"]):
+        assert rb["history"]["val_loss"] == ra["history"]["val_loss"], rb["name"]
+        assert rb["history"]["train_loss"] == ra["history"]["train_loss"], rb["name"]
+        assert rb["final_train_acc"] == ra["final_train_acc"], rb["name"]
+    assert same_weights(load_model(whole / "model.npz")[0], load_model(out / "model.npz")[0])

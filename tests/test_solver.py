@@ -5,16 +5,18 @@ from __future__ import annotations
 
 import inspect
 import math
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
 
+from softmax_mnist.config import TrainConfig
 from softmax_mnist.datasets import Splits
 from softmax_mnist.errors import ConfigError, DivergenceError
 from softmax_mnist.functional import accuracy, cross_entropy
+from softmax_mnist.loop import History, Hooks, evaluate, fit
 from softmax_mnist.model import SoftmaxRegression
-from softmax_mnist.optimizer import SGD
-from softmax_mnist.solver import History, Solver, TrainConfig, evaluate, fit
+from softmax_mnist.solver import Solver
 
 
 def blobs(n=240, d=6, c=3, seed=0, spread=1.0):
@@ -25,12 +27,16 @@ def blobs(n=240, d=6, c=3, seed=0, spread=1.0):
     return x.astype(np.float32), y
 
 
-def train(x, y, seed=0, epochs=15, batch_size=20, lr=0.1, momentum=0.0, **kw):
+def train(x, y, seed=0, epochs=15, batch_size=20, lr=0.1, momentum=0.0, x_val=None, y_val=None,
+          log=None, display_freq=0):
+    """One fit of a fresh model of as many classes as y has, drawn and shuffled by ``seed``."""
     rng = np.random.default_rng(seed)
     model = SoftmaxRegression(x.shape[1], int(y.max()) + 1, rng=rng)
-    hist = fit(model, SGD(model, lr, momentum), x, y, epochs=epochs, batch_size=batch_size,
-               rng=rng, **kw)
-    return model, hist
+    config = TrainConfig(epochs=epochs, batch_size=batch_size, lr=lr, momentum=momentum)
+    data = SimpleNamespace(x_train=x, y_train=y, x_val=x_val, y_val=y_val)
+    r = fit(config, data, Hooks(log=log, log_every=display_freq), model=model, rng=rng)
+    assert r.model is model and r.diverged is None  # trained in place
+    return model, r.history
 
 
 def one_line(excinfo) -> str:
@@ -117,7 +123,7 @@ def test_diverging_learning_rate_raises_and_names_it(scale, where):
     with np.errstate(over="ignore", invalid="ignore"), pytest.raises(DivergenceError) as e:
         train(x * np.float32(scale), y, lr=1e4, epochs=5)
     msg = one_line(e)
-    assert where in msg
+    assert msg.startswith("training diverged ") and where in msg
     assert "learning rate 10000" in msg
     assert "smaller" in msg and "--lr 1000" in msg
     assert isinstance(e.value, FloatingPointError)
@@ -125,10 +131,9 @@ def test_diverging_learning_rate_raises_and_names_it(scale, where):
 
 def test_divergence_on_real_mnist(mnist_splits):
     d = mnist_splits
-    rng = np.random.default_rng(0)
-    model = SoftmaxRegression(784, 10, rng=rng)
-    with pytest.raises(DivergenceError) as e:
-        fit(model, SGD(model, 1e4), d.x_train, d.y_train, epochs=10, batch_size=100, rng=rng)
+    data = SimpleNamespace(x_train=d.x_train, y_train=d.y_train, x_val=None, y_val=None)
+    with pytest.raises(DivergenceError) as e:  # the fresh init of seed 0
+        fit(TrainConfig(epochs=10, batch_size=100, lr=1e4), data)
     msg = one_line(e)
     assert "epoch 1" in msg and "learning rate 10000" in msg and "--lr 1000" in msg
     assert e.value.history is not None and len(e.value.history.train_loss) == 1
@@ -317,10 +322,9 @@ def test_course_settings_on_real_mnist(mnist_splits, momentum, bar):
     """batch 100, lr 0.01, 10 epochs, course preprocessing, 55k/5k split, seed 0."""
     d = mnist_splits
     assert d.x_train.shape == (55000, 784) and d.x_val.shape == (5000, 784)
-    rng = np.random.default_rng(0)
-    model = SoftmaxRegression(784, 10, rng=rng)
-    hist = fit(model, SGD(model, 0.01, momentum), d.x_train, d.y_train, d.x_val, d.y_val,
-               epochs=10, batch_size=100, rng=rng)
+    # the fresh init fit draws: SoftmaxRegression(784, 10) from default_rng(seed 0)
+    r = fit(TrainConfig(epochs=10, batch_size=100, lr=0.01, momentum=momentum), d)
+    model, hist = r.model, r.history
     assert len(hist.iter_loss) == 10 * 550
     assert hist.train_loss[-1] < hist.train_loss[0]
     assert hist.val_acc[-1] >= bar

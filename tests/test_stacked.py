@@ -1,40 +1,43 @@
 """fit_stacked: K settings trained in one pass equal K separate runs (to float32 rounding,
-with the same accuracies), and a setting that diverges drops out without touching the rest."""
+with the same accuracies), with every feature a single run has (decay, Nesterov, weight
+decay, checkpoints and bit-identical resume), the same bits on one thread or two, and a
+setting that diverges drops out without touching the rest."""
 
 from __future__ import annotations
+
+from dataclasses import replace
 
 import numpy as np
 import pytest
 
+from softmax_mnist.checkpoint import load_checkpoint, restore, save_checkpoint
 from softmax_mnist.config import TrainConfig
 from softmax_mnist.datasets import Splits
-from softmax_mnist.errors import ConfigError, DivergenceError
+from softmax_mnist.errors import ConfigError, DivergenceError, Interrupted
+from softmax_mnist.loop import Hooks, fit_stacked, halves
+from softmax_mnist.optimizer import Setting
 from softmax_mnist.runs import train_model
-from softmax_mnist.stacked import Setting, fit_stacked
 
 SETTINGS = [
-    Setting(0.01),
-    Setting(0.01, momentum=0.9),
-    Setting(0.05, momentum=0.9, nesterov=True),
-    Setting(0.1, momentum=0.5, weight_decay=1e-3),
-    Setting(0.5),
+    dict(lr=0.01),
+    dict(lr=0.01, momentum=0.9),
+    dict(lr=0.05, momentum=0.9, nesterov=True),
+    dict(lr=0.1, momentum=0.5, weight_decay=1e-3),
+    dict(lr=0.5),
 ]
 # at batch size 1 a large step makes SGD chaotic: a rounding bit grows into a different run
 # (the product over K*C columns may round differently from the one over C), so compare
 # stable settings there
 SETTINGS_BATCH_1 = [
-    Setting(0.01),
-    Setting(0.005, momentum=0.9),
-    Setting(0.002, momentum=0.9, nesterov=True),
-    Setting(0.01, momentum=0.5, weight_decay=1e-3),
+    dict(lr=0.01),
+    dict(lr=0.005, momentum=0.9),
+    dict(lr=0.002, momentum=0.9, nesterov=True),
+    dict(lr=0.01, momentum=0.5, weight_decay=1e-3),
 ]
 
 
-def separate(setting: Setting, data: Splits, epochs: int, batch_size: int, seed: int):
-    config = TrainConfig(epochs=epochs, batch_size=batch_size, lr=setting.lr,
-                         momentum=setting.momentum, nesterov=setting.nesterov,
-                         weight_decay=setting.weight_decay, seed=seed)
-    return train_model(config, data)
+def configs(settings, **shared) -> list[TrainConfig]:
+    return [TrainConfig(**s, **shared) for s in settings]
 
 
 def assert_same_run(result, model, hist, atol=1e-5):
@@ -47,45 +50,103 @@ def assert_same_run(result, model, hist, atol=1e-5):
     assert len(result.history.train_loss) == len(hist.train_loss)
 
 
+def same_bits(a, b) -> None:
+    assert a.diverged == b.diverged
+    np.testing.assert_array_equal(a.model.W, b.model.W)
+    np.testing.assert_array_equal(a.model.b, b.model.b)
+    assert a.history.iter_loss == b.history.iter_loss and a.history.val_acc == b.history.val_acc
+
+
 def small_splits(mnist_splits, n_train=6000, n_val=1000) -> Splits:
     s = mnist_splits
     return Splits(s.x_train[:n_train], s.y_train[:n_train], s.x_val[:n_val], s.y_val[:n_val],
                   s.x_test[:10], s.y_test[:10], s.preprocess, s.stats)
 
 
-@pytest.mark.parametrize("batch_size", [1, 64, 100])
-def test_stacked_equals_separate_runs_on_mnist(mnist_splits, batch_size):
+@pytest.mark.parametrize("batch_size, decay", [(1, "none"), (64, "linear"), (100, "none")])
+def test_stacked_equals_separate_runs_on_mnist(mnist_splits, batch_size, decay):
     data = small_splits(mnist_splits, n_train=2000 if batch_size == 1 else 6000)
-    settings = SETTINGS_BATCH_1 if batch_size == 1 else SETTINGS
-    results = fit_stacked(settings, data.x_train, data.y_train, data.x_val, data.y_val,
-                          epochs=2, batch_size=batch_size, seed=7)
-    assert [r.setting for r in results] == settings
-    for r in results:
-        model, hist = separate(r.setting, data, 2, batch_size, 7)
+    cs = configs(SETTINGS_BATCH_1 if batch_size == 1 else SETTINGS, epochs=2,
+                 batch_size=batch_size, seed=7, lr_decay=decay)
+    results = fit_stacked(cs, data)
+    assert [r.setting for r in results] == [Setting(c.lr, c.momentum, c.nesterov, c.weight_decay)
+                                            for c in cs]
+    for c, r in zip(cs, results):
+        model, hist = train_model(c, data)
         assert r.diverged is None
         assert_same_run(r, model, hist)
 
 
+def test_one_setting_stacked_is_the_single_run_bit_for_bit(mnist_splits):
+    data = small_splits(mnist_splits)
+    c = TrainConfig(epochs=2, lr=0.05, momentum=0.9, lr_decay="linear", seed=2)
+    (r,) = fit_stacked([c], data)
+    model, hist = train_model(c, data)
+    np.testing.assert_array_equal(r.model.W, model.W)
+    assert r.history.iter_loss == hist.iter_loss and r.history.val_loss == hist.val_loss
+
+
+def test_the_same_bits_in_one_process_or_two(mnist_splits):
+    data = small_splits(mnist_splits, n_train=30000)
+    cs = configs(SETTINGS, epochs=2, batch_size=100, seed=3, lr_decay="linear")
+    assert len(halves(len(cs), len(data.x_train) * 2)) == 2  # the split this test is about
+    for a, b in zip(fit_stacked(cs, data, processes=1), fit_stacked(cs, data)):
+        same_bits(a, b)
+
+
+@pytest.mark.parametrize("n_train", [6000, 20000])
+def test_a_stacked_pass_stopped_mid_epoch_resumes_bit_for_bit(mnist_splits, tmp_path, n_train):
+    """Decaying learning rate, momentum, Nesterov, weight decay: stopped in epoch 2 with a
+    checkpoint file, then resumed from the file, the pass ends where an uninterrupted one does.
+    On 6,000 images the pass runs in one process and resumes mid-epoch; on 20,000 its halves
+    run in two processes, which meet at epoch ends: it resumes from the end of epoch 1."""
+    data = small_splits(mnist_splits, n_train=n_train)
+    n_iter = n_train // 100
+    split = len(halves(len(SETTINGS), n_train * 3)) == 2
+    assert split == (n_train == 20000)
+    cs = configs(SETTINGS, epochs=3, batch_size=100, seed=5, lr_decay="linear")
+    whole = fit_stacked(cs, data)
+    path, saved = tmp_path / "checkpoint.npz", [c.to_dict() for c in cs]
+    steps = iter(range(10**9))
+    hooks = Hooks(checkpoint=lambda st: save_checkpoint(path, st, saved), checkpoint_every=7,
+                  stop=lambda: next(steps) == n_iter + 34)  # epoch 2, step 35
+    with pytest.raises(Interrupted):
+        fit_stacked(cs, data, hooks)
+    state, on_file = load_checkpoint(path)
+    assert (state.epoch, state.step) == ((1, 0) if split else (1, 35)) and on_file == saved
+    state = restore(path, saved, (784, 10 * len(cs)), n_train=len(data.x_train))
+    for a, b in zip(whole, fit_stacked(cs, data, state=state)):
+        same_bits(a, b)
+    state = restore(path, saved, (784, 10 * len(cs)), n_train=len(data.x_train))
+    state.arrays["W"] += 0.01  # the resumed pass starts from the checkpoint's weights:
+    moved = fit_stacked(cs, data, state=state)  # moved, it ends elsewhere
+    assert not np.array_equal(moved[0].model.W, whole[0].model.W)
+    assert len(moved[0].history.iter_loss) == len(whole[0].history.iter_loss)
+
+
 def test_a_diverging_setting_drops_out_and_the_rest_are_undisturbed(mnist_splits):
     data = small_splits(mnist_splits)
-    settings = [Setting(0.05, momentum=0.9), Setting(1e4, momentum=0.9), Setting(0.01)]
-    results = fit_stacked(settings, data.x_train, data.y_train, data.x_val, data.y_val,
-                          epochs=3, batch_size=100, seed=1)
-    with pytest.raises(DivergenceError):
-        separate(settings[1], data, 3, 100, 1)
-    assert results[1].diverged and "diverged" in results[1].diverged
+    cs = configs([dict(lr=0.05, momentum=0.9), dict(lr=1e4, momentum=0.9), dict(lr=0.01)],
+                 epochs=3, batch_size=100, seed=1)
+    results = fit_stacked(cs, data)
+    with pytest.raises(DivergenceError) as alone:
+        train_model(cs[1], data)
+    assert results[1].diverged == str(alone.value)  # the message a run alone gives
+    assert "diverged" in results[1].diverged and "--lr 1000" in results[1].diverged
     assert np.isfinite(results[1].model.W).all()  # frozen, not NaN
     assert len(results[1].history.train_loss) < 3
     for k in (0, 2):
         assert results[k].diverged is None
-        assert_same_run(results[k], *separate(settings[k], data, 3, 100, 1))
+        assert_same_run(results[k], *train_model(cs[k], data))
 
 
 def test_identical_settings_give_identical_results():
     rng = np.random.default_rng(0)
     x = rng.normal(size=(300, 20)).astype(np.float32)
     y = rng.integers(0, 10, 300)
-    a, b = fit_stacked([Setting(0.1, 0.9)] * 2, x, y, epochs=2, batch_size=30, seed=3)
+    data = Splits(x, y, x[:0], y[:0], x[:0], y[:0], "course")
+    a, b = fit_stacked([TrainConfig(epochs=2, batch_size=30, lr=0.1, momentum=0.9, seed=3)] * 2,
+                       data)
     np.testing.assert_array_equal(a.model.W, b.model.W)
     assert a.history.iter_loss == b.history.iter_loss
 
@@ -97,5 +158,11 @@ def test_bad_settings_are_refused():
         Setting(0.1, momentum=1.0)
     with pytest.raises(ConfigError):
         Setting(0.1, nesterov=True)
+    x, y = np.zeros((4, 3), np.float32), np.zeros(4, np.int64)
+    data = Splits(x, y, x[:0], y[:0], x[:0], y[:0], "course")
     with pytest.raises(ConfigError):
-        fit_stacked([], np.zeros((4, 3), np.float32), np.zeros(4, np.int64))
+        fit_stacked([], data)
+    with pytest.raises(ConfigError, match="share their epochs"):
+        fit_stacked([TrainConfig(epochs=1), TrainConfig(epochs=2)], data)
+    with pytest.raises(ConfigError, match="batch size"):
+        fit_stacked([replace(TrainConfig(), batch_size=5)], data)

@@ -15,9 +15,9 @@ from softmax_mnist import experiments as ex
 from softmax_mnist import impl
 from softmax_mnist.cli import main
 from softmax_mnist.config import TrainConfig
+from softmax_mnist.loop import evaluate
 from softmax_mnist.modelfile import load_model
 from softmax_mnist.runs import train_model
-from softmax_mnist.solver import evaluate
 
 CASES = Path(__file__).parent / "check_cases"
 CORRECT = CASES / "correct"
@@ -113,7 +113,7 @@ def test_the_trainer_is_the_students_code(small):
 
 
 def test_the_trainer_stops_when_asked(small):
-    from softmax_mnist.checkpoint import Interrupted
+    from softmax_mnist.errors import Interrupted
 
     with pytest.raises(Interrupted, match="restarts"):
         impl.load(CORRECT).trainer(TrainConfig(epochs=1, val_size=1000), small, stop=lambda: True)

@@ -170,21 +170,22 @@ def _add_evaluate(sub) -> None:
 def cmd_evaluate(args) -> int:
     import math
 
-    from softmax_mnist.datasets import load_raw
+    from softmax_mnist.datasets import VAL_SIZE, load_raw, split_at
+    from softmax_mnist.loop import evaluate
     from softmax_mnist.modelfile import load_model, model_inputs
-    from softmax_mnist.solver import evaluate
 
     model, meta = load_model(args.model)
     val_size = args.val_size if args.val_size is not None else \
-        meta.get("config", {}).get("val_size", 5000)
+        meta.get("config", {}).get("val_size", VAL_SIZE)
     images, labels = load_raw(args.data_dir, "t10k" if args.split == "test" else "train")
     if args.split != "test":
-        if not 0 <= val_size < len(images):
-            raise ConfigError(f"--val-size must be in 0..{len(images) - 1}, got {val_size}")
         if args.split == "val" and val_size == 0:
             raise ConfigError(f"{args.model} was trained with no validation split (val_size 0); "
                               "pass --val-size N or use --split test")
-        cut = len(images) - val_size
+        try:
+            cut = split_at(len(images), val_size)
+        except ConfigError:
+            raise ConfigError(f"--val-size must be in 0..{len(images) - 1}, got {val_size}") from None
         part = slice(0, cut) if args.split == "train" else slice(cut, None)
         images, labels = images[part], labels[part]
     if images.shape[1] * images.shape[2] != model.W.shape[0]:

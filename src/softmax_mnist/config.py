@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import math
 import os
 import sys
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
-from softmax_mnist.datasets import PREPROCESS_MODES
-from softmax_mnist.errors import ConfigError
+from softmax_mnist.datasets import PREPROCESS_MODES, VAL_SIZE
+from softmax_mnist.errors import ConfigError, is_whole
+from softmax_mnist.optimizer import check_settings
 from softmax_mnist.transforms import check_transform
 
 LR_DECAYS = ("none", "linear")
@@ -31,7 +31,7 @@ class TrainConfig:
     nesterov: bool = False
     weight_decay: float = 0.0
     preprocess: str = "course"
-    val_size: int = 5000
+    val_size: int = VAL_SIZE
     seed: int = 0
     lr_decay: str = "none"  # linear: epoch e of E uses lr * (E - e + 1) / E
     # the image -> image transform before preprocessing (transforms.py); all off by default
@@ -48,15 +48,7 @@ class TrainConfig:
              f"epochs must be a whole number >= 1, got {self.epochs!r}")
         need(is_whole(self.batch_size) and self.batch_size >= 1,
              f"batch size must be a whole number >= 1, got {self.batch_size!r}")
-        need(is_real(self.lr) and self.lr > 0,
-             f"learning rate must be a positive number, got {self.lr!r}")
-        need(is_real(self.momentum) and 0 <= self.momentum < 1,
-             f"momentum must be in [0, 1), got {self.momentum!r}")
-        need(isinstance(self.nesterov, bool), f"nesterov must be true or false, got {self.nesterov!r}")
-        need(not self.nesterov or self.momentum > 0,
-             "Nesterov needs a momentum above 0, e.g. --momentum 0.9")
-        need(is_real(self.weight_decay) and self.weight_decay >= 0,
-             f"weight decay must be a number >= 0, got {self.weight_decay!r}")
+        check_settings(self.lr, self.momentum, self.nesterov, self.weight_decay)
         need(isinstance(self.preprocess, str) and self.preprocess in PREPROCESS_MODES,
              f"preprocess must be one of {', '.join(PREPROCESS_MODES)}, got {self.preprocess!r}")
         need(is_whole(self.val_size) and 0 <= self.val_size < 60000,
@@ -86,21 +78,6 @@ class TrainConfig:
 
     def to_dict(self) -> dict:
         return asdict(self)
-
-
-def is_whole(x) -> bool:
-    """An int that is not a bool (True is an int in Python, but not an epoch count)."""
-    return isinstance(x, int) and not isinstance(x, bool)
-
-
-def is_real(x) -> bool:
-    """A finite int or float, not a bool (JSON and TOML allow NaN and inf)."""
-    if not (is_whole(x) or isinstance(x, float)):
-        return False
-    try:
-        return math.isfinite(x)
-    except OverflowError:  # an int too large for a float
-        return False
 
 
 def read_toml(path: str | os.PathLike) -> dict:

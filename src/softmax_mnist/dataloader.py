@@ -11,7 +11,7 @@ from collections.abc import Iterator
 
 import numpy as np
 
-from softmax_mnist.datasets import load_raw, preprocess
+from softmax_mnist.datasets import load_raw, preprocess, split_at
 from softmax_mnist.errors import ConfigError
 
 
@@ -77,7 +77,8 @@ class Dataset:
         if mode not in ("train", "val", "test"):
             raise ConfigError(f"mode must be 'train', 'val' or 'test', got {mode!r}")
         images, labels = load_raw(data_root, "t10k" if mode == "test" else "train")
-        part = {"train": slice(0, 55000), "val": slice(55000, None), "test": slice(None)}[mode]
+        cut = split_at(len(images)) if mode != "test" else 0
+        part = {"train": slice(0, cut), "val": slice(cut, None), "test": slice(None)}[mode]
         self.images = preprocess(images[part], "course")
         self.labels = labels[part]
         self.num_classes = 10

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from softmax_mnist.errors import ConfigError, DataError
+from softmax_mnist.errors import ConfigError, DataError, is_whole
 from softmax_mnist.fileio import atomic_write
 from softmax_mnist.idx import available_memory, read_idx
 from softmax_mnist.transforms import apply_transform, check_transform
@@ -182,9 +182,20 @@ class Splits:
     transform: dict | None = None  # the image transform applied before preprocessing
 
 
+VAL_SIZE = 5000  # the course's split: the last 5,000 training images validate
+
+
+def split_at(n: int, val_size: int = VAL_SIZE) -> int:
+    """Where the training file splits: images [0, cut) train, [cut, n) validate. The one
+    place of the train/validation split (load_splits, the course's Dataset, evaluate)."""
+    if not is_whole(val_size) and not isinstance(val_size, np.integer) or not 0 <= val_size < n:
+        raise ConfigError(f"validation size must be a whole number in 0..{n - 1}, got {val_size!r}")
+    return n - int(val_size)
+
+
 def load_splits(
     data_dir: str | os.PathLike | None = None,
-    val_size: int = 5000,
+    val_size: int = VAL_SIZE,
     preprocess_mode: str = "course",
     transform: dict | None = None,
     progress=None,
@@ -203,12 +214,7 @@ def load_splits(
         raise DataError(f"training images are {images.shape[1]}x{images.shape[2]} but test images "
                         f"are {test_images.shape[1]}x{test_images.shape[2]} in "
                         f"{resolve_data_dir(data_dir)}; the four files must come from one data set")
-    if (not isinstance(val_size, (int, np.integer)) or isinstance(val_size, bool)
-            or not 0 <= val_size < len(images)):
-        raise ConfigError(
-            f"validation size must be a whole number in 0..{len(images) - 1}, got {val_size!r}"
-        )
-    n_train = len(images) - val_size
+    n_train = split_at(len(images), val_size)
     images = apply_transform(images, transform, progress)
     stats = fit_stats(images[:n_train]) if preprocess_mode == "standardize" else None
     x = preprocess(images, preprocess_mode, stats)

@@ -1,4 +1,9 @@
-"""The project's own error types: every message is one line naming the problem and the fix."""
+"""The project's own error types: every message is one line naming the problem and the fix.
+
+And the two checks of a number that every setting's validation uses (is_whole, is_real).
+"""
+
+import math
 
 
 class SoftmaxMnistError(Exception):
@@ -21,6 +26,14 @@ class DivergenceError(SoftmaxMnistError, FloatingPointError):
         self.history = history
 
 
+class Interrupted(SoftmaxMnistError):
+    """Training stopped on request (SIGINT/SIGTERM, or a stop hook) after its last checkpoint."""
+
+    def __init__(self, message: str, epoch: int = 0, step: int = 0):
+        super().__init__(message)
+        self.epoch, self.step = epoch, step
+
+
 class OutputError(SoftmaxMnistError, OSError):
     """A result could not be written (no such folder, read-only, disk full); nothing half-written."""
 
@@ -30,3 +43,18 @@ def output_error(path, e: OSError) -> OutputError:
     cause = e.strerror or type(e).__name__
     return OutputError(f"cannot write {path} ({cause}); choose another --out folder"
                        + (" or free some disk space" if getattr(e, "errno", None) == 28 else ""))
+
+
+def is_whole(x) -> bool:
+    """An int that is not a bool (True is an int in Python, but not an epoch count)."""
+    return isinstance(x, int) and not isinstance(x, bool)
+
+
+def is_real(x) -> bool:
+    """A finite int or float, not a bool (JSON and TOML allow NaN and inf)."""
+    if not (is_whole(x) or isinstance(x, float)):
+        return False
+    try:
+        return math.isfinite(x)
+    except OverflowError:  # an int too large for a float
+        return False

@@ -3,7 +3,7 @@
 A plan is a list of ``(name, group, TrainConfig)``, names ``<setting>@s<seed>``
 (results.py). ``run_study`` trains it on one ``Splits`` and returns the results dict of
 docs/results-schema.md. Runs that share the data, batch size, epochs and seed and differ only
-in optimizer numbers train side by side in one stacked pass (stacked.py); such a run has no
+in optimizer numbers train side by side in one stacked pass (loop.fit_stacked); such a run has no
 time of its own, so every reported time comes from ``timing.py``, measured apart.
 The test split is only reported, for the final models (the course's settings and the best
 preset, or a sweep's best setting): every choice is made from validation numbers.
@@ -29,16 +29,15 @@ import numpy as np
 
 from softmax_mnist import __version__, timing
 from softmax_mnist import results as rs
-from softmax_mnist.checkpoint import CheckpointError, load_checkpoint
+from softmax_mnist.checkpoint import CheckpointError, load_checkpoint, restore, save_checkpoint
 from softmax_mnist.config import TrainConfig
-from softmax_mnist.datasets import Splits, load_raw, load_splits
+from softmax_mnist.datasets import VAL_SIZE, Splits, load_raw, load_splits
 from softmax_mnist.errors import ConfigError, DivergenceError
 from softmax_mnist.fileio import atomic_write, atomic_write_json
+from softmax_mnist.loop import Hooks, evaluate, fit_stacked
 from softmax_mnist.modelfile import save_model
 from softmax_mnist.presets import preset
 from softmax_mnist.runs import train_model
-from softmax_mnist.solver import evaluate
-from softmax_mnist.stacked import Setting, fit_stacked
 
 Log = Callable[[str], None] | None
 
@@ -67,7 +66,7 @@ def _train(name: str, group: str, config: TrainConfig, data: Splits, log: Log = 
     With ``checkpoint_file``, the run checkpoints there and resumes from it when the file
     holds this same setting (an interrupted study). ``trainer``: see run_study.
     """
-    resume = checkpoint_file is not None and _holds(checkpoint_file, config)
+    resume = checkpoint_file is not None and _holds(checkpoint_file, [config])
     start = time.perf_counter()
     try:
         if trainer is not None:  # no checkpoint: its run restarts when interrupted
@@ -85,17 +84,25 @@ def _train(name: str, group: str, config: TrainConfig, data: Splits, log: Log = 
     return entry, model
 
 
-def _train_stacked(items, data: Splits, log: Log = None, pass_id: int = 0, progress=None) -> dict:
-    """Train settings that differ only in optimizer numbers in one pass (stacked.fit_stacked).
+def _train_stacked(items, data: Splits, log: Log = None, pass_id: int = 0, progress=None,
+                   checkpoint_file=None, stop=None) -> dict:
+    """Train settings that differ only in optimizer numbers in one pass (loop.fit_stacked).
 
-    ``items``: (name, group, config) sharing seed, batch size, epochs and data. Returns
-    {name: (entry, model)}. Their entries have no time of their own: ``pass`` names the pass
-    and ``stacked_with`` the runs that shared it.
+    ``items``: (name, group, config) sharing seed, batch size, epochs, schedule and data.
+    Returns {name: (entry, model)}. Their entries have no time of their own: ``pass`` names
+    the pass and ``stacked_with`` the runs that shared it. With ``checkpoint_file`` the pass
+    checkpoints there, and resumes from it when it holds these same settings.
     """
-    c0 = items[0][2]
-    settings = [Setting(c.lr, c.momentum, c.nesterov, c.weight_decay) for _, _, c in items]
-    results = fit_stacked(settings, data.x_train, data.y_train, data.x_val, data.y_val,
-                          c0.epochs, c0.batch_size, c0.seed, log=log, progress=progress)
+    configs = [c for _, _, c in items]
+    saved = [c.to_dict() for c in configs]
+    hooks = Hooks(log=log, progress=progress, stop=stop)
+    state = None
+    if checkpoint_file is not None:
+        if _holds(checkpoint_file, configs):
+            state = restore(checkpoint_file, saved, (data.x_train.shape[1], len(configs) * 10),
+                            n_train=len(data.x_train))
+        hooks.checkpoint = lambda st: save_checkpoint(checkpoint_file, st, saved)
+    results = fit_stacked(configs, data, hooks, state)
     out = {}
     names = [name for name, _, _ in items]
     for (name, group, config), r in zip(items, results):
@@ -107,12 +114,8 @@ def _train_stacked(items, data: Splits, log: Log = None, pass_id: int = 0, progr
     return out
 
 
-def _stackable(c: TrainConfig) -> bool:
-    return c.lr_decay == "none"  # fit_stacked keeps each learning rate fixed
-
-
 def _stack_key(c: TrainConfig) -> tuple:
-    return (c.seed, c.batch_size, c.epochs, c.preprocess, c.val_size,
+    return (c.seed, c.batch_size, c.epochs, c.lr_decay, c.preprocess, c.val_size,
             json.dumps(c.transform(), sort_keys=True))
 
 
@@ -128,7 +131,7 @@ def _stack_buckets(plan, skip) -> list[list]:
     for name, group, c in plan:
         repeat = c in seen
         seen.add(c)
-        if repeat or name in skip or not _stackable(c):
+        if repeat or name in skip:
             continue
         buckets.setdefault(_stack_key(c), []).append((name, group, c))
     return [b for b in buckets.values() if len(b) > 1]
@@ -161,10 +164,10 @@ def config_of(entry: dict) -> TrainConfig:
     return TrainConfig.from_dict(entry["config"])
 
 
-def _holds(checkpoint_file, config: TrainConfig) -> bool:
-    """True when ``checkpoint_file`` exists and was written by a run of ``config``."""
+def _holds(checkpoint_file, configs: list[TrainConfig]) -> bool:
+    """True when ``checkpoint_file`` exists and was written by the runs of ``configs``."""
     try:
-        return load_checkpoint(checkpoint_file)[3] == config.to_dict()
+        return load_checkpoint(checkpoint_file)[1] == [c.to_dict() for c in configs]
     except CheckpointError:
         return False
 
@@ -199,7 +202,7 @@ def study_plan(quick: bool = False, seed: int = 0, seeds: int = SEEDS
     """
     epochs = QUICK["epochs"] if quick else 10
     base = TrainConfig(epochs=epochs, batch_size=100, lr=0.01, momentum=0.0, seed=seed,
-                       val_size=QUICK["n_val"] if quick else 5000)
+                       val_size=QUICK["n_val"] if quick else VAL_SIZE)
     m9 = replace(base, momentum=0.9)
     lrs = QUICK["lrs"] if quick else LRS
     sizes = QUICK["batch_sizes"] if quick else BATCH_SIZES
@@ -397,11 +400,11 @@ def run_study(plan, data: Splits, log: Log = None, verbose: bool = False,
     identical to an earlier one is not trained again: its entry is copied (training is
     deterministic). When ``models`` is a dict, each finished run's model is stored in it.
     Faults: ``finished`` maps names to entries already done (a resumed study skips them);
-    ``on_run(entry)`` is called as each run ends; a run trained alone checkpoints to
-    ``checkpoint_file`` and stops with Interrupted when ``stop()`` turns true (a stacked pass
-    restarts when interrupted). Speed: with ``stack``, runs that differ only in optimizer
-    numbers train together (``_stack_buckets``). With ``time_epochs``, the settings of
-    ``timing_plan`` are then timed apart (timing.py): the only times the report gives.
+    ``on_run(entry)`` is called as each run ends; a run or a stacked pass checkpoints to
+    ``checkpoint_file`` and stops with Interrupted when ``stop()`` turns true. Speed: with
+    ``stack``, runs that differ only in optimizer numbers train together (``_stack_buckets``).
+    With ``time_epochs``, the settings of ``timing_plan`` are then timed apart (timing.py):
+    the only times the report gives.
     ``progress(desc=, total=)`` (tqdm's signature) makes a bar per epoch of each run or pass.
     ``trainer(config, data, log, progress=, stop=) -> (model, History)`` trains each run instead
     of runs.train_model (``study --impl``: a student's classes, impl.py); stacking is then off,
@@ -475,7 +478,8 @@ def run_study(plan, data: Splits, log: Log = None, verbose: bool = False,
             tag = f"pass {len(passes) + 1}"
             epoch_log = (lambda s, t=tag: log(f"  {t}: {s}")) if log and verbose else None
             pass_id = max((p["id"] for p in passes), default=0) + 1
-            out = _train_stacked(bucket, splits(bucket[0][2]), epoch_log, pass_id, progress)
+            out = _train_stacked(bucket, splits(bucket[0][2]), epoch_log, pass_id, progress,
+                                 checkpoint_file, stop)
             seconds = time.perf_counter() - t0
             passes.append({"id": pass_id, "runs": [n for n, _, _ in bucket], "seconds": seconds})
             for n, _, c in bucket:

@@ -3,6 +3,10 @@
 log_softmax(z)_ic = z_ic - max_k z_ik - log sum_k exp(z_ik - max_k z_ik)
 cross_entropy     = -(1/N) sum_i log_softmax(z)_{i, y_i}
 d loss / d z      = (softmax(z) - onehot(y)) / N
+
+cross_entropy and accuracy also take (N, K, C) logits: K models scoring the same N samples
+(a stacked sweep, loop.py), each with its own mean over N. The math is the same; the
+(N, K, C) array is read as N*K rows of C scores, row (i, k) with label y_i.
 """
 
 from __future__ import annotations
@@ -34,26 +38,46 @@ def softmax(logits: np.ndarray) -> np.ndarray:
     return p
 
 
+def _rows(logits: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
+    """(N, C) or (N, K, C) logits as (N*K, C) rows (a view), their labels, and K."""
+    flat = logits.reshape(-1, logits.shape[-1])
+    k = len(flat) // len(logits)
+    return flat, (y if k == 1 else np.repeat(y, k)), k
+
+
 def cross_entropy(
     logits: np.ndarray, y: np.ndarray, out: np.ndarray | None = None,
     top: np.ndarray | None = None,
-) -> tuple[float, np.ndarray]:
-    """Mean cross-entropy of (N, C) logits against integer labels y (N,), and its gradient.
+):
+    """Mean cross-entropy of logits against integer labels y (N,), and its gradient.
 
-    Returns ``(loss, dlogits)`` with ``dlogits = (softmax(logits) - onehot(y)) / N`` of shape (N, C).
-    ``out``: where to write dlogits; may be ``logits`` itself, so that a training loop allocates
-    no (N, C) array per batch (the logits are then overwritten). ``top``: see log_softmax.
+    Returns ``(loss, dlogits)`` with ``dlogits = (softmax(logits) - onehot(y)) / N``, the shape
+    of ``logits``. ``loss``: a float for (N, C) logits; for (N, K, C), one per model (K,).
+    ``out``: where to write dlogits, the shape of ``logits``; may be ``logits`` itself, so that
+    a training loop allocates nothing per batch (the logits are then overwritten).
+    ``top``: the argmax of each of the N*K rows of C, when the caller has it already.
     """
-    n = logits.shape[0]
-    rows = np.arange(n)
-    logp = log_softmax(logits, out=out, top=top)
-    loss = -float(logp[rows, y].sum(dtype=np.float64)) / n  # the mean, summed in float64
+    n = len(logits)
+    flat, labels, k = _rows(logits, y)
+    rows = np.arange(len(flat))
+    logp = log_softmax(flat, out=None if out is None else out.reshape(flat.shape), top=top)
+    picked = logp[rows, labels].reshape(n, k)
+    loss = -picked.sum(axis=0, dtype=np.float64) / n  # each model's mean, summed in float64
     dlogits = np.exp(logp, out=logp)  # reuse the buffer: softmax = exp(log_softmax)
-    dlogits[rows, y] -= 1.0
+    dlogits[rows, labels] -= 1.0
     dlogits /= n
-    return loss, dlogits
+    return (float(loss[0]) if logits.ndim == 2 else loss), dlogits.reshape(logits.shape)
 
 
-def accuracy(logits: np.ndarray, y: np.ndarray) -> float:
-    """Fraction of rows whose largest logit is at the true label."""
-    return np.count_nonzero(logits.argmax(axis=1) == y) / len(y)
+def correct(logits: np.ndarray, y: np.ndarray, top: np.ndarray | None = None):
+    """How many rows have their largest logit at the true label: an int for (N, C) logits,
+    one count per model (K,) for (N, K, C). ``top``: the rows' argmax, as in cross_entropy."""
+    flat, labels, k = _rows(logits, y)
+    top = flat.argmax(axis=1) if top is None else top
+    counts = np.count_nonzero((top == labels).reshape(len(logits), k), axis=0)
+    return int(counts[0]) if logits.ndim == 2 else counts
+
+
+def accuracy(logits: np.ndarray, y: np.ndarray, top: np.ndarray | None = None):
+    """The fraction of rows ``correct``: a float for (N, C) logits, (K,) for (N, K, C)."""
+    return correct(logits, y, top) / len(logits)

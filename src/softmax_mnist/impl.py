@@ -21,7 +21,6 @@ import math
 import signal
 import sys
 import threading
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -29,14 +28,12 @@ import numpy as np
 from threadpoolctl import threadpool_limits
 
 from softmax_mnist.check import CannotRun, framework_imports, local_imports, preflight
-from softmax_mnist.checkpoint import Interrupted
 from softmax_mnist.config import TrainConfig
-from softmax_mnist.dataloader import batch_lengths, check_batch_size, iterate_minibatches
 from softmax_mnist.datasets import Splits
-from softmax_mnist.errors import DivergenceError, SoftmaxMnistError
+from softmax_mnist.errors import DivergenceError, Interrupted, SoftmaxMnistError
 from softmax_mnist.fileio import atomic_write_text
+from softmax_mnist.loop import Hooks, evaluate, schedule_of, setting_of, train
 from softmax_mnist.model import SoftmaxRegression
-from softmax_mnist.solver import History, divergence_limit, evaluate
 
 SOURCE_DIR = "impl"  # the study folder's copy of the student's files, read by the report
 
@@ -48,6 +45,46 @@ class ImplError(SoftmaxMnistError):
 def reference_only(config: TrainConfig) -> bool:
     """Settings the course's SGD(model, learning_rate, momentum) has no argument for."""
     return config.nesterov or config.weight_decay > 0
+
+
+class _CourseLearner:
+    """One setting trained by the student's objects, for loop.train: ``step`` is the course's
+    forward, gradient_computing and SGD.step; the weights are read out to evaluate."""
+
+    size, num_classes = 1, 10
+
+    def __init__(self, impl: Impl, config: TrainConfig, core: SoftmaxRegression):
+        self.impl, self.core, self.schedule = impl, core, schedule_of(config)
+        self.settings = [setting_of(config)]
+        self.model = impl._call("SoftmaxCrossEntropyLoss(784, 10)", impl.Loss, core.W.shape[0], 10)
+        self.model.W, self.model.b = core.W.copy(), core.b.copy()
+        self.opt = impl._call("SGD(model, learning_rate, momentum)", impl.SGD, self.model,
+                              config.lr, config.momentum)
+
+    def start_epoch(self, epoch: int) -> None:
+        self.opt.learning_rate = self.schedule(self.settings[0].lr, epoch)
+
+    def step(self, xb, yb):
+        impl = self.impl
+        loss, acc = impl._pair(impl._call("forward", self.model.forward, xb, yb))
+        if math.isfinite(loss):
+            impl._call("gradient_computing", self.model.gradient_computing)
+            impl._call("step", self.opt.step)
+        return np.array([loss]), np.array([acc])
+
+    def drop(self, mask) -> None:
+        """Nothing to mask: one setting, and the loop stops when it diverges."""
+
+    def copy_out(self) -> None:
+        self.impl._copy(self.model, self.core)
+
+    def evaluate(self, x, y):
+        self.copy_out()
+        loss, acc = evaluate(self.core, x, y)
+        return np.array([loss]), np.array([acc])
+
+    def arrays(self) -> dict:
+        return {}  # train is given no checkpoint hook: the student's objects are not saved
 
 
 @dataclass
@@ -80,66 +117,29 @@ class Impl:
         """Train ``config`` with the student's classes; (SoftmaxRegression, History).
 
         The same start as this package's run of the seed (W and b from SoftmaxRegression's
-        init, then the same shuffles), so a correct implementation gives the reference's numbers
-        up to float rounding. Raises DivergenceError as ``fit`` does, Interrupted when ``stop()``
-        turns true (the run restarts on --resume: no checkpoint of the student's objects).
+        init, then the same shuffles) and the same loop (loop.train), so a correct
+        implementation gives the reference's numbers up to float rounding. Raises
+        DivergenceError as ``fit`` does, Interrupted when ``stop()`` turns true (the run
+        restarts on --resume: no checkpoint of the student's objects).
         """
         if reference_only(config):
             from softmax_mnist.runs import train_model
 
             return train_model(config, data, log, stop=stop, progress=progress)
-        check_batch_size(config.batch_size, len(data.x_train))
         rng = np.random.default_rng(config.seed)
         core = SoftmaxRegression(data.x_train.shape[1], 10, rng=rng)
-        model = self._call("SoftmaxCrossEntropyLoss(784, 10)", self.Loss, core.W.shape[0], 10)
-        model.W, model.b = core.W.copy(), core.b.copy()
-        opt = self._call("SGD(model, learning_rate, momentum)", self.SGD, model, config.lr,
-                         config.momentum)
-        hist = History()
-        sizes = batch_lengths(len(data.x_train), config.batch_size)
+        learner = _CourseLearner(self, config, core)
+        hooks = Hooks(log=log, stop=stop, progress=progress)
         with threadpool_limits(1, user_api="blas"), np.errstate(over="ignore", invalid="ignore"):
-            for epoch in range(1, config.epochs + 1):
-                decay = (config.epochs - epoch + 1) / config.epochs if config.lr_decay == "linear" else 1
-                opt.learning_rate = config.lr * decay
-                start = time.perf_counter()
-                losses, accs = np.empty(len(sizes)), np.empty(len(sizes))
-                batches = iterate_minibatches(data.x_train, data.y_train, config.batch_size, rng)
-                bar = progress(desc=f"epoch {epoch}/{config.epochs}", total=len(sizes),
-                               unit="step") if progress else None
-                for it, (xb, yb) in enumerate(batches):
-                    out = self._call("forward", model.forward, xb, yb)
-                    loss, acc = self._pair(out)
-                    losses[it], accs[it] = loss, acc
-                    if not math.isfinite(loss):
-                        raise DivergenceError(f"training diverged at epoch {epoch}, iteration {it + 1}: "
-                                              f"your forward gave loss {loss} with learning rate "
-                                              f"{opt.learning_rate:g}", history=hist)
-                    self._call("gradient_computing", model.gradient_computing)
-                    self._call("step", opt.step)
-                    if bar is not None:
-                        bar.update()
-                    if stop is not None and stop():
-                        raise Interrupted(f"stopped at epoch {epoch}, step {it + 1} of {len(sizes)} "
-                                          "(a run of --impl restarts when resumed)", epoch=epoch, step=it + 1)
-                if bar is not None:
-                    bar.close()
-                hist.add_epoch(losses, accs, sizes, time.perf_counter() - start)
-                self._copy(model, core)
-                limit = divergence_limit(10)
-                if hist.train_loss[-1] > limit:
-                    raise DivergenceError(f"training diverged in epoch {epoch}: mean loss "
-                                          f"{hist.train_loss[-1]:.4g} is over {limit:.3g} with learning "
-                                          f"rate {opt.learning_rate:g}", history=hist)
-                line = (f"epoch {epoch}/{config.epochs}  train loss {hist.train_loss[-1]:.4f}  "
-                        f"acc {hist.train_acc[-1]:.4f}")
-                if len(data.x_val):
-                    vl, va = evaluate(core, data.x_val, data.y_val)
-                    hist.val_loss.append(vl)
-                    hist.val_acc.append(va)
-                    line += f"  val loss {vl:.4f}  acc {va:.4f}"
-                if log:
-                    log(f"{line}  {hist.epoch_time[-1]:.2f}s")
-        return core, hist
+            try:
+                hists, diverged = train(learner, data, config.epochs, config.batch_size, rng, hooks)
+            except Interrupted as e:
+                raise Interrupted(f"{e} (a run of --impl restarts when resumed)", e.epoch,
+                                  e.step) from None
+        if diverged[0]:
+            raise DivergenceError(diverged[0], history=hists[0])
+        learner.copy_out()
+        return core, hists[0]
 
     # ---- calling the student's code --------------------------------------------------------
 

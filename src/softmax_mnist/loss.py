@@ -1,7 +1,10 @@
 """Course API: ``SoftmaxCrossEntropyLoss(num_input, num_output, trainable=True)``.
 
 The course fuses the linear layer and the loss in one object; here it is a thin
-shell over SoftmaxRegression and functional.cross_entropy.
+shell over SoftmaxRegression and functional.cross_entropy, with the course's names:
+``forward(Input, labels) -> (loss, acc)``, ``gradient_computing()``, ``W``, ``b``,
+``grad_W``, ``grad_b``, ``trainable``, ``num_input``, ``num_output``,
+``onehot_labels(labels)`` and ``XavierInit()``.
 """
 
 from __future__ import annotations
@@ -13,10 +16,12 @@ from softmax_mnist.model import SoftmaxRegression
 
 
 class SoftmaxCrossEntropyLoss:
-    """``forward(Input, labels) -> (loss, acc)``, ``gradient_computing()``; W, b, grad_W, grad_b."""
+    """A linear layer and its softmax cross-entropy, as the course's loss.py has them."""
 
     def __init__(self, num_input: int, num_output: int, trainable: bool = True, rng=None):
-        self.core = SoftmaxRegression(num_input, num_output, rng=rng)
+        self.num_input, self.num_output = num_input, num_output
+        self.rng = np.random.default_rng(0) if rng is None else rng
+        self.core = SoftmaxRegression(num_input, num_output, rng=self.rng)
         self.trainable = trainable
         self._dlogits: np.ndarray | None = None
 
@@ -36,14 +41,28 @@ class SoftmaxCrossEntropyLoss:
     def _set(self, key, value):
         self.core.params[key][...] = value  # in place: the optimizer holds these arrays
 
+    def XavierInit(self) -> None:  # noqa: N802 - the course's name
+        """Draw W and b again, the course's way: Normal(0, sqrt(2 / (in + out)) * sqrt(2))."""
+        std = np.sqrt(2.0 / (self.num_input + self.num_output)) * np.sqrt(2.0)
+        self.W = self.rng.normal(0.0, std, self.W.shape)
+        self.b = self.rng.normal(0.0, std, self.b.shape)
+
+    def onehot_labels(self, labels: np.ndarray) -> np.ndarray:
+        """Integer labels (N,) as one-hot rows (N, num_output), float32."""
+        labels = np.asarray(labels)
+        onehot = np.zeros((len(labels), self.num_output), dtype=np.float32)
+        onehot[np.arange(len(labels)), labels] = 1.0
+        return onehot
+
     def forward(self, Input: np.ndarray, labels: np.ndarray):
         """Loss and accuracy of a batch; labels as integers (N,) or one-hot (N, C)."""
         labels = np.asarray(labels)
         if labels.ndim == 2:
             labels = labels.argmax(axis=1)
         logits = self.core.forward(Input)
-        loss, self._dlogits = cross_entropy(logits, labels)
-        return loss, accuracy(logits, labels)
+        acc = accuracy(logits, labels)
+        loss, self._dlogits = cross_entropy(logits, labels, out=logits)
+        return loss, acc
 
     def gradient_computing(self) -> None:
         """Fill grad_W (D, C) and grad_b (1, C) from the last forward."""

@@ -2,6 +2,10 @@
 
 Shapes: X (N, D), W (D, C), b (1, C), logits (N, C). ``params`` and ``grads`` are
 dicts with the same keys; they are the whole contract with the optimizer.
+
+K models side by side (a stacked sweep, loop.py) are one SoftmaxRegression with ``copies=K``:
+W (D, K*C) and b (1, K*C), model k owning columns k*C .. k*C+C-1, so the K models' logits are
+one (N, K*C) product. Column j of X W depends on column j of W only: the models stay apart.
 """
 
 from __future__ import annotations
@@ -12,7 +16,10 @@ from softmax_mnist.functional import softmax
 
 
 class SoftmaxRegression:
-    """Linear softmax classifier with the course's init: W, b ~ Normal(0, sqrt(4 / (D + C)))."""
+    """Linear softmax classifier with the course's init: W, b ~ Normal(0, sqrt(4 / (D + C))).
+
+    ``copies``: K models side by side, all starting from the one init drawn from ``rng``.
+    """
 
     def __init__(
         self,
@@ -20,13 +27,14 @@ class SoftmaxRegression:
         num_classes: int = 10,
         rng: np.random.Generator | None = None,
         dtype: np.dtype | type = np.float32,
+        copies: int = 1,
     ):
         rng = np.random.default_rng(0) if rng is None else rng
         std = np.sqrt(4.0 / (num_features + num_classes))  # Xavier-style, as the course does it
-        self.params = {
-            "W": rng.normal(0.0, std, (num_features, num_classes)).astype(dtype),
-            "b": rng.normal(0.0, std, (1, num_classes)).astype(dtype),
-        }
+        W = rng.normal(0.0, std, (num_features, num_classes)).astype(dtype)
+        b = rng.normal(0.0, std, (1, num_classes)).astype(dtype)
+        self.num_classes, self.copies = num_classes, copies
+        self.params = {"W": np.tile(W, (1, copies)), "b": np.tile(b, (1, copies))}
         self.grads = {k: np.zeros_like(v) for k, v in self.params.items()}
         self._X: np.ndarray | None = None
 
@@ -68,3 +76,12 @@ class SoftmaxRegression:
     def predict(self, X: np.ndarray) -> np.ndarray:
         """Most likely class (N,)."""
         return (X @ self.params["W"] + self.params["b"]).argmax(axis=1)
+
+    def select(self, first: int, stop: int) -> SoftmaxRegression:
+        """Models ``first`` .. ``stop - 1`` of a stacked model, as a new (copied) model."""
+        C = self.num_classes
+        part = SoftmaxRegression.__new__(SoftmaxRegression)
+        part.num_classes, part.copies, part._X = C, stop - first, None
+        part.params = {k: v[:, first * C:stop * C].copy() for k, v in self.params.items()}
+        part.grads = {k: np.zeros_like(v) for k, v in part.params.items()}
+        return part

@@ -36,24 +36,31 @@ from pathlib import Path
 import numpy as np
 from flask import Flask, Response, abort, jsonify, request
 
-from softmax_mnist.checkpoint import Interrupted, TrainState
-from softmax_mnist.config import TrainConfig, is_real, is_whole
+from softmax_mnist.config import TrainConfig
 from softmax_mnist.datasets import (
     FILES,
     PREPROCESS_MODES,
+    VAL_SIZE,
     Splits,
     find_file,
     load_raw,
     load_splits,
     resolve_data_dir,
 )
-from softmax_mnist.errors import ConfigError, DataError, DivergenceError, SoftmaxMnistError
+from softmax_mnist.errors import (
+    ConfigError,
+    DataError,
+    DivergenceError,
+    Interrupted,
+    SoftmaxMnistError,
+    is_real,
+    is_whole,
+)
 from softmax_mnist.functional import softmax
+from softmax_mnist.loop import Hooks, TrainState, evaluate, fit
 from softmax_mnist.model import SoftmaxRegression
 from softmax_mnist.modelfile import load_model, model_inputs, save_model
-from softmax_mnist.optimizer import SGD
 from softmax_mnist.presets import preset
-from softmax_mnist.solver import evaluate, fit
 from softmax_mnist.web import (
     MAX_UPLOAD_BYTES,
     READ_TIMEOUT,
@@ -74,7 +81,6 @@ UPDATE_SECONDS = 0.2  # a page gets at most one message per this long: redrawn u
 KEEPALIVE_SECONDS = 15
 MAX_STREAMS = 32  # open pages at once (each holds one of the server's threads: make_server)
 MAX_EPOCHS = 100
-VAL_SIZE = 5000  # the course's 55,000 / 5,000 split
 SLOW_EPOCH_SECONDS = 1.0  # "slow motion": an epoch takes at least this long
 DEFAULTS = {"lr": 0.01, "momentum": 0.0, "nesterov": False, "weight_decay": 0.0, "batch_size": 100,
             "epochs": 10, "preprocess": "course", "lr_decay": "none", "seed": 0, "slow": True}
@@ -404,7 +410,6 @@ class Playground:
             # as runs.train_model builds them, so the same seed gives the same history as `train`
             rng = np.random.default_rng(config.seed)
             model = SoftmaxRegression(d.x_train.shape[1], 10, rng=rng)
-            opt = SGD(model, config.lr, config.momentum, config.nesterov, config.weight_decay)
             n_iter = math.ceil(len(d.x_train) / config.batch_size)
             block = math.ceil(n_iter / POINTS_PER_EPOCH)
             step_seconds = SLOW_EPOCH_SECONDS / n_iter if slow else 0.0
@@ -420,14 +425,14 @@ class Playground:
 
             def checkpoint(state: TrainState) -> None:
                 if state.step:  # every `block` steps within an epoch, and when stopping
-                    points = block_means(state.epoch_losses, run.in_epoch, state.step, block,
+                    points = block_means(state.losses[:, 0], run.in_epoch, state.step, block,
                                          state.epoch, n_iter)
                     with self.cond:
                         run.points.extend(points)
                         run.in_epoch = state.step
                         self._changed()
                     return
-                h = state.history  # an epoch ended: its numbers as History recorded them
+                h = state.histories[0]  # an epoch ended: its numbers as History recorded them
                 points = block_means(h["iter_loss"][-n_iter:], run.in_epoch, n_iter, block,
                                      state.epoch - 1, n_iter)
                 row = {"epoch": state.epoch, "train_loss": h["train_loss"][-1],
@@ -444,9 +449,8 @@ class Playground:
                     self._changed(run, listed=True)
 
             try:
-                fit(model, opt, d.x_train, d.y_train, d.x_val, d.y_val, config.epochs, config.batch_size,
-                    rng, checkpoint=checkpoint, checkpoint_every=block, stop=stop,
-                    lr_decay=config.lr_decay)
+                fit(config, d, Hooks(checkpoint=checkpoint, checkpoint_every=block, stop=stop),
+                    model=model, rng=rng)
                 status, message = "done", ""
             except Interrupted as e:
                 status, message = "stopped", f"stopped in epoch {e.epoch}, after step {e.step}"

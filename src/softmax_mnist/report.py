@@ -146,7 +146,7 @@ def method_section(doc: Document, lang: str, check: float | None, n_check: int,
     from softmax_mnist.functional import cross_entropy
     from softmax_mnist.loss import SoftmaxCrossEntropyLoss
     from softmax_mnist.model import SoftmaxRegression
-    from softmax_mnist.optimizer import SGD
+    from softmax_mnist.optimizer import SGD, sgd_update
 
     L = lang
     doc.add(Heading(T(L, "Method", "方法")), Heading(T(L, "Model and loss", "模型与损失函数"), 2),
@@ -264,8 +264,10 @@ def method_section(doc: Document, lang: str, check: float | None, n_check: int,
                    "`SGD.step`（@code-step）原地实现 @eq-momentum。动量为 0 时直接做普通 SGD 更新、不保存速度，"
                    "因此动量实验只需改变一个参数；速度保存在 `self.velocity` 中，跨步保留；"
                    "权重衰减（课程中不使用）只对 W 的梯度加上 λw。")),
-            Code(source_of(SGD.step), T(L, "SGD.step: momentum and Nesterov (optimizer.py).",
-                                       "SGD.step：动量与 Nesterov（optimizer.py）。"), "code-step"))
+            Code(source_of(SGD.step) + "\n\n" + source_of(sgd_update),
+                 T(L, "SGD.step and the update it applies, sgd_update: momentum and Nesterov "
+                   "(optimizer.py).", "SGD.step 及其调用的更新 sgd_update：动量与 Nesterov（optimizer.py）。"),
+                 "code-step"))
 
 
 def _impl_code(doc: Document, L: str, impl: dict) -> None:

@@ -17,19 +17,15 @@ import shutil
 import time
 from pathlib import Path
 
-import numpy as np
-
 from softmax_mnist import __version__
 from softmax_mnist.checkpoint import Interrupted, checkpoint_path, restore, save_checkpoint
 from softmax_mnist.config import TrainConfig
 from softmax_mnist.dataloader import check_batch_size
-from softmax_mnist.datasets import Splits, load_splits, resolve_data_dir
+from softmax_mnist.datasets import NUM_CLASSES, Splits, load_splits, resolve_data_dir
 from softmax_mnist.errors import ConfigError, output_error
 from softmax_mnist.fileio import atomic_write_json, atomic_write_text, replace_folder
-from softmax_mnist.model import SoftmaxRegression
+from softmax_mnist.loop import History, Hooks, evaluate, fit
 from softmax_mnist.modelfile import save_model
-from softmax_mnist.optimizer import SGD
-from softmax_mnist.solver import History, evaluate, fit
 from softmax_mnist.visualize import plot_history, save_figure
 
 
@@ -75,7 +71,7 @@ def history_csv(history: History) -> str:
 def train_model(config: TrainConfig, data: Splits, log=None, display_freq: int = 0,
                 checkpoint_file=None, checkpoint_every: int = 0, stop=None, resume: bool = False,
                 progress=None):
-    """Build the model and optimizer from ``config`` and train on ``data``'s train split.
+    """Train ``config`` on ``data``'s train split (loop.fit); (model, History).
 
     With ``checkpoint_file``, a checkpoint is written there after every epoch (and every
     ``checkpoint_every`` steps, and when ``stop()`` turns true); ``resume`` starts from it.
@@ -84,20 +80,17 @@ def train_model(config: TrainConfig, data: Splits, log=None, display_freq: int =
         raise ConfigError(f"the data were prepared with image transform "
                           f"{getattr(data, 'transform', None)}, the settings ask for "
                           f"{config.transform()}; load them with load_splits(..., transform=...)")
-    rng = np.random.default_rng(config.seed)
-    model = SoftmaxRegression(data.x_train.shape[1], 10, rng=rng)
-    opt = SGD(model, config.lr, config.momentum, config.nesterov, config.weight_decay)
-    state = restore(checkpoint_file, model, opt, config.to_dict(),
+    configs = [config.to_dict()]
+    state = restore(checkpoint_file, configs, (data.x_train.shape[1], NUM_CLASSES),
                     n_train=len(data.x_train)) if resume else None
     save = None
     if checkpoint_file is not None:
         def save(st):
-            save_checkpoint(checkpoint_file, model.params, opt.velocity, st, config.to_dict())
-    history = fit(model, opt, data.x_train, data.y_train, data.x_val, data.y_val,
-                  config.epochs, config.batch_size, rng, log, display_freq,
-                  state=state, checkpoint=save, checkpoint_every=checkpoint_every, stop=stop,
-                  lr_decay=config.lr_decay, progress=progress)
-    return model, history
+            save_checkpoint(checkpoint_file, st, configs)
+    hooks = Hooks(log=log, log_every=display_freq, checkpoint=save,
+                  checkpoint_every=checkpoint_every, stop=stop, progress=progress)
+    r = fit(config, data, hooks, state)
+    return r.model, r.history
 
 
 def train_run(config: TrainConfig, data_dir=None, out=None, log=None, force=False,

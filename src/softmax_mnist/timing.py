@@ -14,15 +14,16 @@ from __future__ import annotations
 
 import statistics
 import time
+from dataclasses import replace
 
 import numpy as np
 from threadpoolctl import threadpool_limits
 
 from softmax_mnist.config import TrainConfig
 from softmax_mnist.datasets import Splits
+from softmax_mnist.loop import fit
 from softmax_mnist.model import SoftmaxRegression
 from softmax_mnist.optimizer import SGD
-from softmax_mnist.solver import fit
 
 ROUNDS = 7
 WARMUP = 1
@@ -38,18 +39,20 @@ def epoch_times(configs: dict[str, TrainConfig], data: Splits, rounds: int = ROU
     """{name: {"times": [s per round], "median", "q1", "q3"}}: seconds of one training epoch
     (no validation pass) of each config, interleaved round by round."""
     state = {}
+    train_only = replace(data, x_val=data.x_val[:0], y_val=data.y_val[:0])
     for name, c in configs.items():
         rng = np.random.default_rng(c.seed)
         model = SoftmaxRegression(data.x_train.shape[1], 10, rng=rng)
-        state[name] = (model, SGD(model, c.lr, c.momentum, c.nesterov, c.weight_decay), rng, c)
+        velocity = {k: np.zeros_like(v) for k, v in model.params.items()} if c.momentum else {}
+        state[name] = (model, rng, velocity, replace(c, epochs=1, lr_decay="none"))
     names = list(configs)
     times: dict[str, list[float]] = {n: [] for n in names}
     for r in range(warmup + rounds):
         k = r % len(names)
         for name in names[k:] + names[:k]:  # rotate, so no setting always runs first
-            model, opt, rng, c = state[name]
+            model, rng, velocity, c = state[name]
             start = time.perf_counter()
-            fit(model, opt, data.x_train, data.y_train, epochs=1, batch_size=c.batch_size, rng=rng)
+            fit(c, train_only, model=model, rng=rng, velocity=velocity)  # one more epoch of it
             if r >= warmup:
                 times[name].append(time.perf_counter() - start)
     return {n: _spread(t) for n, t in times.items()}
