@@ -51,10 +51,10 @@ from epoch import (  # noqa: E402  (after the path fix)
     machine_lines,
 )
 
-from softmax_mnist.config import TrainConfig  # noqa: E402
-from softmax_mnist.datasets import load_raw, load_splits  # noqa: E402
-from softmax_mnist.loop import evaluate, fit, fit_stacked  # noqa: E402
-from softmax_mnist.model import SoftmaxRegression  # noqa: E402
+from softmax_mnist.core.config import TrainConfig  # noqa: E402
+from softmax_mnist.core.data import load_raw, load_splits  # noqa: E402
+from softmax_mnist.core.loop import evaluate, fit, fit_stacked  # noqa: E402
+from softmax_mnist.core.model import SoftmaxRegression  # noqa: E402
 
 N_TRAIN = 55000
 LR = 0.01
@@ -401,9 +401,9 @@ def first_reach(stamps: list[float], accs: list[float]) -> float | None:
 
 
 def run_package(name, data_dir, quick):
-    from softmax_mnist.config import TrainConfig
-    from softmax_mnist.presets import PRESETS
-    from softmax_mnist.runs import train_model
+    from softmax_mnist.core.config import TrainConfig
+    from softmax_mnist.core.presets import PRESETS
+    from softmax_mnist.study.run import train_model
 
     config = TrainConfig(**PRESETS["best"]) if name == "package best" else \
         TrainConfig(momentum=MOMENTUM)

@@ -19,11 +19,11 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from epoch import default_data_dir, machine_lines  # noqa: E402
 
-from softmax_mnist.config import TrainConfig  # noqa: E402
-from softmax_mnist.datasets import load_splits  # noqa: E402
-from softmax_mnist.loop import evaluate  # noqa: E402
-from softmax_mnist.presets import PRESETS  # noqa: E402
-from softmax_mnist.runs import train_model  # noqa: E402
+from softmax_mnist.core.config import TrainConfig  # noqa: E402
+from softmax_mnist.core.data import load_splits  # noqa: E402
+from softmax_mnist.core.loop import evaluate  # noqa: E402
+from softmax_mnist.core.presets import PRESETS  # noqa: E402
+from softmax_mnist.study.run import train_model  # noqa: E402
 
 TRANSFORMS = {  # name -> (deskew, ink_size, blur_sigma)
     "none": (False, 0.0, 0.0),
@@ -104,7 +104,7 @@ def main(argv=None) -> int:
     best_acc, best_s = max(results, key=lambda r: r[0])
     chosen = {**best_s, **spec}
     print(f"\nchosen on validation: {chosen} (val {best_acc:.4f})")
-    print(f"softmax_mnist.presets.PRESETS['best'] is {PRESETS['best']}"
+    print(f"softmax_mnist.core.presets.PRESETS['best'] is {PRESETS['best']}"
           + ("  (the same)" if TrainConfig(**PRESETS["best"]) == TrainConfig(**chosen)
              else "  (DIFFERENT: update presets.py)"))
     tests = []

@@ -66,10 +66,10 @@ def digit_png(size: int) -> bytes:
 
 
 def make_model(data_dir: str | None, folder: Path) -> Path:
-    from softmax_mnist.config import TrainConfig
-    from softmax_mnist.datasets import load_splits
-    from softmax_mnist.modelfile import save_model
-    from softmax_mnist.runs import train_model
+    from softmax_mnist.core.config import TrainConfig
+    from softmax_mnist.core.data import load_splits
+    from softmax_mnist.study.modelfile import save_model
+    from softmax_mnist.study.run import train_model
 
     splits = load_splits(data_dir, 5000, "course")
     model, _ = train_model(TrainConfig(epochs=1), splits)
@@ -77,7 +77,7 @@ def make_model(data_dir: str | None, folder: Path) -> Path:
 
 
 def start_server(model: Path, data_dir: str | None, extra: list[str]):
-    cmd = [sys.executable, "-m", "softmax_mnist.cli", "serve", str(model), "--host", "127.0.0.1",
+    cmd = [sys.executable, "-m", "softmax_mnist.apps.cli", "serve", str(model), "--host", "127.0.0.1",
            "--port", "0", *(["--data-dir", data_dir] if data_dir else []), *extra]
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
     line = proc.stdout.readline()

@@ -14,7 +14,7 @@ ROOT = Path(__file__).resolve().parents[1]
 def mnist_candidates() -> list[Path]:
     """The folders searched, in order: the CLI's default (datasets.default_data_dir, which is
     $MNIST_DATA_DIR when set, else the download cache), then the steering repo's copy."""
-    from softmax_mnist.datasets import default_data_dir
+    from softmax_mnist.core.data import default_data_dir
 
     if os.environ.get("MNIST_DATA_DIR"):
         return [Path(os.environ["MNIST_DATA_DIR"])]
@@ -29,7 +29,7 @@ def _mnist_dir() -> Path:
 def missing_mnist_files(d: Path) -> list[str]:
     """Which of the four MNIST files ``d`` lacks under every name the package accepts
     (.gz or raw, hyphenated or dotted: train-images-idx3-ubyte or train-images.idx3-ubyte)."""
-    from softmax_mnist.datasets import FILES, file_names
+    from softmax_mnist.core.data import FILES, file_names
 
     return [n for n in FILES.values() if not any((d / f).is_file() for f in file_names(n))]
 
@@ -52,7 +52,7 @@ def mnist_dir() -> Path:
 @pytest.fixture(scope="session")
 def mnist_splits(mnist_dir):
     """The course split (55k/5k/10k), course preprocessing, loaded once per session. Read-only."""
-    from softmax_mnist.datasets import load_splits
+    from softmax_mnist.core.data import load_splits
 
     return load_splits(mnist_dir, 5000, "course")
 
@@ -65,7 +65,7 @@ def start_serve(*args: str):
     import subprocess
     import sys
 
-    proc = subprocess.Popen([sys.executable, "-m", "softmax_mnist.cli", "serve", *args],
+    proc = subprocess.Popen([sys.executable, "-m", "softmax_mnist.apps.cli", "serve", *args],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     ready, _, _ = select.select([proc.stdout], [], [], 60)
     line = proc.stdout.readline() if ready else ""

@@ -25,17 +25,17 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw
 
-from softmax_mnist import prepare
-from softmax_mnist.checkpoint import CheckpointError, checkpoint_path, load_checkpoint, restore
-from softmax_mnist.cli import main
-from softmax_mnist.config import TrainConfig
-from softmax_mnist.datasets import Splits, load_raw
+from softmax_mnist.apps import prepare
+from softmax_mnist.apps.cli import main
+from softmax_mnist.core.config import TrainConfig
+from softmax_mnist.core.data import Splits, load_raw
+from softmax_mnist.core.idx import IdxError, read_idx, write_idx
+from softmax_mnist.core.model import SoftmaxRegression
 from softmax_mnist.errors import SoftmaxMnistError
 from softmax_mnist.fileio import atomic_write_json
-from softmax_mnist.idx import IdxError, read_idx, write_idx
-from softmax_mnist.model import SoftmaxRegression
-from softmax_mnist.modelfile import ModelFileError, load_model, save_model
-from softmax_mnist.results import ResultsError, load_results
+from softmax_mnist.study.checkpoint import CheckpointError, checkpoint_path, load_checkpoint, restore
+from softmax_mnist.study.modelfile import ModelFileError, load_model, save_model
+from softmax_mnist.study.results import ResultsError, load_results
 
 PREFIX = "softmax-mnist {}: error: "
 
@@ -108,7 +108,7 @@ def test_the_corrupt_exif_jpeg_is_prepared_like_the_same_picture_without_exif():
 
 
 def test_api_predict_answers_a_corrupt_exif_upload_with_json(model_file):
-    from softmax_mnist.web import create_app
+    from softmax_mnist.apps.web import create_app
 
     client = create_app(model_file).test_client()
     r = client.post("/api/predict", data=jpeg_with_corrupt_exif(), content_type="image/jpeg")
@@ -141,7 +141,7 @@ def test_any_failure_preparing_one_image_is_its_own_line(model_file, tmp_path, c
 
 
 def test_available_memory_follows_the_address_space_limit():
-    from softmax_mnist.idx import available_memory
+    from softmax_mnist.core.idx import available_memory
 
     free = available_memory()
     assert 0 < free <= os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
@@ -175,7 +175,7 @@ def test_an_idx_header_beyond_the_memory_limit_is_refused_before_reading(tmp_pat
 
 
 def test_load_raw_caps_each_file_by_the_memory_available(tmp_path, monkeypatch):
-    import softmax_mnist.datasets as datasets
+    import softmax_mnist.core.data as datasets
 
     write_idx(tmp_path / "t10k-images-idx3-ubyte.gz", np.zeros((1000, 28, 28), np.uint8))
     write_idx(tmp_path / "t10k-labels-idx1-ubyte.gz", np.zeros(1000, np.uint8))
@@ -304,7 +304,7 @@ class StopAfter:
 def interrupted(tmp_path) -> Path:
     """A checkpoint written mid-way through epoch 2 (4 steps an epoch, stopped after 6)."""
     from softmax_mnist.errors import Interrupted
-    from softmax_mnist.runs import train_model
+    from softmax_mnist.study.run import train_model
 
     ckpt = checkpoint_path(tmp_path)
     with pytest.raises(Interrupted):
@@ -329,7 +329,7 @@ def tamper(path: Path, state=None, arrays=None, drop=(), configs=None):
 
 
 def resume(path: Path):
-    from softmax_mnist.runs import train_model
+    from softmax_mnist.study.run import train_model
 
     return train_model(CONFIG, tiny_data(), checkpoint_file=path, resume=True)
 
@@ -458,7 +458,7 @@ def test_predict_json_refuses_an_overflowing_model(overflowing_model, tmp_path, 
 
 
 def test_serve_refuses_an_overflowing_model(overflowing_model):
-    from softmax_mnist.web import create_app
+    from softmax_mnist.apps.web import create_app
 
     with pytest.raises(ModelFileError, match="overflow"):
         create_app(overflowing_model)
@@ -480,7 +480,7 @@ def test_predict_json_never_prints_nan(model_file, tmp_path, capsys, monkeypatch
 
 
 def test_api_predict_never_answers_nan(model_file, monkeypatch):
-    import softmax_mnist.web as web
+    import softmax_mnist.apps.web as web
 
     client = web.create_app(model_file).test_client()
     monkeypatch.setattr(web, "predict_proba", lambda m, meta, x: np.full((len(x), 10), np.nan))
@@ -539,7 +539,7 @@ def good_examples(k: int = 4) -> dict:
 
 
 def test_good_examples_are_read(tmp_path):
-    from softmax_mnist.report import _load_model_and_examples
+    from softmax_mnist.study.report import _load_model_and_examples
 
     np.savez(tmp_path / "examples.npz", **good_examples())
     ex = _load_model_and_examples(tmp_path)[2]

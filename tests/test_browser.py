@@ -16,9 +16,9 @@ from pathlib import Path
 import pytest
 from conftest import start_serve
 
-from softmax_mnist.config import TrainConfig
-from softmax_mnist.modelfile import save_model
-from softmax_mnist.runs import train_model
+from softmax_mnist.core.config import TrainConfig
+from softmax_mnist.study.modelfile import save_model
+from softmax_mnist.study.run import train_model
 
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 # headless on a closed network: without these Chromium keeps trying to reach Google's hosts

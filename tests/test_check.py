@@ -18,8 +18,8 @@ from pathlib import Path
 
 import pytest
 
-from softmax_mnist import check
-from softmax_mnist.cli import build_parser, main
+from softmax_mnist.apps.cli import build_parser, main
+from softmax_mnist.course import check
 
 CASES = Path(__file__).parent / "check_cases"
 NEEDS_GRADIENT = {"gradient-shapes", "gradient", "vectorised", "train"}
@@ -127,7 +127,7 @@ def test_correct_submission_matches_the_reference_run(checked):
 
 
 def check_child_bound() -> float:
-    from softmax_mnist.check_child import VECTOR_BOUND
+    from softmax_mnist.course.check_child import VECTOR_BOUND
 
     return VECTOR_BOUND
 
@@ -296,8 +296,8 @@ def test_framework_imported_at_run_time_by_a_computed_name(tmp_path):
 
 
 def test_the_reference_itself_is_not_a_submission(tmp_path):
-    folder = write(tmp_path / "s", loss="from softmax_mnist.loss import SoftmaxCrossEntropyLoss  # noqa\n",
-                   optimizer=CORRECT_SGD)
+    folder = write(tmp_path / "s", optimizer=CORRECT_SGD,
+                   loss="from softmax_mnist.course.loss import SoftmaxCrossEntropyLoss  # noqa\n")
     report = check.run_check(folder, checks=["framework", "forward"])
     assert report.failed == ["framework"]
     assert "SoftmaxCrossEntropyLoss in loss.py is not defined in your folder" in report.checks[0].message

@@ -8,8 +8,8 @@ import json
 import numpy as np
 import pytest
 
-from softmax_mnist.cli import main
-from softmax_mnist.modelfile import load_model
+from softmax_mnist.apps.cli import main
+from softmax_mnist.study.modelfile import load_model
 
 
 def run(capsys, *argv):

@@ -11,10 +11,10 @@ import numpy as np
 import pytest
 from matplotlib.figure import Figure
 
+from softmax_mnist.course.loss import SoftmaxCrossEntropyLoss
+from softmax_mnist.course.optimizer import SGD
+from softmax_mnist.course.solver import Solver
 from softmax_mnist.errors import ConfigError
-from softmax_mnist.loss import SoftmaxCrossEntropyLoss
-from softmax_mnist.optimizer import SGD
-from softmax_mnist.solver import Solver
 
 matplotlib.use("Agg")
 
@@ -217,8 +217,8 @@ def test_setting_w_keeps_the_optimizer_in_sync():
 
 def test_display_freq_with_capsys(capsys, monkeypatch):
     """Solver prints every display_freq iterations (verbose by default), on tiny fake data."""
-    import softmax_mnist.solver as solver_module
-    from softmax_mnist.datasets import Splits
+    import softmax_mnist.course.solver as solver_module
+    from softmax_mnist.core.data import Splits
 
     rng = np.random.default_rng(0)
     x = rng.normal(0, 0.3, (60, 784)).astype(np.float32)

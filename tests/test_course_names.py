@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from softmax_mnist.loss import SoftmaxCrossEntropyLoss
+from softmax_mnist.course.loss import SoftmaxCrossEntropyLoss
 
 
 def test_sizes_are_the_constructor_arguments():

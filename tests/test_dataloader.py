@@ -7,16 +7,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from softmax_mnist.dataloader import (
-    DataLoader,
-    Dataset,
-    build_dataloader,
-    check_batch_size,
-    iterate_minibatches,
-    num_batches,
-)
+from softmax_mnist.core.batches import check_batch_size, iterate_minibatches, num_batches
+from softmax_mnist.core.idx import write_idx
+from softmax_mnist.dataloader import DataLoader, Dataset, build_dataloader
 from softmax_mnist.errors import ConfigError
-from softmax_mnist.idx import write_idx
 
 
 def toy(n: int) -> tuple[np.ndarray, np.ndarray]:

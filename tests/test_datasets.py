@@ -7,8 +7,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from softmax_mnist import datasets
-from softmax_mnist.datasets import (
+from softmax_mnist.core import data as datasets
+from softmax_mnist.core.data import (
     default_data_dir,
     fit_stats,
     load_raw,
@@ -16,8 +16,8 @@ from softmax_mnist.datasets import (
     preprocess,
     resolve_data_dir,
 )
+from softmax_mnist.core.idx import write_idx
 from softmax_mnist.errors import ConfigError, DataError
-from softmax_mnist.idx import write_idx
 
 N_TRAIN, N_TEST = 50, 20
 NAMES = {

@@ -11,12 +11,12 @@ import pytest
 from conftest import missing_mnist_files
 from test_datasets import NAMES, fake_arrays
 
-from softmax_mnist.cli import main
-from softmax_mnist.datasets import FILES, file_names, find_file, load_raw, load_splits
+from softmax_mnist.apps.cli import main
+from softmax_mnist.core.data import FILES, file_names, find_file, load_raw, load_splits
+from softmax_mnist.core.idx import write_idx
+from softmax_mnist.course.solver import Solver
 from softmax_mnist.errors import DataError
-from softmax_mnist.idx import write_idx
-from softmax_mnist.modelfile import load_model
-from softmax_mnist.solver import Solver
+from softmax_mnist.study.modelfile import load_model
 
 DOTTED = {
     "train_images": "train-images.idx3-ubyte",

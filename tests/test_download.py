@@ -17,8 +17,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from softmax_mnist import datasets
-from softmax_mnist.datasets import FILES, download, load_raw
+from softmax_mnist.core import data as datasets
+from softmax_mnist.core.data import FILES, download, load_raw
 from softmax_mnist.errors import DataError
 
 NAMES = list(FILES.values())

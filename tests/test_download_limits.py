@@ -22,9 +22,9 @@ from pathlib import Path
 import pytest
 from test_download import serving
 
-from softmax_mnist import datasets
-from softmax_mnist.cli import main
-from softmax_mnist.datasets import download
+from softmax_mnist.apps.cli import main
+from softmax_mnist.core import data as datasets
+from softmax_mnist.core.data import download
 from softmax_mnist.errors import ConfigError, DataError
 
 LABELS = "t10k-labels-idx1-ubyte"  # the smallest file (4,542 bytes on the mirrors)
@@ -196,7 +196,7 @@ def test_sigkilled_download_leaves_nothing_after_the_next_run(tmp_path, site, on
     """A real SIGKILL half-way through a file; the next download cleans up what it left."""
     dest = tmp_path / "mnist"
     code = textwrap.dedent(f"""
-        from softmax_mnist import datasets
+        from softmax_mnist.core import data as datasets
         datasets.FILES = {{"test_labels": {LABELS!r}}}
         datasets.download({str(dest)!r}, mirrors=({site.url + 'slow/'!r},), timeout=60)
     """)

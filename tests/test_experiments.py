@@ -13,15 +13,15 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from softmax_mnist import experiments as ex
-from softmax_mnist import results as rs
-from softmax_mnist import timing
-from softmax_mnist.config import TrainConfig, tomllib
-from softmax_mnist.datasets import Splits
+from softmax_mnist.core.config import TrainConfig, tomllib
+from softmax_mnist.core.data import Splits
+from softmax_mnist.core.loop import History, evaluate
 from softmax_mnist.errors import ConfigError, DivergenceError
-from softmax_mnist.loop import History, evaluate
-from softmax_mnist.modelfile import load_model
-from softmax_mnist.runs import train_model
+from softmax_mnist.study import experiments as ex
+from softmax_mnist.study import results as rs
+from softmax_mnist.study import timing
+from softmax_mnist.study.modelfile import load_model
+from softmax_mnist.study.run import train_model
 
 TIME_KEYS = {"seconds", "seconds_per_epoch"}
 ENTRY_KEYS = {"name", "setting", "group", "config", "status", "error", "history", "epochs_to",
@@ -66,7 +66,7 @@ def without_times(results: dict) -> list[dict]:
 
 
 def _model(data):
-    from softmax_mnist.model import SoftmaxRegression
+    from softmax_mnist.core.model import SoftmaxRegression
     return SoftmaxRegression(data.x_train.shape[1], 10)
 
 
@@ -620,7 +620,7 @@ def test_epoch_times_really_trains_one_epoch(splits):
 
 
 def test_step_cost_times_each_setting_after_a_warm_up_block(monkeypatch):
-    from softmax_mnist.optimizer import SGD
+    from softmax_mnist.course.optimizer import SGD
 
     clock, steps = Clock(), []
     micro = {(0.0, False): 1.0, (0.9, False): 2.0, (0.9, True): 3.0}  # microseconds a step

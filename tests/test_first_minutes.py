@@ -10,11 +10,11 @@ import warnings
 import numpy as np
 import pytest
 
-from softmax_mnist import experiments as ex
-from softmax_mnist.cli import main
-from softmax_mnist.config import TrainConfig
-from softmax_mnist.idx import write_idx
-from softmax_mnist.runs import prepare_out_dir
+from softmax_mnist.apps.cli import main
+from softmax_mnist.core.config import TrainConfig
+from softmax_mnist.core.idx import write_idx
+from softmax_mnist.study import experiments as ex
+from softmax_mnist.study.run import prepare_out_dir
 
 
 def fake_mnist(folder, n=300, side=28, test_side=28, seed=0):
@@ -196,8 +196,8 @@ def test_force_over_a_run_replaces_it_only_when_the_new_one_completes(tmp_path, 
 
 def test_an_interrupted_force_run_resumes_from_its_partial_folder(tmp_path):
     from softmax_mnist.errors import Interrupted
-    from softmax_mnist.modelfile import load_model
-    from softmax_mnist.runs import train_run
+    from softmax_mnist.study.modelfile import load_model
+    from softmax_mnist.study.run import train_run
 
     data = fake_mnist(tmp_path / "data")
     config = TrainConfig(epochs=2, batch_size=25, val_size=50, lr=0.05, momentum=0.9)
@@ -236,8 +236,8 @@ class Bars:
 
 
 def test_training_transforms_and_the_report_advance_their_bars(tmp_path):
-    from softmax_mnist.runs import train_run
-    from softmax_mnist.transforms import CHUNK, apply_transform
+    from softmax_mnist.core.transforms import CHUNK, apply_transform
+    from softmax_mnist.study.run import train_run
 
     data = fake_mnist(tmp_path / "data")
     bars = Bars()
@@ -254,7 +254,7 @@ def test_training_transforms_and_the_report_advance_their_bars(tmp_path):
 def test_bars_only_on_a_terminal_and_never_with_quiet(monkeypatch):
     import sys
 
-    from softmax_mnist.cli import progress_bars
+    from softmax_mnist.apps.cli import progress_bars
 
     monkeypatch.setattr(sys.stderr, "isatty", lambda: False, raising=False)
     assert progress_bars() is None

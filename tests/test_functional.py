@@ -14,7 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from softmax_mnist.functional import accuracy, cross_entropy, log_softmax, softmax
+from softmax_mnist.core.functional import accuracy, cross_entropy, log_softmax, softmax
 
 PROPS = settings(max_examples=60, deadline=None)
 

@@ -40,13 +40,13 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 from PIL import Image
 
-from softmax_mnist.config import TrainConfig, read_toml
-from softmax_mnist.datasets import PREPROCESS_MODES
+from softmax_mnist.apps.prepare import prepare_file
+from softmax_mnist.core.config import TrainConfig, read_toml
+from softmax_mnist.core.data import PREPROCESS_MODES
+from softmax_mnist.core.idx import IdxError, read_idx
+from softmax_mnist.core.model import SoftmaxRegression
 from softmax_mnist.errors import ConfigError, SoftmaxMnistError
-from softmax_mnist.idx import IdxError, read_idx
-from softmax_mnist.model import SoftmaxRegression
-from softmax_mnist.modelfile import MAX_META_BYTES, ModelFileError, load_model, model_inputs, save_model
-from softmax_mnist.prepare import prepare_file
+from softmax_mnist.study.modelfile import MAX_META_BYTES, ModelFileError, load_model, model_inputs, save_model
 
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "200"))
 FUZZ = settings(

@@ -6,8 +6,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from softmax_mnist.functional import cross_entropy, softmax
-from softmax_mnist.model import SoftmaxRegression
+from softmax_mnist.core.functional import cross_entropy, softmax
+from softmax_mnist.core.model import SoftmaxRegression
 
 
 def rel_error(a: np.ndarray, b: np.ndarray) -> float:

@@ -7,8 +7,8 @@ import json
 import numpy as np
 import pytest
 
-from softmax_mnist.model import SoftmaxRegression
-from softmax_mnist.modelfile import ModelFileError, load_model, model_inputs, save_model
+from softmax_mnist.core.model import SoftmaxRegression
+from softmax_mnist.study.modelfile import ModelFileError, load_model, model_inputs, save_model
 
 
 @pytest.fixture

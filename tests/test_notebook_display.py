@@ -14,7 +14,8 @@ import nbformat
 import pytest
 from nbclient import NotebookClient
 
-from softmax_mnist import visualize as viz
+from softmax_mnist.course import visualize as course_viz
+from softmax_mnist.study import visualize as viz
 
 PNG = b"\x89PNG\r\n\x1a\n"
 
@@ -22,7 +23,7 @@ PNG = b"\x89PNG\r\n\x1a\n"
 def course_cells(data_root: str) -> list[str]:
     """A student's runner.ipynb: the course's calls (2 epochs instead of 10, to be quick)."""
     return [
-        "from softmax_mnist.solver import Solver\n"
+        "from softmax_mnist.course.solver import Solver\n"
         "from softmax_mnist.visualize import plot_loss_and_acc",
         textwrap.dedent(f"""\
             cfg = {{
@@ -48,7 +49,7 @@ def course_cells(data_root: str) -> list[str]:
         "fig_loss, fig_acc = plot_loss_and_acc({'SGD': [loss1, acc1]})\n"
         "print(type(fig_loss).__name__, type(fig_acc).__name__, fig_acc.axes[0].get_ylabel())",
         # the package's other plots, as a notebook would call them
-        "from softmax_mnist.visualize import plot_history, plot_weights\n"
+        "from softmax_mnist.study.visualize import plot_history, plot_weights\n"
         "plot_weights(runner.model.W)",
         "plot_history(runner.history)",
     ]
@@ -107,7 +108,7 @@ def test_script_unpacks_two_figures_and_nothing_shows_or_blocks(tmp_path):
     script.write_text(textwrap.dedent("""\
         import sys
         from matplotlib.figure import Figure
-        from softmax_mnist.visualize import plot_loss_and_acc, show_figures_inline
+        from softmax_mnist.course.visualize import plot_loss_and_acc, show_figures_inline
 
         fig_loss, fig_acc = plot_loss_and_acc({'SGD': [[1.0, 0.5], [0.6, 0.8]]})
         pair = plot_loss_and_acc({'SGD': [[1.0, 0.5], [0.6, 0.8]]})
@@ -126,14 +127,14 @@ def test_script_unpacks_two_figures_and_nothing_shows_or_blocks(tmp_path):
 
 
 def test_pair_is_a_plain_tuple_outside_ipython():
-    pair = viz.plot_loss_and_acc({"a": [[1.0, 0.5], [0.5, 0.8]]})
-    assert isinstance(pair, viz.FigurePair) and tuple(pair) == (pair[0], pair[1])
+    pair = course_viz.plot_loss_and_acc({"a": [[1.0, 0.5], [0.5, 0.8]]})
+    assert isinstance(pair, course_viz.FigurePair) and tuple(pair) == (pair[0], pair[1])
     assert repr(pair).startswith("(<Figure size 600x400")
     assert viz.figure_png(pair[0]).startswith(PNG)
 
 
 def test_curves_tick_whole_epochs_only():
-    pair = viz.plot_loss_and_acc({"a": [[1.0, 0.7], [0.6, 0.8]], "b": [[0.9, 0.5], [0.7, 0.9]]})
+    pair = course_viz.plot_loss_and_acc({"a": [[1.0, 0.7], [0.6, 0.8]], "b": [[0.9, 0.5], [0.7, 0.9]]})
     for fig in pair:
         ticks = fig.axes[0].xaxis.get_majorticklocs()
         inside = [t for t in ticks if 1 <= t <= 2]

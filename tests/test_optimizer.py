@@ -8,8 +8,8 @@ import math
 import numpy as np
 import pytest
 
+from softmax_mnist.course.optimizer import SGD
 from softmax_mnist.errors import ConfigError
-from softmax_mnist.optimizer import SGD
 
 STEPS = 6
 

@@ -9,11 +9,11 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from softmax_mnist.config import TrainConfig
-from softmax_mnist.functional import cross_entropy, log_softmax
-from softmax_mnist.loop import fit
-from softmax_mnist.model import SoftmaxRegression
-from softmax_mnist.optimizer import SGD
+from softmax_mnist.core.config import TrainConfig
+from softmax_mnist.core.functional import cross_entropy, log_softmax
+from softmax_mnist.core.loop import fit
+from softmax_mnist.core.model import SoftmaxRegression
+from softmax_mnist.course.optimizer import SGD
 
 
 def blobs(n=230, d=12, c=4, seed=0):

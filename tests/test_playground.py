@@ -17,11 +17,11 @@ import pytest
 from PIL import Image, ImageDraw
 from werkzeug.serving import make_server
 
-from softmax_mnist.config import TrainConfig
-from softmax_mnist.loop import evaluate
-from softmax_mnist.modelfile import load_model, model_inputs, save_model
-from softmax_mnist.playground import POINTS_PER_EPOCH, UPDATE_SECONDS, block_means, create_app
-from softmax_mnist.runs import train_model
+from softmax_mnist.apps.playground import POINTS_PER_EPOCH, UPDATE_SECONDS, block_means, create_app
+from softmax_mnist.core.config import TrainConfig
+from softmax_mnist.core.loop import evaluate
+from softmax_mnist.study.modelfile import load_model, model_inputs, save_model
+from softmax_mnist.study.run import train_model
 
 
 class Server:

@@ -16,8 +16,8 @@ import pytest
 from conftest import start_serve
 from test_browser import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, playwright_chromium  # noqa: F401
 
-from softmax_mnist.loop import evaluate
-from softmax_mnist.modelfile import load_model
+from softmax_mnist.core.loop import evaluate
+from softmax_mnist.study.modelfile import load_model
 
 ZERO = [(140 + 62 * math.sin(t / 40 * 2 * math.pi), 140 - 95 * math.cos(t / 40 * 2 * math.pi))
         for t in range(42)]

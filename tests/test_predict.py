@@ -8,11 +8,11 @@ import numpy as np
 import pytest
 from PIL import Image, ImageFilter
 
-from softmax_mnist.cli import main
-from softmax_mnist.config import TrainConfig
-from softmax_mnist.datasets import load_raw
-from softmax_mnist.modelfile import save_model
-from softmax_mnist.runs import train_model
+from softmax_mnist.apps.cli import main
+from softmax_mnist.core.config import TrainConfig
+from softmax_mnist.core.data import load_raw
+from softmax_mnist.study.modelfile import save_model
+from softmax_mnist.study.run import train_model
 
 
 @pytest.fixture(scope="module")

@@ -8,9 +8,7 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw, ImageFilter
 
-from softmax_mnist.config import TrainConfig
-from softmax_mnist.datasets import load_raw
-from softmax_mnist.prepare import (
+from softmax_mnist.apps.prepare import (
     MAX_PIXELS,
     ImageError,
     NoDigitError,
@@ -19,7 +17,9 @@ from softmax_mnist.prepare import (
     prepare_file,
     prepare_image,
 )
-from softmax_mnist.runs import train_model
+from softmax_mnist.core.config import TrainConfig
+from softmax_mnist.core.data import load_raw
+from softmax_mnist.study.run import train_model
 
 
 def draw_seven(size=(1600, 1200), paper=235, ink=40, mode="L") -> Image.Image:

@@ -9,13 +9,13 @@ import statistics
 
 import pytest
 
-from softmax_mnist import cli
-from softmax_mnist.config import TrainConfig
-from softmax_mnist.datasets import load_splits
+from softmax_mnist.apps import cli
+from softmax_mnist.core.config import TrainConfig
+from softmax_mnist.core.data import load_splits
+from softmax_mnist.core.loop import evaluate
+from softmax_mnist.core.presets import PRESETS, preset
 from softmax_mnist.errors import ConfigError
-from softmax_mnist.loop import evaluate
-from softmax_mnist.presets import PRESETS, preset
-from softmax_mnist.runs import train_model
+from softmax_mnist.study.run import train_model
 
 
 def test_presets_are_valid_train_configs():

@@ -13,11 +13,11 @@ import subprocess
 import numpy as np
 import pytest
 
-from softmax_mnist import discussion as ds
-from softmax_mnist import report, typeset
-from softmax_mnist.cli import main
+from softmax_mnist.apps.cli import main
 from softmax_mnist.fileio import atomic_write_json
-from softmax_mnist.results import summarize
+from softmax_mnist.study import discussion as ds
+from softmax_mnist.study import report, typeset
+from softmax_mnist.study.results import summarize
 
 N_VAL = 5000
 BASE = {"epochs": 10, "batch_size": 100, "lr": 0.01, "momentum": 0.0, "nesterov": False,
@@ -193,7 +193,7 @@ def test_gradient_check_finds_a_wrong_gradient():
     W, b = rng.normal(0, 0.1, (20, 4)), rng.normal(0, 0.1, (1, 4))
     x, y = rng.normal(0, 1, (8, 20)), rng.integers(0, 4, 8)
     assert report.gradient_check(W, b, x, y) < 1e-6
-    from softmax_mnist import functional
+    from softmax_mnist.core import functional
 
     real = functional.cross_entropy
 
@@ -209,8 +209,9 @@ def test_gradient_check_finds_a_wrong_gradient():
 
 
 def test_key_code_is_read_from_the_source_without_docstrings():
-    from softmax_mnist.optimizer import SGD, sgd_update
-    from softmax_mnist.typeset import Code, Document
+    from softmax_mnist.core.optimizer import sgd_update
+    from softmax_mnist.course.optimizer import SGD
+    from softmax_mnist.study.typeset import Code, Document
 
     code = report.source_of(SGD.step)
     assert code.startswith("def step(self)") and "sgd_update(" in code and '"""' not in code

@@ -14,18 +14,18 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from softmax_mnist.checkpoint import Interrupted, load_checkpoint
-from softmax_mnist.cli import main
-from softmax_mnist.config import TrainConfig
-from softmax_mnist.modelfile import load_model
-from softmax_mnist.runs import train_run
+from softmax_mnist.apps.cli import main
+from softmax_mnist.core.config import TrainConfig
+from softmax_mnist.study.checkpoint import Interrupted, load_checkpoint
+from softmax_mnist.study.modelfile import load_model
+from softmax_mnist.study.run import train_run
 
 # batch 1 for 1 epoch: 55,000 steps, seconds long, so a signal lands mid-epoch
 SLOW = ["--epochs", "2", "--batch-size", "1", "--checkpoint-every", "2000", "-q"]
 
 
 def start_train(mnist_dir, out: Path, *extra) -> subprocess.Popen:
-    cmd = [sys.executable, "-m", "softmax_mnist.cli", "train", "--data-dir", str(mnist_dir),
+    cmd = [sys.executable, "-m", "softmax_mnist.apps.cli", "train", "--data-dir", str(mnist_dir),
            "--out", str(out), *SLOW, *extra]
     return subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
@@ -116,7 +116,7 @@ def test_a_study_resumes_at_the_first_unfinished_run(mnist_dir, tmp_path):
     whole = tmp_path / "whole"
     assert main(["study", "--quick", "--data-dir", str(mnist_dir), "--out", str(whole)]) == 0
     out = tmp_path / "cut"
-    cmd = [sys.executable, "-m", "softmax_mnist.cli", "study", "--quick", "--data-dir",
+    cmd = [sys.executable, "-m", "softmax_mnist.apps.cli", "study", "--quick", "--data-dir",
            str(mnist_dir), "--out", str(out)]
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                             env={**os.environ, "PYTHONUNBUFFERED": "1"})
@@ -158,7 +158,7 @@ def test_hostile_checkpoints_are_refused_before_allocating(tmp_path, capsys):
     import io
     import zipfile
 
-    from softmax_mnist.checkpoint import CheckpointError
+    from softmax_mnist.study.checkpoint import CheckpointError
 
     huge = tmp_path / "huge.npz"
     with zipfile.ZipFile(huge, "w") as zf:
@@ -200,7 +200,7 @@ def test_a_stacked_sweep_with_decay_killed_mid_pass_resumes_bit_for_bit(mnist_di
     assert main(["sweep", str(grid), "--data-dir", str(mnist_dir), "--out", str(whole), "-q",
                  "--lang", "en"]) == 0
     out = tmp_path / "cut"
-    cmd = [sys.executable, "-m", "softmax_mnist.cli", "sweep", str(grid), "--data-dir",
+    cmd = [sys.executable, "-m", "softmax_mnist.apps.cli", "sweep", str(grid), "--data-dir",
            str(mnist_dir), "--out", str(out), "-q", "--lang", "en"]
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     wait_for(out / "checkpoint.npz", proc)  # the first epoch of the pass is done

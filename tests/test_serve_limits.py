@@ -23,11 +23,11 @@ from conftest import start_serve
 from PIL import Image, ImageDraw
 from werkzeug.serving import make_server as werkzeug_server
 
-from softmax_mnist import web
-from softmax_mnist.config import TrainConfig
-from softmax_mnist.modelfile import save_model
-from softmax_mnist.playground import MAX_STREAMS, create_app, make_server
-from softmax_mnist.runs import train_model
+from softmax_mnist.apps import web
+from softmax_mnist.apps.playground import MAX_STREAMS, create_app, make_server
+from softmax_mnist.core.config import TrainConfig
+from softmax_mnist.study.modelfile import save_model
+from softmax_mnist.study.run import train_model
 
 LIMIT = web.MAX_UPLOAD_BYTES
 

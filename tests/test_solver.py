@@ -10,13 +10,13 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from softmax_mnist.config import TrainConfig
-from softmax_mnist.datasets import Splits
+from softmax_mnist.core.config import TrainConfig
+from softmax_mnist.core.data import Splits
+from softmax_mnist.core.functional import accuracy, cross_entropy
+from softmax_mnist.core.loop import History, Hooks, evaluate, fit
+from softmax_mnist.core.model import SoftmaxRegression
+from softmax_mnist.course.solver import Solver
 from softmax_mnist.errors import ConfigError, DivergenceError
-from softmax_mnist.functional import accuracy, cross_entropy
-from softmax_mnist.loop import History, Hooks, evaluate, fit
-from softmax_mnist.model import SoftmaxRegression
-from softmax_mnist.solver import Solver
 
 
 def blobs(n=240, d=6, c=3, seed=0, spread=1.0):
@@ -209,7 +209,7 @@ def fake_splits(seed=0) -> Splits:
 @pytest.fixture
 def fake_solver(monkeypatch):
     """Solver(cfg) on fake_splits() instead of reading MNIST files."""
-    import softmax_mnist.solver as solver_module
+    import softmax_mnist.course.solver as solver_module
 
     monkeypatch.setattr(solver_module, "load_splits", lambda *a, **k: fake_splits())
 

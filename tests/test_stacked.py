@@ -10,13 +10,13 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from softmax_mnist.checkpoint import load_checkpoint, restore, save_checkpoint
-from softmax_mnist.config import TrainConfig
-from softmax_mnist.datasets import Splits
+from softmax_mnist.core.config import TrainConfig
+from softmax_mnist.core.data import Splits
+from softmax_mnist.core.loop import Hooks, fit_stacked, halves
+from softmax_mnist.core.optimizer import Setting
 from softmax_mnist.errors import ConfigError, DivergenceError, Interrupted
-from softmax_mnist.loop import Hooks, fit_stacked, halves
-from softmax_mnist.optimizer import Setting
-from softmax_mnist.runs import train_model
+from softmax_mnist.study.checkpoint import load_checkpoint, restore, save_checkpoint
+from softmax_mnist.study.run import train_model
 
 SETTINGS = [
     dict(lr=0.01),

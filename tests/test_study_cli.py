@@ -10,9 +10,9 @@ import json
 import numpy as np
 import pytest
 
-from softmax_mnist import experiments as ex
-from softmax_mnist.cli import main
-from softmax_mnist.config import TrainConfig
+from softmax_mnist.apps.cli import main
+from softmax_mnist.core.config import TrainConfig
+from softmax_mnist.study import experiments as ex
 
 
 @pytest.fixture(scope="module")
@@ -48,7 +48,7 @@ def test_study_quick_writes_a_consistent_folder(quick_study):
         assert len(run["history"]["val_acc"]) == run["config"]["epochs"] == 2
         # the test split only for the final models
         assert (run["test_acc"] is not None) == (run["setting"] in ex.FINAL), run["name"]
-    from softmax_mnist.results import summaries
+    from softmax_mnist.study.results import summaries
 
     lr = summaries(res, "lr")
     assert res["best"]["lr"] == max(lr, key=lambda s: s.val_acc.mean).setting
@@ -72,7 +72,7 @@ def test_study_prints_a_line_per_pass_or_run_and_the_times(quick_study):
 
 
 def test_study_says_which_model_it_saves_and_saves_the_best_too(quick_study):
-    from softmax_mnist.modelfile import load_model
+    from softmax_mnist.study.modelfile import load_model
 
     _, out, printed = quick_study
     assert "model.npz: momentum-0.9@s0, the report's reference" in printed

@@ -11,13 +11,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from softmax_mnist import experiments as ex
-from softmax_mnist import impl
-from softmax_mnist.cli import main
-from softmax_mnist.config import TrainConfig
-from softmax_mnist.loop import evaluate
-from softmax_mnist.modelfile import load_model
-from softmax_mnist.runs import train_model
+from softmax_mnist.apps.cli import main
+from softmax_mnist.core.config import TrainConfig
+from softmax_mnist.core.loop import evaluate
+from softmax_mnist.study import experiments as ex
+from softmax_mnist.study import impl
+from softmax_mnist.study.modelfile import load_model
+from softmax_mnist.study.run import train_model
 
 CASES = Path(__file__).parent / "check_cases"
 CORRECT = CASES / "correct"

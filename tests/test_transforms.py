@@ -10,11 +10,9 @@ import math
 import numpy as np
 import pytest
 
-from softmax_mnist.datasets import preprocess
-from softmax_mnist.errors import ConfigError
-from softmax_mnist.model import SoftmaxRegression
-from softmax_mnist.modelfile import ModelFileError, load_model, model_inputs, save_model
-from softmax_mnist.transforms import (
+from softmax_mnist.core.data import preprocess
+from softmax_mnist.core.model import SoftmaxRegression
+from softmax_mnist.core.transforms import (
     MAX_SLANT,
     SIZE_RANGE,
     apply_transform,
@@ -22,6 +20,8 @@ from softmax_mnist.transforms import (
     check_transform,
     normalize,
 )
+from softmax_mnist.errors import ConfigError
+from softmax_mnist.study.modelfile import ModelFileError, load_model, model_inputs, save_model
 
 
 def moments(image: np.ndarray) -> tuple[float, float, float, float]:
@@ -126,7 +126,7 @@ def test_vectorised_normalize_equals_the_per_pixel_reference(deskew, size):
 
 
 def test_chunking_does_not_change_the_result(monkeypatch):
-    import softmax_mnist.transforms as t
+    import softmax_mnist.core.transforms as t
 
     rng = np.random.default_rng(1)
     images = (rng.random((10, 28, 28)) * 255 * (rng.random((10, 28, 28)) > 0.8)).astype(np.uint8)

@@ -12,8 +12,9 @@ import pytest
 from matplotlib.colors import same_color
 from matplotlib.figure import Figure
 
-from softmax_mnist import results as rs
-from softmax_mnist import visualize as viz
+from softmax_mnist.course import visualize as course_viz
+from softmax_mnist.study import results as rs
+from softmax_mnist.study import visualize as viz
 
 CJK = re.compile(r"[\u4e00-\u9fff]")
 
@@ -62,7 +63,7 @@ def texts(ax) -> list[str]:
 
 
 def test_no_pyplot_and_the_backend_left_alone():
-    code = ("import matplotlib, sys; matplotlib.use('svg'); import softmax_mnist.visualize as v; "
+    code = ("import matplotlib, sys; matplotlib.use('svg'); import softmax_mnist.study.visualize as v; "
             "f = v.plot_weights(__import__('numpy').zeros((784, 10))); "
             "print(matplotlib.get_backend(), 'matplotlib.pyplot' in sys.modules, "
             "type(f).__name__, len(v.figure_png(f)) > 0)")
@@ -331,7 +332,7 @@ def test_plot_examples_titles():
 
 
 def test_existing_course_plots_still_work(tmp_path):
-    figs = viz.plot_loss_and_acc({"a": [[1.0, 0.5], [0.5, 0.8]], "b": [[1.1, 0.4], [0.4, 0.9]]},
+    figs = course_viz.plot_loss_and_acc({"a": [[1.0, 0.5], [0.5, 0.8]], "b": [[1.1, 0.4], [0.4, 0.9]]},
                                  path=tmp_path)
     assert len(figs) == 2 and (tmp_path / "loss.png").is_file() and (tmp_path / "acc.png").is_file()
     assert len(figs[0].axes[0].get_lines()) == 2

@@ -14,10 +14,10 @@ import pytest
 from PIL import Image, ImageDraw
 from werkzeug.serving import make_server
 
-from softmax_mnist.config import TrainConfig
-from softmax_mnist.modelfile import save_model
-from softmax_mnist.runs import train_model
-from softmax_mnist.web import create_app
+from softmax_mnist.apps.web import create_app
+from softmax_mnist.core.config import TrainConfig
+from softmax_mnist.study.modelfile import save_model
+from softmax_mnist.study.run import train_model
 
 LIMIT = 50_000
 

@@ -6,6 +6,7 @@ half-written file under the real name.
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import shutil
@@ -74,3 +75,11 @@ def replace_folder(new: str | os.PathLike, target: str | os.PathLike) -> Path:
         raise output_error(target, e) from None
     shutil.rmtree(old, ignore_errors=True)
     return target
+
+
+def save_figure(fig, path: str | os.PathLike, dpi: int = 120) -> Path:
+    """Save a matplotlib Figure atomically to ``path`` (format from its suffix)."""
+    path = Path(path)
+    buf = io.BytesIO()
+    fig.savefig(buf, format=path.suffix.lstrip(".") or "png", dpi=dpi, bbox_inches="tight")
+    return atomic_write(path, lambda f: f.write(buf.getvalue()))

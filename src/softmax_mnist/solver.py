@@ -1,51 +1,5 @@
-"""Course API: ``Solver(cfg)``; ``train() -> (epoch_losses, epoch_accs)``; ``test() -> (loss, acc)``.
+"""The course's import path ``softmax_mnist.solver``: its names live in course/solver.py."""
 
-A thin shell over the core: the data split of datasets.load_splits, the course's
-SoftmaxCrossEntropyLoss and SGD, trained by loop.fit. The test split is never touched
-during training; ``test()`` is the caller's explicit choice.
-"""
+from softmax_mnist.course.solver import Solver
 
-from __future__ import annotations
-
-import numpy as np
-
-from softmax_mnist.config import TrainConfig
-from softmax_mnist.datasets import load_splits
-from softmax_mnist.errors import ConfigError
-from softmax_mnist.loop import History, Hooks, evaluate, fit
-from softmax_mnist.loss import SoftmaxCrossEntropyLoss
-from softmax_mnist.optimizer import SGD
-
-COURSE_KEYS = ("data_root", "max_epoch", "batch_size", "learning_rate", "momentum", "display_freq")
-
-
-class Solver:
-    """cfg keys: data_root, max_epoch, batch_size, learning_rate, momentum, display_freq
-    (optional: seed, default 0; verbose, default True)."""
-
-    def __init__(self, cfg: dict):
-        missing = [k for k in COURSE_KEYS if k not in cfg]
-        if missing:
-            raise ConfigError(f"Solver cfg is missing {', '.join(missing)}")
-        self.cfg = cfg
-        self.config = TrainConfig(
-            epochs=int(cfg["max_epoch"]), batch_size=int(cfg["batch_size"]),
-            lr=float(cfg["learning_rate"]), momentum=float(cfg["momentum"]),
-            seed=int(cfg.get("seed", 0)),
-        )
-        self.data = load_splits(cfg["data_root"], self.config.val_size, "course")
-        self.rng = np.random.default_rng(self.config.seed)
-        self.model = SoftmaxCrossEntropyLoss(784, 10, rng=self.rng)
-        self.optimizer = SGD(self.model, self.config.lr, self.config.momentum)
-        self.history: History | None = None
-
-    def train(self):
-        log = print if self.cfg.get("verbose", True) else None
-        hooks = Hooks(log=log, log_every=int(self.cfg["display_freq"] or 0))
-        # the course's model and velocities, trained in place by the one loop
-        self.history = fit(self.config, self.data, hooks, model=self.model.core, rng=self.rng,
-                           velocity=self.optimizer.velocity).history
-        return self.history.train_loss, self.history.train_acc
-
-    def test(self):
-        return evaluate(self.model.core, self.data.x_test, self.data.y_test)
+__all__ = ["Solver"]

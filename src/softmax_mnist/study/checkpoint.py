@@ -16,12 +16,12 @@ from pathlib import Path
 
 import numpy as np
 
-from softmax_mnist.dataloader import num_batches
+from softmax_mnist.core.batches import num_batches
+from softmax_mnist.core.loop import TrainState
 from softmax_mnist.errors import DataError, Interrupted
 from softmax_mnist.errors import is_whole as _whole
 from softmax_mnist.fileio import atomic_write
-from softmax_mnist.loop import TrainState
-from softmax_mnist.modelfile import read_npz
+from softmax_mnist.study.modelfile import read_npz
 
 __all__ = ["CheckpointError", "Interrupted", "TrainState", "catch_signals", "checkpoint_path",
            "load_checkpoint", "restore", "save_checkpoint"]

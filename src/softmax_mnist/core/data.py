@@ -21,10 +21,10 @@ from pathlib import Path
 
 import numpy as np
 
+from softmax_mnist.core.idx import available_memory, read_idx
+from softmax_mnist.core.transforms import apply_transform, check_transform
 from softmax_mnist.errors import ConfigError, DataError, is_whole
 from softmax_mnist.fileio import atomic_write
-from softmax_mnist.idx import available_memory, read_idx
-from softmax_mnist.transforms import apply_transform, check_transform
 
 try:
     import fcntl  # locks a download's temporary file while it is written

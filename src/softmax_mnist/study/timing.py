@@ -19,11 +19,11 @@ from dataclasses import replace
 import numpy as np
 from threadpoolctl import threadpool_limits
 
-from softmax_mnist.config import TrainConfig
-from softmax_mnist.datasets import Splits
-from softmax_mnist.loop import fit
-from softmax_mnist.model import SoftmaxRegression
-from softmax_mnist.optimizer import SGD
+from softmax_mnist.core.config import TrainConfig
+from softmax_mnist.core.data import Splits
+from softmax_mnist.core.loop import fit
+from softmax_mnist.core.model import SoftmaxRegression
+from softmax_mnist.course.optimizer import SGD
 
 ROUNDS = 7
 WARMUP = 1

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from softmax_mnist.functional import softmax
+from softmax_mnist.core.functional import softmax
 
 
 class SoftmaxRegression:

@@ -27,17 +27,18 @@ from pathlib import Path
 
 import numpy as np
 
-from softmax_mnist import __version__, timing
-from softmax_mnist import results as rs
-from softmax_mnist.checkpoint import CheckpointError, load_checkpoint, restore, save_checkpoint
-from softmax_mnist.config import TrainConfig
-from softmax_mnist.datasets import VAL_SIZE, Splits, load_raw, load_splits
+from softmax_mnist import __version__
+from softmax_mnist.core.config import TrainConfig
+from softmax_mnist.core.data import VAL_SIZE, Splits, load_raw, load_splits
+from softmax_mnist.core.loop import Hooks, evaluate, fit_stacked
+from softmax_mnist.core.presets import preset
 from softmax_mnist.errors import ConfigError, DivergenceError
 from softmax_mnist.fileio import atomic_write, atomic_write_json
-from softmax_mnist.loop import Hooks, evaluate, fit_stacked
-from softmax_mnist.modelfile import save_model
-from softmax_mnist.presets import preset
-from softmax_mnist.runs import train_model
+from softmax_mnist.study import results as rs
+from softmax_mnist.study import timing
+from softmax_mnist.study.checkpoint import CheckpointError, load_checkpoint, restore, save_checkpoint
+from softmax_mnist.study.modelfile import save_model
+from softmax_mnist.study.run import train_model
 
 Log = Callable[[str], None] | None
 

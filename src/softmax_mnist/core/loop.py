@@ -28,12 +28,12 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 from threadpoolctl import threadpool_limits
 
-from softmax_mnist.dataloader import batch_lengths, check_batch_size, iterate_minibatches, num_batches
-from softmax_mnist.datasets import NUM_CLASSES
+from softmax_mnist.core.batches import batch_lengths, check_batch_size, iterate_minibatches, num_batches
+from softmax_mnist.core.data import NUM_CLASSES
+from softmax_mnist.core.functional import correct, cross_entropy
+from softmax_mnist.core.model import SoftmaxRegression
+from softmax_mnist.core.optimizer import Setting, sgd_update
 from softmax_mnist.errors import ConfigError, DivergenceError, Interrupted
-from softmax_mnist.functional import correct, cross_entropy
-from softmax_mnist.model import SoftmaxRegression
-from softmax_mnist.optimizer import Setting, sgd_update
 
 
 @dataclass

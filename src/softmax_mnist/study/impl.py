@@ -27,13 +27,13 @@ from pathlib import Path
 import numpy as np
 from threadpoolctl import threadpool_limits
 
-from softmax_mnist.check import CannotRun, framework_imports, local_imports, preflight
-from softmax_mnist.config import TrainConfig
-from softmax_mnist.datasets import Splits
+from softmax_mnist.core.config import TrainConfig
+from softmax_mnist.core.data import Splits
+from softmax_mnist.core.loop import Hooks, evaluate, schedule_of, setting_of, train
+from softmax_mnist.core.model import SoftmaxRegression
+from softmax_mnist.course.check import CannotRun, framework_imports, local_imports, preflight
 from softmax_mnist.errors import DivergenceError, Interrupted, SoftmaxMnistError
 from softmax_mnist.fileio import atomic_write_text
-from softmax_mnist.loop import Hooks, evaluate, schedule_of, setting_of, train
-from softmax_mnist.model import SoftmaxRegression
 
 SOURCE_DIR = "impl"  # the study folder's copy of the student's files, read by the report
 
@@ -103,7 +103,7 @@ class Impl:
 
     def study_meta(self, plan) -> dict:
         """results.json meta: the implementation, and the settings it could not train."""
-        from softmax_mnist.results import setting_of
+        from softmax_mnist.study.results import setting_of
 
         return {"impl": self.name, "impl_reference": sorted({setting_of(n) for n, _, c in plan
                                                              if reference_only(c)})}
@@ -123,7 +123,7 @@ class Impl:
         restarts on --resume: no checkpoint of the student's objects).
         """
         if reference_only(config):
-            from softmax_mnist.runs import train_model
+            from softmax_mnist.study.run import train_model
 
             return train_model(config, data, log, stop=stop, progress=progress)
         rng = np.random.default_rng(config.seed)
@@ -206,7 +206,7 @@ def load(folder) -> Impl:
         for name, line in framework_imports(path):
             raise ImplError(f"{path.name} line {line} imports {name}; the study runs NumPy code "
                             "only (the course's rule): remove the import")
-    from softmax_mnist.check_child import CourseShims, FrameworkBlocker
+    from softmax_mnist.course.check_child import CourseShims, FrameworkBlocker
 
     # their module names, but not those already imported (a numpy.py of theirs stays unused)
     names = [p.stem for p in folder.glob("*.py") if p.stem in ("loss", "optimizer")

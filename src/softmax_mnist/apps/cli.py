@@ -13,9 +13,9 @@ from dataclasses import fields
 from pathlib import Path
 
 from softmax_mnist import __version__
-from softmax_mnist.config import TrainConfig, read_toml
+from softmax_mnist.core.config import TrainConfig, read_toml
+from softmax_mnist.core.presets import PRESETS, preset
 from softmax_mnist.errors import ConfigError, SoftmaxMnistError
-from softmax_mnist.presets import PRESETS, preset
 
 
 class Parser(argparse.ArgumentParser):
@@ -109,8 +109,8 @@ def _toml_data_dir(settings: dict, path) -> str | None:
 
 
 def cmd_train(args) -> int:
-    from softmax_mnist.checkpoint import Interrupted, catch_signals
-    from softmax_mnist.runs import read_run_config, train_run
+    from softmax_mnist.study.checkpoint import Interrupted, catch_signals
+    from softmax_mnist.study.run import read_run_config, train_run
 
     if args.checkpoint_every < 0:
         raise ConfigError(f"--checkpoint-every must be >= 0, got {args.checkpoint_every}")
@@ -132,7 +132,7 @@ def cmd_train(args) -> int:
             data_dir = _toml_data_dir(read_toml(args.config), args.config)
         out = args.out or f"runs/train-{time.strftime('%Y%m%d-%H%M%S')}"
     log = None if args.quiet else print
-    from softmax_mnist.runs import replaced_by
+    from softmax_mnist.study.run import replaced_by
 
     final = (replaced_by(Path(out)) if args.resume else None) or out  # a staged run moves there
     with catch_signals() as stop:
@@ -170,9 +170,9 @@ def _add_evaluate(sub) -> None:
 def cmd_evaluate(args) -> int:
     import math
 
-    from softmax_mnist.datasets import VAL_SIZE, load_raw, split_at
-    from softmax_mnist.loop import evaluate
-    from softmax_mnist.modelfile import load_model, model_inputs
+    from softmax_mnist.core.data import VAL_SIZE, load_raw, split_at
+    from softmax_mnist.core.loop import evaluate
+    from softmax_mnist.study.modelfile import load_model, model_inputs
 
     model, meta = load_model(args.model)
     val_size = args.val_size if args.val_size is not None else \
@@ -219,7 +219,7 @@ def _add_download(sub) -> None:
 def cmd_download(args) -> int:
     from functools import partial
 
-    from softmax_mnist.datasets import MIRRORS, download
+    from softmax_mnist.core.data import MIRRORS, download
 
     bars = progress_bars(args.quiet)  # on a terminal; the line per file gives bytes and rate too
     where = download(args.data_dir, tuple(args.mirror or MIRRORS), args.timeout,
@@ -290,12 +290,12 @@ def _add_report(sub) -> None:
 
 def _run_plan(args, kind: str, plan, data_dir, quick: bool = False) -> int:
     """Train ``plan``, write the study folder and its report; the shared body of study and sweep."""
-    from softmax_mnist import experiments as ex
-    from softmax_mnist.checkpoint import Interrupted, catch_signals, checkpoint_path
-    from softmax_mnist.datasets import resolve_data_dir
-    from softmax_mnist.results import save_results
-    from softmax_mnist.runs import prepare_out_dir
-    from softmax_mnist.typeset import check_fonts
+    from softmax_mnist.core.data import resolve_data_dir
+    from softmax_mnist.study import experiments as ex
+    from softmax_mnist.study.checkpoint import Interrupted, catch_signals, checkpoint_path
+    from softmax_mnist.study.results import save_results
+    from softmax_mnist.study.run import prepare_out_dir
+    from softmax_mnist.study.typeset import check_fonts
 
     check_fonts(args.lang)  # before any training: a missing CJK font is a one-line stop
     start = time.perf_counter()
@@ -316,7 +316,7 @@ def _run_plan(args, kind: str, plan, data_dir, quick: bool = False) -> int:
     # everything that can be checked is checked before anything is written: the data first
     impl = None
     if impl_dir is not None:
-        from softmax_mnist import impl as impl_mod
+        from softmax_mnist.study import impl as impl_mod
 
         impl = impl_mod.load(impl_dir)
     trainer = impl.trainer if impl else None
@@ -366,7 +366,7 @@ def _run_plan(args, kind: str, plan, data_dir, quick: bool = False) -> int:
         print(f"model.npz: {ref}, the report's reference (the course's setting with momentum 0.9)"
               if kind == "study" else f"model.npz: {ref}, the best setting on validation")
     if best is not None:
-        from softmax_mnist.results import summarize
+        from softmax_mnist.study.results import summarize
 
         s = summarize(results, best)
         seeds = f"mean over {s.val_acc.n} seeds" if s.val_acc.n > 1 else "one seed"
@@ -379,8 +379,8 @@ def _run_plan(args, kind: str, plan, data_dir, quick: bool = False) -> int:
 
 
 def _build_report(out, lang: str, typeset_only: bool = False, progress=None) -> None:
-    from softmax_mnist.report import build_report
-    from softmax_mnist.typeset import compile_pdf
+    from softmax_mnist.study.report import build_report
+    from softmax_mnist.study.typeset import compile_pdf
 
     start = time.perf_counter()
     if typeset_only:
@@ -393,13 +393,13 @@ def _build_report(out, lang: str, typeset_only: bool = False, progress=None) -> 
 
 
 def cmd_study(args) -> int:
-    from softmax_mnist.experiments import study_plan
+    from softmax_mnist.study.experiments import study_plan
 
     return _run_plan(args, "study", study_plan(args.quick, args.seed or 0), args.data_dir, args.quick)
 
 
 def cmd_sweep(args) -> int:
-    from softmax_mnist.experiments import grid_plan
+    from softmax_mnist.study.experiments import grid_plan
 
     spec = read_toml(args.config)
     try:
@@ -416,7 +416,7 @@ def cmd_report(args) -> int:
     if not (folder / "results.json").is_file():
         raise ConfigError(f"{folder / 'results.json'} not found; pass a folder written by "
                           "`softmax-mnist study` or `softmax-mnist sweep`")
-    from softmax_mnist.typeset import check_fonts
+    from softmax_mnist.study.typeset import check_fonts
 
     if args.typeset_only:
         if not (folder / "report.typ").is_file():
@@ -448,9 +448,9 @@ def cmd_predict(args) -> int:
     import math
     from pathlib import Path
 
+    from softmax_mnist.apps.prepare import ImageError, predict_proba, prepare_file, to_png
     from softmax_mnist.fileio import atomic_write_bytes
-    from softmax_mnist.modelfile import load_model
-    from softmax_mnist.prepare import ImageError, predict_proba, prepare_file, to_png
+    from softmax_mnist.study.modelfile import load_model
 
     model, meta = load_model(args.model)
     width = min(40, max(len("image"), *map(len, args.images)))
@@ -512,8 +512,8 @@ def cmd_serve(args) -> int:
     import logging
     import signal
 
-    from softmax_mnist.playground import create_app, make_server
-    from softmax_mnist.web import access_log
+    from softmax_mnist.apps.playground import create_app, make_server
+    from softmax_mnist.apps.web import access_log
 
     if not 0 <= args.port <= 65535:
         raise ConfigError(f"--port must be in 0..65535, got {args.port}")
@@ -578,7 +578,7 @@ def _add_check(sub) -> None:
 
 
 def cmd_check(args) -> int:
-    from softmax_mnist import check
+    from softmax_mnist.course import check
     from softmax_mnist.fileio import atomic_write_text
 
     if args.skeleton:
@@ -624,7 +624,7 @@ def _add_skeleton(sub) -> None:
 
 
 def cmd_skeleton(args) -> int:
-    from softmax_mnist import check
+    from softmax_mnist.course import check
 
     try:
         paths = check.write_skeleton(args.folder)

@@ -24,10 +24,10 @@ import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 from PIL import Image, ImageOps
 
+from softmax_mnist.core.idx import NotRegularFile, open_regular
+from softmax_mnist.core.model import SoftmaxRegression
 from softmax_mnist.errors import ConfigError, DataError, SoftmaxMnistError
-from softmax_mnist.idx import NotRegularFile, open_regular
-from softmax_mnist.model import SoftmaxRegression
-from softmax_mnist.modelfile import model_inputs
+from softmax_mnist.study.modelfile import model_inputs
 
 MAX_PIXELS = 40_000_000  # larger images are refused before decoding (decompression bombs)
 MAX_FILE_BYTES = 1 << 27  # 128 MiB: an uncompressed 40-megapixel RGB image is 120 MB; more is not read

@@ -1,7 +1,7 @@
 """The child process of ``softmax-mnist check``: it imports a student's loss.py and optimizer.py
 and runs the checks on them, reporting one JSON line per event on a pipe to the parent (check.py).
 
-    python -m softmax_mnist.check_child SPEC_JSON
+    python -m softmax_mnist.course.check_child SPEC_JSON
 
 SPEC_JSON: {"folder", "data_dir", "checks": [names], "broken": {method: why}, "fd", "memory_mb",
 "limits": {name: seconds}}. Events: {"event": "ready"}, {"event": "start", "check"},
@@ -35,10 +35,10 @@ from pathlib import Path
 # file of theirs named like a library cannot shadow it
 import numpy as np
 
-from softmax_mnist.check import CHECKS, FRAMEWORKS, framework_imports, local_imports
-from softmax_mnist.loss import SoftmaxCrossEntropyLoss as RefLoss
-from softmax_mnist.model import SoftmaxRegression
-from softmax_mnist.optimizer import SGD as RefSGD
+from softmax_mnist.core.model import SoftmaxRegression
+from softmax_mnist.course.check import CHECKS, FRAMEWORKS, framework_imports, local_imports
+from softmax_mnist.course.loss import SoftmaxCrossEntropyLoss as RefLoss
+from softmax_mnist.course.optimizer import SGD as RefSGD
 
 D, C = 784, 10
 SEED = 20240613
@@ -99,9 +99,9 @@ class FrameworkBlocker(importlib.abc.MetaPathFinder):
 # names over this package, loaded only when asked for (last on sys.meta_path, so the folder's own
 # files and installed packages come first).
 COURSE_SHIMS = {
-    "dataloader": ("softmax_mnist.dataloader", ("Dataset", "DataLoader", "build_dataloader")),
-    "visualize": ("softmax_mnist.visualize", ("plot_loss_and_acc",)),
-    "solver": ("softmax_mnist.solver", ("Solver",)),
+    "dataloader": ("softmax_mnist.course.dataloader", ("Dataset", "DataLoader", "build_dataloader")),
+    "visualize": ("softmax_mnist.course.visualize", ("plot_loss_and_acc",)),
+    "solver": ("softmax_mnist.course.solver", ("Solver",)),
 }
 
 
@@ -765,7 +765,7 @@ TRAIN = {"epochs": 1, "batch_size": 100, "learning_rate": 0.01, "momentum": 0.9,
 
 
 def check_train(s: Student, ctx) -> str:
-    from softmax_mnist.datasets import load_raw, preprocess, split_at
+    from softmax_mnist.core.data import load_raw, preprocess, split_at
 
     images, labels = load_raw(ctx["data_dir"], "train")
     x = preprocess(images, "course")

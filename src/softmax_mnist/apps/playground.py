@@ -36,8 +36,18 @@ from pathlib import Path
 import numpy as np
 from flask import Flask, Response, abort, jsonify, request
 
-from softmax_mnist.config import TrainConfig
-from softmax_mnist.datasets import (
+from softmax_mnist.apps.web import (
+    MAX_UPLOAD_BYTES,
+    READ_TIMEOUT,
+    base_app,
+    png_data_url,
+    read_digit,
+    template_image,
+)
+from softmax_mnist.apps.web import create_app as draw_app
+from softmax_mnist.apps.web import make_server as web_server
+from softmax_mnist.core.config import TrainConfig
+from softmax_mnist.core.data import (
     FILES,
     PREPROCESS_MODES,
     VAL_SIZE,
@@ -47,6 +57,10 @@ from softmax_mnist.datasets import (
     load_splits,
     resolve_data_dir,
 )
+from softmax_mnist.core.functional import softmax
+from softmax_mnist.core.loop import Hooks, TrainState, evaluate, fit
+from softmax_mnist.core.model import SoftmaxRegression
+from softmax_mnist.core.presets import preset
 from softmax_mnist.errors import (
     ConfigError,
     DataError,
@@ -56,21 +70,7 @@ from softmax_mnist.errors import (
     is_real,
     is_whole,
 )
-from softmax_mnist.functional import softmax
-from softmax_mnist.loop import Hooks, TrainState, evaluate, fit
-from softmax_mnist.model import SoftmaxRegression
-from softmax_mnist.modelfile import load_model, model_inputs, save_model
-from softmax_mnist.presets import preset
-from softmax_mnist.web import (
-    MAX_UPLOAD_BYTES,
-    READ_TIMEOUT,
-    base_app,
-    png_data_url,
-    read_digit,
-    template_image,
-)
-from softmax_mnist.web import create_app as draw_app
-from softmax_mnist.web import make_server as web_server
+from softmax_mnist.study.modelfile import load_model, model_inputs, save_model
 
 log = logging.getLogger(__name__)
 

@@ -2,7 +2,7 @@
 
 report.py builds the blocks; this module only renders them. The PDF is typeset by Typst
 (the ``typst`` package embeds the compiler) with the template shipped in
-``softmax_mnist/templates/report.typ``, copied next to report.typ so that the folder
+``softmax_mnist/study/templates/report.typ``, copied next to report.typ so that the folder
 recompiles on its own after a student edits the text.
 
 In a block's text, ``@fig-x`` / ``@tab-x`` / ``@eq-x`` refer to a labelled figure, table or
@@ -193,7 +193,7 @@ def compile_pdf(typ_path: str | os.PathLike, pdf_path: str | os.PathLike | None 
 def write_typst(doc: Document, folder: str | os.PathLike) -> Path:
     """report.typ and the template into ``folder``; returns the path of report.typ."""
     folder = Path(folder)
-    template = resources.files("softmax_mnist").joinpath("templates", "report.typ")
+    template = resources.files("softmax_mnist.study").joinpath("templates", "report.typ")
     with resources.as_file(template) as src:
         atomic_write(folder / TEMPLATE, lambda f: f.write(Path(src).read_bytes()))
     return atomic_write_text(folder / "report.typ", to_typst(doc))

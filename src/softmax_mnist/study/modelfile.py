@@ -19,13 +19,13 @@ from pathlib import Path
 
 import numpy as np
 
-from softmax_mnist.datasets import PREPROCESS_MODES, preprocess
+from softmax_mnist.core.data import PREPROCESS_MODES, preprocess
+from softmax_mnist.core.model import SoftmaxRegression
+from softmax_mnist.core.transforms import apply_transform, check_transform
 from softmax_mnist.errors import ConfigError, DataError, SoftmaxMnistError
 from softmax_mnist.errors import is_real as _real
 from softmax_mnist.errors import is_whole as _whole
 from softmax_mnist.fileio import atomic_write
-from softmax_mnist.model import SoftmaxRegression
-from softmax_mnist.transforms import apply_transform, check_transform
 
 FORMAT = "softmax-mnist-model"
 VERSION = 1

@@ -18,15 +18,15 @@ import time
 from pathlib import Path
 
 from softmax_mnist import __version__
-from softmax_mnist.checkpoint import Interrupted, checkpoint_path, restore, save_checkpoint
-from softmax_mnist.config import TrainConfig
-from softmax_mnist.dataloader import check_batch_size
-from softmax_mnist.datasets import NUM_CLASSES, Splits, load_splits, resolve_data_dir
+from softmax_mnist.core.batches import check_batch_size
+from softmax_mnist.core.config import TrainConfig
+from softmax_mnist.core.data import NUM_CLASSES, Splits, load_splits, resolve_data_dir
+from softmax_mnist.core.loop import History, Hooks, evaluate, fit
 from softmax_mnist.errors import ConfigError, output_error
 from softmax_mnist.fileio import atomic_write_json, atomic_write_text, replace_folder
-from softmax_mnist.loop import History, Hooks, evaluate, fit
-from softmax_mnist.modelfile import save_model
-from softmax_mnist.visualize import plot_history, save_figure
+from softmax_mnist.study.checkpoint import Interrupted, checkpoint_path, restore, save_checkpoint
+from softmax_mnist.study.modelfile import save_model
+from softmax_mnist.study.visualize import plot_history, save_figure
 
 
 def never_started(out: Path) -> bool:

@@ -20,12 +20,12 @@ import matplotlib
 import numpy as np
 
 from softmax_mnist import __version__
-from softmax_mnist import discussion as ds
-from softmax_mnist import results as rs
-from softmax_mnist import visualize as viz
 from softmax_mnist.fileio import atomic_write_text
-from softmax_mnist.results import ResultsError, load_results, summaries, summarize
-from softmax_mnist.typeset import (
+from softmax_mnist.study import discussion as ds
+from softmax_mnist.study import results as rs
+from softmax_mnist.study import visualize as viz
+from softmax_mnist.study.results import ResultsError, load_results, summaries, summarize
+from softmax_mnist.study.typeset import (
     Bullets,
     Code,
     Document,
@@ -67,7 +67,7 @@ def gradient_check(W, b, x, y, entries: int = GRAD_CHECK_ENTRIES, h: float = 1e-
     """Largest relative error |a - n| / max(|a|, |n|) between the analytic gradient
     (functional.cross_entropy, then dW = X^T dlogits, db = column sums) and central
     differences, in float64, over ``entries`` random entries of W and every entry of b."""
-    from softmax_mnist.functional import cross_entropy
+    from softmax_mnist.core.functional import cross_entropy
 
     W, b, x = (np.asarray(a, dtype=np.float64).copy() for a in (W, b, x))
 
@@ -143,10 +143,11 @@ def _without_docstring(src: str) -> str:
 
 def method_section(doc: Document, lang: str, check: float | None, n_check: int,
                    study: bool = True, impl: dict | None = None) -> None:
-    from softmax_mnist.functional import cross_entropy
-    from softmax_mnist.loss import SoftmaxCrossEntropyLoss
-    from softmax_mnist.model import SoftmaxRegression
-    from softmax_mnist.optimizer import SGD, sgd_update
+    from softmax_mnist.core.functional import cross_entropy
+    from softmax_mnist.core.model import SoftmaxRegression
+    from softmax_mnist.core.optimizer import sgd_update
+    from softmax_mnist.course.loss import SoftmaxCrossEntropyLoss
+    from softmax_mnist.course.optimizer import SGD
 
     L = lang
     doc.add(Heading(T(L, "Method", "方法")), Heading(T(L, "Model and loss", "模型与损失函数"), 2),
@@ -398,7 +399,7 @@ def build_document(results: dict, folder: Path, lang: str, bar=None) -> tuple[Do
     model, meta_m, ex = _load_model_and_examples(folder)
     check, n_check = None, 0
     if model is not None and ex is not None and "mistakes_images" in ex and len(ex["mistakes_images"]):
-        from softmax_mnist.modelfile import model_inputs
+        from softmax_mnist.study.modelfile import model_inputs
 
         x = model_inputs(ex["mistakes_images"], meta_m)
         check, n_check = gradient_check(model.W, model.b, x, ex["mistakes_true"]), len(x)
@@ -761,7 +762,7 @@ def _load_model_and_examples(folder: Path):
     damaged or edited file is a one-line ResultsError naming it, not a traceback in a figure."""
     model = meta = ex = None
     if (folder / "model.npz").is_file():
-        from softmax_mnist.modelfile import load_model
+        from softmax_mnist.study.modelfile import load_model
 
         model, meta = load_model(folder / "model.npz")
         if model.W.shape != (784, 10):
@@ -779,7 +780,7 @@ def _read_examples(path: Path) -> dict:
     import zipfile
     import zlib
 
-    from softmax_mnist.modelfile import MAX_BYTES, _read_npy
+    from softmax_mnist.study.modelfile import MAX_BYTES, _read_npy
 
     def bad(what: str) -> ResultsError:
         return ResultsError(f"{path}: {what}; rerun the study (it writes examples.npz again)")

@@ -28,9 +28,9 @@ from flask import Flask, Response, abort, current_app, jsonify, request
 from waitress.server import create_server
 from werkzeug.exceptions import HTTPException
 
+from softmax_mnist.apps.prepare import ImageError, NoDigitError, predict_proba, prepare_file, to_png
 from softmax_mnist.errors import ConfigError
-from softmax_mnist.modelfile import load_model
-from softmax_mnist.prepare import ImageError, NoDigitError, predict_proba, prepare_file, to_png
+from softmax_mnist.study.modelfile import load_model
 
 MAX_UPLOAD_BYTES = 2 * 1024 * 1024  # a 280x280 canvas PNG is a few kB
 MAX_UPLOAD_PIXELS = 4_000_000  # a small PNG can hold a huge blank image; decoding it costs memory

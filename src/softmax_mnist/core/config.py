@@ -7,10 +7,10 @@ import sys
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
-from softmax_mnist.datasets import PREPROCESS_MODES, VAL_SIZE
+from softmax_mnist.core.data import PREPROCESS_MODES, VAL_SIZE
+from softmax_mnist.core.optimizer import check_settings
+from softmax_mnist.core.transforms import check_transform
 from softmax_mnist.errors import ConfigError, is_whole
-from softmax_mnist.optimizer import check_settings
-from softmax_mnist.transforms import check_transform
 
 LR_DECAYS = ("none", "linear")
 

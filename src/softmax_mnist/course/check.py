@@ -1,7 +1,7 @@
 """``softmax-mnist check DIR``: is a student's loss.py and optimizer.py right?
 
 The student's ``SoftmaxCrossEntropyLoss`` and ``SGD`` are run against this package's reference
-(``softmax_mnist.loss``, ``softmax_mnist.optimizer``) in a child process (check_child.py) with a
+(``softmax_mnist.course.loss``, ``softmax_mnist.course.optimizer``) in a child process (check_child.py) with a
 time limit per check and a memory limit (RLIMIT_AS), so an exception, an endless loop or a huge
 allocation fails one check instead of the checker. A guard against mistakes, not a sandbox for
 hostile code: the student's files run with this user's rights.
@@ -169,7 +169,7 @@ def preflight(folder: Path) -> None:
 
 def check_data(data_dir) -> str:
     """The MNIST folder the train check will read, or CannotRun saying how to get it."""
-    from softmax_mnist.datasets import FILES, find_file, resolve_data_dir
+    from softmax_mnist.core.data import FILES, find_file, resolve_data_dir
 
     where = resolve_data_dir(data_dir)
     try:
@@ -224,7 +224,7 @@ def _run_child(folder: Path, data_dir: str, names: list[str], broken: dict, outp
             "fd": write_fd, "memory_mb": MEMORY_MB, "limits": limits}
     env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1", "OPENBLAS_NUM_THREADS": "1",
            "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
-    proc = subprocess.Popen([sys.executable, "-m", "softmax_mnist.check_child", json.dumps(spec)],
+    proc = subprocess.Popen([sys.executable, "-m", "softmax_mnist.course.check_child", json.dumps(spec)],
                             stdin=subprocess.DEVNULL, stdout=out_w, stderr=out_w,
                             pass_fds=(write_fd,), env=env, start_new_session=True,
                             cwd=cwd)  # not the student's folder: `-m` puts the cwd on sys.path

@@ -14,7 +14,7 @@ import statistics
 
 import numpy as np
 
-from softmax_mnist.results import Stat, Summary, differs, median_epoch, noise
+from softmax_mnist.study.results import Stat, Summary, differs, median_epoch, noise
 
 TIME_FLOOR = 0.10  # on a shared machine, time differences under 10% are not resolved
 

@@ -1,0 +1,71 @@
+"""Minibatch SGD with heavy-ball momentum: the update, written once.
+
+    v <- mu v - lr (g + wd w)        w <- w + v
+Nesterov:  w <- w + mu v - lr (g + wd w)   (look-ahead form, same v)
+With mu = 0 the velocity is never kept and the step is exactly w <- w - lr g.
+
+``sgd_update`` is that step as a function of the arrays and the numbers, where each number
+may be a scalar or one value per column (K stacked models, loop.py). The course's ``SGD``
+object around it is in course/optimizer.py.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from softmax_mnist.errors import ConfigError, is_real
+
+
+def check_settings(learning_rate, momentum, nesterov, weight_decay) -> None:
+    """Raise a one-line ConfigError for optimizer numbers that cannot train."""
+    if not is_real(learning_rate) or learning_rate <= 0:
+        raise ConfigError(f"learning rate must be a positive number, got {learning_rate!r}")
+    if not is_real(momentum) or not 0 <= momentum < 1:
+        raise ConfigError(f"momentum must be in [0, 1), got {momentum!r}")
+    if not isinstance(nesterov, bool):
+        raise ConfigError(f"nesterov must be true or false, got {nesterov!r}")
+    if not is_real(weight_decay) or weight_decay < 0:
+        raise ConfigError(f"weight decay must be a number >= 0, got {weight_decay!r}")
+    if nesterov and momentum == 0:
+        raise ConfigError("Nesterov needs a momentum above 0, e.g. --momentum 0.9")
+
+
+@dataclass(frozen=True)
+class Setting:
+    """The optimizer's numbers: what may differ between K models trained side by side."""
+
+    lr: float
+    momentum: float = 0.0
+    nesterov: bool = False
+    weight_decay: float = 0.0
+
+    def __post_init__(self):
+        check_settings(self.lr, self.momentum, self.nesterov, self.weight_decay)
+
+
+def sgd_update(w, g, v, lr, mu=0.0, nesterov=False, wd=0.0) -> None:
+    """One SGD step on ``w`` in place (and on the velocity ``v``, unused when mu is 0).
+
+    ``lr``, ``mu``, ``wd`` and ``nesterov`` are scalars, or arrays that broadcast against w
+    (one value per column, shape (1, K*C)); a model whose lr and mu are 0 stays where it is.
+    """
+    if _some(wd):
+        g = g + wd * w
+    if not _some(mu):
+        w -= lr * g
+        return
+    v *= mu
+    v -= lr * g
+    if not _some(nesterov):
+        w += v
+    elif isinstance(nesterov, np.ndarray) and not nesterov.all():  # some columns heavy ball
+        w += np.where(nesterov, mu * v - lr * g, v)
+    else:
+        w += mu * v - lr * g
+
+
+def _some(x) -> bool:
+    """Any nonzero value, for a scalar or an array (cheaper than np.any on a scalar)."""
+    return bool(x.any()) if isinstance(x, np.ndarray) else bool(x)

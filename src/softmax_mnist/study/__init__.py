@@ -1,0 +1,15 @@
+"""Runs and the study: one run's folder, checkpoints and model files; the study's plans,
+results, times, figures, sentences and report. Imports the core and the course.
+
+    run          one training run and its folder (config.json, history.csv, model.npz, ...)
+    checkpoint   checkpoint files, resume, SIGINT/SIGTERM handling
+    modelfile    model.npz: weights + JSON meta, loaded without pickle
+    experiments  the study and sweeps: plans, seeds, controls, stacked passes (no plotting)
+    impl         `study --impl`: the study's runs trained with a student's own classes
+    timing       interleaved epoch times and the cost of one update: the only times reported
+    results      the results schema, in one place: names, thresholds, summaries, noise
+    visualize    the study's plots, as functions returning Figures, labelled in zh or en
+    discussion   the report's sentences: pure functions from numbers to text, zh and en
+    report       the report's blocks: method, key code from the source, tables, figures
+    typeset      blocks -> report.typ (Typst, templates/report.typ) -> report.pdf, and report.md
+"""

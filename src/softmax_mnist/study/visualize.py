@@ -1,0 +1,341 @@
+"""Plots as functions that return matplotlib Figures, built without pyplot: no window ever
+opens and nothing blocks, and the backend a notebook or script chose is left alone (a Figure
+saves through its own canvas, so no ``matplotlib.use`` here)."""
+
+from __future__ import annotations
+
+import matplotlib
+import numpy as np
+from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator, NullFormatter, ScalarFormatter
+
+# a notebook shows these Figures as a cell's value (show_figures_inline runs on that import)
+from softmax_mnist.course.visualize import figure_png  # noqa: F401 - found here by callers
+from softmax_mnist.fileio import save_figure  # noqa: F401 - found here by callers
+
+
+def plot_history(history, title: str = "") -> Figure:
+    """Per-epoch train and validation loss (left) and accuracy (right) of one History."""
+    fig = Figure(figsize=(10, 4))
+    ax_loss, ax_acc = fig.subplots(1, 2)
+    epochs = range(1, len(history.train_loss) + 1)
+    for ax, train, val, name in (
+        (ax_loss, history.train_loss, history.val_loss, "loss"),
+        (ax_acc, history.train_acc, history.val_acc, "accuracy"),
+    ):
+        ax.plot(epochs, train, "o-", label=f"train {name}")
+        if val:
+            ax.plot(epochs, val, "s--", label=f"validation {name}")
+        ax.set_xlabel("epoch")
+        ax.set_ylabel(name)
+        ax.grid(alpha=0.3)
+        ax.legend()
+    if title:
+        fig.suptitle(title)
+    return fig
+
+
+# ---- study figures: they read results.json through results.py, labelled in zh or en -------
+
+# a colour-blind-safe cycle, so "momentum 0" and "momentum 0.9" keep their colours everywhere
+PALETTE = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#F0E442", "#000000")
+DIVERGED_COLOR = "#C00000"
+CJK_FONTS = ("Noto Sans CJK SC", "Noto Serif CJK SC", "Source Han Sans SC", "WenQuanYi Zen Hei")
+
+LABELS = {
+    "epoch": ("epoch", "轮次 (epoch)"),
+    "loss": ("loss", "损失"),
+    "accuracy": ("accuracy", "准确率"),
+    "train_loss": ("training loss (running, per epoch)", "训练损失（每轮滑动平均）"),
+    "val_loss": ("validation loss", "验证损失"),
+    "train_acc": ("training accuracy (running)", "训练准确率（训练中统计）"),
+    "val_acc": ("validation accuracy", "验证准确率"),
+    "final_val_acc": ("final validation accuracy", "最终验证准确率"),
+    "lr": ("learning rate", "学习率"),
+    "batch_size": ("batch size", "批大小"),
+    "epoch_time": ("seconds per epoch (median)", "每轮耗时（秒，中位数）"),
+    "fixed_lr": ("learning rate 0.01 for every batch size", "所有批大小均用学习率 0.01"),
+    "scaled_lr": ("learning rate 0.01 x batch / 100", "学习率按 0.01 × 批大小 / 100 缩放"),
+    "spread": ("band: lowest to highest of {n} seeds", "阴影：{n} 个种子的最小值到最大值"),
+    "class": ("class {c}", "类别 {c}"),
+    "weight": ("weight", "权重"),
+    "true": ("true class", "真实类别"),
+    "pred": ("predicted class", "预测类别"),
+    "row_fraction": ("fraction of the true class", "占该真实类别的比例"),
+    "confusion": ("test confusion matrix: {n:,} images, accuracy {acc:.4f}",
+                  "测试集混淆矩阵：{n:,} 张图像，准确率 {acc:.4f}"),
+    "example": ("true {t} / pred {p}\np={prob:.3f}", "真 {t} / 预测 {p}\np={prob:.3f}"),
+    "diverged": ("diverged", "发散"),
+}
+
+
+def label(key: str, lang: str = "en", **values) -> str:
+    """The figure text ``key`` in ``lang`` ("en" or "zh"), formatted with ``values``."""
+    text = LABELS[key][1 if lang == "zh" else 0]
+    return text.format(**values) if values else text
+
+
+def figure_style(lang: str = "en") -> dict:
+    """rcParams for figures in ``lang``: a CJK font first for zh (its Latin glyphs too)."""
+    style = {"axes.unicode_minus": False, "font.size": 9}
+    if lang == "zh":
+        style["font.family"] = ["sans-serif"]
+        style["font.sans-serif"] = [*CJK_FONTS, "DejaVu Sans"]
+    return style
+
+
+def _epochs(values) -> list[int]:
+    return list(range(1, len(values) + 1))
+
+
+def _band(ax, stats, color, label_text, style="-", marker="o"):
+    """Mean per epoch as a line, lowest to highest seed as a shaded band."""
+    if not stats:
+        return
+    x = _epochs(stats)
+    ax.plot(x, [s.mean for s in stats], style, marker=marker, markersize=3, color=color,
+            label=label_text)
+    if max(s.n for s in stats) > 1:
+        ax.fill_between(x, [min(s.values) for s in stats], [max(s.values) for s in stats],
+                        color=color, alpha=0.18, linewidth=0)
+
+
+def _finish(ax, xlabel, ylabel, integer_x=True):
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    if integer_x:
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.grid(alpha=0.3)
+
+
+def plot_training_curves(items: list, names: list[str], lang: str = "en") -> Figure:
+    """Course item (a): loss (left) and accuracy (right) per epoch of settings ``items``
+    (results.Summary), training (solid) and validation (dashed), mean over seeds with bands."""
+    fig = Figure(figsize=(9, 3.4), layout="constrained")
+    ax_loss, ax_acc = fig.subplots(1, 2)
+    for i, (s, name) in enumerate(zip(items, names)):
+        c = PALETTE[i % len(PALETTE)]
+        _band(ax_loss, s.curves["train_loss"], c, f"{name}: {label('train_loss', lang)}")
+        _band(ax_loss, s.curves["val_loss"], c, f"{name}: {label('val_loss', lang)}", "--", "s")
+        _band(ax_acc, s.curves["train_acc"], c, f"{name}: {label('train_acc', lang)}")
+        _band(ax_acc, s.curves["val_acc"], c, f"{name}: {label('val_acc', lang)}", "--", "s")
+    _finish(ax_loss, label("epoch", lang), label("loss", lang))
+    _finish(ax_acc, label("epoch", lang), label("accuracy", lang))
+    ax_loss.legend(fontsize=7)
+    ax_acc.legend(fontsize=7, loc="lower right")
+    return fig
+
+
+def plot_val_curves(panels: list[list], thresholds=(), lang: str = "en", ylim=None) -> Figure:
+    """Validation accuracy per epoch, one panel per list of (Summary, label, dashed) items;
+    mean over seeds with bands; thresholds as dotted grey lines."""
+    fig = Figure(figsize=(9, 3.3), layout="constrained")
+    axes = np.atleast_1d(fig.subplots(1, len(panels)))
+    for ax, panel in zip(axes, panels):
+        k = 0
+        for s, name, dashed in panel:  # a dashed line takes the colour of the line before it
+            k -= dashed
+            _band(ax, s.curves["val_acc"], PALETTE[k % len(PALETTE)], name, "--" if dashed else "-")
+            k += 1
+        for t in thresholds:
+            ax.axhline(t, color="grey", linestyle=":", linewidth=1)
+        _finish(ax, label("epoch", lang), label("val_acc", lang))
+        if ylim:
+            ax.set_ylim(*ylim)
+        ax.legend(fontsize=7, loc="lower right")
+    return fig
+
+
+def _value_colors(n: int):
+    """n colours from dark to light along viridis: a sweep's values in order."""
+    cmap = matplotlib.colormaps["viridis"]
+    return [cmap(0.9 * i / max(n - 1, 1)) for i in range(n)]
+
+
+def plot_sweep(items: list, param: str, lang: str = "en", n_seeds: int = 1) -> Figure:
+    """A one-setting sweep: validation accuracy per epoch for each value (left) and the final
+    validation accuracy against the value on a log axis, mean +- sd over seeds (right). A
+    diverged value is a red dotted line, never a plotted number."""
+    items = sorted(items, key=lambda s: s.config[param])
+    fig = Figure(figsize=(9, 3.3), layout="constrained")
+    ax_c, ax_s = fig.subplots(1, 2)
+    for s, color in zip(items, _value_colors(len(items))):
+        name = f"{label(param, lang)} {s.config[param]:g}"
+        if not s.ok:
+            name += f" ({label('diverged', lang)})"
+        _band(ax_c, s.curves["val_acc"], color, name)
+    good = [s for s in items if s.ok]
+    ax_s.errorbar([s.config[param] for s in good], [s.val_acc.mean for s in good],
+                  yerr=[s.val_acc.sd for s in good], fmt="o-", color=PALETTE[0], capsize=3)
+    for s in items:
+        if not s.ok:
+            ax_s.axvline(s.config[param], color=DIVERGED_COLOR, linestyle=":")
+    ax_s.set_xscale("log")
+    _finish(ax_c, label("epoch", lang), label("val_acc", lang))
+    _finish(ax_s, label(param, lang), label("final_val_acc", lang), integer_x=False)
+    ax_c.legend(fontsize=7, loc="lower right")
+    lo = min((s.val_acc.mean for s in good), default=0)
+    ax_c.set_ylim(max(lo - 0.05, 0), None)
+    return fig
+
+
+def plot_batch(fixed: list, scaled: list, epoch_time: dict, lang: str = "en") -> Figure:
+    """Batch size: final validation accuracy at a fixed learning rate and with the rate scaled
+    with the batch (left, mean +- sd over seeds), and the median seconds per epoch with its
+    quartiles (right); both against the batch size on log axes."""
+    fig = Figure(figsize=(9, 3.3), layout="constrained")
+    ax_a, ax_t = fig.subplots(1, 2)
+    for items, key, color, marker in ((fixed, "fixed_lr", PALETTE[0], "o"),
+                                      (scaled, "scaled_lr", PALETTE[1], "s")):
+        good = sorted((s for s in items if s.ok), key=lambda s: s.config["batch_size"])
+        ax_a.errorbar([s.config["batch_size"] for s in good], [s.val_acc.mean for s in good],
+                      yerr=[s.val_acc.sd for s in good], fmt=marker + "-", color=color,
+                      capsize=3, label=label(key, lang))
+    if epoch_time:
+        bs = sorted(epoch_time)
+        med = [epoch_time[b]["median"] for b in bs]
+        err = [[m - epoch_time[b]["q1"] for b, m in zip(bs, med)],
+               [epoch_time[b]["q3"] - m for b, m in zip(bs, med)]]
+        ax_t.errorbar(bs, med, yerr=err, fmt="o-", color=PALETTE[2], capsize=3)
+        ax_t.set_yscale("log")
+        ax_t.yaxis.set_major_formatter(ScalarFormatter())  # 0.2, 0.5 rather than 2 x 10^-1
+        ax_t.yaxis.set_minor_formatter(NullFormatter())
+    for ax in (ax_a, ax_t):
+        ax.set_xscale("log")
+    _finish(ax_a, label("batch_size", lang), label("final_val_acc", lang), integer_x=False)
+    _finish(ax_t, label("batch_size", lang), label("epoch_time", lang), integer_x=False)
+    ax_a.legend(fontsize=7)
+    return fig
+
+
+def plot_heatmap(lrs: list[float], sizes: list[int], acc: np.ndarray, lang: str = "en") -> Figure:
+    """Mean final validation accuracy (rows: batch size, columns: learning rate), each cell
+    written in it; NaN (diverged) cells are left grey."""
+    acc = np.asarray(acc, dtype=float)
+    fig = Figure(figsize=(6.4, 3.6), layout="constrained")
+    ax = fig.subplots()
+    finite = acc[np.isfinite(acc)]
+    lo = float(np.percentile(finite, 10)) if finite.size else 0.0
+    cmap = matplotlib.colormaps["viridis"].with_extremes(bad="#dddddd")
+    image = ax.imshow(np.ma.masked_invalid(acc), cmap=cmap, vmin=lo,
+                      vmax=float(finite.max()) if finite.size else 1.0, aspect="auto")
+    best = np.unravel_index(np.nanargmax(acc), acc.shape) if finite.size else None
+    for i in range(acc.shape[0]):
+        for j in range(acc.shape[1]):
+            text = label("diverged", lang) if not np.isfinite(acc[i, j]) else f"{acc[i, j]:.3f}"
+            bold = best is not None and (i, j) == tuple(best)
+            ax.text(j, i, text, ha="center", va="center", fontsize=7,
+                    fontweight="bold" if bold else "normal",
+                    color="black" if np.isfinite(acc[i, j]) and acc[i, j] > lo + 0.6 *
+                    (float(finite.max()) - lo) else "white")
+    ax.set_xticks(range(len(lrs)), [f"{v:g}" for v in lrs])
+    ax.set_yticks(range(len(sizes)), [str(b) for b in sizes])
+    ax.set_xlabel(label("lr", lang))
+    ax.set_ylabel(label("batch_size", lang))
+    fig.colorbar(image, ax=ax, shrink=0.9, label=label("final_val_acc", lang))
+    return fig
+
+
+def plot_bars(items: list, lang: str = "en") -> Figure:
+    """Final validation accuracy of each setting as a horizontal bar with its seed sd (for
+    grids that vary more than one setting); a diverged setting gets the word, no bar."""
+    fig = Figure(figsize=(7, 0.35 * len(items) + 1.2), layout="constrained")
+    ax = fig.subplots()
+    ys = list(range(len(items)))
+    for y, s in zip(ys, items):
+        if s.ok:
+            ax.barh(y, s.val_acc.mean, xerr=s.val_acc.sd or None, color=PALETTE[0])
+            ax.text(s.val_acc.mean, y, f"  {s.val_acc.mean:.4f}", va="center", fontsize=7)
+        else:
+            ax.text(0.01, y, label("diverged", lang), va="center", color=DIVERGED_COLOR,
+                    transform=ax.get_yaxis_transform())
+    ax.set_yticks(ys, [s.setting for s in items], fontsize=7)
+    ax.invert_yaxis()
+    good = [s.val_acc.mean for s in items if s.ok]
+    ax.set_xlim(max(min(good, default=0) - 0.03, 0), min(max(good, default=1) + 0.02, 1.0))
+    ax.set_xlabel(label("final_val_acc", lang))
+    ax.grid(alpha=0.3, axis="x")
+    return fig
+
+
+def plot_weights(W, image_shape=(28, 28), lang: str = "en") -> Figure:
+    """The C learned weight vectors (columns of W, shape (D, C)) as images on a diverging map
+    centred at 0: red pixels push towards the class, blue ones away. One colour scale for all."""
+    W = np.asarray(W, dtype=np.float64)
+    C = W.shape[1]
+    vmax = float(np.abs(W).max()) or 1.0
+    ncols = min(C, 5)
+    nrows = -(-C // ncols)
+    fig = Figure(figsize=(1.5 * ncols + 1, 1.6 * nrows), layout="constrained")
+    axes = np.atleast_1d(fig.subplots(nrows, ncols)).ravel()
+    image = None
+    for c, ax in enumerate(axes):
+        ax.set_xticks([])
+        ax.set_yticks([])
+        if c >= C:
+            ax.set_visible(False)
+            continue
+        image = ax.imshow(W[:, c].reshape(image_shape), cmap="RdBu_r", vmin=-vmax, vmax=vmax,
+                          interpolation="nearest")
+        ax.set_title(label("class", lang, c=c), fontsize=8)
+    fig.colorbar(image, ax=list(axes), shrink=0.8, label=label("weight", lang))
+    return fig
+
+
+def plot_confusion(confusion, normalize_colors: bool = True, lang: str = "en") -> Figure:
+    """Test confusion matrix (rows: true class, columns: predicted), every cell's count written
+    in it. Colours are row fractions (so a rare class's mistakes are visible too)."""
+    cm = np.asarray(confusion, dtype=np.int64)
+    C = cm.shape[0]
+    rows = cm.sum(axis=1, keepdims=True)
+    shade = cm / np.maximum(rows, 1) if normalize_colors else cm.astype(float)
+    off = shade.copy()
+    np.fill_diagonal(off, 0)  # colour by the mistakes: the diagonal would swamp the scale
+    fig = Figure(figsize=(5.2, 4.2), layout="constrained")
+    ax = fig.subplots()
+    vmax = float(off.max()) or 1.0
+    image = ax.imshow(off, cmap="Reds", vmin=0, vmax=vmax)
+    for i in range(C):
+        for j in range(C):
+            ax.text(j, i, str(cm[i, j]), ha="center", va="center", fontsize=7,
+                    fontweight="bold" if i == j else "normal",
+                    color="white" if off[i, j] > 0.6 * vmax else "black")
+    ax.set_xticks(range(C))
+    ax.set_yticks(range(C))
+    ax.set_xlabel(label("pred", lang))
+    ax.set_ylabel(label("true", lang))
+    total = int(cm.sum())
+    acc = np.trace(cm) / total if total else float("nan")
+    ax.set_title(label("confusion", lang, n=total, acc=acc), fontsize=9)
+    fig.colorbar(image, ax=ax, shrink=0.8,
+                 label=label("row_fraction", lang) if normalize_colors else "count")
+    return fig
+
+
+def plot_examples(images, true, pred, prob, title: str = "", margin=None, ncols: int = 8,
+                  lang: str = "en") -> Figure:
+    """A grid of 28x28 images, each titled with its true class, the prediction and the
+    probability of the prediction (and the top-1 minus top-2 margin when given)."""
+    images = np.asarray(images)
+    n = len(images)
+    ncols = max(1, min(ncols, n))
+    nrows = max(1, -(-n // ncols))
+    fig = Figure(figsize=(1.1 * ncols, 1.3 * nrows + 0.2), layout="constrained")
+    axes = np.atleast_1d(fig.subplots(nrows, ncols)).ravel()
+    for k, ax in enumerate(axes):
+        ax.set_xticks([])
+        ax.set_yticks([])
+        if k >= n:
+            ax.set_visible(False)
+            continue
+        ax.imshow(images[k], cmap="gray_r", vmin=0, vmax=255, interpolation="nearest")
+        text = label("example", lang, t=int(true[k]), p=int(pred[k]), prob=float(prob[k]))
+        if margin is not None:
+            text += f" m={float(margin[k]):.3f}"
+        ax.set_title(text, fontsize=7, color=DIVERGED_COLOR if true[k] != pred[k] else "black")
+    if title:
+        fig.suptitle(title)
+    return fig
+
+
+# ---- notebooks: the Figures shown inline by IPython, without pyplot --------------------------
