@@ -194,3 +194,23 @@ def test_build_dataloader_real_val_and_test(mnist_dir, mnist_splits):
     assert images.shape == (10000, 784) and images.dtype == np.float32
     assert labels[0] == 7
     np.testing.assert_array_equal(images, mnist_splits.x_test)
+
+
+@pytest.mark.parametrize("first", [0, 3])
+def test_gathering_ahead_gives_the_same_batches(first):
+    """The next batch gathered on a second thread (large batches): the same rows, in the same
+    order, each batch intact while it is used (two buffers take turns)."""
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(1050, 6)).astype(np.float32)
+    y = np.arange(1050)
+    plain = [(a.copy(), b.copy()) for a, b in iterate_minibatches(
+        x, y, 100, np.random.default_rng(4), first, reuse=True)]
+    ahead = iterate_minibatches(x, y, 100, np.random.default_rng(4), first, reuse=True, ahead=True)
+    got = 0
+    for (a, b), (pa, pb) in zip(ahead, plain):
+        held = a.copy()
+        np.testing.assert_array_equal(a, pa)
+        np.testing.assert_array_equal(b, pb)
+        np.testing.assert_array_equal(a, held)  # not overwritten by the gather of the next
+        got += 1
+    assert got == len(plain) == 11 - first

@@ -8,6 +8,7 @@ and build_dataloader over these are in course/dataloader.py.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
@@ -26,6 +27,7 @@ def iterate_minibatches(
     rng: np.random.Generator | None = None,
     first_batch: int = 0,
     reuse: bool = False,
+    ahead: bool = False,
 ) -> Iterator[tuple[np.ndarray, np.ndarray]]:
     """One epoch of (x_batch, y_batch); shuffled with ``rng``, in order when ``rng`` is None.
 
@@ -33,6 +35,9 @@ def iterate_minibatches(
     ``reuse``: gather every shuffled batch into the same two buffers (a training loop that is
     done with a batch before it asks for the next): no allocation, and np.take into a buffer
     copies large batches ~20% faster than fancy indexing.
+    ``ahead`` (with ``reuse``): gather the next batch on a second thread while the caller works
+    on this one, into a second pair of buffers. It pays for large batches only: handing work to
+    another thread costs ~0.1 ms here, the gather of 1,000 rows ~0.3 ms.
     """
     n = len(x)
     check_batch_size(batch_size, n)
@@ -41,17 +46,40 @@ def iterate_minibatches(
             yield x[start : start + batch_size], y[start : start + batch_size]
         return
     order = rng.permutation(n)
+    starts = range(first_batch * batch_size, n, batch_size)
+    if reuse and ahead:
+        yield from _gather_ahead(x, y, [order[s : s + batch_size] for s in starts], batch_size)
+        return
     if reuse:
         xbuf = np.empty((batch_size, *x.shape[1:]), dtype=x.dtype)
         ybuf = np.empty((batch_size, *y.shape[1:]), dtype=y.dtype)
-    for start in range(first_batch * batch_size, n, batch_size):
+    for start in starts:
         idx = order[start : start + batch_size]
-        if reuse:  # mode="clip" skips the bounds check (a permutation is in range) and is faster
-            k = len(idx)
-            yield (np.take(x, idx, axis=0, out=xbuf[:k], mode="clip"),
-                   np.take(y, idx, axis=0, out=ybuf[:k], mode="clip"))
+        if reuse:
+            yield _gather(x, y, idx, xbuf, ybuf)
         else:
             yield x[idx], y[idx]
+
+
+def _gather(x, y, idx, xbuf, ybuf):
+    """Rows ``idx`` of x and y into the buffers (mode="clip" skips the bounds check: a
+    permutation is in range, and it is faster)."""
+    k = len(idx)
+    return (np.take(x, idx, axis=0, out=xbuf[:k], mode="clip"),
+            np.take(y, idx, axis=0, out=ybuf[:k], mode="clip"))
+
+
+def _gather_ahead(x, y, batches, batch_size):
+    """The batches of ``batches`` (row indices), each gathered while the one before is used."""
+    bufs = [(np.empty((batch_size, *x.shape[1:]), x.dtype), np.empty((batch_size, *y.shape[1:]), y.dtype))
+            for _ in range(2)]
+    with ThreadPoolExecutor(1) as pool:
+        later = pool.submit(_gather, x, y, batches[0], *bufs[0]) if batches else None
+        for i in range(len(batches)):
+            batch = later.result()
+            if i + 1 < len(batches):
+                later = pool.submit(_gather, x, y, batches[i + 1], *bufs[(i + 1) % 2])
+            yield batch
 
 
 def num_batches(n: int, batch_size: int) -> int:

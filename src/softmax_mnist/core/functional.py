@@ -40,7 +40,7 @@ def softmax(logits: np.ndarray) -> np.ndarray:
 
 def _rows(logits: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
     """(N, C) or (N, K, C) logits as (N*K, C) rows (a view), their labels, and K."""
-    flat = logits.reshape(-1, logits.shape[-1])
+    flat = logits if logits.ndim == 2 else logits.reshape(-1, logits.shape[-1])
     k = len(flat) // len(logits)
     return flat, (y if k == 1 else np.repeat(y, k)), k
 
@@ -61,12 +61,17 @@ def cross_entropy(
     flat, labels, k = _rows(logits, y)
     rows = np.arange(len(flat))
     logp = log_softmax(flat, out=None if out is None else out.reshape(flat.shape), top=top)
-    picked = logp[rows, labels].reshape(n, k)
-    loss = -picked.sum(axis=0, dtype=np.float64) / n  # each model's mean, summed in float64
+    picked = logp[rows, labels]
+    if k == 1:  # the mean, summed in float64
+        loss = -float(picked.sum(dtype=np.float64)) / n
+    else:  # each model's mean
+        loss = -picked.reshape(n, k).sum(axis=0, dtype=np.float64) / n
     dlogits = np.exp(logp, out=logp)  # reuse the buffer: softmax = exp(log_softmax)
     dlogits[rows, labels] -= 1.0
     dlogits /= n
-    return (float(loss[0]) if logits.ndim == 2 else loss), dlogits.reshape(logits.shape)
+    if logits.ndim == 2:
+        return loss, dlogits
+    return np.atleast_1d(loss), dlogits.reshape(logits.shape)
 
 
 def correct(logits: np.ndarray, y: np.ndarray, top: np.ndarray | None = None):
@@ -74,8 +79,9 @@ def correct(logits: np.ndarray, y: np.ndarray, top: np.ndarray | None = None):
     one count per model (K,) for (N, K, C). ``top``: the rows' argmax, as in cross_entropy."""
     flat, labels, k = _rows(logits, y)
     top = flat.argmax(axis=1) if top is None else top
-    counts = np.count_nonzero((top == labels).reshape(len(logits), k), axis=0)
-    return int(counts[0]) if logits.ndim == 2 else counts
+    if logits.ndim == 2:
+        return int(np.count_nonzero(top == labels))
+    return np.count_nonzero((top == labels).reshape(len(logits), k), axis=0)
 
 
 def accuracy(logits: np.ndarray, y: np.ndarray, top: np.ndarray | None = None):

@@ -70,7 +70,7 @@ class _CourseLearner:
         if math.isfinite(loss):
             impl._call("gradient_computing", self.model.gradient_computing)
             impl._call("step", self.opt.step)
-        return np.array([loss]), np.array([acc])
+        return loss, acc
 
     def drop(self, mask) -> None:
         """Nothing to mask: one setting, and the loop stops when it diverges."""
