@@ -166,3 +166,20 @@ def test_bad_settings_are_refused():
         fit_stacked([TrainConfig(epochs=1), TrainConfig(epochs=2)], data)
     with pytest.raises(ConfigError, match="batch size"):
         fit_stacked([replace(TrainConfig(), batch_size=5)], data)
+
+
+@pytest.mark.parametrize("processes", [None, 1])
+def test_a_split_pass_logs_and_shows_progress_for_all_its_settings(mnist_splits, processes):
+    data = small_splits(mnist_splits, n_train=20000)
+    cs = configs(SETTINGS, epochs=3, batch_size=100, seed=5)
+    assert len(halves(len(cs), 20000 * 3)) == 2
+    lines, bars = [], []
+
+    def progress(desc, total, **_):
+        bars.append(desc)
+        return type("Bar", (), {"update": lambda self: None, "close": lambda self: None})()
+
+    fit_stacked(cs, data, Hooks(log=lines.append, progress=progress), processes=processes)
+    assert [line.split("  ")[0] for line in lines] == ["epoch 1/3", "epoch 2/3", "epoch 3/3"]
+    assert all("of 5 settings training" in line for line in lines)  # the whole pass, merged
+    assert bars and all(b.endswith(", 5 settings") for b in bars)

@@ -21,6 +21,7 @@ from __future__ import annotations
 import math
 import multiprocessing as mp
 import os
+import re
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
@@ -266,7 +267,7 @@ def train(learner, data, epochs: int, batch_size: int, rng: np.random.Generator,
           hooks: Hooks | None = None, state: TrainState | None = None):
     """Train ``learner`` for ``epochs`` passes over ``data``'s shuffled training minibatches.
 
-    ``data``: x_train, y_train, x_val, y_val (a datasets.Splits). ``rng`` shuffles each epoch.
+    ``data``: x_train, y_train, x_val, y_val (a core.data.Splits). ``rng`` shuffles each epoch.
     ``state`` resumes a run (arrays, position, histories). Returns (histories, diverged): a
     History and a divergence message (or None) per setting. See Hooks for the hooks.
     """
@@ -454,6 +455,10 @@ def halves(size: int, work: int) -> list[slice]:
 
 def _fit_halves(configs, parts, data, hooks: Hooks, state, processes) -> list[Result]:
     first, second = (configs[p] for p in parts)
+
+    def bar(desc, **kw):  # a half's bar stands for the whole pass
+        return hooks.progress(desc=re.sub(r"\d+ settings", f"{len(configs)} settings", desc), **kw)
+
     states = _split_state(state, parts) if state is not None else [None, None]
     fork = "fork" in mp.get_all_start_methods() and (os.cpu_count() or 1) >= 2
     child = None
@@ -466,7 +471,8 @@ def _fit_halves(configs, parts, data, hooks: Hooks, state, processes) -> list[Re
         receive = here.recv
     else:  # the second half first, here: its epoch ends are kept for the merge
         ends = []
-        hooks2 = Hooks(stop=hooks.stop, checkpoint=lambda st: st.step or ends.append(_copy(st)))
+        hooks2 = Hooks(stop=hooks.stop, checkpoint=lambda st: st.step or ends.append(_copy(st)),
+                       progress=hooks.progress and bar)
         done = _fit_part(second, data, hooks2, states[1])
         messages = iter([("epoch", st) for st in ends] + [("done", done)])
         receive = messages.__next__
@@ -484,15 +490,15 @@ def _fit_halves(configs, parts, data, hooks: Hooks, state, processes) -> list[Re
         if hooks.log:
             live = np.array([d is None for d in merged.diverged])
             hists = [History(**h) for h in merged.histories]
-            hooks.log(_epoch_line(st.epoch, first[0].epochs, hists, live, hists[0].epoch_time[-1]
-                                  if hists[0].epoch_time else 0.0))
+            seconds = next((h.epoch_time[-1] for h in hists if len(h.epoch_time) == st.epoch), 0.0)
+            hooks.log(_epoch_line(st.epoch, first[0].epochs, hists, live, seconds))
         if hooks.checkpoint:
             hooks.checkpoint(merged)
 
+    # the log's lines are the merged epoch lines of meet (no per-step lines when split)
+    mine_hooks = Hooks(checkpoint=meet, stop=hooks.stop, progress=hooks.progress and bar)
     try:
-        mine = _fit_part(first, data, Hooks(log_every=hooks.log_every, log=hooks.log if
-                                            hooks.log_every else None, checkpoint=meet,
-                                            stop=hooks.stop, progress=hooks.progress), states[0])
+        mine = _fit_part(first, data, mine_hooks, states[0])
         while other["results"] is None:
             kind, value = receive()
             if kind == "error":
