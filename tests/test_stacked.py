@@ -183,3 +183,20 @@ def test_a_split_pass_logs_and_shows_progress_for_all_its_settings(mnist_splits,
     assert [line.split("  ")[0] for line in lines] == ["epoch 1/3", "epoch 2/3", "epoch 3/3"]
     assert all("of 5 settings training" in line for line in lines)  # the whole pass, merged
     assert bars and all(b.endswith(", 5 settings") for b in bars)
+
+
+def test_a_half_that_diverges_whole_still_checkpoints_a_pass_that_resumes(mnist_splits, tmp_path):
+    """The second half's settings all run away in epoch 1: the merged checkpoints at the later
+    epoch ends still describe every setting, and resuming from one ends as the whole pass."""
+    data = small_splits(mnist_splits, n_train=20000)
+    cs = configs([dict(lr=0.05, momentum=0.9), dict(lr=0.01), dict(lr=1e4, momentum=0.9),
+                  dict(lr=2e4, momentum=0.9)], epochs=3, batch_size=100, seed=2)
+    assert halves(len(cs), 20000 * 3) == [slice(0, 2), slice(2, 4)]
+    path, saved = tmp_path / "checkpoint.npz", [c.to_dict() for c in cs]
+    whole = fit_stacked(cs, data, Hooks(checkpoint=lambda st: st.epoch == 2 and
+                                        save_checkpoint(path, st, saved)))
+    assert whole[2].diverged and whole[3].diverged and not whole[0].diverged
+    state = restore(path, saved, (784, 10 * len(cs)), n_train=len(data.x_train))
+    assert state.epoch == 2 and state.diverged[2] and state.diverged[3]
+    for a, b in zip(whole, fit_stacked(cs, data, state=state)):
+        same_bits(a, b)

@@ -486,6 +486,8 @@ def _fit_halves(configs, parts, data, hooks: Hooks, state, processes) -> list[Re
             if kind == "error":
                 raise value
             other["results" if kind == "done" else "state"] = value
+        if other["state"] is None or other["state"].epoch < st.epoch:  # it ended early: all
+            other["state"] = _ended(other["results"], second)  # of its settings diverged
         merged = _merge_states(st, other["state"])
         if hooks.log:
             live = np.array([d is None for d in merged.diverged])
@@ -531,6 +533,17 @@ def _second_half(configs, data, state, conn) -> None:
         conn.send(("error", e))
     finally:
         conn.close()
+
+
+def _ended(results: list[Result], configs) -> TrainState:
+    """The state of a half whose settings all diverged before the other half's epoch end:
+    their final weights (frozen), histories and notes, no velocity left."""
+    arrays = {k: np.hstack([r.model.params[k] for r in results]) for k in ("W", "b")}
+    if any(c.momentum for c in configs):
+        arrays.update({f"velocity_{k}": np.zeros_like(v) for k, v in list(arrays.items())})
+    K = len(results)
+    return TrainState(0, 0, None, np.empty((0, K)), np.empty((0, K)),
+                      [vars(r.history) for r in results], [r.diverged for r in results], arrays)
 
 
 def _copy(state: TrainState) -> TrainState:

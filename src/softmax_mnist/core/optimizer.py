@@ -51,17 +51,21 @@ def sgd_update(w, g, v, lr, mu=0.0, nesterov=False, wd=0.0) -> None:
     ``lr``, ``mu``, ``wd`` and ``nesterov`` are scalars, or arrays that broadcast against w
     (one value per column, shape (1, K*C)); a model whose lr and mu are 0 stays where it is.
     """
-    array = np.ndarray  # each "if" below: any nonzero value, of a scalar or of an array
-    if wd.any() if isinstance(wd, array) else wd:
+    if _some(wd):
         g = g + wd * w
-    if not (mu.any() if isinstance(mu, array) else mu):
+    if not _some(mu):
         w -= lr * g
         return
     v *= mu
     v -= lr * g
-    if not (nesterov.any() if isinstance(nesterov, array) else nesterov):
+    if not _some(nesterov):
         w += v
-    elif isinstance(nesterov, array) and not nesterov.all():  # some columns heavy ball
+    elif isinstance(nesterov, np.ndarray) and not nesterov.all():  # some columns heavy ball
         w += np.where(nesterov, mu * v - lr * g, v)
     else:
         w += mu * v - lr * g
+
+
+def _some(x) -> bool:
+    """Any nonzero value, of a scalar or of an array (cheaper than np.any on a scalar)."""
+    return bool(x.any()) if isinstance(x, np.ndarray) else bool(x)

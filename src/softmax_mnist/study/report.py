@@ -246,8 +246,9 @@ def method_section(doc: Document, lang: str, check: float | None, n_check: int,
                    "求 log-softmax，以 float64 对真实类别的 −log p 取平均，再把同一块内存原地变成反向传播用的 "
                    "(P − Y)/N，因此每个批次不再分配新的数组。")),
             Code(source_of(SoftmaxCrossEntropyLoss.forward) + "\n\n" + source_of(cross_entropy),
-                 T(L, "forward: logits, the stable log-softmax, the loss and dL/dZ (loss.py, "
-                   "functional.py).", "forward：logit、稳定的 log-softmax、损失与 dL/dZ（loss.py、functional.py）。"),
+                 T(L, "forward: logits, the stable log-softmax, the loss and dL/dZ (course/loss.py, "
+                   "core/functional.py).",
+                   "forward：logit、稳定的 log-softmax、损失与 dL/dZ（course/loss.py、core/functional.py）。"),
                  "code-forward"),
             Para(T(L, "`gradient_computing` (@code-backward) applies @eq-grad: dW = Xᵀ dZ and db = the column "
                    "sums of dZ, where dZ already holds (P − Y)/N. The branches only choose the fastest "
@@ -256,18 +257,23 @@ def method_section(doc: Document, lang: str, check: float | None, n_check: int,
                    "其中 dZ 已经是 (P − Y)/N。几个分支只是选择最快的 BLAS 内存布局，计算的是同一个乘积。")),
             Code(source_of(SoftmaxCrossEntropyLoss.gradient_computing) + "\n\n"
                  + source_of(SoftmaxRegression.backward),
-                 T(L, "gradient_computing: dW and db from dL/dZ (loss.py, model.py).",
-                   "gradient_computing：由 dL/dZ 得到 dW 与 db（loss.py、model.py）。"), "code-backward"),
-            Para(T(L, "`SGD.step` (@code-step) applies @eq-momentum in place. With momentum 0 it takes the "
-                   "plain step and keeps no velocity, so the momentum study changes one argument; the "
-                   "velocity persists across steps in `self.velocity`; weight decay (off in the course) "
-                   "adds λw to the gradient of W only.",
-                   "`SGD.step`（@code-step）原地实现 @eq-momentum。动量为 0 时直接做普通 SGD 更新、不保存速度，"
-                   "因此动量实验只需改变一个参数；速度保存在 `self.velocity` 中，跨步保留；"
-                   "权重衰减（课程中不使用）只对 W 的梯度加上 λw。")),
+                 T(L, "gradient_computing: dW and db from dL/dZ (course/loss.py, core/model.py).",
+                   "gradient_computing：由 dL/dZ 得到 dW 与 db（course/loss.py、core/model.py）。"),
+                 "code-backward"),
+            Para(T(L, "`SGD.step` (@code-step) hands each parameter to `sgd_update`, which applies "
+                   "@eq-momentum in place. With momentum 0 it takes the plain step and keeps no velocity, "
+                   "so the momentum study changes one argument; the velocity persists across steps in "
+                   "`self.velocity`; weight decay (off in the course) adds λw to the gradient of W only. "
+                   "The same function updates the settings of a stacked pass at once, each number then "
+                   "given per column.",
+                   "`SGD.step`（@code-step）把每个参数交给 `sgd_update`，由它原地实现 @eq-momentum。"
+                   "动量为 0 时直接做普通 SGD 更新、不保存速度，因此动量实验只需改变一个参数；"
+                   "速度保存在 `self.velocity` 中，跨步保留；权重衰减（课程中不使用）只对 W 的梯度加上 λw。"
+                   "堆叠训练时同一个函数一次更新所有设置，此时每个数按列给出。")),
             Code(source_of(SGD.step) + "\n\n" + source_of(sgd_update),
                  T(L, "SGD.step and the update it applies, sgd_update: momentum and Nesterov "
-                   "(optimizer.py).", "SGD.step 及其调用的更新 sgd_update：动量与 Nesterov（optimizer.py）。"),
+                   "(course/optimizer.py, core/optimizer.py).",
+                   "SGD.step 及其调用的更新 sgd_update：动量与 Nesterov（course/optimizer.py、core/optimizer.py）。"),
                  "code-step"))
 
 
