@@ -407,7 +407,7 @@ class Playground:
             d = data.splits
             run.meta["stats"] = d.stats
             self._set(run, status="training", message="", samples=self._samples(data, None))
-            # as runs.train_model builds them, so the same seed gives the same history as `train`
+            # as study.run.train_model builds them, so the same seed gives the same history as `train`
             rng = np.random.default_rng(config.seed)
             model = SoftmaxRegression(d.x_train.shape[1], 10, rng=rng)
             n_iter = math.ceil(len(d.x_train) / config.batch_size)

@@ -1,6 +1,6 @@
 """Course API: ``Solver(cfg)``; ``train() -> (epoch_losses, epoch_accs)``; ``test() -> (loss, acc)``.
 
-A thin shell over the core: the data split of datasets.load_splits, the course's
+A thin shell over the core: the data split of core.data.load_splits, the course's
 SoftmaxCrossEntropyLoss and SGD, trained by loop.fit. The test split is never touched
 during training; ``test()`` is the caller's explicit choice.
 """

@@ -408,7 +408,7 @@ def run_study(plan, data: Splits, log: Log = None, verbose: bool = False,
     the only times the report gives.
     ``progress(desc=, total=)`` (tqdm's signature) makes a bar per epoch of each run or pass.
     ``trainer(config, data, log, progress=, stop=) -> (model, History)`` trains each run instead
-    of runs.train_model (``study --impl``: a student's classes, impl.py); stacking is then off,
+    of run.train_model (``study --impl``: a student's classes, impl.py); stacking is then off,
     since a stacked pass uses this package's own math. Timing stays this package's.
     """
     finished = finished or {}

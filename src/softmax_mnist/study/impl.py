@@ -5,10 +5,11 @@ syntax; no deep learning framework in the source or at import, check_child.Frame
 the course's other files supplied, check_child.CourseShims), but imported in this process: the
 study runs the student's code on purpose, without the checker's time and memory limits.
 
-``Impl.trainer`` is run_study's ``trainer`` hook: one run with the course's loop (this
-package's seeded minibatches, the student's ``forward``, ``gradient_computing`` and ``step``),
+``Impl.trainer`` is run_study's ``trainer`` hook: one run of the package's one loop
+(core.loop.train: its seeded minibatches, History and divergence rule) with the student's
+objects as the learner (their ``forward``, ``gradient_computing`` and ``step``),
 returning a ``SoftmaxRegression`` holding the trained W and b (so this package evaluates and
-saves it) and the History that ``solver.fit`` would record. Settings the course's
+saves it) and the History that ``core.loop.fit`` would record. Settings the course's
 ``SGD(model, learning_rate, momentum)`` cannot express (Nesterov, weight decay) train with
 this package's SGD instead (``reference_only``); the results say which.
 """
