@@ -478,14 +478,17 @@ def _fit_halves(configs, parts, data, hooks: Hooks, state, processes) -> list[Re
         receive = messages.__next__
     other = {"state": states[1], "results": None}
 
+    def take() -> None:  # the second half's next message: an epoch end, its results, an error
+        kind, value = receive()
+        if kind == "error":
+            raise value
+        other["results" if kind == "done" else "state"] = value
+
     def meet(st: TrainState) -> None:  # the first half's epoch end: merge with the second's
         if st.step:
             return  # the halves meet at epoch ends only; a stop resumes from the last one
         while other["results"] is None and (other["state"] is None or other["state"].epoch < st.epoch):
-            kind, value = receive()
-            if kind == "error":
-                raise value
-            other["results" if kind == "done" else "state"] = value
+            take()
         if other["state"] is None or other["state"].epoch < st.epoch:  # it ended early: all
             other["state"] = _ended(other["results"], second)  # of its settings diverged
         merged = _merge_states(st, other["state"])
@@ -502,10 +505,7 @@ def _fit_halves(configs, parts, data, hooks: Hooks, state, processes) -> list[Re
     try:
         mine = _fit_part(first, data, mine_hooks, states[0])
         while other["results"] is None:
-            kind, value = receive()
-            if kind == "error":
-                raise value
-            other["results" if kind == "done" else "state"] = value
+            take()
         return mine + other["results"]
     finally:
         if child is not None:
