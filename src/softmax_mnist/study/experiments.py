@@ -29,8 +29,8 @@ import numpy as np
 
 from softmax_mnist import __version__
 from softmax_mnist.core.config import TrainConfig
-from softmax_mnist.core.data import VAL_SIZE, Splits, load_raw, load_splits
-from softmax_mnist.core.loop import Hooks, evaluate, fit_stacked
+from softmax_mnist.core.data import NUM_CLASSES, VAL_SIZE, Splits, load_raw, load_splits
+from softmax_mnist.core.loop import STACK_FIELDS, Hooks, evaluate, fit_stacked
 from softmax_mnist.core.presets import preset
 from softmax_mnist.errors import ConfigError, DivergenceError
 from softmax_mnist.fileio import atomic_write, atomic_write_json
@@ -100,7 +100,7 @@ def _train_stacked(items, data: Splits, log: Log = None, pass_id: int = 0, progr
     state = None
     if checkpoint_file is not None:
         if _holds(checkpoint_file, configs):
-            state = restore(checkpoint_file, saved, (data.x_train.shape[1], len(configs) * 10),
+            state = restore(checkpoint_file, saved, (data.x_train.shape[1], len(configs) * NUM_CLASSES),
                             n_train=len(data.x_train))
         hooks.checkpoint = lambda st: save_checkpoint(checkpoint_file, st, saved)
     results = fit_stacked(configs, data, hooks, state)
@@ -116,7 +116,8 @@ def _train_stacked(items, data: Splits, log: Log = None, pass_id: int = 0, progr
 
 
 def _stack_key(c: TrainConfig) -> tuple:
-    return (c.seed, c.batch_size, c.epochs, c.lr_decay, c.preprocess, c.val_size,
+    """What runs of one pass share: what fit_stacked needs them to (STACK_FIELDS), and the data."""
+    return (*(getattr(c, f) for f in STACK_FIELDS), c.preprocess, c.val_size,
             json.dumps(c.transform(), sort_keys=True))
 
 
