@@ -147,8 +147,12 @@ def test_identical_settings_give_identical_results():
     data = Splits(x, y, x[:0], y[:0], x[:0], y[:0], "course")
     a, b = fit_stacked([TrainConfig(epochs=2, batch_size=30, lr=0.1, momentum=0.9, seed=3)] * 2,
                        data)
-    np.testing.assert_array_equal(a.model.W, b.model.W)
-    assert a.history.iter_loss == b.history.iter_loss
+    # two columns of one product: BLAS promises no bit equality between them (an AMD EPYC
+    # build differs by about 1e-7), so equal to float32 rounding, not bit for bit
+    np.testing.assert_allclose(a.model.W, b.model.W, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(a.model.b, b.model.b, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(a.history.iter_loss, b.history.iter_loss, rtol=1e-5)
+    assert np.abs(a.model.W).max() > 1e-3  # trained, not both still at a shared zero
 
 
 def test_bad_settings_are_refused():
