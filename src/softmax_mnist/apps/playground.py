@@ -4,7 +4,8 @@
     GET  /playground             the playground (static/playground.html, .js, .css, vendor/uPlot)
     GET  /api/events             Server-Sent Events, at most one message per UPDATE_SECONDS:
                                  hello {data, defaults, max_runs}, runs {runs, training},
-                                 run {id, points, epochs, [templates, samples, test, status]}
+                                 run {id, points, epochs, [templates, samples, test, status]},
+                                 bye {zh, en}: this page's slot went to a newer page (see open_stream)
     POST /api/train              JSON settings -> 202 {"id"}; 409 {"error"} while a run trains
                                  (one training per server, whichever tab asks); 400 bad settings
     POST /api/stop               stop the run that trains, after its current step
@@ -30,6 +31,7 @@ import tempfile
 import threading
 import time
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -42,6 +44,7 @@ from softmax_mnist.apps.web import (
     base_app,
     png_data_url,
     read_digit,
+    read_json,
     template_image,
 )
 from softmax_mnist.apps.web import create_app as draw_app
@@ -80,6 +83,7 @@ POINTS_PER_EPOCH = 50  # loss points per epoch on the chart: each the mean of a 
 UPDATE_SECONDS = 0.2  # a page gets at most one message per this long: redrawn up to 5 times a second
 KEEPALIVE_SECONDS = 15
 MAX_STREAMS = 32  # open pages at once (each holds one of the server's threads: make_server)
+GONE_SECONDS = 1.0  # a page that closed is noticed, and its slot freed, within about this long
 MAX_EPOCHS = 100
 SLOW_EPOCH_SECONDS = 1.0  # "slow motion": an epoch takes at least this long
 DEFAULTS = {"lr": 0.01, "momentum": 0.0, "nesterov": False, "weight_decay": 0.0, "batch_size": 100,
@@ -89,6 +93,16 @@ PREPROCESS_CHOICES = (*PREPROCESS_MODES, "best")  # best: the best preset's imag
 
 class Busy(SoftmaxMnistError):
     """A Train while another run trains."""
+
+
+@dataclass(eq=False)
+class Page:
+    """One open event stream: who holds it, and whether its slot went to a newer page."""
+
+    client: str | None
+    gone: Callable[[], bool]  # True once the client has closed the connection (waitress tells)
+    opened: float = field(default_factory=time.monotonic)
+    ended: bool = False
 
 
 @dataclass
@@ -227,7 +241,7 @@ class Playground:
         self.training: Run | None = None
         self.version = 0  # bumped on every change; pages wait for it
         self.list_version = 0  # bumped when a run is added or dropped or its summary changes
-        self.streams = 0
+        self.pages: list[Page] = []  # the open event streams, oldest first
         self.closed = False
         self._next_id = 1
         self._stop = threading.Event()
@@ -267,19 +281,28 @@ class Playground:
         return {"runs": [r.summary() for r in self.runs.values()],
                 "training": self.training.id if self.training else None}
 
-    def stream(self):
+    def stream(self, page: Page):
         """Server-Sent Events for one page: everything first, then what changed, at most one
-        message per UPDATE_SECONDS (so a page costs the training little however fast it runs)."""
+        message per UPDATE_SECONDS (so a page costs the training little however fast it runs).
+        Ends within GONE_SECONDS of the page going away, or of its slot going to a newer page."""
         seen, seen_list, cursors = -1, -1, {}
         try:
             yield sse("hello", self.hello())
+            quiet_since = time.monotonic()
             while True:
                 with self.cond:
-                    if not self.cond.wait_for(lambda seen=seen: self.version != seen or self.closed,
-                                              KEEPALIVE_SECONDS):
+                    if not self.cond.wait_for(
+                            lambda seen=seen: self.version != seen or self.closed or page.ended,
+                            GONE_SECONDS):
                         messages = None
                     elif self.closed:
                         return
+                    elif page.ended:
+                        messages = [("bye", {
+                            "zh": f"本服务器已打开 {MAX_STREAMS} 个页面，此页面已让位给较新的页面；"
+                                  "重新加载即可继续。",
+                            "en": f"{MAX_STREAMS} pages are open on this server and this one gave its "
+                                  "place to a newer page; reload to continue."})]
                     else:
                         seen, messages = self.version, []
                         if seen_list != self.list_version:
@@ -291,19 +314,46 @@ class Playground:
                                 messages.append(("run", delta))
                         for gone in set(cursors) - set(self.runs):
                             del cursors[gone]
-                # JSON outside the lock: the training thread only waits for the slices above
-                yield "".join(sse(e, d) for e, d in messages) if messages else ": keepalive\n\n"
-                time.sleep(UPDATE_SECONDS)
+                if page.gone():  # the client closed the connection: free the slot now
+                    return
+                if messages:  # JSON outside the lock: the training thread only waits for the slices
+                    yield "".join(sse(e, d) for e, d in messages)
+                    if page.ended:
+                        return
+                    quiet_since = time.monotonic()
+                    time.sleep(UPDATE_SECONDS)
+                elif time.monotonic() - quiet_since >= KEEPALIVE_SECONDS:
+                    yield ": keepalive\n\n"  # a write to a dead connection fails: another check
+                    quiet_since = time.monotonic()
         finally:
             with self.cond:
-                self.streams -= 1
+                self.pages.remove(page)
+                self.cond.notify_all()
 
-    def open_stream(self):
+    def open_stream(self, client: str | None = None, gone: Callable[[], bool] = lambda: False):
+        """An event stream for a new page of ``client`` (an address). When MAX_STREAMS are open the
+        newest page wins: the client holding the most streams gives up its oldest one (a bye event),
+        so idle pages, or one client's many, cannot lock others out; Busy if none ends in time."""
         with self.cond:
-            if self.streams >= MAX_STREAMS:
-                raise Busy(f"{MAX_STREAMS} pages are open on this server; close one and reload")
-            self.streams += 1
-        return self.stream()
+            if len(self.pages) >= MAX_STREAMS:
+                self._make_room()
+                if not self.cond.wait_for(lambda: len(self.pages) < MAX_STREAMS, 3 * GONE_SECONDS):
+                    raise Busy(f"{MAX_STREAMS} pages are open on this server; close one and reload")
+            page = Page(client, gone)
+            self.pages.append(page)
+        return self.stream(page)
+
+    def _make_room(self) -> None:
+        """End the oldest stream of the client with the most open ones (lock held)."""
+        live = [p for p in self.pages if not p.ended]
+        if not live:
+            return
+        held: dict = {}
+        for p in live:
+            held[p.client] = held.get(p.client, 0) + 1
+        oldest = min((p for p in live if held[p.client] == max(held.values())), key=lambda p: p.opened)
+        oldest.ended = True
+        self.cond.notify_all()
 
     def close(self) -> None:
         """Stop training and end every page's stream (for a server that shuts down)."""
@@ -569,12 +619,14 @@ def create_app(model_path: str | os.PathLike | None = None, data_dir=None,
 
     @app.get("/api/events")
     def events():
-        return Response(pg.open_stream(), mimetype="text/event-stream",
+        stream = pg.open_stream(request.remote_addr,
+                                request.environ.get("waitress.client_disconnected", lambda: False))
+        return Response(stream, mimetype="text/event-stream",
                         headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
 
     @app.post("/api/train")
     def train():
-        run = pg.start(request.get_json(silent=True))
+        run = pg.start(read_json(max_bytes))
         return jsonify(id=run.id, name=run.name), 202
 
     @app.post("/api/stop")

@@ -29,7 +29,17 @@ from softmax_mnist.core.model import SoftmaxRegression
 from softmax_mnist.errors import ConfigError, DataError, SoftmaxMnistError
 from softmax_mnist.study.modelfile import model_inputs
 
+# Decoded in this process by Pillow's own or bundled libraries (libpng, libjpeg, giflib-free GIF,
+# libwebp, libtiff); no other format is even identified. EPS and PDF would start Ghostscript.
+FORMATS = ("PNG", "JPEG", "GIF", "BMP", "WEBP", "TIFF")
+POSTSCRIPT = (b"%!", b"\xc5\xd0\xd3\xc6", b"%PDF")  # PostScript / EPS, DOS EPS, PDF: how they start
 MAX_PIXELS = 40_000_000  # larger images are refused before decoding (decompression bombs)
+# The decode budget: these decoders take time and memory in proportion to the pixels, so the pixel
+# cap bounds both (a 40-megapixel PNG decodes in about 1 s here; see docs). The rest of the work is
+# done on a copy at most WORK_SIDE px on its longest side: JPEG is decoded straight to that scale
+# (draft), other formats are reduced by box averaging once decoded, so a 4-megapixel upload holds
+# about 20 MB at its peak, not 100.
+WORK_SIDE = 1000
 MAX_FILE_BYTES = 1 << 27  # 128 MiB: an uncompressed 40-megapixel RGB image is 120 MB; more is not read
 SIZE, BOX = 28, 20  # MNIST: a 20x20 box inside a 28x28 field
 CENTRE = 14.0  # where MNIST's centres of mass sit (mean over the test set: 13.99, 14.01)
@@ -70,21 +80,47 @@ def open_image(source: str | os.PathLike | bytes, name: str | None = None,
         raise ImageError(f"{name}: file too large (over {MAX_FILE_BYTES:,} bytes), not read further")
     if not data:
         raise ImageError(f"{name}: empty file, expected a PNG, JPEG or other image")
+    if data[:64].lstrip().startswith(POSTSCRIPT):
+        raise ImageError(f"{name}: EPS, PostScript and PDF files are not read (they would run "
+                         "Ghostscript); save the digit as PNG or JPEG")
     with quiet_pillow():
         try:
-            img = Image.open(io.BytesIO(data))
+            img = Image.open(io.BytesIO(data), formats=FORMATS)
         except Image.DecompressionBombError:
             raise ImageError(f"{name}: image too large (over {max_pixels:,} pixels)") from None
         except Exception:  # Pillow raises many types on non-images; all mean the same here
-            raise ImageError(f"{name}: not an image Pillow can read (PNG, JPEG, GIF, ...)") from None
+            raise ImageError(f"{name}: not an image this program reads (PNG, JPEG, GIF, BMP, WebP "
+                             "or TIFF)") from None
         w, h = img.size
         if w * h > max_pixels:  # checked before decoding the pixels
             raise ImageError(f"{name}: image too large ({w}x{h} pixels, limit {max_pixels:,})")
         try:
-            img.load()
+            return working_copy(img)
         except Exception as e:  # truncated or corrupt data, again in many exception types
             raise ImageError(f"{name}: corrupt or truncated image ({e})") from None
-    return img
+
+
+def working_copy(img: Image.Image) -> Image.Image:
+    """``img`` decoded, at most about WORK_SIDE px on its longest side (whole-number reduction, so
+    never below it), its EXIF kept for the orientation. A digit needs no more: it ends as 20 px."""
+    factor = max(img.size) // WORK_SIDE
+    if factor >= 2 and img.format == "JPEG":  # decoded at 1/2, 1/4 or 1/8 scale, far less memory
+        img.draft(img.mode, (img.width // factor, img.height // factor))
+    img.load()
+    factor = max(img.size) // WORK_SIDE
+    if factor < 2:
+        return img
+    if img.mode.startswith("I;16"):  # reduced as 32-bit, kept 16-bit: to_gray reads the range by mode
+        small = img.convert("I").reduce(factor).convert("I;16")
+    else:  # a palette or a colour key cannot be averaged: as RGBA first (to_gray flattens it)
+        flat = img.mode in ("1", "P", "PA") or "transparency" in img.info
+        small = (img.convert("RGBA") if flat else img).reduce(factor)
+    with quiet_pillow():
+        try:
+            small.info["exif"] = img.getexif().tobytes()
+        except Exception:  # noqa: BLE001 - a corrupt EXIF block: no orientation, as _upright says
+            pass
+    return small
 
 
 def read_image_file(path: Path, name: str) -> bytes:

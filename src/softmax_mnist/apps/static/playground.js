@@ -158,6 +158,12 @@ events.addEventListener("run", (e) => {
   chartsChanged();
 });
 
+events.addEventListener("bye", (e) => {
+  events.close(); // this page's place went to a newer page: no reconnecting (it would take another's)
+  const msg = JSON.parse(e.data);
+  say(document.documentElement.lang.startsWith("zh") ? msg.zh : msg.en, true);
+});
+
 events.onerror = () => {
   if (events.readyState !== EventSource.OPEN) say("Lost the server; reconnecting…", true);
 };
