@@ -60,8 +60,9 @@ def test_page_and_assets_are_served_with_nothing_external(client):
     assert page.status_code == 200 and b"<canvas" in page.data
     html = page.get_data(as_text=True)
     assets = re.findall(r'(?:src|href)="([^"]+)"', html)
-    assert assets and all(a.startswith(("/static/", "data:")) for a in assets), assets
-    for asset in (a for a in assets if a.startswith("/")):
+    # the package's own files, and the link to the playground (which `serve MODEL` adds)
+    assert assets and all(a.startswith(("/static/", "data:")) or a == "/playground" for a in assets), assets
+    for asset in (a for a in assets if a.startswith("/static/")):
         resp = client.get(asset)
         assert resp.status_code == 200, asset
         assert not re.search(rb"https?://|//cdn", resp.data), f"{asset} loads something external"

@@ -15,7 +15,13 @@ class DataError(SoftmaxMnistError):
 
 
 class ConfigError(SoftmaxMnistError, ValueError):
-    """A setting (flag, config key, argument) has a value that cannot work."""
+    """A setting (flag, config key, argument) has a value that cannot work. ``setting``: its name
+    (``lr``, ``batch_size``, ...) when one setting is at fault, so each front end can say it in
+    its own terms (the CLI's flag, the web page's label)."""
+
+    def __init__(self, message: str, setting: str | None = None):
+        super().__init__(message)
+        self.setting = setting
 
 
 class DivergenceError(SoftmaxMnistError, FloatingPointError):

@@ -9,9 +9,14 @@
     POST /api/train              JSON settings -> 202 {"id"}; 409 {"error"} while a run trains
                                  (one training per server, whichever tab asks); 400 bad settings
     POST /api/stop               stop the run that trains, after its current step
+    POST /api/pause, /api/resume hold the run that trains after its current step, and go on
+    DELETE /api/runs/<id>        drop a run from the comparison, for every page (not while it trains)
     GET  /api/runs/<id>/model.npz   the run's weights as the model.npz predict and evaluate read
     POST /api/runs/<id>/predict     a drawn digit -> probs, the 28x28 image, and the evidence
                                  (pixel value x weight) for the predicted class and the runner-up
+
+Errors are JSON {"error": one English line, "code": what went wrong, ...}: the pages say it in
+their own language from ``code`` (and ``setting``, the setting at fault), never by parsing the line.
 
 Training runs in one background thread through ``fit``, with its hooks: ``checkpoint`` every
 few steps hands over the step losses (streamed as means of blocks of steps, at most
@@ -61,7 +66,7 @@ from softmax_mnist.core.data import (
     resolve_data_dir,
 )
 from softmax_mnist.core.functional import softmax
-from softmax_mnist.core.loop import Hooks, TrainState, evaluate, fit
+from softmax_mnist.core.loop import DIVERGENCE_FACTOR, Hooks, TrainState, divergence_limit, evaluate, fit
 from softmax_mnist.core.model import SoftmaxRegression
 from softmax_mnist.core.presets import preset
 from softmax_mnist.errors import (
@@ -86,12 +91,28 @@ MAX_STREAMS = 32  # open pages at once (each holds one of the server's threads: 
 GONE_SECONDS = 1.0  # a page that closed is noticed, and its slot freed, within about this long
 MAX_EPOCHS = 100
 SLOW_EPOCH_SECONDS = 1.0  # "slow motion": an epoch takes at least this long
+# the training loss the course's settings reach in 10 epochs (about 0.28 without momentum, 0.25
+# with 0.9; README): a run whose loss stays HIGH_LOSS_FACTOR times above it gets a warning on the
+# page even when its accuracy looks fine (lr 100: accuracy ~0.89 with a loss of 10 and more)
+COURSE_TRAIN_LOSS = 0.3
+HIGH_LOSS_FACTOR = 3
 DEFAULTS = {"lr": 0.01, "momentum": 0.0, "nesterov": False, "weight_decay": 0.0, "batch_size": 100,
             "epochs": 10, "preprocess": "course", "lr_decay": "none", "seed": 0, "slow": True}
 PREPROCESS_CHOICES = (*PREPROCESS_MODES, "best")  # best: the best preset's images (presets.py)
 
 
-class Busy(SoftmaxMnistError):
+class PageError(SoftmaxMnistError):
+    """A request the playground refuses: ``code`` names the case for the pages (which say it in
+    their language), ``info`` the numbers they need, ``status`` the HTTP status."""
+
+    status = 409
+
+    def __init__(self, message: str, code: str, **info):
+        super().__init__(message)
+        self.code, self.info = code, info
+
+
+class Busy(PageError):
     """A Train while another run trains."""
 
 
@@ -123,7 +144,10 @@ class Run:
     settings: dict | None  # TrainConfig.to_dict() (None: a model file opened with serve MODEL)
     meta: dict  # how inputs are prepared: preprocess, stats, transform (as model.npz has it)
     status: str = "waiting"  # waiting, loading, training, done, stopped, diverged, failed, loaded
-    message: str = ""
+    message: str = ""  # English; the pages build their own text from status and the fields below
+    paused: bool = False
+    stopped_at: dict | None = None  # {epoch, step} of a stopped run
+    diverged: dict | None = None  # {epoch, loss (None: not finite), limit, lr} of a diverged run
     epochs: int = 0
     points: list = field(default_factory=list)  # [x in epochs, mean step loss of a block]
     epoch_rows: list = field(default_factory=list)  # per epoch: history's numbers
@@ -137,9 +161,13 @@ class Run:
     train_seconds: float = 0.0
 
     def summary(self) -> dict:
+        last = self.epoch_rows[-1] if self.epoch_rows else {}
         return {"id": self.id, "name": self.name, "settings": self.settings, "status": self.status,
                 "message": self.message, "epochs": self.epochs, "epochs_done": len(self.epoch_rows),
+                "paused": self.paused, "stopped_at": self.stopped_at, "diverged": self.diverged,
+                "train_loss": last.get("train_loss"), "val_acc": last.get("val_acc"),
                 "test_acc": self.test["acc"] if self.test else None,
+                "test_loss": self.test["loss"] if self.test else None,
                 "downloadable": self.params is not None and self.status in ("done", "stopped", "loaded")}
 
     def delta(self, cursor: tuple | None) -> tuple[dict | None, tuple]:
@@ -184,18 +212,18 @@ def settings_from_form(form) -> tuple[TrainConfig, bool]:
         if is_whole(s[key]):
             s[key] = float(s[key])
         if not is_real(s[key]):
-            raise ConfigError(f"{key.replace('_', ' ')} must be a number, got {s[key]!r}")
+            raise ConfigError(f"{key.replace('_', ' ')} must be a number, got {s[key]!r}", key)
     if not isinstance(s["slow"], bool):
-        raise ConfigError(f"slow must be true or false, got {s['slow']!r}")
+        raise ConfigError(f"slow must be true or false, got {s['slow']!r}", "slow")
     if is_whole(s["epochs"]) and s["epochs"] > MAX_EPOCHS:
         raise ConfigError(f"epochs: at most {MAX_EPOCHS} here (stop a run whenever you like), "
-                          f"got {s['epochs']}")
+                          f"got {s['epochs']}", "epochs")
     if is_whole(s["batch_size"]) and s["batch_size"] > 60000 - VAL_SIZE:
         raise ConfigError(f"batch size: at most {60000 - VAL_SIZE:,} (the training images), "
-                          f"got {s['batch_size']:,}")
+                          f"got {s['batch_size']:,}", "batch_size")
     if s["preprocess"] not in PREPROCESS_CHOICES:
         raise ConfigError(f"preprocessing must be one of {', '.join(PREPROCESS_CHOICES)}, "
-                          f"got {s['preprocess']!r}")
+                          f"got {s['preprocess']!r}", "preprocess")
     slow = s.pop("slow")
     if s["preprocess"] == "best":  # the preset's image transform; the form's numbers stay
         best = preset("best")
@@ -213,6 +241,14 @@ def missing_data(data_dir: Path) -> str | None:
         return (f"{e}. Then press Train again (or start `softmax-mnist serve --data-dir DIR` "
                 "with a folder that holds the four files).")
     return None
+
+
+def evidence_pictures(x: np.ndarray, W: np.ndarray, classes) -> list[str]:
+    """Feature values x (784,) times each class's weights: per pixel, how much it pushed the score
+    (red toward the class, blue against), one scale for all so they compare; PNG data URLs."""
+    evidence = [x * W[:, c] for c in classes]
+    scale = max(float(np.abs(e).max()) for e in evidence) or 1.0
+    return [png_data_url(template_image(e, scale)) for e in evidence]
 
 
 def gray_picture(x: np.ndarray) -> np.ndarray:
@@ -233,9 +269,12 @@ def templates_of(W: np.ndarray) -> dict:
 class Playground:
     """The runs, the data and the one training thread of a server; pages follow it by ``stream``."""
 
-    def __init__(self, data_dir=None, max_runs: int = MAX_RUNS):
+    def __init__(self, data_dir=None, max_runs: int = MAX_RUNS, draw_page: bool = False):
         self.data_dir = resolve_data_dir(data_dir)
         self.max_runs = max_runs
+        self.draw_page = draw_page  # a draw page at / (serve MODEL): the page links to it
+        self._resume = threading.Event()  # cleared while the training run is paused
+        self._resume.set()
         self.cond = threading.Condition()
         self.runs: OrderedDict[int, Run] = OrderedDict()
         self.training: Run | None = None
@@ -275,7 +314,10 @@ class Playground:
         return {"data": {"ok": self.data_message is None, "message": self.data_message,
                          "dir": str(self.data_dir)},
                 "defaults": DEFAULTS, "best": preset("best"), "max_runs": self.max_runs,
-                "max_epochs": MAX_EPOCHS, "slow_epoch_seconds": SLOW_EPOCH_SECONDS}
+                "max_epochs": MAX_EPOCHS, "slow_epoch_seconds": SLOW_EPOCH_SECONDS,
+                "divergence_limit": divergence_limit(10), "divergence_factor": DIVERGENCE_FACTOR,
+                "course_loss": COURSE_TRAIN_LOSS, "high_loss": HIGH_LOSS_FACTOR * COURSE_TRAIN_LOSS,
+                "draw_page": self.draw_page}
 
     def run_list(self) -> dict:
         return {"runs": [r.summary() for r in self.runs.values()],
@@ -338,7 +380,8 @@ class Playground:
             if len(self.pages) >= MAX_STREAMS:
                 self._make_room()
                 if not self.cond.wait_for(lambda: len(self.pages) < MAX_STREAMS, 3 * GONE_SECONDS):
-                    raise Busy(f"{MAX_STREAMS} pages are open on this server; close one and reload")
+                    raise Busy(f"{MAX_STREAMS} pages are open on this server; close one and reload",
+                               "pages", limit=MAX_STREAMS)
             page = Page(client, gone)
             self.pages.append(page)
         return self.stream(page)
@@ -401,13 +444,14 @@ class Playground:
             if self.training is not None:
                 t = self.training
                 raise Busy(f"run #{t.id} ({t.name}) is training, and this server trains one run at "
-                           "a time: wait for it to end or press Stop, then Train again")
+                           "a time: wait for it to end or press Stop, then Train again", "busy", run=t.id)
             run = Run(self._next_id, run_name(settings), settings,
                       {"preprocess": config.preprocess, "transform": config.transform()},
                       epochs=config.epochs)
             self._next_id += 1
             self.training = run
             self._stop.clear()
+            self._resume.set()
             self._add(run)
         self._thread = threading.Thread(target=self._train, args=(run, config, slow),
                                         name=f"playground run {run.id}", daemon=True)
@@ -418,7 +462,30 @@ class Playground:
         """Ask the run that trains to stop after its current step; the run, or None."""
         with self.cond:
             self._stop.set()
+            self._resume.set()  # a paused run stops too
             return self.training
+
+    def pause(self, paused: bool) -> Run:
+        """Hold the run that trains after its current step (or let it go on); PageError if none."""
+        with self.cond:
+            run = self.training
+            if run is None:
+                raise PageError("nothing is training", "idle")
+            run.paused = paused
+            (self._resume.clear if paused else self._resume.set)()
+            self._changed(run, listed=True)
+            return run
+
+    def remove(self, run_id: int) -> None:
+        """Drop a run from the comparison (for every page); PageError while it trains."""
+        with self.cond:
+            run = self.runs.get(run_id)
+            if run is None:
+                raise PageError(f"no run #{run_id}", "no_run", run=run_id)
+            if run is self.training:
+                raise PageError(f"run #{run_id} is training: stop it first", "remove_training", run=run_id)
+            del self.runs[run_id]
+            self._changed(listed=True)
 
     def get(self, run_id: int) -> Run | None:
         with self.cond:
@@ -460,15 +527,25 @@ class Playground:
             # as study.run.train_model builds them, so the same seed gives the same history as `train`
             rng = np.random.default_rng(config.seed)
             model = SoftmaxRegression(d.x_train.shape[1], 10, rng=rng)
+            # the starting weights can read a drawn digit already, before the first epoch ends
+            W0 = model.W.copy()
+            self._set(run, params=(W0, model.b.copy()), templates=templates_of(W0))
             n_iter = math.ceil(len(d.x_train) / config.batch_size)
             block = math.ceil(n_iter / POINTS_PER_EPOCH)
             step_seconds = SLOW_EPOCH_SECONDS / n_iter if slow else 0.0
             start = time.perf_counter()
 
+            paused_for = 0.0
+
             def stop() -> bool:  # fit asks after every step
+                nonlocal paused_for
                 run.steps += 1  # only this thread writes it
+                if not self._resume.is_set():  # paused: wait here, between two steps
+                    t0 = time.perf_counter()
+                    self._resume.wait()
+                    paused_for += time.perf_counter() - t0
                 if step_seconds:
-                    ahead = start + run.steps * step_seconds - time.perf_counter()
+                    ahead = start + paused_for + run.steps * step_seconds - time.perf_counter()
                     if ahead > 0.001:
                         time.sleep(ahead)
                 return self._stop.is_set()
@@ -504,12 +581,16 @@ class Playground:
                 status, message = "done", ""
             except Interrupted as e:
                 status, message = "stopped", f"stopped in epoch {e.epoch}, after step {e.step}"
-            run.train_seconds = time.perf_counter() - start
+                run.stopped_at = {"epoch": e.epoch, "step": e.step}
+            run.train_seconds = time.perf_counter() - start - paused_for
             W, b = model.W.copy(), model.b.copy()
             self._set(run, params=(W, b), templates=templates_of(W), samples=self._samples(data, (W, b)),
-                      test=test_result(model, d.x_test, d.y_test), status=status, message=message)
+                      test=test_result(model, d.x_test, d.y_test), status=status, message=message,
+                      paused=False)
         except DivergenceError as e:
-            self._set(run, status="diverged", message=str(e), params=None)
+            # no weights to show or ask: the starting ones would pass for what it learned
+            self._set(run, status="diverged", message=str(e), params=None, templates=None, paused=False,
+                      diverged=divergence_info(run, e, config))
         except SoftmaxMnistError as e:
             self._set(run, status="failed", message=str(e))
         except Exception as e:  # the page must hear of it; the server goes on
@@ -534,9 +615,11 @@ class Playground:
 
     def model_of(self, run: Run) -> SoftmaxRegression:
         with self.cond:
-            if run.params is None or run.status == "diverged":
-                raise ConfigError(f"run #{run.id} has no usable weights yet"
-                                  if run.status != "diverged" else f"run #{run.id} diverged")
+            if run.status == "diverged":
+                raise PageError(f"run #{run.id} diverged: it has no usable weights", "diverged", run=run.id)
+            if run.params is None:
+                raise PageError(f"run #{run.id} has no weights yet (it is {run.status})", "no_weights",
+                                run=run.id, status=run.status)
             W, b = run.params
         model = SoftmaxRegression(784, 10)
         model.params["W"][...], model.params["b"][...] = W, b
@@ -559,14 +642,11 @@ class Playground:
         logits = x @ model.W + model.b[0]
         probs = softmax(logits[None])[0]
         top = [int(c) for c in np.argsort(-probs, kind="stable")[:2]]
-        evidence = [x * model.W[:, c] for c in top]
-        scale = max(float(np.abs(e).max()) for e in evidence) or 1.0  # one scale: they compare
         return {"digit": top[0], "probs": [round(float(p), 6) for p in probs],
                 "image": png_data_url(image), "seen": png_data_url(gray_picture(x)),
                 "evidence": [{"digit": c, "score": round(float(logits[c]), 4),
-                              "bias": round(float(model.b[0, c]), 4),
-                              "picture": png_data_url(template_image(e, scale))}
-                             for c, e in zip(top, evidence)]}
+                              "bias": round(float(model.b[0, c]), 4), "picture": picture}
+                             for c, picture in zip(top, evidence_pictures(x, model.W, top))]}
 
 
 def data_key(config: TrainConfig) -> tuple:
@@ -584,12 +664,36 @@ def block_means(losses, first: int, done: int, block: int, epochs_done: int, n_i
     return points
 
 
+def divergence_info(run: Run, e: DivergenceError, config: TrainConfig) -> dict:
+    """Where and why a run diverged, for the page to explain in its own words: the epoch, and the
+    epoch's mean loss when that passed the limit (None: a step's loss was not finite)."""
+    losses = e.history.train_loss if e.history is not None else []
+    over = len(losses) > len(run.epoch_rows)  # the epoch ended, recorded, and was over the limit
+    return {"epoch": len(run.epoch_rows) + 1, "loss": float(losses[-1]) if over else None,
+            "limit": divergence_limit(10), "lr": config.lr, "weight_decay": config.weight_decay}
+
+
+MISTAKES_SHOWN = 8
+
+
 def test_result(model: SoftmaxRegression, x: np.ndarray, y: np.ndarray) -> dict:
-    """Test loss, accuracy and the confusion matrix [true][predicted] (reported, never used to choose)."""
+    """Test loss, accuracy and the confusion matrix [true][predicted] (reported, never used to choose),
+    and the MISTAKES_SHOWN most confident mistakes: what the model saw and the evidence for the
+    class it chose and for the true one."""
     loss, acc = evaluate(model, x, y)
-    pred = np.concatenate([model.predict(x[i:i + 10000]) for i in range(0, len(x), 10000)])
+    probs = np.concatenate([softmax(x[i:i + 10000] @ model.W + model.b) for i in range(0, len(x), 10000)])
+    pred = probs.argmax(axis=1)
     confusion = np.bincount(y * 10 + pred, minlength=100).reshape(10, 10)
-    return {"loss": loss, "acc": acc, "confusion": confusion.tolist()}
+    wrong = np.flatnonzero(pred != y)
+    worst = wrong[np.argsort(-probs[wrong, pred[wrong]], kind="stable")[:MISTAKES_SHOWN]]
+    mistakes = []
+    for i in worst:
+        p, t = int(pred[i]), int(y[i])
+        chosen, true = evidence_pictures(x[i], model.W, (p, t))
+        mistakes.append({"index": int(i), "label": t, "pred": p, "prob": round(float(probs[i, p]), 4),
+                         "prob_label": round(float(probs[i, t]), 4),
+                         "seen": png_data_url(gray_picture(x[i])), "evidence": [chosen, true]})
+    return {"loss": loss, "acc": acc, "confusion": confusion.tolist(), "mistakes": mistakes}
 
 
 def sse(event: str, data) -> str:
@@ -600,7 +704,7 @@ def create_app(model_path: str | os.PathLike | None = None, data_dir=None,
                max_runs: int = MAX_RUNS, max_bytes: int = MAX_UPLOAD_BYTES) -> Flask:
     """The playground at / (with ``model_path``: the draw page at /, the playground at /playground,
     the model its first run). ``app.playground`` is the Playground."""
-    pg = Playground(data_dir, max_runs)
+    pg = Playground(data_dir, max_runs, draw_page=model_path is not None)
     if model_path is not None:
         app = draw_app(model_path, max_bytes)
         pg.open_model(model_path)
@@ -611,7 +715,11 @@ def create_app(model_path: str | os.PathLike | None = None, data_dir=None,
 
     @app.errorhandler(SoftmaxMnistError)
     def refused(e: SoftmaxMnistError):
-        return jsonify(error=str(e)), 409 if isinstance(e, (Busy, DataError)) else 400
+        if isinstance(e, PageError):
+            return jsonify(error=str(e), code=e.code, **e.info), e.status
+        if isinstance(e, DataError):
+            return jsonify(error=str(e), code="no_data", dir=str(pg.data_dir)), 409
+        return jsonify(error=str(e), code="setting", setting=getattr(e, "setting", None)), 400
 
     @app.get("/playground")
     def playground_page():
@@ -633,8 +741,23 @@ def create_app(model_path: str | os.PathLike | None = None, data_dir=None,
     def stop():
         run = pg.stop()
         if run is None:
-            return jsonify(error="nothing is training"), 409
+            raise PageError("nothing is training", "idle")
         return jsonify(id=run.id, name=run.name)
+
+    @app.post("/api/pause")
+    def pause():
+        run = pg.pause(True)
+        return jsonify(id=run.id, paused=True)
+
+    @app.post("/api/resume")
+    def resume():
+        run = pg.pause(False)
+        return jsonify(id=run.id, paused=False)
+
+    @app.delete("/api/runs/<int:run_id>")
+    def remove(run_id: int):
+        pg.remove(run_id)
+        return jsonify(id=run_id, removed=True)
 
     def run_or_404(run_id: int) -> Run:
         run = pg.get(run_id)

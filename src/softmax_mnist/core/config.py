@@ -40,23 +40,25 @@ class TrainConfig:
     blur_sigma: float = 0.0
 
     def __post_init__(self):
-        def need(ok: bool, what: str):
+        def need(ok: bool, what: str, setting: str):
             if not ok:
-                raise ConfigError(what)
+                raise ConfigError(what, setting)
 
         need(is_whole(self.epochs) and self.epochs >= 1,
-             f"epochs must be a whole number >= 1, got {self.epochs!r}")
+             f"epochs must be a whole number >= 1, got {self.epochs!r}", "epochs")
         need(is_whole(self.batch_size) and self.batch_size >= 1,
-             f"batch size must be a whole number >= 1, got {self.batch_size!r}")
+             f"batch size must be a whole number >= 1, got {self.batch_size!r}", "batch_size")
         check_settings(self.lr, self.momentum, self.nesterov, self.weight_decay)
         need(isinstance(self.preprocess, str) and self.preprocess in PREPROCESS_MODES,
-             f"preprocess must be one of {', '.join(PREPROCESS_MODES)}, got {self.preprocess!r}")
+             f"preprocess must be one of {', '.join(PREPROCESS_MODES)}, got {self.preprocess!r}",
+             "preprocess")
         need(is_whole(self.val_size) and 0 <= self.val_size < 60000,
-             f"validation size must be a whole number in 0..59999, got {self.val_size!r}")
+             f"validation size must be a whole number in 0..59999, got {self.val_size!r}",
+             "val_size")
         need(is_whole(self.seed) and self.seed >= 0,
-             f"seed must be a whole number >= 0, got {self.seed!r}")
+             f"seed must be a whole number >= 0, got {self.seed!r}", "seed")
         need(isinstance(self.lr_decay, str) and self.lr_decay in LR_DECAYS,
-             f"lr_decay must be one of {', '.join(LR_DECAYS)}, got {self.lr_decay!r}")
+             f"lr_decay must be one of {', '.join(LR_DECAYS)}, got {self.lr_decay!r}", "lr_decay")
         check_transform({"deskew": self.deskew, "ink_size": self.ink_size,
                          "blur_sigma": self.blur_sigma})
 

@@ -21,15 +21,15 @@ from softmax_mnist.errors import ConfigError, is_real
 def check_settings(learning_rate, momentum, nesterov, weight_decay) -> None:
     """Raise a one-line ConfigError for optimizer numbers that cannot train."""
     if not is_real(learning_rate) or learning_rate <= 0:
-        raise ConfigError(f"learning rate must be a positive number, got {learning_rate!r}")
+        raise ConfigError(f"learning rate must be a positive number, got {learning_rate!r}", setting="lr")
     if not is_real(momentum) or not 0 <= momentum < 1:
-        raise ConfigError(f"momentum must be in [0, 1), got {momentum!r}")
+        raise ConfigError(f"momentum must be in [0, 1), got {momentum!r}", setting="momentum")
     if not isinstance(nesterov, bool):
-        raise ConfigError(f"nesterov must be true or false, got {nesterov!r}")
+        raise ConfigError(f"nesterov must be true or false, got {nesterov!r}", setting="nesterov")
     if not is_real(weight_decay) or weight_decay < 0:
-        raise ConfigError(f"weight decay must be a number >= 0, got {weight_decay!r}")
+        raise ConfigError(f"weight decay must be a number >= 0, got {weight_decay!r}", setting="weight_decay")
     if nesterov and momentum == 0:
-        raise ConfigError("Nesterov needs a momentum above 0, e.g. --momentum 0.9")
+        raise ConfigError("Nesterov needs a momentum above 0, e.g. --momentum 0.9", setting="nesterov")
 
 
 @dataclass(frozen=True)

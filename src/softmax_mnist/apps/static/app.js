@@ -1,5 +1,6 @@
 // Draw on the canvas; while drawing, POST its PNG to /api/predict (one request in flight,
 // at most one per 100 ms) and show the bars, the digit, the 28x28 image and the winning template.
+// Words from i18n.js (Chinese first, English by the switch).
 "use strict";
 
 const pad = document.getElementById("pad");
@@ -25,15 +26,19 @@ for (let d = 0; d < 10; d++) {
   const fig = document.createElement("figure");
   const img = document.createElement("img");
   img.src = `/templates/${d}.png`;
-  img.alt = `weight template of digit ${d}`;
+  img.width = img.height = 28;
+  zoomable(img, () => ({ src: img.src, alt: t("draw.template", d) })); // i18n.js
   const cap = document.createElement("figcaption");
   cap.textContent = d;
   fig.append(img, cap);
   document.getElementById("templates").append(fig);
-  templates.push(fig);
+  templates.push({ fig, img });
 }
 
+let last = { result: null, message: null }; // re-said on a language switch
+
 function show(result, message) {
+  last = { result, message };
   const ok = result && result.probs;
   const winner = ok ? result.digit : -1;
   digitOut.textContent = ok ? String(winner) : "–";
@@ -43,10 +48,20 @@ function show(result, message) {
     row.pct.textContent = `${(100 * p).toFixed(1)}%`;
     row.bar.classList.toggle("win", d === winner);
   });
-  templates.forEach((fig, d) => fig.classList.toggle("win", d === winner));
+  templates.forEach(({ fig }, d) => fig.classList.toggle("win", d === winner));
+  // no broken or black box: the picture is shown only when there is one, a note in its place
   if (ok) seen.src = result.image;
   else seen.removeAttribute("src");
-  status.textContent = message || (ok ? "" : "Draw one digit, 0 to 9, large.");
+  seen.hidden = !ok;
+  seen.alt = ok ? t("draw.seen") : "";
+  document.getElementById("seen-empty").hidden = ok;
+  status.textContent = (message && message()) || (ok ? "" : t("draw.hint"));
+}
+
+function errorText(code, answer) {
+  if ([404, 413, 422, 503].includes(code)) return t(`err.${code}`);
+  if (code === 400) return t("err.400", answer.error || "");
+  return t("err.other", answer.error || code);
 }
 
 // ---- asking the server, throttled --------------------------------------------------------
@@ -69,9 +84,9 @@ async function send() {
       method: "POST", headers: { "Content-Type": "image/png" }, body: blob,
     });
     const result = await res.json();
-    if (asked === generation) show(res.ok ? result : null, result.error);
+    if (asked === generation) show(res.ok ? result : null, res.ok ? null : () => errorText(res.status, result));
   } catch (err) {
-    status.textContent = `no answer from the server (${err.message})`;
+    status.textContent = t("draw.noAnswer", err.message);
   } finally {
     inFlight = false;
     if (dirty) predictSoon();
@@ -89,4 +104,10 @@ function clearPad() {
 }
 
 document.getElementById("clear").addEventListener("click", clearPad);
+document.addEventListener("langchange", () => {
+  show(last.result, last.message);
+  templates.forEach(({ img }, d) => { img.alt = t("draw.template", d); });
+});
+setupLangSwitch(document.getElementById("lang")); // i18n.js
+templates.forEach(({ img }, d) => { img.alt = t("draw.template", d); });
 clearPad();

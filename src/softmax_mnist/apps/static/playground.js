@@ -1,7 +1,9 @@
 // The playground page: settings -> POST /api/train; the server's Server-Sent Events (/api/events)
 // bring every run's loss points, epoch numbers, templates and test result; the charts (uPlot) are
 // redrawn at most once an animation frame when something new arrived (the server sends at most
-// ten messages a second). Drawing a digit asks /api/runs/<id>/predict for the selected run.
+// five messages a second). Drawing a digit asks /api/runs/<id>/predict for the selected run.
+// Every text comes from i18n.js (Chinese first, English by the switch); the server's errors are
+// said from their code, never parsed.
 "use strict";
 
 const $ = (id) => document.getElementById(id);
@@ -9,19 +11,24 @@ const PALETTE = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd",
                  "#8c564b", "#e377c2", "#17becf", "#bcbd22", "#7f7f7f"];
 const FIELDS = ["lr", "momentum", "nesterov", "weight_decay", "batch_size", "epochs",
                 "preprocess", "lr_decay", "seed", "slow"];
+const ENDED = ["done", "stopped", "diverged", "failed"];
 
 const state = {
   hello: null,
   runs: new Map(),   // id -> {summary, points: [[x, loss]], epochs: [rows], templates, samples, test}
   order: [],         // run ids, oldest first
-  training: null,
+  training: null,    // the id of the run that trains (server's word, or ours just after Train)
   selected: null,
+  hidden: new Set(), // runs hidden from the charts, kept across new runs
+  starting: false,   // a Train request in flight
+  stopping: false,
+  followed: null,    // the run this page started or stopped: the message follows it
+  note: null,        // () => {text, error}: the message under the buttons, re-said on a language switch
   chartsDirty: true,
   seriesKey: "",
 };
 
 const colorOf = (id) => PALETTE[(id - 1) % PALETTE.length];
-const pct = (x) => `${(100 * x).toFixed(2)}%`;
 const BLANK = "data:image/gif;base64,R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7"; // 1x1, clear
 
 // ---- settings ------------------------------------------------------------------------------
@@ -30,8 +37,10 @@ function fill(values) {
   for (const key of FIELDS) {
     const el = $(key);
     if (!(key in values)) continue;
-    if (el.type === "checkbox") el.checked = values[key];
-    else el.value = values[key];
+    if (el.type === "checkbox") el.checked = values[key] === true || values[key] === "true" || values[key] === "1";
+    else if (el.tagName === "SELECT") {
+      if ([...el.options].some((o) => o.value === String(values[key]))) el.value = values[key];
+    } else el.value = values[key];
   }
 }
 
@@ -46,16 +55,57 @@ function readForm() {
   return out;
 }
 
-function say(text, isError = false) {
-  const el = $("message");
-  el.textContent = text;
-  el.classList.toggle("error", isError);
+// Settings in the URL: a link reproduces the run's settings (and ?lang= its language).
+function settingsFromUrl() {
+  const params = new URLSearchParams(location.search);
+  const values = {};
+  for (const key of FIELDS) if (params.has(key)) values[key] = params.get(key);
+  return values;
 }
 
-async function post(url, body) {
+function settingsToUrl(values) {
+  const url = new URL(location.href);
+  for (const key of FIELDS) url.searchParams.set(key, String(values[key]));
+  history.replaceState(null, "", url);
+}
+
+function say(note) { // note: () => text, or null; errors via sayError
+  state.note = note ? () => ({ text: note(), error: false }) : null;
+  renderMessage();
+}
+
+function sayError(text) {
+  state.note = () => ({ text: text(), error: true });
+  renderMessage();
+}
+
+// A refused request, in the page's words: from the answer's code (and setting), else its status.
+function errorText(status, answer) {
+  const a = answer || {};
+  switch (a.code) {
+    case "setting": {
+      if (a.setting && STRINGS.en[`rule.${a.setting}`]) {
+        const max = a.setting === "epochs" ? state.hello?.max_epochs ?? 100 : 55000;
+        return t("err.setting", t(`set.${a.setting}`), t(`rule.${a.setting}`, max));
+      }
+      return t("err.other", a.error || status);
+    }
+    case "busy": case "no_run": case "remove_training": case "diverged": case "no_weights":
+      return t(`err.${a.code}`, a.run);
+    case "idle": return t("err.idle");
+    case "pages": return t("err.pages", a.limit);
+    case "no_data": return t("err.no_data", a.dir);
+    default:
+      if ([404, 413, 422, 503].includes(status)) return t(`err.${status}`);
+      if (status === 400) return t("err.400", a.error || "");
+      return t("err.other", a.error || status);
+  }
+}
+
+async function request(method, url, body) {
   const res = await fetch(url, {
-    method: "POST", headers: { "Content-Type": "application/json" },
-    body: body === undefined ? "{}" : JSON.stringify(body),
+    method, headers: { "Content-Type": "application/json" },
+    body: method === "POST" ? (body === undefined ? "{}" : JSON.stringify(body)) : undefined,
   });
   let answer = {};
   try { answer = await res.json(); } catch { /* an empty or non-JSON answer */ }
@@ -64,31 +114,63 @@ async function post(url, body) {
 
 $("settings").addEventListener("submit", async (e) => {
   e.preventDefault();
+  if (state.starting || state.training !== null) return; // a double click asks once
+  state.starting = true;
+  renderButtons();
+  say(() => t("msg.starting"));
+  const form = readForm();
   try {
-    const { ok, answer } = await post("/api/train", readForm());
+    const { ok, status, answer } = await request("POST", "/api/train", form);
     if (ok) {
-      state.selected = answer.id;
-      say(`Run #${answer.id} (${answer.name}) started.`);
-    } else {
-      say(answer.error || "the server refused", true);
+      state.training = state.selected = state.followed = answer.id;
+      state.stopping = false;
+      settingsToUrl(form);
+      say(null);
+      if (matchMedia("(max-width: 820px)").matches) $("charts").scrollIntoView({ block: "start" });
+    } else if (!(answer.code === "busy" && answer.run === state.followed)) {
+      sayError(() => errorText(status, answer));
     }
   } catch (err) {
-    say(`no answer from the server (${err.message})`, true);
+    sayError(() => t("msg.noServer", err.message));
+  } finally {
+    state.starting = false;
+    renderAll();
   }
 });
 
 $("stop").addEventListener("click", async () => {
+  if (state.training === null) return;
+  state.stopping = true;
+  state.followed = state.training;
+  renderButtons();
   try {
-    const { ok, answer } = await post("/api/stop");
-    say(ok ? `Stopping run #${answer.id}…` : (answer.error || "could not stop"), !ok);
+    const { ok, status, answer } = await request("POST", "/api/stop");
+    if (!ok) { state.stopping = false; sayError(() => errorText(status, answer)); }
+    else renderMessage();
   } catch (err) {
-    say(`no answer from the server (${err.message})`, true);
+    state.stopping = false;
+    sayError(() => t("msg.noServer", err.message));
   }
+  renderButtons();
+});
+
+$("pause").addEventListener("click", async () => {
+  const run = state.runs.get(state.training);
+  if (!run || !run.summary) return;
+  $("pause").disabled = true;
+  try {
+    const { ok, status, answer } = await request("POST", run.summary.paused ? "/api/resume" : "/api/pause");
+    if (ok) { run.summary.paused = answer.paused; state.followed = run.id; say(null); }
+    else sayError(() => errorText(status, answer));
+  } catch (err) {
+    sayError(() => t("msg.noServer", err.message));
+  }
+  renderAll();
 });
 
 $("defaults").addEventListener("click", () => {
   if (state.hello) fill(state.hello.defaults);
-  say("Course defaults filled in.");
+  say(() => t("msg.defaults"));
 });
 
 $("preprocess").addEventListener("change", () => {
@@ -96,9 +178,17 @@ $("preprocess").addEventListener("change", () => {
     const b = state.hello.best;
     fill({ lr: b.lr, momentum: b.momentum, epochs: b.epochs, batch_size: b.batch_size,
            lr_decay: b.lr_decay });
-    say("The best preset's settings are filled in; change any of them.");
+    say(() => t("msg.best"));
   }
 });
+
+for (const button of document.querySelectorAll("button.help")) {
+  button.addEventListener("click", () => {
+    const text = $(button.getAttribute("aria-controls"));
+    text.hidden = !text.hidden;
+    button.setAttribute("aria-expanded", String(!text.hidden));
+  });
+}
 
 // ---- the server's events -------------------------------------------------------------------
 
@@ -119,24 +209,26 @@ events.addEventListener("hello", (e) => {
   state.hello = JSON.parse(e.data);
   state.runs.clear(); // a reconnect sends everything again
   state.order = [];
-  if (first) fill(state.hello.defaults);
-  const banner = $("nodata");
-  banner.hidden = state.hello.data.ok;
-  banner.textContent = state.hello.data.ok ? "" : `No MNIST here yet. ${state.hello.data.message}`;
-  $("runs-note").textContent = `The last ${state.hello.max_runs} runs are kept for comparison; ` +
-    "older ones are dropped. Select one to see its weights, test result and drawing panel.";
-  say(first ? "" : "Reconnected to the server.");
+  if (first) {
+    fill(state.hello.defaults);
+    fill(settingsFromUrl());
+  }
+  $("to-draw").hidden = !state.hello.draw_page;
+  if (!first) say(() => t("msg.reconnected"));
+  renderAll();
 });
 
 events.addEventListener("runs", (e) => {
   const msg = JSON.parse(e.data);
   state.order = msg.runs.map((r) => r.id);
   for (const id of [...state.runs.keys()]) if (!state.order.includes(id)) state.runs.delete(id);
+  for (const id of [...state.hidden]) if (!state.order.includes(id)) state.hidden.delete(id);
   for (const summary of msg.runs) runOf(summary.id).summary = summary;
-  if (state.training !== msg.training && msg.training !== null) state.selected = msg.training;
-  state.training = msg.training;
+  if (msg.training !== null && msg.training !== state.training) state.selected = msg.training;
+  if (msg.training === null) state.stopping = false;
+  if (!state.starting) state.training = msg.training;
   if (!state.runs.has(state.selected)) state.selected = state.order.at(-1) ?? null;
-  pending.list = pending.selected = true;
+  pending.list = pending.selected = pending.message = true;
   chartsChanged();
 });
 
@@ -145,15 +237,13 @@ events.addEventListener("run", (e) => {
   const run = runOf(msg.id);
   run.points.push(...msg.points);
   run.epochs.push(...msg.epochs);
-  let whole = false;
   if ("status" in msg) {
     Object.assign(run, { status: msg.status, message: msg.message, templates: msg.templates,
                          samples: msg.samples, test: msg.test });
-    whole = true;
-  }
-  if (msg.id === state.selected && whole) {
-    pending.selected = true;
-    if (drawn) predictSoon(); // the drawn digit, read again by the new weights
+    if (msg.id === state.selected) {
+      pending.selected = true;
+      if (drawn) predictSoon(); // the drawn digit, read again by the new weights
+    }
   }
   chartsChanged();
 });
@@ -161,85 +251,220 @@ events.addEventListener("run", (e) => {
 events.addEventListener("bye", (e) => {
   events.close(); // this page's place went to a newer page: no reconnecting (it would take another's)
   const msg = JSON.parse(e.data);
-  say(document.documentElement.lang.startsWith("zh") ? msg.zh : msg.en, true);
+  sayError(() => (LANG === "zh" ? msg.zh : msg.en)); // the server says it in both languages
 });
 
 events.onerror = () => {
-  if (events.readyState !== EventSource.OPEN) say("Lost the server; reconnecting…", true);
+  if (events.readyState !== EventSource.OPEN) sayError(() => t("msg.lost"));
 };
 
-// ---- the list of runs ----------------------------------------------------------------------
+// ---- words for a run -------------------------------------------------------------------------
+
+function runName(s) {
+  if (!s.settings) return s.name; // a model file opened by serve MODEL: its file name
+  const set = s.settings;
+  const d = state.hello ? state.hello.defaults : {};
+  let base = d;
+  const parts = [];
+  if (set.deskew) {
+    base = { ...d, ...state.hello.best };
+    parts.push(t("opt.best").split(/[：:]/)[0]);
+  }
+  for (const key of ["lr", "momentum", "weight_decay", "batch_size", "epochs", "preprocess", "lr_decay", "seed"]) {
+    if (set[key] !== base[key] && !(key === "preprocess" && set.deskew)) {
+      const name = t(`set.${key}`).replace(/[（(].*[）)]/, ""); // 轮次（epoch） -> 轮次
+      parts.push(`${name} ${typeof set[key] === "number" ? fmtNum(set[key]) : set[key]}`);
+    }
+  }
+  if (set.nesterov) parts.push("Nesterov");
+  return parts.join(LANG === "zh" ? "，" : ", ") || t("btn.defaults");
+}
+
+const label = (s) => `#${s.id} ${runName(s)}`;
 
 function statusText(s) {
-  const test = s.test_acc != null ? ` · test ${pct(s.test_acc)}` : "";
+  const test = s.test_acc != null ? t("status.test", fmtPct(s.test_acc)) : "";
+  const epoch = Math.min(s.epochs_done + 1, s.epochs);
   switch (s.status) {
-    case "training": return `training: epoch ${Math.min(s.epochs_done + 1, s.epochs)} of ${s.epochs}`;
-    case "done": return `done, ${s.epochs} epochs${test}`;
-    case "stopped": return `${s.message}${test}`;
-    case "loaded": return `model file${test}`;
-    case "loading": return "loading MNIST…";
-    default: return s.message ? `${s.status}: ${s.message}` : s.status;
+    case "training": return s.paused ? t("status.paused", epoch, s.epochs) : t("status.training", epoch, s.epochs);
+    case "done": return t("status.done", s.epochs) + test;
+    case "stopped": return t("status.stopped", s.stopped_at.epoch, s.stopped_at.step) + test;
+    case "loaded": return t("status.loaded") + test;
+    case "loading": return t("status.loading");
+    case "diverged": return t("status.diverged", s.diverged ? s.diverged.epoch : "?");
+    case "failed": return t("status.failed", s.message);
+    default: return t("status.waiting");
   }
 }
 
-const runRows = new Map(); // id -> {row, radio, status, link}: updated in place, not rebuilt
+function divergenceText(s) { // where the divergence rule fired, and why the rule is what it is
+  const d = s.diverged;
+  if (!d) return "";
+  const why = d.loss === null ? t("diverge.nan", d.epoch)
+    : t("diverge.mean", d.epoch, fmtNum(d.loss), fmtNum(d.limit), state.hello.divergence_factor);
+  return `${why} ${t("diverge.advice", fmtNum(d.lr / 10))}${d.weight_decay ? " " + t("diverge.wd", fmtNum(d.weight_decay / 100)) : ""}`;
+}
+
+// The lr-100 lesson: a loss far above what the course's settings reach, while accuracy looks fine.
+function highLoss(s) {
+  return state.hello && s.status !== "diverged" && s.train_loss != null && s.train_loss > state.hello.high_loss;
+}
+
+function highLossText(s) {
+  const acc = s.test_acc ?? s.val_acc;
+  return t("warn.highLoss", s.id, fmtNum(s.train_loss), acc == null ? "–" : fmtPct(acc),
+           state.hello.course_loss, fmtNum(state.hello.divergence_limit));
+}
+
+// ---- buttons and the message: they follow the run ------------------------------------------
+
+function renderButtons() {
+  const training = state.training !== null;
+  const run = training ? state.runs.get(state.training) : null;
+  const paused = Boolean(run && run.summary && run.summary.paused);
+  $("train").disabled = training || state.starting || !state.hello;
+  $("stop").disabled = !training || state.stopping;
+  $("pause").disabled = !training || state.stopping || !(run && run.summary && run.summary.status === "training");
+  $("pause").textContent = t(paused ? "btn.resume" : "btn.pause");
+  $("pause").setAttribute("aria-pressed", String(paused));
+}
+
+function renderMessage() {
+  const el = $("message");
+  let text = "", error = false;
+  if (state.note) {
+    ({ text, error } = state.note());
+  } else {
+    const run = state.runs.get(state.training ?? state.followed);
+    const s = run && run.summary;
+    if (s && s.status === "loading") text = t("msg.loading", s.id);
+    else if (s && s.status === "training") {
+      const e = Math.min(s.epochs_done + 1, s.epochs);
+      text = state.stopping ? t("msg.stopping", s.id)
+        : s.paused ? t("msg.paused", s.id, e, s.epochs) : t("msg.training", s.id, e, s.epochs);
+    } else if (s && ENDED.includes(s.status)) {
+      text = t("msg.ended", s.id, statusText(s));
+      error = s.status === "diverged" || s.status === "failed";
+    }
+  }
+  el.textContent = text;
+  el.classList.toggle("error", error);
+}
+
+// ---- the table of runs: show, select, final numbers, remove -------------------------------------
+
+const runRows = new Map(); // id -> the row's elements: updated in place, not rebuilt
 
 function runRow(id) {
-  const row = document.createElement("div");
+  const row = document.createElement("tr");
+  const show = document.createElement("input");
+  show.type = "checkbox";
+  show.className = "show";
+  show.id = `show-${id}`;
+  show.addEventListener("change", () => {
+    if (show.checked) state.hidden.delete(id); else state.hidden.add(id);
+    state.seriesKey = "";
+    chartsChanged();
+  });
   const radio = document.createElement("input");
   Object.assign(radio, { type: "radio", name: "run", id: `run-${id}`, value: id });
   radio.addEventListener("change", () => select(id));
-  const label = document.createElement("label");
-  label.htmlFor = radio.id;
+  const lab = document.createElement("label");
+  lab.htmlFor = radio.id;
   const swatch = document.createElement("span");
   swatch.className = "swatch";
   swatch.style.background = colorOf(id);
   const name = document.createElement("span");
   name.className = "run-name";
-  name.textContent = `#${id} ${state.runs.get(id).summary.name}`;
   const status = document.createElement("span");
-  label.append(swatch, name, status);
-  row.append(radio, label);
-  return { row, radio, status, link: null };
+  lab.append(swatch, name, status);
+  const runCell = document.createElement("td");
+  runCell.className = "run-cell";
+  runCell.append(radio, lab);
+  const cells = [document.createElement("td"), runCell];
+  cells[0].append(show);
+  const nums = [0, 1, 2].map(() => {
+    const td = document.createElement("td");
+    td.className = "num";
+    return td;
+  });
+  const remove = document.createElement("button");
+  remove.type = "button";
+  remove.className = "remove";
+  remove.id = `remove-${id}`;
+  remove.textContent = "×";
+  remove.addEventListener("click", () => removeRun(id));
+  const last = document.createElement("td");
+  last.append(remove);
+  row.append(...cells, ...nums, last);
+  return { row, show, radio, name, status, nums, remove, runCell, link: null };
+}
+
+async function removeRun(id) {
+  try {
+    const { ok, status, answer } = await request("DELETE", `/api/runs/${id}`);
+    if (!ok) sayError(() => errorText(status, answer));
+  } catch (err) {
+    sayError(() => t("msg.noServer", err.message));
+  }
 }
 
 function renderRuns() {
-  const box = $("runs");
+  const body = $("runs").tBodies[0];
   for (const [id, r] of runRows) {
     if (!state.runs.has(id)) { r.row.remove(); runRows.delete(id); }
   }
-  let before = box.firstChild; // newest first
+  let before = body.firstChild; // newest first
   for (const id of [...state.order].reverse()) {
     const s = state.runs.get(id).summary;
     if (!runRows.has(id)) runRows.set(id, runRow(id));
     const r = runRows.get(id);
-    if (r.row !== before) box.insertBefore(r.row, before);
+    if (r.row !== before) body.insertBefore(r.row, before);
     before = r.row.nextSibling;
     r.row.className = "run" + (id === state.selected ? " selected" : "");
     r.radio.checked = id === state.selected;
+    r.show.checked = !state.hidden.has(id);
+    r.show.setAttribute("aria-label", t("runs.showLabel", label(s)));
+    r.name.textContent = label(s);
     r.status.className = `run-status ${s.status}`;
     r.status.textContent = statusText(s);
+    r.nums[0].textContent = s.train_loss == null ? "–" : fmtNum(s.train_loss);
+    r.nums[0].classList.toggle("high", highLoss(s));
+    r.nums[0].title = highLoss(s) ? highLossText(s) : "";
+    if (highLoss(s)) r.nums[0].prepend("⚠ ");
+    r.nums[1].textContent = s.val_acc == null ? "–" : fmtPct(s.val_acc);
+    r.nums[2].textContent = s.test_acc == null ? "–" : fmtPct(s.test_acc);
+    r.remove.disabled = id === state.training;
+    r.remove.setAttribute("aria-label", t("btn.removeLabel", label(s)));
+    r.remove.title = t("btn.removeLabel", label(s));
     if (s.downloadable && !r.link) {
       r.link = document.createElement("a");
       r.link.href = `/api/runs/${id}/model.npz`;
       r.link.download = `model-run${id}.npz`;
-      r.link.textContent = "model.npz";
-      r.link.title = `download run #${id} as model.npz (softmax-mnist predict and evaluate read it)`;
       r.link.id = `download-${id}`;
-      r.row.append(r.link);
+      r.link.className = "download";
+      r.runCell.append(r.link);
+    }
+    if (r.link) {
+      r.link.textContent = t("runs.download");
+      r.link.title = t("runs.downloadTitle", id);
     }
   }
+  $("runs-none").hidden = state.order.length > 0;
+  $("runs").hidden = state.order.length === 0;
+  if (state.hello) $("runs-note").textContent = t("runs.note", state.hello.max_runs);
 }
 
 function select(id) {
   state.selected = id;
+  state.seriesKey = ""; // the selected run's curve is drawn thicker
   renderRuns();
   renderSelected();
   chartsChanged();
   if (drawn) predictSoon();
 }
 
-// ---- the selected run: templates, validation digits, test result ------------------------------
+// ---- the selected run: templates, validation digits, test result, mistakes ------------------------
 
 const templateCanvases = [];
 const sampleFigs = [];
@@ -247,8 +472,8 @@ for (let d = 0; d < 10; d++) {
   const fig = document.createElement("figure");
   const canvas = document.createElement("canvas");
   canvas.width = canvas.height = 28;
-  canvas.setAttribute("role", "img");
-  canvas.setAttribute("aria-label", `weight template of digit ${d}`);
+  canvas.dataset.digit = d;
+  zoomable(canvas, () => ({ src: canvas.toDataURL(), alt: t("draw.template", d) }));
   const cap = document.createElement("figcaption");
   cap.textContent = d;
   fig.append(canvas, cap);
@@ -271,9 +496,15 @@ function setSrc(img, src) { // the same src set again would decode the picture a
 function renderSelected() {
   const run = state.runs.get(state.selected);
   const s = run && run.summary;
-  $("selected-name").textContent = s ? `#${s.id} ${s.name}` : "–";
-  $("selected-status").textContent = s ? statusText(s) : "No run yet: press Train.";
+  $("selected-name").textContent = s ? label(s) : "–";
+  $("selected-status").textContent = s ? [statusText(s), s.status === "diverged" ? divergenceText(s) : ""]
+    .filter(Boolean).join(" — ") : t("sel.none");
+  $("selected-status").classList.toggle("error", Boolean(s && s.status === "diverged"));
+  const warn = s && highLoss(s);
+  $("run-warning").hidden = !warn;
+  $("run-warning").textContent = warn ? highLossText(s) : "";
   drawTemplates(run && run.templates);
+  for (const c of templateCanvases) c.setAttribute("aria-label", t("draw.template", c.dataset.digit));
   $("samples-note").hidden = Boolean(run && run.samples);
   $("samples").hidden = !(run && run.samples);
   sampleFigs.forEach(({ fig, img, cap }, d) => {
@@ -286,18 +517,22 @@ function renderSelected() {
       return;
     }
     setSrc(img, sample.image);
+    img.alt = t("sel.sampleAlt", d, sample.pred);
     if (sample.pred === undefined) {
-      img.alt = `a ${d}, not predicted yet`;
       cap.textContent = `${d}: …`;
     } else {
-      const right = sample.pred === sample.label;
-      fig.className = right ? "right" : "wrong";
-      img.alt = `a ${d}, predicted ${sample.pred}`;
+      fig.className = sample.pred === sample.label ? "right" : "wrong";
       cap.replaceChildren(`${d}→${sample.pred}`, document.createElement("br"),
                           `${Math.round(100 * sample.prob)}%`);
     }
   });
-  renderTest(run && run.test);
+  renderTest(run && run.test, s);
+  if (lastAnswer && !lastAnswer.message) renderDrawStatus();
+}
+
+function renderDrawStatus() {
+  const ok = lastAnswer && lastAnswer.result && lastAnswer.result.probs;
+  $("draw-status").textContent = drawHint() || (ok ? "" : t("draw.hint"));
 }
 
 let templatesDrawn; // undefined: not even the empty state drawn yet
@@ -319,31 +554,29 @@ function drawTemplates(templates) {
     }
     const picture = c2d.createImageData(28, 28);
     for (let i = 0; i < 784; i++) {
-      const t = q[d * 784 + i] / 127;
-      const fade = Math.trunc(255 * (1 - Math.abs(t)));
-      picture.data.set([t > 0 ? 255 : fade, fade, t < 0 ? 255 : fade, 255], 4 * i);
+      const v = q[d * 784 + i] / 127;
+      const fade = Math.trunc(255 * (1 - Math.abs(v)));
+      picture.data.set([v > 0 ? 255 : fade, fade, v < 0 ? 255 : fade, 255], 4 * i);
     }
     c2d.putImageData(picture, 0, 0);
   });
 }
 
-function renderTest(test) {
+function renderTest(test, s) {
   const table = $("confusion");
+  renderMistakes(test && test.mistakes);
   if (!test) {
-    $("test-acc").textContent = "Test accuracy and the confusion matrix: when the run ends.";
+    $("test-acc").textContent = s && s.status === "diverged" ? t("sel.testNone") : t("sel.testPending");
     table.hidden = true;
     return;
   }
-  $("test-acc").innerHTML = "";
   const strong = document.createElement("strong");
-  strong.textContent = pct(test.acc);
-  $("test-acc").append("Test accuracy ", strong, ` (loss ${test.loss.toFixed(4)}, 10,000 images)`);
+  strong.textContent = fmtPct(test.acc);
+  $("test-acc").replaceChildren(`${t("sel.testAcc")} `, strong, t("sel.testLoss", fmtNum(test.loss)));
   const caption = table.querySelector("caption");
   table.replaceChildren(caption);
   const head = table.createTHead().insertRow();
-  const corner = document.createElement("td");
-  corner.textContent = "";
-  head.append(corner);
+  head.append(document.createElement("td"));
   for (let d = 0; d < 10; d++) {
     const th = document.createElement("th");
     th.scope = "col";
@@ -351,30 +584,56 @@ function renderTest(test) {
     head.append(th);
   }
   const body = table.createTBody();
-  test.confusion.forEach((row, t) => {
+  test.confusion.forEach((row, truth) => {
     const tr = body.insertRow();
     const th = document.createElement("th");
     th.scope = "row";
-    th.textContent = t;
+    th.textContent = truth;
     tr.append(th);
     const total = row.reduce((a, b) => a + b, 0) || 1;
     row.forEach((n, p) => {
       const td = tr.insertCell();
       td.textContent = n;
       const share = n / total;
-      const alpha = t === p ? share : Math.min(1, 8 * share); // errors are rare: make them show
-      td.style.background = t === p ? `rgba(44, 160, 44, ${alpha.toFixed(3)})`
-                                    : `rgba(214, 39, 40, ${alpha.toFixed(3)})`;
-      if (alpha > 0.55) td.style.color = "#fff";
+      // dark text on light tints: the diagonal at most 45% green, errors at most 40% red (axe: 4.5:1)
+      td.style.background = truth === p ? `rgba(44, 160, 44, ${(0.45 * share).toFixed(3)})`
+                                        : `rgba(214, 39, 40, ${Math.min(0.4, 3.2 * share).toFixed(3)})`;
     });
   });
   table.hidden = false;
+}
+
+let mistakesShown;
+
+function renderMistakes(mistakes) {
+  const key = mistakes ? mistakes.map((m) => m.index).join(",") + LANG : null;
+  if (key === mistakesShown) return;
+  mistakesShown = key;
+  $("mistakes-box").hidden = !(mistakes && mistakes.length);
+  const box = $("mistakes");
+  box.replaceChildren();
+  for (const m of mistakes || []) {
+    const item = document.createElement("div");
+    item.className = "mistake";
+    const title = document.createElement("p");
+    title.textContent = t("sel.mistake", m.label, m.pred, fmtPct(m.prob));
+    item.append(title);
+    const row = document.createElement("div");
+    row.className = "mistake-pics";
+    row.append(figure(m.seen, t("draw.seen").replace(/（.*|\s*\(.*/, ""), t("draw.seen"), "seen"),
+               figure(m.evidence[0], t("sel.evChosen", m.pred), t("why.evAlt", m.pred)),
+               figure(m.evidence[1], t("sel.evTrue", m.label), t("why.evAlt", m.label)));
+    item.append(row);
+    box.append(item);
+  }
 }
 
 // ---- charts (uPlot) ------------------------------------------------------------------------
 
 const charts = { loss: null, acc: null };
 const EPOCH_TICKS = [1, 2, 5, 10, 20, 50, 100]; // ticks at whole epochs
+const CHART_HEIGHT = 230;
+const lossView = { top: 2.5, clipped: [] }; // the loss axis's top, and the runs above it
 
 function chartWidth(el) { return Math.max(240, el.clientWidth); }
 
@@ -382,32 +641,136 @@ function charted() { // the runs with curves (a model file opened by serve MODEL
   return state.order.filter((id) => state.runs.get(id).points.length > 0);
 }
 
-function makeChart(el, yLabel, withPoints, xIncrs) {
-  const ids = charted();
-  const series = [{ label: "epoch" }, ...ids.map((id) => ({
-    label: `#${id} ${state.runs.get(id).summary.name}`,
+// The loss axis's top: from the visible runs that behave (not diverged, loss not far above the
+// course's), so one run that runs away is clipped at the top instead of flattening the rest.
+function lossTop(ids) {
+  const limit = state.hello ? state.hello.divergence_limit : 23;
+  const visible = ids.filter((id) => !state.hidden.has(id));
+  const maxOf = (id) => state.runs.get(id).points.reduce(
+    (m, p) => (Number.isFinite(p[1]) ? Math.max(m, p[1]) : m), 0);
+  const normal = visible.filter((id) => {
+    const s = state.runs.get(id).summary;
+    if (!s || s.status === "diverged") return false;
+    return s.train_loss != null ? !highLoss(s) : maxOf(id) <= limit;
+  });
+  const top = Math.max(0, ...(normal.length ? normal : visible).map(maxOf));
+  return Math.min(top || 2.5, limit);
+}
+
+function tipPlugin(kind) { // values on hover: each visible run's nearest point to the cursor
+  let tip;
+  return {
+    hooks: {
+      init: (u) => {
+        tip = document.createElement("div");
+        tip.className = "tip";
+        tip.hidden = true;
+        u.over.append(tip);
+      },
+      setCursor: (u) => {
+        const left = u.cursor.left;
+        if (left == null || left < 0) { tip.hidden = true; return; }
+        const x = u.posToVal(left, "x");
+        const lines = [];
+        for (const id of charted()) {
+          if (state.hidden.has(id)) continue;
+          const run = state.runs.get(id);
+          const pts = kind === "loss" ? run.points : run.epochs.map((e) => [e.epoch, e.val_acc]);
+          if (!pts.length) continue;
+          let best = pts[0];
+          for (const p of pts) if (Math.abs(p[0] - x) < Math.abs(best[0] - x)) best = p;
+          const v = kind === "loss" ? fmtNum(best[1]) : fmtPct(best[1]);
+          lines.push([colorOf(id), `#${id}: ${v}`, best[0]]);
+        }
+        if (!lines.length) { tip.hidden = true; return; }
+        tip.replaceChildren();
+        const head = document.createElement("div");
+        head.textContent = t("charts.tipEpoch", Number(lines[0][2].toFixed(2)));
+        tip.append(head);
+        for (const [color, text] of lines) {
+          const line = document.createElement("div");
+          const dot = document.createElement("span");
+          dot.className = "dot";
+          dot.style.background = color;
+          line.append(dot, text);
+          tip.append(line);
+        }
+        tip.hidden = false;
+        const w = u.over.clientWidth;
+        tip.style.left = `${left > w / 2 ? Math.max(0, left - tip.offsetWidth - 12) : left + 12}px`;
+        tip.style.top = "4px";
+      },
+    },
+  };
+}
+
+// A clipped run: a triangle at the top where its curve leaves the axis, and its number.
+function drawClipMarks(u) {
+  const ctx = u.ctx;
+  const r = uPlot.pxRatio;
+  ctx.save();
+  ctx.font = `${Math.round(11 * r)}px system-ui, sans-serif`;
+  for (const { id, index } of lossView.clipped) {
+    const s = u.series.findIndex((ser) => ser.runId === id);
+    if (s < 0) continue;
+    const xs = u.data[0], ys = u.data[s];
+    let i = 0;
+    while (i < xs.length && !(ys[i] != null && (ys[i] > lossView.top || !Number.isFinite(ys[i])))) i++;
+    if (i === xs.length) continue;
+    const x = u.valToPos(xs[i], "x", true);
+    const y = u.bbox.top;
+    ctx.fillStyle = colorOf(id);
+    ctx.beginPath();
+    ctx.moveTo(x, y + 1 * r);
+    ctx.lineTo(x - 6 * r, y + 11 * r);
+    ctx.lineTo(x + 6 * r, y + 11 * r);
+    ctx.closePath();
+    ctx.fill();
+    ctx.fillStyle = "#222";
+    ctx.fillText(`#${id}`, x + 8 * r + index * 22 * r, y + 11 * r); // side by side where several leave
+  }
+  ctx.restore();
+}
+
+function makeChart(el, kind, ids) {
+  const loss = kind === "loss";
+  const log = loss && $("logscale").checked;
+  const series = [{ label: t("charts.epoch") }, ...ids.map((id) => ({
+    label: label(state.runs.get(id).summary),
+    runId: id,
+    show: !state.hidden.has(id),
     stroke: colorOf(id),
     width: id === state.selected ? 2.5 : 1.25,
     spanGaps: true,
-    points: { show: withPoints, size: id === state.selected ? 6 : 4 },
+    points: { show: !loss, size: id === state.selected ? 6 : 4 },
   }))];
+  const yScale = loss
+    ? (log ? { distr: 3, log: 10, range: (u, min) => [Math.max(1e-3, Math.min(min || 1, lossView.top) * 0.8), lossView.top * 1.25] }
+           : { range: () => [0, lossView.top * 1.05] })
+    : {};
   return new uPlot({
-    width: chartWidth(el), height: 230,
-    scales: { x: { time: false } },
+    width: chartWidth(el), height: CHART_HEIGHT,
+    scales: { x: { time: false }, y: { auto: !loss, ...yScale } },
     series,
-    legend: { show: ids.length > 0, live: false },
-    cursor: { drag: { x: false, y: false } },
-    axes: [{ label: "epoch", size: 40, ...(xIncrs ? { incrs: xIncrs } : {}) }, { label: yLabel, size: 56 }],
+    legend: { show: false },
+    cursor: { drag: { x: false, y: false }, points: { show: false } },
+    plugins: [tipPlugin(kind)],
+    hooks: loss ? { draw: [drawClipMarks] } : {},
+    axes: [
+      { label: t("charts.epoch"), size: 40, incrs: EPOCH_TICKS },
+      { label: t(loss ? "charts.lossAxis" : "charts.accAxis"), size: 64, labelSize: 20,
+        values: (u, vals) => vals.map((v) => (loss ? fmtNum(v) : `${(100 * v).toFixed(0)}%`)) },
+    ],
   }, [[]].concat(ids.map(() => [])), el);
 }
 
 function joined(tables) {
   if (tables.length === 0) return [[]];
-  return uPlot.join(tables.map((t) => (t[0].length ? t : [[0], [null]])));
+  return uPlot.join(tables.map((tb) => (tb[0].length ? tb : [[0], [null]])));
 }
 
 let frameAsked = false;
-const pending = { list: false, selected: false }; // DOM to redo at the next frame
+const pending = { list: false, selected: false, message: false }; // DOM to redo at the next frame
 
 // Everything the server's messages change is redrawn once, at the next frame: one layout and
 // paint per frame however many events arrived, and no frame loop while nothing changes.
@@ -419,33 +782,52 @@ function chartsChanged() {
   }
 }
 
+function renderAll() {
+  renderRuns();
+  renderSelected();
+  renderButtons();
+  renderMessage();
+  state.seriesKey = "";
+  chartsChanged();
+}
+
 function redraw() {
   frameAsked = false;
-  if (pending.list) renderRuns();
+  if (pending.list) { renderRuns(); renderButtons(); }
   if (pending.selected) renderSelected();
-  pending.list = pending.selected = false;
-  if (state.chartsDirty) {
-    state.chartsDirty = false;
-    const ids = charted();
-    $("charts-hint").hidden = ids.length > 0;
-    const key = ids.join(",") + "|" + state.selected;
-    if (key !== state.seriesKey) { // runs added, dropped or selected: new series
-      state.seriesKey = key;
-      for (const name of ["loss", "acc"]) if (charts[name]) charts[name].destroy();
-      charts.loss = makeChart($("loss-chart"), "training loss", false, EPOCH_TICKS);
-      charts.acc = makeChart($("acc-chart"), "validation accuracy", true, EPOCH_TICKS);
-    }
-    const runs = ids.map((id) => state.runs.get(id));
-    charts.loss.setData(joined(runs.map((r) => [r.points.map((p) => p[0]), r.points.map((p) => p[1])])));
-    charts.acc.setData(joined(runs.map((r) => [r.epochs.map((e) => e.epoch), r.epochs.map((e) => e.val_acc)])));
-    window.lossChartData = charts.loss.data; // for tests and the curious: what is drawn
+  if (pending.message) renderMessage();
+  pending.list = pending.selected = pending.message = false;
+  if (!state.chartsDirty) return;
+  state.chartsDirty = false;
+  const ids = charted();
+  $("charts-hint").hidden = ids.length > 0;
+  const top = lossTop(ids);
+  const clipped = ids.filter((id) => !state.hidden.has(id)
+    && state.runs.get(id).points.some((p) => !(p[1] <= top * 1.05)));
+  lossView.clipped = clipped.map((id, index) => ({ id, index }));
+  const key = [ids.join(","), state.selected, [...state.hidden].join(","), $("logscale").checked, LANG].join("|");
+  if (key !== state.seriesKey || top !== lossView.top) { // runs added, dropped, hidden or selected
+    state.seriesKey = key;
+    lossView.top = top;
+    for (const name of ["loss", "acc"]) if (charts[name]) charts[name].destroy();
+    charts.loss = makeChart($("loss-chart"), "loss", ids);
+    charts.acc = makeChart($("acc-chart"), "acc", ids);
   }
+  const runs = ids.map((id) => state.runs.get(id));
+  charts.loss.setData(joined(runs.map((r) => [r.points.map((p) => p[0]),
+    r.points.map((p) => (Number.isFinite(p[1]) ? p[1] : 1e30))])));
+  charts.acc.setData(joined(runs.map((r) => [r.epochs.map((e) => e.epoch), r.epochs.map((e) => e.val_acc)])));
+  $("clipped").hidden = clipped.length === 0;
+  $("clipped").textContent = clipped.length ? t("charts.clipped", clipped.map((id) => `#${id}`).join(", ")) : "";
+  window.lossChartData = charts.loss.data; // for tests and the curious: what is drawn
+  window.lossChartTop = lossView.top;
 }
-chartsChanged();
+
+$("logscale").addEventListener("change", () => { state.seriesKey = ""; chartsChanged(); });
 
 new ResizeObserver(() => {
   for (const [name, id] of [["loss", "loss-chart"], ["acc", "acc-chart"]]) {
-    if (charts[name]) charts[name].setSize({ width: chartWidth($(id)), height: 230 });
+    if (charts[name]) charts[name].setSize({ width: chartWidth($(id)), height: CHART_HEIGHT });
   }
 }).observe($("loss-chart"));
 
@@ -454,10 +836,11 @@ new ResizeObserver(() => {
 const pad = $("pad");
 const bars = [];
 let drawn = false;
+let lastAnswer = null; // {result} or {message: () => text}: re-said on a language switch
 
 for (let d = 0; d < 10; d++) {
-  const label = document.createElement("span");
-  label.textContent = d;
+  const lab = document.createElement("span");
+  lab.textContent = d;
   const bar = document.createElement("div");
   bar.className = "bar";
   const fillEl = document.createElement("div");
@@ -465,11 +848,22 @@ for (let d = 0; d < 10; d++) {
   bar.append(fillEl);
   const p = document.createElement("span");
   p.className = "pct";
-  $("bars").append(label, bar, p);
+  $("bars").append(lab, bar, p);
   bars.push({ bar, fill: fillEl, pct: p });
 }
 
+function drawHint() { // what the selected run can do with a drawing now
+  const run = state.runs.get(state.selected);
+  const s = run && run.summary;
+  if (!s) return t("why.noRun");
+  if (s.status === "diverged") return t("why.diverged");
+  if (s.status === "loading" || s.status === "waiting") return t("why.loading");
+  if (s.status === "training" && s.epochs_done === 0) return t("why.initial");
+  return "";
+}
+
 function showAnswer(result, message) {
+  lastAnswer = { result, message };
   const ok = result && result.probs;
   $("digit").textContent = ok ? String(result.digit) : "–";
   bars.forEach((row, d) => {
@@ -481,15 +875,14 @@ function showAnswer(result, message) {
   const box = $("evidence");
   box.replaceChildren();
   if (ok) {
-    const seen = figure(result.seen, "what the model sees (28×28)", "the digit as the model sees it");
-    box.append(seen);
+    box.append(figure(result.seen, t("draw.seen"), t("draw.seen"), "seen"));
     result.evidence.forEach((ev, i) => {
-      const what = i === 0 ? "predicted" : "runner-up";
-      box.append(figure(ev.picture, `evidence for ${ev.digit} (${what}), score ${ev.score.toFixed(2)}`,
-                        `evidence for ${ev.digit}: pixel value times weight`, i === 0 ? "win" : ""));
+      const what = t(i === 0 ? "why.predicted" : "why.runnerUp");
+      box.append(figure(ev.picture, t("why.evidence", ev.digit, what, ev.score.toFixed(2)),
+                        t("why.evAlt", ev.digit), i === 0 ? "win" : ""));
     });
   }
-  $("draw-status").textContent = message || (ok ? "" : "Draw one digit, 0 to 9, large.");
+  $("draw-status").textContent = (message && message()) || drawHint() || (ok ? "" : t("draw.hint"));
 }
 
 function figure(src, caption, alt, cls = "") {
@@ -499,6 +892,7 @@ function figure(src, caption, alt, cls = "") {
   img.src = src;
   img.alt = alt;
   img.width = img.height = 28;
+  zoomable(img, () => ({ src: img.src, alt: caption }));
   const cap = document.createElement("figcaption");
   cap.textContent = caption;
   fig.append(img, cap);
@@ -516,8 +910,10 @@ async function send() {
   timer = null;
   if (!dirty || inFlight) return;
   dirty = false;
-  if (state.selected === null) {
-    showAnswer(null, "No run to ask yet: press Train first.");
+  const run = state.runs.get(state.selected);
+  const s = run && run.summary;
+  if (!s || ["diverged", "loading", "waiting", "failed"].includes(s.status)) {
+    showAnswer(null); // drawHint says why, and the digit is read once the run has weights
     return;
   }
   inFlight = true;
@@ -528,9 +924,9 @@ async function send() {
       method: "POST", headers: { "Content-Type": "image/png" }, body: blob,
     });
     const result = await res.json();
-    if (asked === generation) showAnswer(res.ok ? result : null, result.error);
+    if (asked === generation) showAnswer(res.ok ? result : null, res.ok ? null : () => errorText(res.status, result));
   } catch (err) {
-    $("draw-status").textContent = `no answer from the server (${err.message})`;
+    $("draw-status").textContent = t("draw.noAnswer", err.message);
   } finally {
     inFlight = false;
     if (dirty) predictSoon();
@@ -548,5 +944,24 @@ function clearPad() {
 }
 
 $("clear").addEventListener("click", clearPad);
+
+function translateStatic() {
+  for (const button of document.querySelectorAll("button.help")) {
+    button.setAttribute("aria-label", t("pg.help", t(`set.${button.dataset.help}`)));
+  }
+  $("nodata").hidden = !state.hello || state.hello.data.ok;
+  if (state.hello && !state.hello.data.ok) $("nodata").textContent = t("err.no_data", state.hello.data.dir);
+}
+
+document.addEventListener("langchange", () => {
+  translateStatic();
+  mistakesShown = undefined;
+  renderAll();
+  if (lastAnswer) showAnswer(lastAnswer.result, lastAnswer.message);
+});
+
+setupLangSwitch($("lang")); // i18n.js
+translateStatic();
 clearPad();
-renderSelected();
+renderAll();
+events.addEventListener("hello", translateStatic);
