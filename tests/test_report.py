@@ -231,14 +231,6 @@ def test_typst_escapes_markup_and_keeps_references_math_and_code():
         r"\partial L / \partial z_{i c} + e^{z_{i k}}"
 
 
-def test_no_cjk_font_is_one_line_naming_the_package(tmp_path, monkeypatch, capsys):
-    monkeypatch.setattr(typeset, "cjk_font", lambda: None)
-    rc = main(["study", "--quick", "--out", str(tmp_path / "s"), "--lang", "zh"])
-    err = capsys.readouterr().err.strip()
-    assert rc == 1 and len(err.splitlines()) == 1 and "fonts-noto-cjk" in err
-    assert not (tmp_path / "s").exists()  # stopped before writing anything
-
-
 # ---- a real quick study, typeset ------------------------------------------------------------
 
 

@@ -13,6 +13,7 @@ from matplotlib.colors import same_color
 from matplotlib.figure import Figure
 
 from softmax_mnist.course import visualize as course_viz
+from softmax_mnist.study import fonts
 from softmax_mnist.study import results as rs
 from softmax_mnist.study import visualize as viz
 
@@ -86,7 +87,7 @@ def test_labels_in_both_languages():
 
 def test_figure_style_puts_a_cjk_font_first_for_zh():
     zh, en = viz.figure_style("zh"), viz.figure_style("en")
-    assert zh["font.sans-serif"][0] in viz.CJK_FONTS and zh["font.family"] == ["sans-serif"]
+    assert zh["font.sans-serif"][0] in fonts.SANS + fonts.SERIF and zh["font.family"] == ["sans-serif"]
     assert "font.family" not in en and "font.sans-serif" not in en
     assert zh["axes.unicode_minus"] is False and en["axes.unicode_minus"] is False
 

@@ -19,6 +19,8 @@ import json
 import math
 import os
 import platform
+import shutil
+import subprocess
 import time
 from collections.abc import Callable
 from dataclasses import fields, replace
@@ -359,16 +361,53 @@ def data_loader(data_dir, quick: bool = False, progress=None) -> Callable[[Train
 # ---- the study -----------------------------------------------------------------------------
 
 
+CPUINFO = Path("/proc/cpuinfo")
+
+
+def _cpu_from_cpuinfo() -> str | None:  # Linux
+    for line in CPUINFO.read_text(encoding="utf-8", errors="replace").splitlines():
+        key, _, value = line.partition(":")
+        if key.strip() in ("model name", "Hardware", "cpu model"):
+            return value
+    return None
+
+
+def _cpu_from_sysctl() -> str | None:  # macOS (the brand string), the BSDs (hw.model)
+    sysctl = shutil.which("sysctl") or "/usr/sbin/sysctl"
+    for key in ("machdep.cpu.brand_string", "hw.model"):
+        out = subprocess.run([sysctl, "-n", key], capture_output=True, encoding="utf-8",
+                             errors="replace", timeout=5, stdin=subprocess.DEVNULL)
+        if out.returncode == 0 and out.stdout.strip():
+            return out.stdout
+    return None
+
+
+def _cpu_from_registry() -> str | None:  # Windows
+    import winreg
+
+    key = r"HARDWARE\DESCRIPTION\System\CentralProcessor\0"
+    with winreg.OpenKey(winreg.HKEY_LOCAL_MACHINE, key) as k:
+        return winreg.QueryValueEx(k, "ProcessorNameString")[0]
+
+
+def cpu_name() -> str:
+    """The CPU's model name, from whichever source this system has: /proc/cpuinfo, sysctl, the
+    Windows registry or PROCESSOR_IDENTIFIER; else what the platform module knows."""
+    for probe in (_cpu_from_cpuinfo, _cpu_from_sysctl, _cpu_from_registry,
+                  lambda: os.environ.get("PROCESSOR_IDENTIFIER")):
+        try:
+            name = " ".join(str(probe() or "").split())
+        except (OSError, ImportError, subprocess.SubprocessError, ValueError):
+            continue
+        if name:
+            return name
+    return platform.processor() or platform.machine() or "?"
+
+
 def _machine() -> dict:
-    cpu = platform.processor() or platform.machine()
-    try:
-        with open("/proc/cpuinfo") as f:
-            cpu = next(line.split(":", 1)[1].strip() for line in f if line.startswith("model name"))
-    except (OSError, StopIteration):
-        pass
     import typst
 
-    return {"cpu": cpu, "cores": os.cpu_count(), "python": platform.python_version(),
+    return {"cpu": cpu_name(), "cores": os.cpu_count(), "python": platform.python_version(),
             "numpy": np.__version__, "typst": getattr(typst, "__version__", "?")}
 
 

@@ -22,6 +22,7 @@ import numpy as np
 from softmax_mnist import __version__
 from softmax_mnist.fileio import atomic_write_text
 from softmax_mnist.study import discussion as ds
+from softmax_mnist.study import fonts
 from softmax_mnist.study import results as rs
 from softmax_mnist.study import visualize as viz
 from softmax_mnist.study.results import ResultsError, load_results, summaries, summarize
@@ -885,7 +886,18 @@ def _appendix(doc, results, L) -> None:
                    f"机器：{mc.get('cpu', '?')}，{mc.get('cores', '?')} 核；Python {mc.get('python', '?')}，"
                    f"NumPy {mc.get('numpy', '?')}，Typst（Python 包）{mc.get('typst', '?')}。训练（全部运行，含每轮验证与最终评估）"
                    f"用时 {m.get('train_seconds', 0):.1f} 秒；计时测量 {m.get('timing_seconds', 0):.1f} 秒；"
-                   f"不含读取数据和生成报告的时间。堆叠训练次数：{len(passes)}。")))
+                   f"不含读取数据和生成报告的时间。堆叠训练次数：{len(passes)}。")
+                 + _fonts_sentence(L)))
+
+
+def _fonts_sentence(L) -> str:
+    """The CJK fonts this report's PDF and figures were set in (fonts.py chose them)."""
+    f = fonts.cjk_fonts()
+    if f["serif"] is None:
+        return ""
+    serif, sans = f["serif"].family, f["sans"].family
+    return T(L, f" CJK fonts: {serif} (text), {sans} (headings and figures).",
+             f"中文字体：正文 {serif}，标题与图 {sans}。")
 
 
 # ---- writing -------------------------------------------------------------------------------

@@ -20,9 +20,9 @@ from pathlib import Path
 
 from softmax_mnist.errors import DataError
 from softmax_mnist.fileio import atomic_write, atomic_write_text
+from softmax_mnist.study import fonts
 
 TEMPLATE = "template.typ"
-CJK_FAMILIES = ("Noto Serif CJK SC", "Noto Sans CJK SC")
 
 
 class TypesetError(DataError):
@@ -90,22 +90,11 @@ class Document:
 # ---- fonts ---------------------------------------------------------------------------------
 
 
-def cjk_font() -> str | None:
-    """The family name of an installed Simplified Chinese font both matplotlib and Typst can
-    use, or None."""
-    from matplotlib import font_manager
-
-    names = {f.name for f in font_manager.fontManager.ttflist}
-    return next((n for n in CJK_FAMILIES if n in names), None)
-
-
 def check_fonts(lang: str) -> None:
     """A one-line error when ``lang`` needs a font this machine lacks (never boxes for
-    characters)."""
-    if lang == "zh" and cjk_font() is None:
-        raise TypesetError("the Chinese report (--lang zh) needs a CJK font and none is "
-                           "installed: install Debian's fonts-noto-cjk (sudo apt-get install "
-                           "fonts-noto-cjk), or write the report in English with --lang en")
+    characters); the fonts themselves are found in fonts.py."""
+    if lang == "zh" and fonts.cjk_fonts()["serif"] is None:
+        raise TypesetError(fonts.missing_font_message())
 
 
 # ---- Typst ---------------------------------------------------------------------------------
@@ -180,7 +169,8 @@ def compile_pdf(typ_path: str | os.PathLike, pdf_path: str | os.PathLike | None 
 
     typ_path = Path(typ_path)
     try:
-        pdf = typst.compile(str(typ_path), root=str(typ_path.parent))
+        # the CJK fonts the figures use, by name (sys.inputs) and folder, and no other system font
+        pdf = typst.compile(str(typ_path), root=str(typ_path.parent), **fonts.typst_options())
     except Exception as e:  # typst raises its own error types with the message and location
         first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
         raise TypesetError(f"{typ_path} does not compile: {first}; fix the file, or rebuild "

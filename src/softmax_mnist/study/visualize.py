@@ -12,6 +12,7 @@ from matplotlib.ticker import MaxNLocator, NullFormatter, ScalarFormatter
 # a notebook shows these Figures as a cell's value (show_figures_inline runs on that import)
 from softmax_mnist.course.visualize import figure_png  # noqa: F401 - found here by callers
 from softmax_mnist.fileio import save_figure  # noqa: F401 - found here by callers
+from softmax_mnist.study import fonts
 
 
 def plot_history(history, title: str = "") -> Figure:
@@ -40,7 +41,6 @@ def plot_history(history, title: str = "") -> Figure:
 # a colour-blind-safe cycle, so "momentum 0" and "momentum 0.9" keep their colours everywhere
 PALETTE = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#F0E442", "#000000")
 DIVERGED_COLOR = "#C00000"
-CJK_FONTS = ("Noto Sans CJK SC", "Noto Serif CJK SC", "Source Han Sans SC", "WenQuanYi Zen Hei")
 
 LABELS = {
     "epoch": ("epoch", "轮次 (epoch)"),
@@ -78,9 +78,10 @@ def label(key: str, lang: str = "en", **values) -> str:
 def figure_style(lang: str = "en") -> dict:
     """rcParams for figures in ``lang``: a CJK font first for zh (its Latin glyphs too)."""
     style = {"axes.unicode_minus": False, "font.size": 9}
-    if lang == "zh":
+    cjk = fonts.matplotlib_family("sans") if lang == "zh" else None  # fonts.py finds it
+    if cjk:
         style["font.family"] = ["sans-serif"]
-        style["font.sans-serif"] = [*CJK_FONTS, "DejaVu Sans"]
+        style["font.sans-serif"] = [cjk, "DejaVu Sans"]
     return style
 
 
