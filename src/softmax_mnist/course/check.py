@@ -18,12 +18,15 @@ import csv
 import io
 import json
 import os
-import select
+import queue
+import secrets
 import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
+import tokenize
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -62,6 +65,8 @@ DEFAULT_LIMIT = 5.0  # seconds per check; a correct submission needs well under 
 IMPORT_LIMIT = 10.0
 GRACE = 5.0  # the parent kills the child this long after a check's own limit
 MEMORY_MB = 2048
+MEMORY_HINT = ("an array far larger than needed: the whole batch needs only (N, 784) and (N, 10) "
+               "arrays and the (784, 10) gradient")
 
 
 class CannotRun(SoftmaxMnistError):
@@ -99,10 +104,29 @@ class Report:
 # ---- reading the source (never running it) -------------------------------------------------
 
 
+def read_source(path: Path, strict: bool = True) -> str:
+    """The text of a student's Python file, decoded as Python decodes it (UTF-8, with or without
+    a BOM, or what a coding line names). CannotRun naming the line and the fix when it is not
+    (e.g. saved as GBK by an editor on Chinese Windows); ``strict=False``: such bytes replaced."""
+    data = Path(path).read_bytes()
+    try:
+        encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
+        return data.decode(encoding)
+    except (SyntaxError, LookupError, UnicodeDecodeError) as e:
+        if not strict:
+            return data.decode("utf-8", "replace")
+        start = getattr(e, "start", 0)
+        line = data[:start].count(b"\n") + 1
+        byte = f" (byte 0x{data[start]:02x})" if isinstance(e, UnicodeDecodeError) else ""
+        raise CannotRun(f"{Path(path).name} line {line}: not saved as UTF-8{byte}, probably GBK; "
+                        "save it as UTF-8 (请将文件另存为 UTF-8 编码; e.g. VS Code: Save with Encoding, "
+                        "UTF-8) and run the check again") from None
+
+
 def framework_imports(path: Path) -> list[tuple[str, int]]:
     """(framework, line) for each import of one in ``path``: import/from statements and
     ``__import__("x")`` / ``importlib.import_module("x")`` with a literal name."""
-    tree = ast.parse(path.read_text(encoding="utf-8", errors="replace"), filename=str(path))
+    tree = ast.parse(read_source(path, strict=False), filename=str(path))
     found = []
     for node in ast.walk(tree):
         names: list[str] = []
@@ -133,7 +157,7 @@ def local_imports(files: list[Path], folder: Path) -> list[Path]:
             continue
         seen.append(path)
         try:
-            tree = ast.parse(path.read_text(encoding="utf-8", errors="replace"))
+            tree = ast.parse(read_source(path, strict=False))
         except SyntaxError:
             continue
         for node in ast.walk(tree):
@@ -158,6 +182,7 @@ def preflight(folder: Path) -> None:
             raise CannotRun(f"{folder}: no {name} in it (the course's file with "
                             f"{'SoftmaxCrossEntropyLoss' if name == 'loss.py' else 'SGD'})")
     for path in local_imports([folder / "loss.py", folder / "optimizer.py"], folder):
+        read_source(path)  # CannotRun for a file that is not UTF-8 (Python would say "syntax error")
         try:
             compile(path.read_bytes(), str(path), "exec", dont_inherit=True)
         except SyntaxError as e:
@@ -182,19 +207,213 @@ def check_data(data_dir) -> str:
 
 # ---- running the child ----------------------------------------------------------------------
 
+MAX_PROCESSES = 16  # the child and everything it starts; the course's code starts none
+POLL = 0.2  # seconds between two looks at the child's process tree (memory, processes)
+KEY_VARIABLE = "SOFTMAX_MNIST_CHILD_KEY"  # marks every process the child starts, to find them all
+
 
 def _limits() -> dict:
     limits = {name: float(spec.get("limit", DEFAULT_LIMIT)) for name, spec in CHECKS.items()}
     return {**limits, "default": DEFAULT_LIMIT, "import": IMPORT_LIMIT}
 
 
-def _kill(proc: subprocess.Popen) -> None:
-    if proc.poll() is None:
+def _psutil():
+    import psutil
+
+    return psutil
+
+
+class Child:
+    """A child process that runs a student's code, and everything it starts.
+
+    Events come on its stdout, one JSON line each, carrying this run's random ``key``; only a
+    well-formed event of a kind in ``kinds`` ({kind: {field: types}}) counts, any other line is
+    the student's output (``output``), as is everything on its stderr. Reader threads collect
+    both (no select(), which Windows has for sockets only); ``next(timeout)`` waits for one event
+    with a deadline. A watchdog thread looks at the process tree every POLL seconds: more than
+    ``memory_mb`` of resident memory or more than MAX_PROCESSES processes end it, and the last
+    event says which ({"event": "stopped", "why": "memory" | "processes"}). ``end()`` ends the
+    whole tree: every process seen in it, its descendants now, and any process that carries
+    this run's key in its environment (a setsid() or double-fork escape still inherits it).
+    The child runs with UTF-8 I/O whatever the console's encoding.
+    """
+
+    def __init__(self, module: str, spec: dict, kinds: dict, output: Output, cwd: str,
+                 memory_mb: int = MEMORY_MB, max_processes: int = MAX_PROCESSES):
+        psutil = _psutil()
+        self.key, self.kinds, self.output = secrets.token_hex(16), kinds, output
+        self.memory, self.max_processes = memory_mb * 1024 * 1024, max_processes
+        env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1", "PYTHONIOENCODING": "utf-8",
+               "PYTHONUTF8": "1", "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1",
+               "MKL_NUM_THREADS": "1", KEY_VARIABLE: self.key}
+        self.started = time.time()
+        self.proc = subprocess.Popen([sys.executable, "-X", "utf8", "-m", module], cwd=cwd, env=env,
+                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                     stderr=subprocess.PIPE)  # cwd: not the student's folder
+        self.events: queue.Queue = queue.Queue()
+        self.stopped: str | None = None
+        self.seen: dict[int, object] = {}
+        self.lock = threading.Lock()  # seen is filled by the watchdog and read by kill()
+        self.done = threading.Event()
         try:
-            os.killpg(proc.pid, signal.SIGKILL)  # its own session: the child and what it started
-        except ProcessLookupError:
+            self.ps = psutil.Process(self.proc.pid)
+            self.seen[self.proc.pid] = self.ps
+        except psutil.Error:
+            self.ps = None
+        self.threads = [threading.Thread(target=target, daemon=True, name=f"check-{target.__name__}")
+                        for target in (self._read_events, self._read_output, self._watch)]
+        for t in self.threads:
+            t.start()
+        self.send({**spec, "key": self.key})
+
+    def send(self, message: dict) -> None:
+        """One JSON line to the child's stdin; nothing when the child is gone."""
+        try:
+            self.proc.stdin.write((json.dumps(message, ensure_ascii=False) + "\n").encode("utf-8"))
+            self.proc.stdin.flush()
+        except (OSError, ValueError):
             pass
-    proc.wait()
+
+    def event(self, line: bytes) -> dict | None:
+        """The event on ``line``, or None when it is not one of ours, well formed."""
+        try:
+            event = json.loads(line)
+        except ValueError:
+            return None
+        if not isinstance(event, dict) or event.get("key") != self.key:
+            return None
+        fields = self.kinds.get(event.get("event"))
+        if fields is None:
+            return None
+        for name, types in fields.items():
+            value = event.get(name)
+            if not isinstance(value, types) or (isinstance(value, bool) and bool not in _tuple(types)):
+                return None
+        return event
+
+    def _read_events(self) -> None:
+        for line in self.proc.stdout:
+            event = self.event(line)
+            if event is None:
+                self.output.add(line)
+            else:
+                self.events.put(event)
+        self.events.put({"event": "eof"})
+
+    def _read_output(self) -> None:
+        while True:
+            chunk = self.proc.stderr.read1(65536)
+            if not chunk:
+                return
+            self.output.add(chunk)
+
+    def _tree(self) -> list:
+        psutil = _psutil()
+        found = []
+        if self.ps is not None:
+            try:
+                found = [self.ps, *self.ps.children(recursive=True)]
+            except psutil.Error:
+                found = []
+        with self.lock:
+            for p in found:
+                self.seen.setdefault(p.pid, p)
+        return found
+
+    def _watch(self) -> None:
+        psutil = _psutil()
+        while not self.done.wait(POLL):
+            tree = self._tree()
+            if not tree:
+                continue
+            rss = 0
+            for p in tree:
+                try:
+                    rss += p.memory_info().rss
+                except psutil.Error:
+                    pass
+            why = "memory" if rss > self.memory else "processes" if len(tree) > self.max_processes else None
+            if why:
+                self.stopped = why
+                self.kill()
+                self.events.put({"event": "stopped", "why": why})
+                return
+
+    def next(self, timeout: float) -> dict | None:
+        """The next event, {"event": "eof"} when the channel closed, None after ``timeout`` s."""
+        try:
+            return self.events.get(timeout=max(timeout, 0.0))
+        except queue.Empty:
+            return None
+
+    def wait(self, timeout: float) -> int | None:
+        """The exit code, or None when the process still runs after ``timeout`` seconds."""
+        try:
+            return self.proc.wait(timeout=max(timeout, 0.0))
+        except subprocess.TimeoutExpired:
+            return None
+
+    def kill(self) -> None:
+        """End the child and every process it started (see the class's doc)."""
+        psutil = _psutil()
+        for _ in range(2):  # twice: a process may start another while the first round runs
+            self._tree()
+            marked = self._marked()
+            with self.lock:
+                self.seen.update(marked)
+                procs = list(self.seen.values())
+            for p in procs:
+                try:
+                    p.kill()
+                except psutil.Error:
+                    pass
+        try:
+            self.proc.wait(timeout=3)
+        except subprocess.TimeoutExpired:
+            pass
+        psutil.wait_procs([p for p in procs if p.pid != self.proc.pid], timeout=3)
+
+    def _marked(self) -> dict:
+        """The processes started since this child that carry its key in their environment."""
+        psutil = _psutil()
+        found = {}
+        for p in psutil.process_iter(["create_time"]):
+            if (p.info["create_time"] or 0) < self.started - 1 or p.pid == os.getpid():
+                continue
+            try:
+                if p.environ().get(KEY_VARIABLE) == self.key:
+                    found[p.pid] = p
+            except psutil.Error:
+                pass
+        return found
+
+    def end(self) -> None:
+        """Kill what is left of the tree, reap the child, and let the readers finish (briefly:
+        a process that escaped every search may hold the pipes; the readers then stay behind)."""
+        self.done.set()
+        self.kill()
+        try:
+            self.proc.stdin.close()
+        except OSError:
+            pass
+        self.proc.wait()
+        for t in self.threads[:2]:
+            t.join(timeout=1.0)
+
+
+def _tuple(types) -> tuple:
+    return types if isinstance(types, tuple) else (types,)
+
+
+NUMBER = (int, float)
+CHECK_EVENTS = {  # the child's events and the fields each must have
+    "ready": {"memory": str},
+    "start": {"check": str},
+    "result": {"check": str, "passed": bool, "message": str, "hint": str, "seconds": NUMBER,
+               "broken": dict, "frameworks": dict},
+    "where": {"where": str, "why": str},
+    "fatal": {"error": str},
+}
 
 
 class Output:
@@ -202,98 +421,92 @@ class Output:
 
     def __init__(self, keep: int = 4096):
         self.keep, self.data = keep, b""
+        self.lock = threading.Lock()
 
     def add(self, chunk: bytes) -> None:
-        self.data = (self.data + chunk)[-self.keep:]
+        with self.lock:
+            self.data = (self.data + chunk)[-self.keep:]
 
     def tail(self, n: int = 3) -> str:
         lines = [ln for ln in self.data.decode("utf-8", "replace").splitlines() if ln.strip()]
         return " | ".join(lines[-n:])
 
 
+def _strings(value) -> bool:
+    return isinstance(value, dict) and all(isinstance(k, str) and isinstance(v, str)
+                                           for k, v in value.items())
+
+
 def _run_child(folder: Path, data_dir: str, names: list[str], broken: dict, output: Output, cwd: str):
-    """Yield the child's events; on a hang or a death yield {"event": "lost", ...} and stop.
-
-    Two pipes: the child's JSON events, and its stdout + stderr (the student's prints), drained
-    here all along so a chatty submission never blocks on a full pipe.
-    """
+    """Yield the child's events; on a hang, a death or a limit yield {"event": "lost", ...} and
+    stop. Every wait has a deadline: a start-up, each check's limit plus GRACE, the gap between
+    two checks, and the child's exit after its channel closed."""
     limits = _limits()
-    read_fd, write_fd = os.pipe()
-    out_r, out_w = os.pipe()
     spec = {"folder": str(folder), "data_dir": data_dir, "checks": names, "broken": broken,
-            "fd": write_fd, "memory_mb": MEMORY_MB, "limits": limits}
-    env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1", "OPENBLAS_NUM_THREADS": "1",
-           "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
-    proc = subprocess.Popen([sys.executable, "-m", "softmax_mnist.course.check_child", json.dumps(spec)],
-                            stdin=subprocess.DEVNULL, stdout=out_w, stderr=out_w,
-                            pass_fds=(write_fd,), env=env, start_new_session=True,
-                            cwd=cwd)  # not the student's folder: `-m` puts the cwd on sys.path
-    os.close(write_fd)
-    os.close(out_w)
-    watch = [read_fd, out_r]
-    buf, current = b"", None
+            "memory_mb": MEMORY_MB, "limits": limits}
+    child = Child("softmax_mnist.course.check_child", spec, CHECK_EVENTS, output, cwd)
+    current, where = None, {}
     deadline = time.monotonic() + limits["import"] + GRACE + 10  # + the child's own start-up
-
-    def drain():  # what is left of the output once the child is gone
-        while out_r in watch and select.select([out_r], [], [], 0.5)[0]:
-            chunk = os.read(out_r, 65536)
-            if not chunk:
-                break
-            output.add(chunk)
-
     try:
         while True:
-            wait = deadline - time.monotonic()
-            ready = select.select(watch, [], [], max(wait, 0))[0] if wait > 0 else []
-            if not ready:
-                _kill(proc)
-                drain()
-                yield {"event": "lost", "check": current, "why": "hung"}
-                return
-            if out_r in ready:
-                chunk = os.read(out_r, 65536)
-                if chunk:
-                    output.add(chunk)
+            event = child.next(deadline - time.monotonic())
+            kind = event and event["event"]
+            if kind == "eof":  # the channel closed: the child ends, or is ended at the deadline
+                code = child.wait(deadline - time.monotonic())
+                if child.stopped:
+                    kind = "stopped"
+                elif code is None:
+                    event = None
                 else:
-                    watch.remove(out_r)
-            if read_fd not in ready:
-                continue
-            chunk = os.read(read_fd, 65536)
-            if not chunk:
-                code = proc.wait()
-                drain()
-                if current is not None or code != 0:
-                    yield {"event": "lost", "check": current, "why": "died", "code": code}
+                    if current is not None or code != 0:
+                        yield {"event": "lost", "check": current, "why": "died", "code": code}
+                    return
+            if kind == "stopped":
+                yield {"event": "lost", "check": current, "why": child.stopped, "where": where.get(current)}
                 return
-            buf += chunk
-            *lines, buf = buf.split(b"\n")
-            for line in lines:
-                try:
-                    event = json.loads(line)
-                except ValueError:  # not the child's own line (student code writing to the pipe)
+            if event is None:
+                yield {"event": "lost", "check": current, "why": "hung", "where": where.get(current)}
+                return
+            if kind == "where":
+                where[current] = event["where"]
+                continue
+            if kind == "start":
+                if event["check"] not in names or current is not None:
                     continue
-                if event["event"] == "start":
-                    current = event["check"]
-                    deadline = time.monotonic() + limits.get(current, DEFAULT_LIMIT) + GRACE
-                elif event["event"] == "result":
-                    current = None
-                    deadline = time.monotonic() + 30  # until the next start
-                yield event
+                current = event["check"]
+                deadline = time.monotonic() + limits.get(current, DEFAULT_LIMIT) + GRACE
+            elif kind == "result":
+                if event["check"] != current or not (_strings(event["broken"])
+                                                     and _strings(event["frameworks"])):
+                    continue
+                current = None
+                deadline = time.monotonic() + 30  # until the next start
+            yield event
     finally:
-        os.close(read_fd)
-        os.close(out_r)
-        _kill(proc)
+        child.end()
 
 
 def _lost_message(event: dict, output: Output) -> tuple[str, str]:
     name = event["check"]
     limit = CHECKS.get(name, {}).get("limit", DEFAULT_LIMIT) if name else IMPORT_LIMIT
+    at = f"; it was running at {event['where']}" if event.get("where") else ""
     if event["why"] == "hung":
-        return (f"did not finish within {limit + GRACE:g} s and was stopped (inside a NumPy call or "
-                "with signals blocked, so the line is unknown)",
+        return (f"did not finish within {limit + GRACE:g} s and was stopped"
+                + (at or " (inside a NumPy call or with signals blocked, so the line is unknown)"),
                 "an endless loop, or an operation on arrays far larger than the batch")
+    if event["why"] == "memory":
+        return f"ran out of memory (the limit is {MEMORY_MB} MB) and was stopped{at}", MEMORY_HINT
+    if event["why"] == "processes":
+        return (f"started more than {MAX_PROCESSES - 1} processes and was stopped{at}",
+                "the course's two files need no processes of their own: remove os.fork, "
+                "subprocess and multiprocessing")
     code = event.get("code")
-    how = f"signal {signal.Signals(-code).name}" if code is not None and code < 0 else f"exit code {code}"
+    how = f"exit code {code}"
+    if code is not None and code < 0:
+        try:
+            how = f"signal {signal.Signals(-code).name}"
+        except ValueError:
+            how = f"signal {-code}"
     tail = output.tail()
     return (f"the process running your code died ({how})" + (f": {tail}" if tail else ""),
             "a crash inside a library, os._exit or sys.exit in your code, or the memory limit "
@@ -401,18 +614,31 @@ def run_each(folder, data_dir=None, jobs: int | None = None, done=None) -> list[
     """``run_check`` on every submission folder, ``jobs`` at a time (default: one per core).
 
     ``done(report)`` is called as each finishes. Each check runs in its own child process, so
-    threads here only wait on them.
+    threads here only wait on them. Never stops the class for one submission: a check that
+    fails in an unforeseen way is that submission's "could not check" (status 2); without
+    MNIST every submission is status 2 with the one reason.
     """
     subs = submissions(folder)
-    check_data(data_dir)  # once, before starting: no MNIST is one error, not one per student
+    try:
+        check_data(data_dir)  # once, before starting: no MNIST is one reason for everyone
+    except CannotRun as e:
+        reports = [Report(s.name, 2, error=str(e)) for s in subs]
+        for report in reports:
+            if done:
+                done(report)
+        return reports
     jobs = jobs or os.cpu_count() or 1
     reports: dict[Path, Report] = {}
     with ThreadPoolExecutor(max_workers=jobs) as pool:
         futures = {pool.submit(run_check, sub, data_dir): sub for sub in subs}
         for future in as_completed(futures):
-            report = future.result()
-            report.folder = futures[future].name
-            reports[futures[future]] = report
+            sub = futures[future]
+            try:
+                report = future.result()
+            except Exception as e:  # noqa: BLE001 - one submission's trouble is its own row
+                report = Report(sub.name, 2, error=f"the checker failed on it: {type(e).__name__}: {e}")
+            report.folder = sub.name
+            reports[sub] = report
             if done:
                 done(report)
     return [reports[s] for s in subs]

@@ -1,16 +1,23 @@
 """The child process of ``softmax-mnist check``: it imports a student's loss.py and optimizer.py
-and runs the checks on them, reporting one JSON line per event on a pipe to the parent (check.py).
+and runs the checks on them, reporting one JSON line per event to the parent (check.py).
 
-    python -m softmax_mnist.course.check_child SPEC_JSON
+    python -X utf8 -m softmax_mnist.course.check_child      (the spec as one JSON line on stdin)
 
-SPEC_JSON: {"folder", "data_dir", "checks": [names], "broken": {method: why}, "fd", "memory_mb",
-"limits": {name: seconds}}. Events: {"event": "ready"}, {"event": "start", "check"},
-{"event": "result", "check", "passed", "message", "hint", "seconds", "broken", "frameworks"},
-{"event": "fatal", "error"}. The student's own prints go to this process's stdout, which the
-parent points at a file; the pipe carries only these lines.
+Spec: {"key", "folder", "data_dir", "checks": [names], "broken": {method: why}, "memory_mb",
+"limits": {name: seconds}}. Events, each with the spec's "key": {"event": "ready", "memory"},
+{"event": "start", "check"}, {"event": "result", "check", "passed", "message", "hint", "seconds",
+"broken", "frameworks"}, {"event": "where", "check", "where", "why"}, {"event": "fatal", "error",
+"data"}. The events go to this process's own stdout, kept as a private copy (``channel``); file
+descriptor 1 itself then points at stderr and 0 at the null device, so whatever the student's
+code prints (Python or C) lands on stderr and ``input()`` ends at once.
 
-Time limits are SIGALRM inside this process (an endless Python loop is interrupted where it is,
-so the line can be named); the parent kills the process when even that does not come back.
+Nothing here is POSIX-only. Time limits are a watchdog thread (``Watchdog``): at the limit it
+raises CheckTimeout in the main thread between two bytecodes, as a signal handler would, so an
+endless Python loop is stopped where it is and the line is named; it also tells the parent
+where the student's code was, for when even that does not come back and the parent ends the
+process. The memory limit is RLIMIT_AS where the system enforces it (probed, not assumed);
+elsewhere the parent's watchdog measures the process tree and this process says where it was
+when it neared the limit.
 """
 
 from __future__ import annotations
@@ -22,9 +29,8 @@ import inspect
 import json
 import math
 import os
-import resource
-import signal
 import sys
+import threading
 import time
 import traceback
 import types
@@ -36,7 +42,14 @@ from pathlib import Path
 import numpy as np
 
 from softmax_mnist.core.model import SoftmaxRegression
-from softmax_mnist.course.check import CHECKS, FRAMEWORKS, framework_imports, local_imports
+from softmax_mnist.course.check import (
+    CHECKS,
+    FRAMEWORKS,
+    MEMORY_HINT,
+    framework_imports,
+    local_imports,
+    read_source,
+)
 from softmax_mnist.course.loss import SoftmaxCrossEntropyLoss as RefLoss
 from softmax_mnist.course.optimizer import SGD as RefSGD
 
@@ -45,7 +58,14 @@ SEED = 20240613
 
 
 class CheckTimeout(BaseException):
-    """Raised by SIGALRM in the student's code; BaseException so `except Exception` keeps it."""
+    """Raised in the student's code at a time limit (Watchdog); BaseException so `except
+    Exception` keeps it. ``seconds``: the limit (the watchdog raises a subclass that holds it)."""
+
+    seconds: float = 0.0
+
+
+class DataProblem(Exception):
+    """The MNIST files cannot be read: the check cannot run, for any student (exit status 2)."""
 
 
 class CheckFailed(Exception):
@@ -153,7 +173,7 @@ def _source_line(location: str | None, folder: Path) -> str:
         return ""
     name, _, line = location.partition(" line ")
     try:
-        text = (folder / name).read_text(encoding="utf-8", errors="replace").splitlines()[int(line) - 1]
+        text = read_source(folder / name, strict=False).splitlines()[int(line) - 1]
     except (OSError, IndexError, ValueError):
         return ""
     return text.strip()
@@ -207,13 +227,11 @@ def describe_error(e: BaseException, student: Student, limits_mb: int) -> tuple[
     at = f" at {where}" + (f" ({code})" if code else "") if where else ""
     in_fn = f"{fn}() " if fn else ""
     if isinstance(e, CheckTimeout):
-        return (f"{in_fn}did not finish within {e.args[0]:g} s" + (f"; it was running{at}" if at else ""),
+        return (f"{in_fn}did not finish within {e.seconds:g} s" + (f"; it was running{at}" if at else ""),
                 "an endless loop? look at the loop around that line: does its condition ever change? "
                 "(or code far slower than the reference: see the vectorised check)")
     if isinstance(e, MemoryError):
-        return (f"{in_fn}ran out of memory (the limit is {limits_mb} MB){at}: {e}",
-                "an array far larger than needed: the whole batch needs only (N, 784) and (N, 10) "
-                "arrays and the (784, 10) gradient")
+        return f"{in_fn}ran out of memory (the limit is {limits_mb} MB){at}: {e}", MEMORY_HINT
     if where is None:  # raised in the checker, on something the student's code returned
         return (f"checking what your code returned failed: {type(e).__name__}: {e}",
                 "see the shapes and types the course asks for: forward -> (loss, acc); "
@@ -766,8 +784,12 @@ TRAIN = {"epochs": 1, "batch_size": 100, "learning_rate": 0.01, "momentum": 0.9,
 
 def check_train(s: Student, ctx) -> str:
     from softmax_mnist.core.data import load_raw, preprocess, split_at
+    from softmax_mnist.errors import SoftmaxMnistError
 
-    images, labels = load_raw(ctx["data_dir"], "train")
+    try:
+        images, labels = load_raw(ctx["data_dir"], "train")
+    except (SoftmaxMnistError, OSError, EOFError) as e:  # the data, not the student's code
+        raise DataProblem(str(e)) from None
     x = preprocess(images, "course")
     del images
     cut = split_at(len(x))
@@ -820,59 +842,211 @@ FUNCTIONS = {
 }
 
 
-# ---- the process ----------------------------------------------------------------------------
+# ---- the process: its channel, its limits, its watchdog --------------------------------------
 
 
-def _alarm(seconds):
-    def handler(signum, frame):
-        raise CheckTimeout(seconds)
-    signal.signal(signal.SIGALRM, handler)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
+def open_channel():
+    """(spec, emit): read the spec line from stdin, then keep private copies of stdin and stdout
+    and point descriptors 0 and 1 at the null device and at stderr, so the student's code can
+    neither read the parent's requests nor print into the event channel by accident.
 
-
-def _disarm():
-    signal.setitimer(signal.ITIMER_REAL, 0)
-
-
-def main(argv: list[str]) -> int:
-    spec = json.loads(argv[0])
-    pipe = os.fdopen(spec["fd"], "w", buffering=1)
+    ``emit(**event)`` writes one event line with the spec's key; thread-safe.
+    """
+    stdin = os.fdopen(os.dup(0), "rb")
+    spec = json.loads(stdin.readline())
+    channel = os.fdopen(os.dup(1), "w", encoding="utf-8", newline="\n")
+    os.dup2(2, 1)
+    null = os.open(os.devnull, os.O_RDONLY)
+    os.dup2(null, 0)
+    os.close(null)
+    sys.stdout = sys.stderr
+    lock = threading.Lock()
 
     def emit(**event):
-        pipe.write(json.dumps(event) + "\n")
-        pipe.flush()
+        line = json.dumps({"key": spec["key"], **event}, ensure_ascii=False)
+        with lock:
+            channel.write(line + "\n")
+            channel.flush()
 
-    limit = spec["memory_mb"] * 1024 * 1024
+    return spec, emit, stdin
+
+
+def limit_memory(mb: int) -> str:
+    """Cap this process's address space at ``mb`` (RLIMIT_AS) and leave no core files; "rlimit"
+    when the system enforces the cap (an allocation past it is refused: probed, because some
+    systems accept the setting and ignore it), else "none"."""
+    try:
+        import resource
+    except ImportError:  # not on this system
+        return "none"
+    if hasattr(resource, "RLIMIT_CORE"):
+        try:
+            resource.setrlimit(resource.RLIMIT_CORE, (0, 0))  # a crash leaves no core file in their folder
+        except (ValueError, OSError):
+            pass
+    limit = mb * 1024 * 1024
     try:
         resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
-        resource.setrlimit(resource.RLIMIT_CORE, (0, 0))  # a crash leaves no core file in their folder
-    except (ValueError, OSError) as e:  # a system without RLIMIT_AS: checks still run, unguarded
-        print(f"softmax-mnist check: no memory limit on this system ({e})", file=sys.stderr)
+    except (ValueError, OSError, AttributeError):
+        return "none"
+    import mmap
+
+    try:  # reserved, never touched: refused at once where the cap holds
+        probe = mmap.mmap(-1, limit + (64 << 20))
+    except (OSError, ValueError, OverflowError, MemoryError):
+        return "rlimit"
+    probe.close()
+    return "none"
+
+
+PROCESS_MARGIN = 64  # processes (threads on Linux) of this user a submission may add
+
+
+def limit_processes() -> str:
+    """RLIMIT_NPROC where the system has it and it binds: it counts every process (on Linux,
+    every thread) of the user and does not bind root, so the cap is the user's count now plus
+    PROCESS_MARGIN. Elsewhere the parent's watchdog counts the process tree."""
+    try:
+        import resource
+    except ImportError:
+        return "none"
+    if not hasattr(resource, "RLIMIT_NPROC") or not hasattr(os, "geteuid") or os.geteuid() == 0:
+        return "none"
+    import psutil
+
+    uid = os.getuid()
+    count = 0
+    for p in psutil.process_iter(["uids", "num_threads"]):
+        uids, threads = p.info["uids"], p.info["num_threads"]
+        if uids is not None and uids.real == uid:
+            count += threads or 1
+    try:
+        resource.setrlimit(resource.RLIMIT_NPROC, (count + PROCESS_MARGIN, count + PROCESS_MARGIN))
+    except (ValueError, OSError):
+        return "none"
+    return "rlimit"
+
+
+def _raise_in(thread_id: int, exc_type: type | None) -> None:
+    """Raise ``exc_type`` in thread ``thread_id`` at its next bytecode (CPython's documented
+    PyThreadState_SetAsyncExc; what a signal handler does, without signals); None takes back
+    one not yet raised."""
+    import ctypes
+
+    exc = None if exc_type is None else ctypes.py_object(exc_type)  # None: a NULL pointer
+    ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(thread_id), exc)
+
+
+def where_now(files: set[str], thread_id: int) -> str | None:
+    """'loss.py line 12': the innermost frame of the student's files that ``thread_id`` runs."""
+    frame = getattr(sys, "_current_frames", dict)().get(thread_id)
+    while frame is not None:
+        if frame.f_code.co_filename in files:
+            return f"{Path(frame.f_code.co_filename).name} line {frame.f_lineno}"
+        frame = frame.f_back
+    return None
+
+
+class Watchdog:
+    """The time limit of the main thread's current work, and where it was when it ran over.
+
+    ``arm(seconds)`` / ``disarm()`` around the work. At the limit the thread raises CheckTimeout
+    (a subclass holding ``seconds``) in the main thread, again every second while it keeps
+    running (a bare ``except:`` in the student's code catches one), and calls
+    ``late(where, "time")`` once. With ``memory_mb``, it also calls ``late(where, "memory")``
+    once when this process's memory passes 90% of it (where no RLIMIT_AS holds, the parent's
+    watchdog ends the process at the limit; this names the line first).
+    """
+
+    def __init__(self, files: set[str], late=None, memory_mb: int | None = None):
+        self.files, self.late, self.memory_mb = files, late, memory_mb
+        self.main = threading.main_thread().ident
+        self.cond = threading.Condition()
+        self.deadline: float | None = None
+        self.seconds = 0.0
+        self.told: set[str] = set()
+        self.fired = False
+        threading.Thread(target=self._run, name="check-watchdog", daemon=True).start()
+
+    def arm(self, seconds: float) -> None:
+        with self.cond:
+            self.seconds, self.deadline, self.told = seconds, time.monotonic() + seconds, set()
+            self.fired = False
+            self.cond.notify()
+
+    def disarm(self) -> None:
+        with self.cond:
+            self.deadline = None
+            if self.fired:  # a CheckTimeout raised but not yet delivered is taken back
+                self.fired = False
+                _raise_in(self.main, None)
+
+    def _tell(self, why: str) -> None:
+        if why not in self.told and self.late is not None:
+            self.told.add(why)
+            where = where_now(self.files, self.main)
+            if where:
+                self.late(where, why)
+
+    def _run(self) -> None:
+        process = None
+        if self.memory_mb:
+            import psutil
+
+            process = psutil.Process()
+        while True:
+            with self.cond:
+                now = time.monotonic()
+                wait = 0.25 if process is not None else None
+                if self.deadline is not None:
+                    wait = min(wait or 1e9, max(self.deadline - now, 0.0))
+                self.cond.wait(wait)
+                deadline = self.deadline
+                if deadline is not None and time.monotonic() >= deadline:
+                    self.deadline = time.monotonic() + 1.0  # once more later, if it was caught
+                    self.fired = True
+                    _raise_in(self.main, type("CheckTimeout", (CheckTimeout,), {"seconds": self.seconds}))
+                    self._tell("time")
+                elif deadline is not None and process is not None:
+                    if process.memory_info().rss > 0.9 * self.memory_mb * 1024 * 1024:
+                        self._tell("memory")
+
+
+def main() -> int:
+    spec, emit, _ = open_channel()
+    memory = limit_memory(spec["memory_mb"])
+    limit_processes()
     sys.dont_write_bytecode = True  # no __pycache__ in the student's folder
     folder = Path(spec["folder"])
     os.chdir(folder)
-    _alarm(spec["limits"]["import"])
+    files = {str(p) for p in folder.resolve().glob("*.py")}
+    current = [None]
+    dog = Watchdog(files, lambda where, why: emit(event="where", check=current[0], where=where, why=why),
+                   memory_mb=spec["memory_mb"] if memory == "none" else None)
+    import_limit = spec["limits"]["import"]
+    dog.arm(import_limit)
     try:
-        student = Student(folder)
+        try:
+            student = Student(folder)
+        finally:
+            dog.disarm()
     except CheckTimeout:
         emit(event="fatal", error=f"importing loss.py and optimizer.py did not finish within "
-             f"{spec['limits']['import']:g} s (code at the top level of a file runs on import)")
+             f"{import_limit:g} s (code at the top level of a file runs on import)")
         return 0
     except BaseException as e:  # noqa: BLE001 - anything the student's import raises is reported
-        _disarm()
-        files = {str(p) for p in folder.resolve().glob("*.py")}
         where = _student_location(files, e.__traceback__)
         if isinstance(e, SyntaxError) and e.filename:
             where = f"{Path(e.filename).name} line {e.lineno}"
         emit(event="fatal", error=f"importing the student's files raised {type(e).__name__}: {e}"
              + (f" ({where})" if where else ""))
         return 0
-    _disarm()
-    emit(event="ready")
+    emit(event="ready", memory=memory)
     broken: dict[str, str] = dict(spec["broken"])
     ctx = {"data_dir": spec["data_dir"]}
     for name in spec["checks"]:
         uses = CHECKS[name]["uses"]
+        current[0] = name
         emit(event="start", check=name)
         start = time.perf_counter()
         passed, hint, new_broken = False, "", {}
@@ -883,29 +1057,32 @@ def main(argv: list[str]) -> int:
             message = f"not run: {blocked[0]}() {broken[blocked[0]]}"
         else:
             try:
-                _alarm(spec["limits"].get(name, spec["limits"]["default"]))
+                dog.arm(spec["limits"].get(name, spec["limits"]["default"]))
                 try:
                     message = FUNCTIONS[name](student, ctx)
                 finally:
-                    _disarm()
+                    dog.disarm()
                 passed = True
             except CheckFailed as e:
                 message, hint = e.message, e.hint
+            except DataProblem as e:
+                emit(event="fatal", error=f"the train check needs MNIST: {e}", data=True)
+                return 0
             except BaseException as e:  # noqa: BLE001 - the student's code may raise anything
                 if isinstance(e, KeyboardInterrupt):
                     raise
                 message, hint = describe_error(e, student, spec["memory_mb"])
                 fn = _outer_student_function(student.files, e.__traceback__)
                 if isinstance(e, CheckTimeout) and fn:
-                    new_broken[fn] = f"did not finish within {e.args[0]:g} s in the {name} check"
+                    new_broken[fn] = f"did not finish within {e.seconds:g} s in the {name} check"
         broken.update(new_broken)
         extra = {k: ctx[k] for k in ("vectorised", "train") if k in ctx}
         emit(event="result", check=name, passed=passed, message=message, hint=hint,
              seconds=time.perf_counter() - start, broken=new_broken,
              frameworks=dict(student.blocker.seen), **extra)
+        current[0] = None
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))
-
+    sys.exit(main())
