@@ -14,6 +14,7 @@ import json
 import re
 import sys
 import textwrap
+import time
 from pathlib import Path
 
 import pytest
@@ -450,3 +451,298 @@ def test_skeleton_alias_writes_the_same_files(tmp_path, capsys):
     for name in ("loss.py", "optimizer.py"):
         assert (tmp_path / "a" / name).read_text() == (tmp_path / "b" / name).read_text()
     assert "TODO" in (tmp_path / "b" / "loss.py").read_text()
+
+
+# ---- the child protocol (issue 18 item 2, issue 22 item 5) -----------------------------------
+
+import os  # noqa: E402
+import shutil  # noqa: E402
+import subprocess  # noqa: E402
+import threading  # noqa: E402
+
+import psutil  # noqa: E402
+
+
+def forward_case(tmp_path, body: str, name: str = "s") -> Path:
+    """The correct submission, but forward() first runs ``body``."""
+    code = textwrap.indent(textwrap.dedent(body), " " * 8)
+    loss = CORRECT_LOSS.replace("        self.Input = Input\n", code + "        self.Input = Input\n")
+    assert loss != CORRECT_LOSS
+    return write(tmp_path / name, loss=loss, optimizer=CORRECT_SGD)
+
+
+def run_with_deadline(seconds: float, fn, *args, **kw):
+    """fn(*args, **kw) on a thread; fails the test (instead of hanging it) past ``seconds``."""
+    out = {}
+    thread = threading.Thread(target=lambda: out.setdefault("r", fn(*args, **kw)), daemon=True)
+    thread.start()
+    thread.join(seconds)
+    assert not thread.is_alive(), f"still waiting after {seconds} s"
+    return out["r"]
+
+
+def test_lines_that_are_not_well_formed_events_are_the_students_output(tmp_path):
+    """Junk, other JSON and forged results written to every descriptor the child holds (the
+    event channel among them) change no verdict and crash nothing."""
+    folder = forward_case(tmp_path, """\
+        import os as _os
+        for _fd in range(3, 40):
+            for _line in (b'{"x": 1}\\n', b'[1, 2, 3]\\n', b'"event"\\n', b'{"event": "result"}\\n',
+                          b'{"event": "start", "check": 5}\\n',
+                          b'{"event": "result", "check": "frozen", "passed": true}\\n'):
+                try:
+                    _os.write(_fd, _line)
+                except OSError:
+                    pass
+        """)
+    report = run_with_deadline(120, check.run_check, folder, checks=["forward", "accuracy", "frozen"])
+    assert report.status == 0, report.checks
+    assert [c.name for c in report.checks] == ["forward", "accuracy", "frozen"]
+
+
+def test_a_child_that_closes_its_channel_and_ignores_its_alarm_is_ended_on_time(tmp_path):
+    folder = frozen_case(tmp_path, "import os\nfor fd in range(3, 40):\n    try:\n        os.close(fd)\n"
+                                   "    except OSError:\n        pass\n"
+                                   "while True:\n    try:\n        while True:\n            pass\n"
+                                   "    except BaseException:\n        pass\n")
+    report = run_with_deadline(90, check.run_check, folder, checks=["frozen", "momentum"])
+    momentum, frozen = report.checks
+    assert not frozen.passed and "did not finish within 10 s and was stopped" in frozen.message
+    assert momentum.passed  # in a new child
+
+
+def _alive(pid_file: Path) -> bool:
+    pid = int(pid_file.read_text())
+    try:
+        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return False
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="the escape it tests needs fork and setsid")
+def test_processes_that_escape_with_setsid_are_ended_and_do_not_hold_the_check(tmp_path):
+    """A double fork plus setsid at import leaves a process outside the child's tree, holding
+    its output: the check still ends at once with every verdict, and the process is gone."""
+    pid_file = tmp_path / "pid"
+    loss = (f"import os, time\nif os.fork() == 0:\n    os.setsid()\n    if os.fork() == 0:\n"
+            f"        open({str(pid_file)!r}, 'w').write(str(os.getpid()))\n        time.sleep(120)\n"
+            f"    os._exit(0)\nos.wait()\n") + CORRECT_LOSS
+    folder = write(tmp_path / "s", loss=loss, optimizer=CORRECT_SGD)
+    report = run_with_deadline(60, check.run_check, folder, checks=["forward", "sgd"])
+    assert report.status == 0, report.checks
+    deadline = time.monotonic() + 5
+    while _alive(pid_file) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not _alive(pid_file)
+
+
+def test_a_submission_that_starts_many_processes_is_stopped(tmp_path):
+    pids = tmp_path / "pids"
+    folder = frozen_case(tmp_path, "import subprocess, sys\nfor _ in range(40):\n"
+                                   "    p = subprocess.Popen([sys.executable, '-c',\n"
+                                   "                          'import time; time.sleep(120)'])\n"
+                                   f"    open({str(pids)!r}, 'a').write(f'{{p.pid}}\\n')\n"
+                                   "import time\ntime.sleep(30)\n")
+    report = run_with_deadline(120, check.run_check, folder, checks=["frozen", "momentum"])
+    momentum, frozen = report.checks
+    assert not frozen.passed and f"started more than {check.MAX_PROCESSES - 1} processes" in frozen.message
+    assert "no processes of their own" in frozen.hint
+    assert momentum.passed
+    started = [int(p) for p in pids.read_text().split()]
+    assert len(started) < 40
+    time.sleep(1)
+    assert not [p for p in started if psutil.pid_exists(p)
+                and psutil.Process(p).status() != psutil.STATUS_ZOMBIE]
+
+
+@pytest.fixture(scope="module")
+def truncated_mnist(mnist_dir, tmp_path_factory):
+    """A copy of MNIST whose training images stop halfway."""
+    where = tmp_path_factory.mktemp("truncated")
+    for f in Path(mnist_dir).iterdir():
+        if f.is_file():
+            shutil.copy(f, where / f.name)
+    images = next(where.glob("train-images*"))
+    images.write_bytes(images.read_bytes()[: images.stat().st_size // 2])
+    return where
+
+
+def test_a_truncated_mnist_file_is_could_not_check(truncated_mnist):
+    report = check.run_check(CASES / "correct", truncated_mnist, checks=["forward", "train"])
+    assert report.status == 2, report.checks
+    assert "the train check needs MNIST" in report.error and "truncated" in report.error
+
+
+def test_each_with_a_truncated_mnist_file_is_could_not_check_for_everyone(tmp_path, truncated_mnist, capsys):
+    subs = tmp_path / "class"
+    for name in ("alice", "bob"):
+        write(subs / name, loss=CORRECT_LOSS, optimizer=CORRECT_SGD)
+    (subs / "results.csv").write_text("old results\n")
+    code = main(["check", str(subs), "--each", "--jobs", "2", "--data-dir", str(truncated_mnist)])
+    capsys.readouterr()
+    assert code == 2
+    rows = list(csv.DictReader((subs / "results.csv").open(encoding="utf-8")))
+    assert [(r["submission"], r["status"]) for r in rows] == [("alice", "2"), ("bob", "2")]
+    assert all("the train check needs MNIST" in r["error"] for r in rows)
+
+
+def test_each_goes_on_when_checking_one_submission_fails_unexpectedly(tmp_path, mnist_dir, monkeypatch,
+                                                                      capsys):
+    subs = tmp_path / "class"
+    for name in ("alice", "bob"):
+        write(subs / name, loss=CORRECT_LOSS, optimizer=CORRECT_SGD)
+    (subs / "results.csv").write_text("old results\n")
+    real = check.run_check
+
+    def flaky(folder, data_dir=None, checks=None):
+        if Path(folder).name == "alice":
+            raise KeyError("event")
+        return real(folder, data_dir, ["forward"])
+
+    monkeypatch.setattr(check, "run_check", flaky)
+    code = main(["check", str(subs), "--each", "--data-dir", str(mnist_dir)])
+    capsys.readouterr()
+    assert code == 1
+    rows = {r["submission"]: r for r in csv.DictReader((subs / "results.csv").open(encoding="utf-8"))}
+    assert rows["alice"]["status"] == "2" and "KeyError" in rows["alice"]["error"]
+    assert rows["bob"]["status"] == "0"
+
+
+def test_help_says_what_a_determined_student_can_still_forge(capsys):
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(["check", "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    assert "What a determined student can still forge" in text
+    assert "report PASS for every check" in text
+
+
+# ---- text from students: UTF-8 whatever the console (issue 18 item 2) ------------------------
+
+GBK_LOSS = "# 损失函数：softmax 交叉熵\n" + CORRECT_LOSS
+
+
+def test_a_gbk_saved_file_is_one_line_naming_the_fix(tmp_path, capsys):
+    folder = tmp_path / "s"
+    folder.mkdir()
+    (folder / "loss.py").write_bytes(GBK_LOSS.encode("gbk"))
+    (folder / "optimizer.py").write_text(CORRECT_SGD, encoding="utf-8")
+    code = main(["check", str(folder)])
+    out, err = capsys.readouterr()
+    assert code == 2 and out == ""
+    assert err.count("\n") == 1
+    assert "loss.py line 1: not saved as UTF-8" in err and "save it as UTF-8" in err
+
+
+def test_a_utf8_file_with_a_bom_or_a_coding_line_is_read(tmp_path):
+    folder = tmp_path / "s"
+    folder.mkdir()
+    (folder / "loss.py").write_bytes(b"\xef\xbb\xbf" + GBK_LOSS.encode("utf-8"))
+    (folder / "optimizer.py").write_bytes(("# -*- coding: gbk -*-\n# 优化器\n" + CORRECT_SGD).encode("gbk"))
+    report = check.run_check(folder, checks=["framework", "forward", "sgd"])
+    assert report.status == 0, report.checks
+
+
+def test_students_text_on_a_gbk_console(tmp_path, mnist_dir):
+    """The student prints characters GBK has and has not; the console is GBK: every verdict is
+    as without the prints, and the parent prints the student's text in the crash message."""
+    loss = CORRECT_LOSS.replace("        self.Input = Input\n",
+                                "        print('µ 损失 🙂')\n        self.Input = Input\n")
+    folder = frozen_case(tmp_path, "import os, sys\nprint('再见 🙂', file=sys.stderr, flush=True)\n"
+                                   "os._exit(3)\n")
+    (folder / "loss.py").write_text(loss, encoding="utf-8")
+    env = {**os.environ, "PYTHONIOENCODING": "gbk", "LC_ALL": "C"}
+    proc = subprocess.run([sys.executable, "-m", "softmax_mnist", "check", str(folder), "--data-dir",
+                           str(mnist_dir)], env=env, capture_output=True, timeout=300)
+    out = proc.stdout.decode("gbk")
+    assert proc.returncode == 1, (out, proc.stderr.decode("gbk", "replace"))
+    assert "Traceback" not in proc.stderr.decode("gbk", "replace")
+    assert re.search(r"13 of 14 checks passed, 1 failed: frozen", out), out
+    frozen = next(ln for ln in out.splitlines() if ln.startswith("FAIL  frozen"))
+    assert "died (exit code 3): " in frozen and "再见 \\U0001f642" in frozen, frozen
+
+
+# ---- the same verdicts without what only POSIX has ---------------------------------------------
+
+SIMULATED_SYSTEM = '''\
+"""Loaded first by every Python process (sitecustomize): what Windows lacks is taken away
+(psutil, which has its own Windows module, is loaded before ``resource`` goes)."""
+import os, select, signal, sys
+import psutil
+for name in ("SIGALRM", "setitimer", "alarm", "ITIMER_REAL", "pthread_kill", "SIGKILL"):
+    if hasattr(signal, name):
+        delattr(signal, name)
+for name in ("killpg", "setsid", "fork", "getpgid", "geteuid", "getuid", "set_blocking"):
+    if hasattr(os, name):
+        delattr(os, name)
+sys.modules["resource"] = None  # import resource: ImportError
+def _select(*args, **kw):
+    raise OSError("select() works on sockets only here")
+select.select = _select
+'''
+
+
+@pytest.fixture
+def no_posix(tmp_path, monkeypatch):
+    """This process and every child without SIGALRM, setitimer, resource, os.killpg, os.setsid,
+    os.fork, select() on pipes, pass_fds and start_new_session (a sitecustomize for the children,
+    monkeypatch here)."""
+    site = tmp_path / "site"
+    site.mkdir()
+    (site / "sitecustomize.py").write_text(SIMULATED_SYSTEM, encoding="utf-8")
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join([str(site), os.environ.get("PYTHONPATH", "")]))
+    for name in ("SIGALRM", "setitimer", "alarm"):
+        monkeypatch.delattr(signal_module(), name, raising=False)
+    for name in ("killpg", "setsid"):
+        monkeypatch.delattr(os, name, raising=False)
+    monkeypatch.setitem(sys.modules, "resource", None)
+    import select
+
+    monkeypatch.setattr(select, "select", lambda *a, **k: (_ for _ in ()).throw(OSError("sockets only")))
+    real = subprocess.Popen
+
+    class Popen(real):
+        def __init__(self, *args, **kw):
+            assert not kw.get("pass_fds") and not kw.get("start_new_session"), kw
+            super().__init__(*args, **kw)
+
+    monkeypatch.setattr(subprocess, "Popen", Popen)
+    return site
+
+
+def signal_module():
+    import signal
+
+    return signal
+
+
+def test_without_posix_the_limits_still_hold(no_posix, tmp_path, monkeypatch):
+    endless = check.run_check(CASES / "endless_loop", checks=["gradient-shapes", "gradient", "sgd"])
+    shapes, gradient, sgd = endless.checks
+    line = line_of(CASES / "endless_loop" / "loss.py", "while i < n:")
+    assert f"gradient_computing() did not finish within 5 s; it was running at loss.py line {line}" \
+        in shapes.message
+    assert gradient.message.startswith("not run: gradient_computing() did not finish")
+    assert sgd.passed
+    dying = check.run_check(frozen_case(tmp_path, "import os\nos._exit(3)\n"), checks=["frozen", "sgd"])
+    sgd, frozen = dying.checks
+    assert "the process running your code died (exit code 3)" in frozen.message
+    assert sgd.passed
+    # memory: no RLIMIT_AS here, so the parent's watchdog stops the tree at the limit and says so
+    monkeypatch.setattr(check, "MEMORY_MB", 400)
+    grows = forward_case(tmp_path, """\
+        _hoard = []
+        while True:
+            _hoard.append(np.ones(8 << 20))  # 64 MB a time, touched
+        """, name="grows")
+    report = run_with_deadline(120, check.run_check, grows, checks=["forward", "sgd"])
+    forward, sgd = report.checks
+    assert "ran out of memory (the limit is 400 MB) and was stopped" in forward.message
+    assert f"at loss.py line {line_of(grows / 'loss.py', '_hoard.append')}" in forward.message
+    assert forward.hint == check.MEMORY_HINT
+    assert sgd.passed
+
+
+def test_without_posix_every_case_has_its_verdict(no_posix, mnist_dir):
+    for case in ("correct", "no_max_shift", "huge_allocation", "python_loop"):
+        report = check.run_check(CASES / case, mnist_dir)
+        assert set(report.failed) == EXPECTED[case][0], (case, report.checks)

@@ -559,10 +559,16 @@ def _add_check(sub) -> None:
                        "batch), accuracy, gradients (also by central differences), SGD with and "
                        "without momentum, trainable=False, vectorisation, and a short MNIST run. "
                        "One PASS/FAIL line per check with a hint, then a summary. Exit status 0: "
-                       "all passed, 1: some failed, 2: could not run. The student's code runs in a "
-                       "child process with a time limit per check and a memory limit: a guard "
-                       "against mistakes (an endless loop, a huge array), NOT a security sandbox; "
-                       "do not run code you do not trust.")
+                       "all passed, 1: some failed, 2: could not run (also: the MNIST files cannot "
+                       "be read). The student's code runs in a child process with a time limit per "
+                       "check, a memory limit and a limit on processes, and everything it starts is "
+                       "ended with it: a guard against mistakes (an endless loop, a huge array, "
+                       "sys.exit, a stray print), NOT a security sandbox; do not run code you do not "
+                       "trust. What a determined student can still forge: the results come from "
+                       "the child over a private channel with a random key, but code that searches "
+                       "its own process can find both and report PASS for every check; it can also "
+                       "outrun the limits (a process started with a cleaned environment after a "
+                       "double fork is not found), and read or change any file this user can.")
     p.add_argument("folder", metavar="DIR", help="the folder with loss.py and optimizer.py (with "
                    "--each: a folder of such folders)")
     _data_dir_flag(p)
@@ -580,6 +586,10 @@ def _add_check(sub) -> None:
 def cmd_check(args) -> int:
     from softmax_mnist.course import check
     from softmax_mnist.fileio import atomic_write_text
+
+    for stream in (sys.stdout, sys.stderr):  # a student's text on a console that cannot show it
+        if hasattr(stream, "reconfigure"):
+            stream.reconfigure(errors="backslashreplace")
 
     if args.skeleton:
         if args.each or args.json:
@@ -602,7 +612,8 @@ def cmd_check(args) -> int:
                                      check.results_csv(reports))
         print(json.dumps([r.to_json() for r in reports], indent=2) if args.json else
               f"{check.format_each(reports)}\nresults: {csv_path}")
-        return 0 if all(r.status == 0 for r in reports) else 1
+        # 2 when nothing could be checked (no readable MNIST: every row says why)
+        return 0 if all(r.status == 0 for r in reports) else 2 if all(r.status == 2 for r in reports) else 1
     report = check.run_check(args.folder, args.data_dir)
     if args.json:
         print(check.to_json(report))

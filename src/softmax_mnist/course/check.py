@@ -231,7 +231,8 @@ class Child:
     the student's output (``output``), as is everything on its stderr. Reader threads collect
     both (no select(), which Windows has for sockets only); ``next(timeout)`` waits for one event
     with a deadline. A watchdog thread looks at the process tree every POLL seconds: more than
-    ``memory_mb`` of resident memory or more than MAX_PROCESSES processes end it, and the last
+    ``memory_mb`` of resident memory (unless ``watch_memory`` was turned off because a limit of
+    the system's own holds in the child) or more than MAX_PROCESSES processes end it, and the last
     event says which ({"event": "stopped", "why": "memory" | "processes"}). ``end()`` ends the
     whole tree: every process seen in it, its descendants now, and any process that carries
     this run's key in its environment (a setsid() or double-fork escape still inherits it).
@@ -239,7 +240,7 @@ class Child:
     """
 
     def __init__(self, module: str, spec: dict, kinds: dict, output: Output, cwd: str,
-                 memory_mb: int = MEMORY_MB, max_processes: int = MAX_PROCESSES):
+                 memory_mb: int, max_processes: int = MAX_PROCESSES):
         psutil = _psutil()
         self.key, self.kinds, self.output = secrets.token_hex(16), kinds, output
         self.memory, self.max_processes = memory_mb * 1024 * 1024, max_processes
@@ -252,6 +253,7 @@ class Child:
                                      stderr=subprocess.PIPE)  # cwd: not the student's folder
         self.events: queue.Queue = queue.Queue()
         self.stopped: str | None = None
+        self.watch_memory = True  # until the child says a memory limit of its own holds
         self.seen: dict[int, object] = {}
         self.lock = threading.Lock()  # seen is filled by the watchdog and read by kill()
         self.done = threading.Event()
@@ -261,7 +263,7 @@ class Child:
         except psutil.Error:
             self.ps = None
         self.threads = [threading.Thread(target=target, daemon=True, name=f"check-{target.__name__}")
-                        for target in (self._read_events, self._read_output, self._watch)]
+                        for target in (self._read_events, self._read_output, self._watch, self._reap)]
         for t in self.threads:
             t.start()
         self.send({**spec, "key": self.key})
@@ -300,6 +302,9 @@ class Child:
                 self.events.put(event)
         self.events.put({"event": "eof"})
 
+    def _reap(self) -> None:
+        self.events.put({"event": "exit", "code": self.proc.wait()})
+
     def _read_output(self) -> None:
         while True:
             chunk = self.proc.stderr.read1(65536)
@@ -327,12 +332,12 @@ class Child:
             if not tree:
                 continue
             rss = 0
-            for p in tree:
+            for p in tree if self.watch_memory else ():
                 try:
                     rss += p.memory_info().rss
                 except psutil.Error:
                     pass
-            why = "memory" if rss > self.memory else "processes" if len(tree) > self.max_processes else None
+            why = "processes" if len(tree) > self.max_processes else "memory" if rss > self.memory else None
             if why:
                 self.stopped = why
                 self.kill()
@@ -340,7 +345,9 @@ class Child:
                 return
 
     def next(self, timeout: float) -> dict | None:
-        """The next event, {"event": "eof"} when the channel closed, None after ``timeout`` s."""
+        """The next event, None after ``timeout`` seconds. Also {"event": "eof"} when the channel
+        closed and {"event": "exit", "code"} when the child process ended (in either order: a
+        process it started may hold the channel open)."""
         try:
             return self.events.get(timeout=max(timeout, 0.0))
         except queue.Empty:
@@ -407,7 +414,8 @@ def _tuple(types) -> tuple:
 
 NUMBER = (int, float)
 CHECK_EVENTS = {  # the child's events and the fields each must have
-    "ready": {"memory": str},
+    "limits": {"memory": str},
+    "ready": {},
     "start": {"check": str},
     "result": {"check": str, "passed": bool, "message": str, "hint": str, "seconds": NUMBER,
                "broken": dict, "frameworks": dict},
@@ -444,15 +452,20 @@ def _run_child(folder: Path, data_dir: str, names: list[str], broken: dict, outp
     limits = _limits()
     spec = {"folder": str(folder), "data_dir": data_dir, "checks": names, "broken": broken,
             "memory_mb": MEMORY_MB, "limits": limits}
-    child = Child("softmax_mnist.course.check_child", spec, CHECK_EVENTS, output, cwd)
-    current, where = None, {}
+    child = Child("softmax_mnist.course.check_child", spec, CHECK_EVENTS, output, cwd, MEMORY_MB)
+    current, where, done, code = None, {}, set(), None
     deadline = time.monotonic() + limits["import"] + GRACE + 10  # + the child's own start-up
     try:
         while True:
             event = child.next(deadline - time.monotonic())
             kind = event and event["event"]
-            if kind == "eof":  # the channel closed: the child ends, or is ended at the deadline
-                code = child.wait(deadline - time.monotonic())
+            if kind == "exit":  # what it wrote before it ended is read within a second
+                code = event["code"]
+                deadline = min(deadline, time.monotonic() + 1.0)
+                continue
+            if kind == "eof" or (event is None and code is not None):  # ended, or ended on time
+                if code is None:
+                    code = child.wait(deadline - time.monotonic())
                 if child.stopped:
                     kind = "stopped"
                 elif code is None:
@@ -467,11 +480,14 @@ def _run_child(folder: Path, data_dir: str, names: list[str], broken: dict, outp
             if event is None:
                 yield {"event": "lost", "check": current, "why": "hung", "where": where.get(current)}
                 return
+            if kind == "limits":
+                child.watch_memory = event["memory"] == "none"
+                continue
             if kind == "where":
                 where[current] = event["where"]
                 continue
             if kind == "start":
-                if event["check"] not in names or current is not None:
+                if event["check"] not in names or event["check"] in done or current is not None:
                     continue
                 current = event["check"]
                 deadline = time.monotonic() + limits.get(current, DEFAULT_LIMIT) + GRACE
@@ -480,8 +496,11 @@ def _run_child(folder: Path, data_dir: str, names: list[str], broken: dict, outp
                                                      and _strings(event["frameworks"])):
                     continue
                 current = None
+                done.add(event["check"])
                 deadline = time.monotonic() + 30  # until the next start
             yield event
+            if done == set(names):  # the child's work is done: end it, whatever it started
+                return
     finally:
         child.end()
 

@@ -4,7 +4,8 @@ and runs the checks on them, reporting one JSON line per event to the parent (ch
     python -X utf8 -m softmax_mnist.course.check_child      (the spec as one JSON line on stdin)
 
 Spec: {"key", "folder", "data_dir", "checks": [names], "broken": {method: why}, "memory_mb",
-"limits": {name: seconds}}. Events, each with the spec's "key": {"event": "ready", "memory"},
+"limits": {name: seconds}}. Events, each with the spec's "key": {"event": "limits", "memory":
+"rlimit" | "none"}, {"event": "ready"},
 {"event": "start", "check"}, {"event": "result", "check", "passed", "message", "hint", "seconds",
 "broken", "frameworks"}, {"event": "where", "check", "where", "why"}, {"event": "fatal", "error",
 "data"}. The events go to this process's own stdout, kept as a private copy (``channel``); file
@@ -953,9 +954,9 @@ class Watchdog:
     ``arm(seconds)`` / ``disarm()`` around the work. At the limit the thread raises CheckTimeout
     (a subclass holding ``seconds``) in the main thread, again every second while it keeps
     running (a bare ``except:`` in the student's code catches one), and calls
-    ``late(where, "time")`` once. With ``memory_mb``, it also calls ``late(where, "memory")``
-    once when this process's memory passes 90% of it (where no RLIMIT_AS holds, the parent's
-    watchdog ends the process at the limit; this names the line first).
+    ``late(where, "time")``. With ``memory_mb``, it also calls ``late(where, "memory")`` while
+    this process holds more than half of it (where no RLIMIT_AS holds, the parent's watchdog
+    ends the process at the limit; this names the line first). Each place is told once.
     """
 
     def __init__(self, files: set[str], late=None, memory_mb: int | None = None):
@@ -964,7 +965,7 @@ class Watchdog:
         self.cond = threading.Condition()
         self.deadline: float | None = None
         self.seconds = 0.0
-        self.told: set[str] = set()
+        self.told: set[tuple[str, str]] = set()
         self.fired = False
         threading.Thread(target=self._run, name="check-watchdog", daemon=True).start()
 
@@ -982,22 +983,24 @@ class Watchdog:
                 _raise_in(self.main, None)
 
     def _tell(self, why: str) -> None:
-        if why not in self.told and self.late is not None:
-            self.told.add(why)
-            where = where_now(self.files, self.main)
-            if where:
-                self.late(where, why)
+        where = where_now(self.files, self.main)
+        if where and (where, why) not in self.told and self.late is not None:
+            self.told.add((where, why))
+            self.late(where, why)
 
     def _run(self) -> None:
         process = None
         if self.memory_mb:
-            import psutil
+            try:
+                import psutil
 
-            process = psutil.Process()
+                process = psutil.Process()
+            except (ImportError, OSError):  # the time limit matters more than naming the line
+                process = None
         while True:
             with self.cond:
                 now = time.monotonic()
-                wait = 0.25 if process is not None else None
+                wait = 0.05 if process is not None else None
                 if self.deadline is not None:
                     wait = min(wait or 1e9, max(self.deadline - now, 0.0))
                 self.cond.wait(wait)
@@ -1008,7 +1011,7 @@ class Watchdog:
                     _raise_in(self.main, type("CheckTimeout", (CheckTimeout,), {"seconds": self.seconds}))
                     self._tell("time")
                 elif deadline is not None and process is not None:
-                    if process.memory_info().rss > 0.9 * self.memory_mb * 1024 * 1024:
+                    if process.memory_info().rss > 0.5 * self.memory_mb * 1024 * 1024:
                         self._tell("memory")
 
 
@@ -1016,6 +1019,7 @@ def main() -> int:
     spec, emit, _ = open_channel()
     memory = limit_memory(spec["memory_mb"])
     limit_processes()
+    emit(event="limits", memory=memory)
     sys.dont_write_bytecode = True  # no __pycache__ in the student's folder
     folder = Path(spec["folder"])
     os.chdir(folder)
@@ -1041,7 +1045,7 @@ def main() -> int:
         emit(event="fatal", error=f"importing the student's files raised {type(e).__name__}: {e}"
              + (f" ({where})" if where else ""))
         return 0
-    emit(event="ready", memory=memory)
+    emit(event="ready")
     broken: dict[str, str] = dict(spec["broken"])
     ctx = {"data_dir": spec["data_dir"]}
     for name in spec["checks"]:
