@@ -168,6 +168,7 @@ class Run:
                 "train_loss": last.get("train_loss"), "val_acc": last.get("val_acc"),
                 "test_acc": self.test["acc"] if self.test else None,
                 "test_loss": self.test["loss"] if self.test else None,
+                "train_seconds": round(self.train_seconds, 3),
                 "downloadable": self.params is not None and self.status in ("done", "stopped", "loaded")}
 
     def delta(self, cursor: tuple | None) -> tuple[dict | None, tuple]:

@@ -428,6 +428,7 @@ function renderRuns() {
     r.name.textContent = label(s);
     r.status.className = `run-status ${s.status}`;
     r.status.textContent = statusText(s);
+    ["runs.trainLoss", "runs.valAcc", "runs.testAcc"].forEach((key, i) => { r.nums[i].dataset.label = t(key); });
     r.nums[0].textContent = s.train_loss == null ? "–" : fmtNum(s.train_loss);
     r.nums[0].classList.toggle("high", highLoss(s));
     r.nums[0].title = highLoss(s) ? highLossText(s) : "";
@@ -620,7 +621,7 @@ function renderMistakes(mistakes) {
     item.append(title);
     const row = document.createElement("div");
     row.className = "mistake-pics";
-    row.append(figure(m.seen, t("draw.seen").replace(/（.*|\s*\(.*/, ""), t("draw.seen"), "seen"),
+    row.append(figure(m.seen, t("sel.seenShort"), t("draw.seen"), "seen"),
                figure(m.evidence[0], t("sel.evChosen", m.pred), t("why.evAlt", m.pred)),
                figure(m.evidence[1], t("sel.evTrue", m.label), t("why.evAlt", m.label)));
     item.append(row);
@@ -726,8 +727,8 @@ function drawClipMarks(u) {
     ctx.lineTo(x + 6 * r, y + 11 * r);
     ctx.closePath();
     ctx.fill();
-    ctx.fillStyle = "#222";
-    ctx.fillText(`#${id}`, x + 8 * r + index * 22 * r, y + 11 * r); // side by side where several leave
+    ctx.fillStyle = "#222"; // labels one under another where several leave at the same place
+    ctx.fillText(`#${id}`, x + 8 * r, y + 11 * r + index * 13 * r);
   }
   ctx.restore();
 }
@@ -821,6 +822,7 @@ function redraw() {
   $("clipped").textContent = clipped.length ? t("charts.clipped", clipped.map((id) => `#${id}`).join(", ")) : "";
   window.lossChartData = charts.loss.data; // for tests and the curious: what is drawn
   window.lossChartTop = lossView.top;
+  window.lossChartShown = charts.loss.series.slice(1).filter((ser) => ser.show).map((ser) => ser.runId);
 }
 
 $("logscale").addEventListener("change", () => { state.seriesKey = ""; chartsChanged(); });
