@@ -52,15 +52,22 @@ def _cut(src: fonts.Font, text: str | None) -> bytes:
     return buf.getvalue()
 
 
-def renamed(src: fonts.Font, family: str, text: str | None = TEXT) -> TTFont:
+def renamed(src: fonts.Font, family: str, text: str | None = TEXT, bold: bool = False) -> TTFont:
     """``src`` renamed ``family`` (every name record replaced, the PostScript name too); cut to
-    the characters of ``text`` unless ``text`` is None (the whole font)."""
+    the characters of ``text`` unless ``text`` is None (the whole font); ``bold`` marks it Bold
+    (same outlines, weight 700: enough to tell which file a program took)."""
     font = TTFont(io.BytesIO(_cut(src, text)))
-    ps = family.replace(" ", "") + "-Regular"
+    style = "Bold" if bold else "Regular"
+    ps = family.replace(" ", "") + "-" + style
     name = font["name"]
     name.names = []
-    for nid, value in ((1, family), (2, "Regular"), (3, ps), (4, family), (6, ps), (16, family)):
+    for nid, value in ((1, family), (2, style), (3, ps), (4, f"{family} {style}"), (6, ps),
+                       (16, family), (17, style)):
         name.setName(value, nid, 3, 1, 0x409)
+    if bold:
+        font["OS/2"].usWeightClass = 700
+        font["OS/2"].fsSelection = (font["OS/2"].fsSelection | 0x20) & ~0x40  # bold, not regular
+        font["head"].macStyle |= 1
     if "CFF " in font:
         font["CFF "].cff.fontNames = [ps]
     return font
@@ -79,8 +86,9 @@ def write(path: Path, faces: list[TTFont]) -> Path:
 
 
 def windows_fonts(folder: Path, text: str | None = TEXT) -> dict[str, Path]:
-    """msyh.ttc (faces "Microsoft YaHei UI", "Microsoft YaHei": the one chosen is the second) and
-    simsun.ttc ("SimSun", "NSimSun") in ``folder``, made from the installed Noto CJK SC."""
+    """msyh.ttc (faces "Microsoft YaHei UI", "Microsoft YaHei": the one chosen is the second), its
+    bold msyhbd.ttc, and simsun.ttc ("SimSun", "NSimSun") in ``folder``, as Windows has them,
+    made from the installed Noto CJK SC."""
     made = _windows_fonts(text)
     folder.mkdir(parents=True, exist_ok=True)
     return {role: Path(shutil.copy(path, folder / path.name)) for role, path in made.items()}
@@ -93,6 +101,8 @@ def _windows_fonts(text: str | None) -> dict[str, Path]:  # made once per proces
     sans, serif = noto("sans"), noto("serif")
     return {"sans": write(folder / "msyh.ttc", [renamed(sans, "Microsoft YaHei UI", text),
                                                 renamed(sans, "Microsoft YaHei", text)]),
+            "sans-bold": write(folder / "msyhbd.ttc", [renamed(sans, "Microsoft YaHei UI", text, True),
+                                                       renamed(sans, "Microsoft YaHei", text, True)]),
             "serif": write(folder / "simsun.ttc", [renamed(serif, "SimSun", text),
                                                    renamed(serif, "NSimSun", text)])}
 

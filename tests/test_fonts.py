@@ -80,11 +80,14 @@ def test_only_windows_fonts_visible_the_pdf_and_figures_use_them(windows, tmp_pa
     assert (chosen["sans"].family, chosen["sans"].index) == ("Microsoft YaHei", 1)
 
     listed = pdffonts(typeset_zh(tmp_path / "报告 folder"))
-    assert "SimSun-Regular" in listed and "MicrosoftYaHei-Regular" in listed, listed
+    for name in ("SimSun-Regular", "MicrosoftYaHei-Bold"):  # text in SimSun, headings in YaHei bold
+        assert name in listed, listed
     assert "Noto" not in listed, listed  # Typst saw no system font
 
     assert viz.figure_style("zh")["font.sans-serif"][0] == "Microsoft YaHei"
     assert Path(draw_zh(tmp_path / "f.png")) == windows["sans"]
+    bold = font_manager.FontProperties(family="Microsoft YaHei", weight="bold")
+    assert Path(font_manager.findfont(bold)) == windows["sans-bold"]  # each weight registered
 
 
 def test_a_font_without_the_glyphs_is_passed_over(tmp_path, monkeypatch):

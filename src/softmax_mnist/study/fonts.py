@@ -29,7 +29,7 @@ import functools
 import os
 import shutil
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from importlib.util import find_spec
 from pathlib import Path
 
@@ -67,6 +67,7 @@ class Font:
     path: Path
     index: int = 0  # the face within a .ttc / .otc collection
     weight: int = 400
+    files: tuple[Path, ...] = field(default=(), compare=False)  # every file of the family (weights)
 
 
 def system_font_dirs() -> list[Path]:
@@ -148,7 +149,7 @@ def _pick(found: dict[str, list[Font]], role: str) -> Font | None:
         faces = sorted(found.get(name.lower(), []), key=lambda f: abs(f.weight - 400))
         for font in faces:
             if has_glyphs(font):
-                return font
+                return replace(font, files=tuple(dict.fromkeys(f.path for f in faces)))
     return None
 
 
@@ -177,24 +178,25 @@ def typst_options() -> dict:
     """Keyword arguments for ``typst.compile``: the chosen fonts' folders (and nothing of the
     system's, so the PDF embeds exactly these) and their names for the template."""
     f = cjk_fonts()
-    folders = list(dict.fromkeys(str(font.path.parent) for font in f.values() if font))
+    folders = list(dict.fromkeys(str(p.parent) for font in f.values() if font for p in font.files))
     return {"font_paths": folders, "ignore_system_fonts": True,
             "sys_inputs": {f"cjk-{role}": font.family if font else "" for role, font in f.items()}}
 
 
 @functools.cache
-def _registered(path: Path, family: str) -> str:
-    """Add a font file to matplotlib's font list (once) and return the name it draws it by."""
+def _registered(font: Font) -> str:
+    """Add the font's files (each weight) to matplotlib's font list where its cache predates
+    them, once; the name matplotlib draws the chosen face by."""
     from matplotlib import font_manager
 
-    target = os.path.realpath(path)
-
-    def names() -> set[str]:
+    def names(path: Path) -> set[str]:
+        target = os.path.realpath(path)
         return {f.name for f in font_manager.fontManager.ttflist if os.path.realpath(f.fname) == target}
 
-    if not names():  # matplotlib's cache predates the font
-        font_manager.fontManager.addfont(path)
-    have = names()
+    for path in font.files or (font.path,):
+        if not names(path):
+            font_manager.fontManager.addfont(path)
+    have, family = names(font.path), font.family
     # matplotlib < 3.10 reads only the first face of a collection: draw with that one's name
     return next((n for n in have if n.lower() == family.lower()), min(have))
 
@@ -203,7 +205,7 @@ def matplotlib_family(role: str = "sans") -> str | None:
     """The name under which matplotlib draws the chosen ``role`` font, registered if its cache
     predates the font; None when there is no CJK font."""
     font = cjk_fonts()[role]
-    return _registered(font.path, font.family) if font else None
+    return _registered(font) if font else None
 
 
 # ---- no CJK font at all: the way to get one on this system --------------------------------
