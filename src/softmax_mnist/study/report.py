@@ -37,6 +37,7 @@ from softmax_mnist.study.typeset import (
     Table,
     check_fonts,
     compile_pdf,
+    literal,
     to_markdown,
     write_typst,
 )
@@ -124,7 +125,8 @@ def impl_sources(folder: Path, meta: dict) -> dict | None:
     if not meta.get("impl"):
         return None
     where = folder / "impl"
-    out = {"name": str(meta["impl"]), "reference": list(meta.get("impl_reference") or [])}
+    # the folder's name is the student's text: shown as it is, never read as markup (typeset.literal)
+    out = {"name": literal(meta["impl"]), "reference": list(meta.get("impl_reference") or [])}
     for key, file, cls in (("forward", "loss.py", "SoftmaxCrossEntropyLoss"),
                            ("gradient_computing", "loss.py", "SoftmaxCrossEntropyLoss"),
                            ("step", "optimizer.py", "SGD")):
@@ -376,10 +378,9 @@ def build_document(results: dict, folder: Path, lang: str, bar=None) -> tuple[Do
               "MNIST 手写数字的 Softmax 回归：" + ("参数扫描报告" if sweep else "实验报告"))
     data = ("MNIST (train-images-idx3-ubyte, train-labels-idx1-ubyte, t10k-images-idx3-ubyte, "
             "t10k-labels-idx1-ubyte)")
-    subtitle = T(L, f"softmax-mnist {meta.get('version', __version__)} · {str(meta.get('started', ''))[:10]}"
-                 f" · seeds {_seeds(seeds)} · data: {data}",
-                 f"softmax-mnist {meta.get('version', __version__)} · {str(meta.get('started', ''))[:10]}"
-                 f" · 随机种子 {_seeds(seeds)} · 数据：{data}")
+    stamp = f"{literal(meta.get('version', __version__))} · {literal(str(meta.get('started', ''))[:10])}"
+    subtitle = T(L, f"softmax-mnist {stamp} · seeds {_seeds(seeds)} · data: {data}",
+                 f"softmax-mnist {stamp} · 随机种子 {_seeds(seeds)} · 数据：{data}")
     doc = Document(title, subtitle, L)
     S = {name: summarize(results, name) for name in
          (rs.BASELINE, rs.REFERENCE, rs.NESTEROV, rs.CONTROL, rs.CONTROL_SMALL, rs.BEST)}
@@ -874,7 +875,7 @@ def _model_section(doc, figs, paths, model, ex, results, L) -> None:
 
 def _appendix(doc, results, L) -> None:
     m = results.get("meta", {})
-    mc = m.get("machine", {})
+    mc = {k: literal(v) for k, v in m.get("machine", {}).items()}  # as the study's machine wrote them
     passes = results.get("passes") or []
     doc.add(Heading(T(L, "Appendix: machine and times", "附录：机器与耗时")),
             Para(T(L, f"Machine: {mc.get('cpu', '?')}, {mc.get('cores', '?')} cores; Python "

@@ -7,7 +7,9 @@ recompiles on its own after a student edits the text.
 
 In a block's text, ``@fig-x`` / ``@tab-x`` / ``@eq-x`` refer to a labelled figure, table or
 equation (Typst numbers them; Markdown writes "Figure 3"), and `code` is inline code.
-Everything else is plain text: the Typst renderer escapes its markup characters.
+Everything else is plain text: the Typst renderer escapes its markup characters. Text from
+outside the program (a folder name, a field of results.json) is wrapped in ``literal(...)``: it
+is shown exactly as it is, even inside `code` or $math$, in Typst and in Markdown alike.
 """
 
 from __future__ import annotations
@@ -101,6 +103,36 @@ def check_fonts(lang: str) -> None:
 
 _TYPST_SPECIAL = re.compile(r"([\\*_$#@<>\[\]~`/])")
 _REF = re.compile(r"@((?:fig|tab|eq|code)-[\w-]+)")
+_LITERAL = re.compile("\ue000([^\ue000\ue001]*)\ue001")  # literal()'s marks (private-use characters)
+_HELD = re.compile("\ue002(\\d+)\ue003")  # where a literal waits while the markup around it is read
+
+
+def literal(text) -> str:
+    """``text`` from outside the program (a folder name, a results.json field), marked so that
+    both renderers show it exactly as it is: nothing in it is markup (no `code`, $math$, #call,
+    @reference). Line breaks and other control characters become spaces."""
+    clean = re.sub("[\x00-\x1f\x7f\u2028\u2029]", " ", re.sub("[\ue000-\ue003]", "", str(text)))
+    return "\ue000" + clean + "\ue001"
+
+
+def _hold(text: str) -> tuple[str, list[str]]:
+    """``text`` with each literal() replaced by a mark free of markup characters, and the literals."""
+    held: list[str] = []
+
+    def keep(m: re.Match) -> str:
+        held.append(m.group(1))
+        return f"\ue002{len(held) - 1}\ue003"
+
+    return _LITERAL.sub(keep, text), held
+
+
+def _typst_string(text: str) -> str:
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def plain(text: str) -> str:
+    """``text`` with literal()'s marks removed (the literal text as it is)."""
+    return _LITERAL.sub(lambda m: m.group(1), text)
 
 
 def _esc(text: str) -> str:
@@ -110,17 +142,23 @@ def _esc(text: str) -> str:
 
 
 def typst_text(text: str) -> str:
-    """Prose with `code` spans and @fig-x references -> Typst markup."""
+    """Prose with `code` spans and @fig-x references -> Typst markup; each literal() a Typst string
+    (shown as it is: ``#"...";`` in markup, ``"..."`` in math, ``#raw("...");`` for code)."""
+    text, held = _hold(text)
     parts = re.split(r"(`[^`]*`|\$[^$]+\$)", text)
     out = []
     for part in parts:
         if len(part) > 1 and part[0] == part[-1] and part[0] in "`$":
-            out.append(part)  # inline raw and inline math (Typst syntax) pass through
+            if part[0] == "`" and _HELD.search(part):  # code around outside text: a string, not markup
+                out.append("#raw(" + _typst_string(_HELD.sub(lambda m: held[int(m.group(1))], part[1:-1]))
+                           + ");")
+            else:  # inline raw and inline math (Typst syntax) pass through
+                out.append(_HELD.sub(lambda m: _typst_string(held[int(m.group(1))]), part))
             continue
         pieces = _REF.split(part)
         for i, piece in enumerate(pieces):
             out.append(f"@{piece}" if i % 2 else _esc(piece))
-    return "".join(out)
+    return _HELD.sub(lambda m: "#" + _typst_string(held[int(m.group(1))]) + ";", "".join(out))
 
 
 def _content(text: str) -> str:
@@ -205,6 +243,9 @@ def latex_of(math: str) -> str:
 
 
 
+_MD_SPECIAL = re.compile(r"([\\`*_\[\]<>#|$~])")  # what could start markup inside a line
+
+
 def to_markdown(doc: Document) -> str:
     """``doc`` as Markdown (GitHub's: $$ math $$, pipe tables), numbered as the PDF is."""
     numbers, counts = {}, {"fig": 0, "tab": 0, "eq": 0, "code": 0}
@@ -225,10 +266,16 @@ def to_markdown(doc: Document) -> str:
         return f"{names[kind]} {n}"  # as Typst writes a reference: "Figure 3", "式 3"
 
     def text(t: str) -> str:
+        t, held = _hold(t)
         t = re.sub(r"\$([^$]+)\$", lambda m: "$" + latex_of(m.group(1)) + "$", t)
-        return _REF.sub(ref, t)
+        t = _REF.sub(ref, t)
+        # a literal shows as it is: backslash-escaped outside code spans, as it is inside them
+        parts = re.split(r"(`[^`]*`)", t)
+        return "".join(_HELD.sub(lambda m, code=i % 2: held[int(m.group(1))].replace("`", "'") if code
+                                 else _MD_SPECIAL.sub(r"\\\1", held[int(m.group(1))]), part)
+                       for i, part in enumerate(parts))
 
-    out = [f"# {doc.title}", f"*{doc.subtitle}*"]
+    out = [f"# {text(doc.title)}", f"*{text(doc.subtitle)}*"]
     h = [0, 0, 0]
     for b in doc.blocks:
         if isinstance(b, Heading):
@@ -243,9 +290,11 @@ def to_markdown(doc: Document) -> str:
         elif isinstance(b, Table):
             align = b.align or "l" + "r" * (len(b.header) - 1)
             rule = "|" + "|".join(":---" if a == "l" else "---:" for a in align) + "|"
-            rows = ["| " + " | ".join(c.replace("|", "\\|") for c in r) + " |" for r in b.rows]
+            def row(cells) -> str:
+                return "| " + " | ".join(plain(c).replace("|", "\\|") for c in cells) + " |"
+
             out.append(f"**{names['tab']} {numbers[b.label]}.** {text(b.caption)}\n\n"
-                       + "| " + " | ".join(b.header) + " |\n" + rule + "\n" + "\n".join(rows))
+                       + row(b.header) + "\n" + rule + "\n" + "\n".join(row(r) for r in b.rows))
         elif isinstance(b, Image):
             out.append(f"![{names['fig']} {numbers[b.label]}]({b.path})\n\n"
                        f"*{names['fig']} {numbers[b.label]}. {text(b.caption)}*")
