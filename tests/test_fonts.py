@@ -208,17 +208,18 @@ def test_the_zh_extra_installs_the_font_package():
 
 
 def test_font_folders_follow_the_environment(tmp_path, monkeypatch):
-    for d in ("win/Fonts", "local/Microsoft/Windows/Fonts", "xdg-home/fonts", "a/fonts", "b/fonts",
-              "home/.fonts"):
+    folders = ("win/Fonts", "local/Microsoft/Windows/Fonts", "home/Library/Fonts",
+               "assets/com_apple_MobileAsset_Font7", "xdg-home/fonts", "a/fonts", "b/fonts", "home/.fonts")
+    for d in folders:
         (tmp_path / d).mkdir(parents=True)
+    monkeypatch.setattr(fonts, "MACOS_ASSETS", tmp_path / "assets")
     monkeypatch.setenv("WINDIR", str(tmp_path / "win"))
     monkeypatch.setenv("LOCALAPPDATA", str(tmp_path / "local"))
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg-home"))
     monkeypatch.setenv("XDG_DATA_DIRS", f"{tmp_path / 'a'}:{tmp_path / 'missing'}:{tmp_path / 'b'}")
     monkeypatch.setenv("HOME", str(tmp_path / "home"))
     got = [p for p in fonts.system_font_dirs() if str(p).startswith(str(tmp_path))]
-    assert got == [tmp_path / d for d in ("win/Fonts", "local/Microsoft/Windows/Fonts",
-                                          "xdg-home/fonts", "a/fonts", "b/fonts", "home/.fonts")]
+    assert got == [tmp_path / d for d in folders]
 
 
 def test_the_default_xdg_folders_hold_this_machines_noto(monkeypatch):

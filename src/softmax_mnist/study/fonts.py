@@ -12,7 +12,8 @@ installs mplfonts) are used; ``missing_font_message()`` is the one line for a ma
 Folders searched (those that exist; read from the environment, so a test can choose them):
 
 - Windows: ``%WINDIR%\\Fonts`` and ``%LOCALAPPDATA%\\Microsoft\\Windows\\Fonts``
-- macOS: ``/System/Library/Fonts``, ``/Library/Fonts``, ``~/Library/Fonts``
+- macOS: ``/System/Library/Fonts``, ``/Library/Fonts``, ``~/Library/Fonts`` and the font
+  assets in ``/System/Library/AssetsV2`` (where PingFang lives since macOS 13)
 - Linux and BSD: ``$XDG_DATA_HOME/fonts`` (default ``~/.local/share/fonts``), each
   ``$XDG_DATA_DIRS/fonts`` (default ``/usr/local/share:/usr/share``) and ``~/.fonts``
 
@@ -59,6 +60,7 @@ FONT_PACKAGES = {"mplfonts": "fonts"}
 EXTRA = "softmax-mnist[zh]"
 FONT_SUFFIXES = {".ttf", ".otf", ".ttc", ".otc"}
 OS_RELEASE = Path("/etc/os-release")
+MACOS_ASSETS = Path("/System/Library/AssetsV2")  # fonts macOS downloads on demand
 
 
 @dataclass(frozen=True)
@@ -79,6 +81,7 @@ def system_font_dirs() -> list[Path]:
     if env.get("LOCALAPPDATA"):
         dirs.append(Path(env["LOCALAPPDATA"]) / "Microsoft" / "Windows" / "Fonts")
     dirs += [Path("/System/Library/Fonts"), Path("/Library/Fonts"), home / "Library" / "Fonts"]
+    dirs += sorted(MACOS_ASSETS.glob("com_apple_MobileAsset_Font*"))  # PingFang since macOS 13
     dirs.append(Path(env.get("XDG_DATA_HOME") or home / ".local" / "share") / "fonts")
     dirs += [Path(d) / "fonts" for d in (env.get("XDG_DATA_DIRS") or "/usr/local/share:/usr/share")
              .split(os.pathsep) if d]
