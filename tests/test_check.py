@@ -545,7 +545,8 @@ def test_a_submission_that_starts_many_processes_is_stopped(tmp_path):
                                    "import time\ntime.sleep(30)\n")
     report = run_with_deadline(120, check.run_check, folder, checks=["frozen", "momentum"])
     momentum, frozen = report.checks
-    assert not frozen.passed and f"started more than {check.MAX_PROCESSES - 1} processes" in frozen.message
+    assert not frozen.passed and f"started more than {getattr(check, 'MAX_PROCESSES', 16) - 1} processes" \
+        in frozen.message
     assert "no processes of their own" in frozen.hint
     assert momentum.passed
     started = [int(p) for p in pids.read_text().split()]

@@ -154,3 +154,119 @@ def test_loading_leaves_no_module_names_behind():
     impl.load(CORRECT)
     assert "loss" not in sys.modules and "optimizer" not in sys.modules
     assert not list(CORRECT.glob("__pycache__"))
+
+
+# ---- the student's code runs where it can be stopped (issue 22 item 6, issue 18 item 2) -------
+
+import os  # noqa: E402
+import signal  # noqa: E402
+import subprocess  # noqa: E402
+import sys  # noqa: E402
+import time  # noqa: E402
+
+
+def after_calls(tmp_path, n: int, body: str) -> Path:
+    """The correct submission, whose forward() runs ``body`` from its ``n``-th call on (the smoke
+    test makes one call: n > 1 is mid-study)."""
+    loss = (CORRECT / "loss.py").read_text(encoding="utf-8")
+    hook = (f"        global _calls\n        _calls += 1\n        if _calls >= {n}:\n"
+            + "".join(f"            {line}\n" for line in body.splitlines()))
+    doc = '        """Input (batch_size, 784), labels (batch_size,) integers -> (loss, acc)."""\n'
+    head, sep, rest = loss.partition(doc)
+    assert sep, "the correct case's forward docstring moved"
+    folder = tmp_path / "student"
+    folder.mkdir()
+    (folder / "loss.py").write_text("_calls = 0\n" + head + sep + hook + rest, encoding="utf-8")
+    (folder / "optimizer.py").write_text((CORRECT / "optimizer.py").read_text(encoding="utf-8"),
+                                         encoding="utf-8")
+    return folder
+
+
+def study(folder, out, mnist_dir, **kw):
+    return subprocess.Popen([sys.executable, "-m", "softmax_mnist", "study", "--quick", "--impl",
+                             str(folder), "--data-dir", str(mnist_dir), "--out", str(out), "--lang", "en",
+                             "-q"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, **kw)
+
+
+def finish(proc, seconds):
+    try:
+        out, err = proc.communicate(timeout=seconds)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.communicate()
+        raise AssertionError(f"still running after {seconds} s") from None
+    return proc.returncode, out.decode("utf-8", "replace"), err.decode("utf-8", "replace")
+
+
+@pytest.mark.parametrize("body, words", [
+    ("import sys\nsys.exit()", "forward called sys.exit(); the course's classes return their results"),
+    ("import sys\nsys.exit(0)", "forward called sys.exit(0)"),
+    ("import os\nos._exit(0)", "the student's code ended the process running it (exit code 0) "
+                               "while training"),
+    ("import os\nos._exit(7)", "(exit code 7)"),
+])
+def test_an_exit_in_the_students_code_mid_study_is_one_line(tmp_path, mnist_dir, body, words):
+    rc, out, err = finish(study(after_calls(tmp_path, 5, body), tmp_path / "out", mnist_dir), 300)
+    assert rc == 1, (rc, out, err)
+    assert err.startswith("softmax-mnist study: error: student: ") and err.count("\n") == 1, err
+    assert words in err, err
+    assert "Traceback" not in err
+
+
+def test_a_hang_mid_study_is_one_line_after_the_call_limit(tmp_path, mnist_dir, monkeypatch, capsys):
+    monkeypatch.setattr(impl, "CALL_SECONDS", 2)
+    folder = after_calls(tmp_path, 5, "while True:\n    pass")
+    rc = main(["study", "--quick", "--impl", str(folder), "--data-dir", str(mnist_dir),
+               "--out", str(tmp_path / "out"), "--lang", "en", "-q"])
+    err = capsys.readouterr().err
+    assert rc == 1
+    assert "student: forward did not finish within 2 s (an endless loop?)" in err and err.count("\n") == 1
+
+
+@pytest.mark.skipif(not hasattr(signal, "SIGTERM") or os.name == "nt",
+                    reason="sends POSIX signals to a running study")
+@pytest.mark.parametrize("signum", ["SIGTERM", "SIGINT"])
+def test_signals_stop_a_study_whose_student_code_hangs(tmp_path, mnist_dir, signum):
+    marker = tmp_path / "hanging"
+    folder = after_calls(tmp_path, 5, f"open({str(marker)!r}, 'w').close()\n"
+                                      "while True:\n    try:\n        pass\n    except BaseException:\n"
+                                      "        pass")
+    proc = study(folder, tmp_path / "out", mnist_dir)
+    try:
+        deadline = time.monotonic() + 240
+        while not marker.exists():
+            assert proc.poll() is None and time.monotonic() < deadline, "the study never reached the hang"
+            time.sleep(0.2)
+        time.sleep(0.5)
+        proc.send_signal(getattr(signal, signum))
+        rc, out, err = finish(proc, 30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert rc == 130, (rc, err)
+    assert f"softmax-mnist study: {signum}: the student's code did not stop within" in err, err
+    assert "resume with: softmax-mnist study --resume" in err
+
+
+def test_a_gbk_saved_file_is_one_line(tmp_path, mnist_dir, capsys):
+    folder = tmp_path / "gbk"
+    folder.mkdir()
+    (folder / "loss.py").write_bytes(("# 损失函数\n" + (CORRECT / "loss.py").read_text(encoding="utf-8"))
+                                     .encode("gbk"))
+    (folder / "optimizer.py").write_bytes((CORRECT / "optimizer.py").read_bytes())
+    rc = main(["study", "--quick", "--impl", str(folder), "--data-dir", str(mnist_dir),
+               "--out", str(tmp_path / "out"), "--lang", "en"])
+    err = capsys.readouterr().err
+    assert rc == 1 and err.count("\n") == 1, err
+    assert "loss.py line 1: not saved as UTF-8" in err and "save it as UTF-8" in err
+    assert "run the study again" in err
+    assert not (tmp_path / "out").exists()
+
+
+def test_the_students_code_runs_in_another_process(tmp_path):
+    pid = tmp_path / "pid"
+    folder = after_calls(tmp_path, 1, f"open({str(pid)!r}, 'w').write(str(__import__('os').getpid()))")
+    loaded = impl.load(folder)
+    assert int((tmp_path / "pid").read_text()) != os.getpid()  # the smoke test ran elsewhere
+    loaded.worker.end()

@@ -231,8 +231,9 @@ class Child:
     the student's output (``output``), as is everything on its stderr. Reader threads collect
     both (no select(), which Windows has for sockets only); ``next(timeout)`` waits for one event
     with a deadline. A watchdog thread looks at the process tree every POLL seconds: more than
-    ``memory_mb`` of resident memory (unless ``watch_memory`` was turned off because a limit of
-    the system's own holds in the child) or more than MAX_PROCESSES processes end it, and the last
+    ``memory_mb`` of resident memory (None: no limit; nor once ``watch_memory`` is turned off
+    because a limit of the system's own holds in the child) or more than MAX_PROCESSES
+    processes end it, and the last
     event says which ({"event": "stopped", "why": "memory" | "processes"}). ``end()`` ends the
     whole tree: every process seen in it, its descendants now, and any process that carries
     this run's key in its environment (a setsid() or double-fork escape still inherits it).
@@ -240,10 +241,11 @@ class Child:
     """
 
     def __init__(self, module: str, spec: dict, kinds: dict, output: Output, cwd: str,
-                 memory_mb: int, max_processes: int = MAX_PROCESSES):
+                 memory_mb: int | None, max_processes: int = MAX_PROCESSES):
         psutil = _psutil()
         self.key, self.kinds, self.output = secrets.token_hex(16), kinds, output
-        self.memory, self.max_processes = memory_mb * 1024 * 1024, max_processes
+        self.max_processes = max_processes
+        self.memory = float("inf") if memory_mb is None else memory_mb * 1024 * 1024
         env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1", "PYTHONIOENCODING": "utf-8",
                "PYTHONUTF8": "1", "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1",
                "MKL_NUM_THREADS": "1", KEY_VARIABLE: self.key}
@@ -253,7 +255,7 @@ class Child:
                                      stderr=subprocess.PIPE)  # cwd: not the student's folder
         self.events: queue.Queue = queue.Queue()
         self.stopped: str | None = None
-        self.watch_memory = True  # until the child says a memory limit of its own holds
+        self.watch_memory = memory_mb is not None  # until the child says a limit of its own holds
         self.seen: dict[int, object] = {}
         self.lock = threading.Lock()  # seen is filled by the watchdog and read by kill()
         self.done = threading.Event()

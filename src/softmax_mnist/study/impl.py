@@ -1,42 +1,66 @@
 """``softmax-mnist study --impl DIR``: the study on a student's own loss.py and optimizer.py.
 
 The folder is read as ``softmax-mnist check`` reads it (check.preflight: the files, their
-syntax; no deep learning framework in the source or at import, check_child.FrameworkBlocker;
-the course's other files supplied, check_child.CourseShims), but imported in this process: the
-study runs the student's code on purpose, without the checker's time and memory limits.
+encoding and syntax; no deep learning framework in the source or at import,
+check_child.FrameworkBlocker; the course's other files supplied, check_child.CourseShims). The
+student's code runs in a worker process (``python -m softmax_mnist.study.impl``), without the
+checker's memory limit, so that whatever it does stays a one-line failure: an exception, a
+sys.exit() or os._exit(), a call that never returns (CALL_SECONDS), a crash. The study itself
+(plans, results, files, reports) stays in this process, which stays responsive: SIGINT and
+SIGTERM ask the worker to stop after its current step and end it when it does not
+(STOP_SECONDS). The worker talks as check's child does (check.Child: events on its own stdout,
+the student's prints on stderr, forwarded here).
 
-``Impl.trainer`` is run_study's ``trainer`` hook: one run of the package's one loop
-(core.loop.train: its seeded minibatches, History and divergence rule) with the student's
-objects as the learner (their ``forward``, ``gradient_computing`` and ``step``),
-returning a ``SoftmaxRegression`` holding the trained W and b (so this package evaluates and
-saves it) and the History that ``core.loop.fit`` would record. Settings the course's
-``SGD(model, learning_rate, momentum)`` cannot express (Nesterov, weight decay) train with
-this package's SGD instead (``reference_only``); the results say which.
+``Impl.trainer`` is run_study's ``trainer`` hook: the worker runs one run of the package's one
+loop (core.loop.train: its seeded minibatches, History and divergence rule) with the student's
+objects as the learner (their ``forward``, ``gradient_computing`` and ``step``) on the same
+arrays (handed over as .npy files), and sends back the trained W and b (this package evaluates
+and saves them in a ``SoftmaxRegression``) and the History that ``core.loop.fit`` would record.
+Settings the course's ``SGD(model, learning_rate, momentum)`` cannot express (Nesterov, weight
+decay) train with this package's SGD here instead (``reference_only``); the results say which.
 """
 
 from __future__ import annotations
 
-import contextlib
 import importlib
+import json
 import math
+import os
 import signal
 import sys
+import tempfile
 import threading
-from dataclasses import dataclass
+import time
+import weakref
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
-from threadpoolctl import threadpool_limits
 
 from softmax_mnist.core.config import TrainConfig
 from softmax_mnist.core.data import Splits
-from softmax_mnist.core.loop import Hooks, evaluate, schedule_of, setting_of, train
+from softmax_mnist.core.loop import History, Hooks, evaluate, schedule_of, setting_of, train
 from softmax_mnist.core.model import SoftmaxRegression
-from softmax_mnist.course.check import CannotRun, framework_imports, local_imports, preflight
+from softmax_mnist.course.check import (
+    IMPORT_LIMIT,
+    CannotRun,
+    Child,
+    Output,
+    framework_imports,
+    local_imports,
+    preflight,
+    read_source,
+)
 from softmax_mnist.errors import DivergenceError, Interrupted, SoftmaxMnistError
 from softmax_mnist.fileio import atomic_write_text
 
 SOURCE_DIR = "impl"  # the study folder's copy of the student's files, read by the report
+SMOKE_SECONDS = 10  # one iteration on a batch of 8
+CALL_SECONDS = 120  # one call of forward, gradient_computing or step: longer is a hang
+STOP_SECONDS = 5  # after SIGINT/SIGTERM, the worker's time to finish its step
+START_SECONDS = 30  # the worker's own start-up (Python, NumPy)
+ARRAYS = ("x_train", "y_train", "x_val", "y_val")  # what loop.train reads of a Splits
 
 
 class ImplError(SoftmaxMnistError):
@@ -48,13 +72,213 @@ def reference_only(config: TrainConfig) -> bool:
     return config.nesterov or config.weight_decay > 0
 
 
+# ---- in this process: the study's handle on the student's implementation --------------------
+
+
+NUMBER = (int, float)
+WORKER_EVENTS = {  # the worker's events and the fields each must have
+    "ready": {},
+    "error": {"message": str},
+    "log": {"line": str},
+    "done": {"history": dict, "weights": str},
+    "diverged": {"message": str, "history": dict},
+    "interrupted": {"message": str, "epoch": int, "step": int},
+}
+
+
+def _echo(chunk: bytes) -> None:
+    """The student's prints, passed on to this process's stderr on any console."""
+    text = chunk.decode("utf-8", "replace")
+    try:
+        sys.stderr.write(text)
+    except UnicodeEncodeError:
+        enc = getattr(sys.stderr, "encoding", None) or "ascii"
+        sys.stderr.write(text.encode(enc, "backslashreplace").decode(enc))
+    sys.stderr.flush()
+
+
+class _EchoOutput(Output):
+    def add(self, chunk: bytes) -> None:
+        super().add(chunk)
+        _echo(chunk)
+
+
+class Worker:
+    """The worker process that holds the student's classes (see the module's doc)."""
+
+    def __init__(self, folder: Path, smoke_seconds: float):
+        self.folder, self.name = folder, folder.name
+        self.output = _EchoOutput()
+        self.tmp = tempfile.TemporaryDirectory(prefix="softmax-mnist-impl-")
+        self.data: dict[int, tuple[object, str]] = {}  # id(Splits) -> (it, its folder)
+        spec = {"folder": str(folder), "smoke_seconds": smoke_seconds, "call_seconds": CALL_SECONDS,
+                "import_seconds": IMPORT_LIMIT}
+        self.child = Child("softmax_mnist.study.impl", spec, WORKER_EVENTS, self.output,
+                           cwd=self.tmp.name, memory_mb=None)
+        self._end = weakref.finalize(self, Worker._close, self.child, self.tmp)
+        event = self._wait(START_SECONDS + IMPORT_LIMIT + smoke_seconds + 5, what="loading the classes")
+        if event["event"] == "error":
+            self.end()
+            raise ImplError(event["message"])
+
+    @staticmethod
+    def _close(child: Child, tmp) -> None:
+        child.end()
+        tmp.cleanup()
+
+    def end(self) -> None:
+        self._end()
+
+    def _lost(self, code, what: str) -> ImplError:
+        tail = self.output.tail()
+        how = f"exit code {code}" if code is None or code >= 0 else f"signal {-code}"
+        return ImplError(f"{self.name}: the student's code ended the process running it ({how}) "
+                         f"while {what}" + (f" ({tail})" if tail else "")
+                         + f": look for sys.exit, os._exit or a crash; `softmax-mnist check "
+                         f"{self.folder}` says where")
+
+    def _wait(self, seconds: float, what: str, stop=None, log=None) -> dict:
+        """The worker's next answer; ImplError when it ends or falls silent, Interrupted when
+        ``stop()`` turns true (the worker is asked to stop, and ended if it does not)."""
+        deadline = None if seconds is None else time.monotonic() + seconds
+        asked = None
+        while True:
+            if stop is not None and asked is None and stop():  # the worker stops for good
+                asked = time.monotonic()
+                self.child.send({"stop": True})
+            event = self.child.next(0.2)
+            if event is None:
+                now = time.monotonic()
+                if asked is not None and now - asked > STOP_SECONDS:
+                    self.end()
+                    raise Interrupted(f"the student's code did not stop within {STOP_SECONDS} s "
+                                      "and was ended (a run of --impl restarts when resumed)")
+                if deadline is not None and now > deadline:
+                    self.end()
+                    raise ImplError(f"{self.name}: {what} did not finish within {seconds:g} s "
+                                    f"(an endless loop?); `softmax-mnist check {self.folder}` says where")
+                continue
+            kind = event["event"]
+            if kind == "log":
+                if log is not None:
+                    log(event["line"])
+                continue
+            if kind in ("exit", "eof"):
+                code = event.get("code")
+                if code is None:
+                    code = self.child.wait(2.0)
+                self.end()
+                raise self._lost(code, what)
+            return event
+
+    def _arrays(self, data) -> str:
+        """The folder of ``data``'s training and validation arrays as .npy files (written once)."""
+        held = self.data.get(id(data))
+        if held is not None and held[0] is data:
+            return held[1]
+        where = Path(self.tmp.name) / f"data-{len(self.data)}"
+        where.mkdir()
+        for key in ARRAYS:
+            np.save(where / f"{key}.npy", getattr(data, key), allow_pickle=False)
+        self.data[id(data)] = (data, str(where))
+        return str(where)
+
+    def train(self, config: TrainConfig, data, log=None, stop=None) -> tuple[SoftmaxRegression, History]:
+        self.child.send({"config": config.to_dict(), "data": self._arrays(data), "log": log is not None})
+        what = f"training a run (lr {config.lr:g}, momentum {config.momentum:g}, batch {config.batch_size})"
+        event = self._wait(None, what, stop=stop, log=log)
+        kind = event["event"]
+        if kind == "error":
+            raise ImplError(event["message"])
+        if kind == "interrupted":
+            raise Interrupted(event["message"], event["epoch"], event["step"])
+        history = History(**event["history"])
+        if kind == "diverged":
+            raise DivergenceError(event["message"], history=history)
+        core = SoftmaxRegression(data.x_train.shape[1], 10, rng=np.random.default_rng(config.seed))
+        with np.load(event["weights"], allow_pickle=False) as saved:
+            core.params["W"][...] = saved["W"]
+            core.params["b"][...] = saved["b"]
+        return core, history
+
+
+@dataclass
+class Impl:
+    """A student's SoftmaxCrossEntropyLoss and SGD from ``folder``, held by a worker process."""
+
+    folder: Path
+    files: list[Path]
+    worker: Worker | None = field(default=None, repr=False)
+
+    @property
+    def name(self) -> str:
+        """What the results record: the folder's name, never its path."""
+        return self.folder.name
+
+    def study_meta(self, plan) -> dict:
+        """results.json meta: the implementation, and the settings it could not train."""
+        from softmax_mnist.study.results import setting_of
+
+        return {"impl": self.name, "impl_reference": sorted({setting_of(n) for n, _, c in plan
+                                                             if reference_only(c)})}
+
+    def save_source(self, out) -> list[Path]:
+        """Copy the files the study ran on into ``out``/impl, for the report's key code."""
+        return [atomic_write_text(Path(out) / SOURCE_DIR / p.name, read_source(p, strict=False))
+                for p in self.files]
+
+    def trainer(self, config: TrainConfig, data: Splits, log=None, progress=None, stop=None):
+        """Train ``config`` with the student's classes; (SoftmaxRegression, History).
+
+        The same start as this package's run of the seed (W and b from SoftmaxRegression's
+        init, then the same shuffles) and the same loop (loop.train), so a correct
+        implementation gives the reference's numbers up to float rounding. Raises
+        DivergenceError as ``fit`` does, Interrupted when ``stop()`` turns true (the run
+        restarts on --resume: no checkpoint of the student's objects), ImplError when the
+        student's code fails, exits or hangs.
+        """
+        if reference_only(config):
+            from softmax_mnist.study.run import train_model
+
+            return train_model(config, data, log, stop=stop, progress=progress)
+        if self.worker is None:
+            raise ImplError(f"{self.name}: the worker running the student's code has ended")
+        try:
+            return self.worker.train(config, data, log, stop)
+        except (ImplError, Interrupted):
+            self.worker = None  # ended: a later call says so instead of waiting
+            raise
+
+
+def load(folder) -> Impl:
+    """Start a worker holding the student's classes from ``folder``; a one-line ImplError when
+    they cannot be: no folder, a file missing or not UTF-8, a syntax error, a deep learning
+    framework, an import that raises, a class missing, or an iteration that fails
+    (``smoke_test``)."""
+    folder = Path(folder)
+    try:
+        preflight(folder)
+    except CannotRun as e:
+        raise ImplError(f"--impl {folder}: " + str(e).replace("the check", "the study")) from None
+    folder = folder.resolve()
+    files = local_imports([folder / "loss.py", folder / "optimizer.py"], folder)
+    for path in files:
+        for name, line in framework_imports(path):
+            raise ImplError(f"{path.name} line {line} imports {name}; the study runs NumPy code "
+                            "only (the course's rule): remove the import")
+    return Impl(folder, files, Worker(folder, SMOKE_SECONDS))
+
+
+# ---- in the worker process: the student's classes --------------------------------------------
+
+
 class _CourseLearner:
     """One setting trained by the student's objects, for loop.train: ``step`` is the course's
     forward, gradient_computing and SGD.step; the weights are read out to evaluate."""
 
     size, num_classes = 1, 10
 
-    def __init__(self, impl: Impl, config: TrainConfig, core: SoftmaxRegression):
+    def __init__(self, impl: Loaded, config: TrainConfig, core: SoftmaxRegression):
         self.impl, self.core, self.schedule = impl, core, schedule_of(config)
         self.settings = [setting_of(config)]
         self.model = impl._call("SoftmaxCrossEntropyLoss(784, 10)", impl.Loss, core.W.shape[0], 10)
@@ -88,49 +312,22 @@ class _CourseLearner:
         return {}  # train is given no checkpoint hook: the student's objects are not saved
 
 
-@dataclass
-class Impl:
-    """A student's SoftmaxCrossEntropyLoss and SGD, imported from ``folder``."""
+class Loaded:
+    """The student's classes, imported in the worker; ``dog`` bounds each call of theirs."""
 
-    folder: Path
-    Loss: type
-    SGD: type
-    files: list[Path]
+    def __init__(self, folder: Path, Loss: type, SGD: type, dog, call_seconds: float):
+        self.folder, self.Loss, self.SGD, self.dog = folder, Loss, SGD, dog
+        self.call_seconds = call_seconds
+        self.name = folder.name
 
-    @property
-    def name(self) -> str:
-        """What the results record: the folder's name, never its path."""
-        return self.folder.name
+    def train(self, config: TrainConfig, data, log=None, stop=None):
+        """(SoftmaxRegression, History) of ``config`` trained by the student's classes."""
+        from threadpoolctl import threadpool_limits
 
-    def study_meta(self, plan) -> dict:
-        """results.json meta: the implementation, and the settings it could not train."""
-        from softmax_mnist.study.results import setting_of
-
-        return {"impl": self.name, "impl_reference": sorted({setting_of(n) for n, _, c in plan
-                                                             if reference_only(c)})}
-
-    def save_source(self, out) -> list[Path]:
-        """Copy the files the study ran on into ``out``/impl, for the report's key code."""
-        return [atomic_write_text(Path(out) / SOURCE_DIR / p.name, p.read_text(encoding="utf-8"))
-                for p in self.files]
-
-    def trainer(self, config: TrainConfig, data: Splits, log=None, progress=None, stop=None):
-        """Train ``config`` with the student's classes; (SoftmaxRegression, History).
-
-        The same start as this package's run of the seed (W and b from SoftmaxRegression's
-        init, then the same shuffles) and the same loop (loop.train), so a correct
-        implementation gives the reference's numbers up to float rounding. Raises
-        DivergenceError as ``fit`` does, Interrupted when ``stop()`` turns true (the run
-        restarts on --resume: no checkpoint of the student's objects).
-        """
-        if reference_only(config):
-            from softmax_mnist.study.run import train_model
-
-            return train_model(config, data, log, stop=stop, progress=progress)
         rng = np.random.default_rng(config.seed)
         core = SoftmaxRegression(data.x_train.shape[1], 10, rng=rng)
         learner = _CourseLearner(self, config, core)
-        hooks = Hooks(log=log, stop=stop, progress=progress)
+        hooks = Hooks(log=log, stop=stop)
         with threadpool_limits(1, user_api="blas"), np.errstate(over="ignore", invalid="ignore"):
             try:
                 hists, diverged = train(learner, data, config.epochs, config.batch_size, rng, hooks)
@@ -142,13 +339,30 @@ class Impl:
         learner.copy_out()
         return core, hists[0]
 
-    # ---- calling the student's code --------------------------------------------------------
+    def _call(self, what: str, fn, *args, bounded: bool = True):
+        """``fn(*args)``, bounded by CALL_SECONDS (unless ``bounded`` is False: inside a limit of
+        the caller's); ImplError naming ``what`` for whatever goes wrong."""
+        from softmax_mnist.course.check_child import CheckTimeout
 
-    def _call(self, what: str, fn, *args):
+        if bounded:
+            self.dog.arm(self.call_seconds)
         try:
-            return fn(*args)
-        except ImplError:  # the time limit of smoke_test
+            try:
+                return fn(*args)
+            finally:
+                if bounded:
+                    self.dog.disarm()
+        except ImplError:
             raise
+        except CheckTimeout as e:
+            if not bounded:
+                raise
+            raise ImplError(f"{self.name}: {what} did not finish within {e.seconds:g} s (an endless "
+                            f"loop?); `softmax-mnist check {self.folder}` says where") from None
+        except SystemExit as e:
+            code = "" if e.code is None else repr(e.code)
+            raise ImplError(f"{self.name}: {what} called sys.exit({code}); "
+                            "the course's classes return their results instead; remove it") from None
         except Exception as e:  # noqa: BLE001 - the student's code may raise anything
             raise ImplError(f"{self.name}: {what} raised {type(e).__name__}: {e}; "
                             f"`softmax-mnist check {self.folder}` says where") from None
@@ -172,104 +386,135 @@ class Impl:
                                 f"{want.shape}; `softmax-mnist check {self.folder}` says more")
             want[...] = value.reshape(want.shape)
 
-    def smoke_test(self) -> None:
+    def smoke_test(self, seconds: float) -> None:
         """One course iteration on a small random batch: a one-line ImplError before the study
         writes anything when the classes cannot train (an unfilled TODO, a missing method)."""
+        from softmax_mnist.course.check_child import CheckTimeout
+
+        self.dog.arm(seconds)
+        try:
+            try:
+                self._smoke()
+            finally:
+                self.dog.disarm()
+        except CheckTimeout:
+            raise ImplError(f"{self.name}: one iteration on a batch of 8 did not finish within "
+                            f"{seconds:g} s (an endless loop?); `softmax-mnist check {self.folder}` "
+                            "says where") from None
+
+    def _smoke(self) -> None:
         rng = np.random.default_rng(0)
         core = SoftmaxRegression(784, 10, rng=rng)
         x = rng.random((8, 784), dtype=np.float32)
         x -= x.mean(axis=1, keepdims=True)
         y = rng.integers(0, 10, 8)
-        model = self._call("SoftmaxCrossEntropyLoss(784, 10)", self.Loss, 784, 10)
+        model = self._call("SoftmaxCrossEntropyLoss(784, 10)", self.Loss, 784, 10, bounded=False)
         model.W, model.b = core.W.copy(), core.b.copy()
-        opt = self._call("SGD(model, 0.01, 0.9)", self.SGD, model, 0.01, 0.9)
-        loss, _ = self._pair(self._call("forward", model.forward, x, y))
+        opt = self._call("SGD(model, 0.01, 0.9)", self.SGD, model, 0.01, 0.9, bounded=False)
+        loss, _ = self._pair(self._call("forward", model.forward, x, y, bounded=False))
         if not math.isfinite(loss):
             raise ImplError(f"{self.name}: forward gave a loss of {loss} on a small batch; "
                             f"`softmax-mnist check {self.folder}` says where")
-        self._call("gradient_computing", model.gradient_computing)
-        self._call("step", opt.step)
+        self._call("gradient_computing", model.gradient_computing, bounded=False)
+        self._call("step", opt.step, bounded=False)
         self._copy(model, core)
 
 
-def load(folder) -> Impl:
-    """Import the student's classes from ``folder``; a one-line ImplError (or check.CannotRun)
-    when they cannot be: no folder, a file missing, a syntax error, a deep learning framework,
-    an import that raises, a class missing, or an iteration that fails (``smoke_test``)."""
-    folder = Path(folder)
-    try:
-        preflight(folder)
-    except CannotRun as e:
-        raise ImplError(f"--impl {folder}: " + str(e).replace("the check", "the study")) from None
-    folder = folder.resolve()
-    files = local_imports([folder / "loss.py", folder / "optimizer.py"], folder)
-    for path in files:
-        for name, line in framework_imports(path):
-            raise ImplError(f"{path.name} line {line} imports {name}; the study runs NumPy code "
-                            "only (the course's rule): remove the import")
-    from softmax_mnist.course.check_child import CourseShims, FrameworkBlocker
+def import_classes(folder: Path, dog, import_seconds: float) -> tuple[type, type]:
+    """The student's SoftmaxCrossEntropyLoss and SGD, imported here with frameworks blocked
+    and the course's other files supplied; ImplError when that fails."""
+    from softmax_mnist.course.check_child import CheckTimeout, CourseShims, FrameworkBlocker
 
-    # their module names, but not those already imported (a numpy.py of theirs stays unused)
-    names = [p.stem for p in folder.glob("*.py") if p.stem in ("loss", "optimizer")
-             or p.stem not in sys.modules]
-    saved = {n: sys.modules.pop(n) for n in names if n in sys.modules}
-    blocker, shims = FrameworkBlocker({str(p) for p in folder.glob("*.py")}), CourseShims()
+    blocker = FrameworkBlocker({str(p) for p in folder.glob("*.py")})
     sys.meta_path.insert(0, blocker)
-    sys.meta_path.append(shims)
+    sys.meta_path.append(CourseShims())
     sys.path.insert(0, str(folder))
-    bytecode, sys.dont_write_bytecode = sys.dont_write_bytecode, True  # no __pycache__ in theirs
-    try:
-        classes = []
-        for module, cls in (("loss", "SoftmaxCrossEntropyLoss"), ("optimizer", "SGD")):
+    sys.dont_write_bytecode = True  # no __pycache__ in theirs
+    classes = []
+    for module, cls in (("loss", "SoftmaxCrossEntropyLoss"), ("optimizer", "SGD")):
+        dog.arm(import_seconds)
+        try:
             try:
                 mod = importlib.import_module(module)
-            except Exception as e:  # noqa: BLE001 - the student's import may raise anything
-                raise ImplError(f"{folder.name}: importing {module}.py raised {type(e).__name__}: {e}; "
-                                f"`softmax-mnist check {folder}` says where") from None
-            if Path(getattr(mod, "__file__", "") or "").resolve() != folder / f"{module}.py":
-                raise ImplError(f"`import {module}` found {mod.__file__}, not {folder / module}.py")
-            found = getattr(mod, cls, None)
-            if not isinstance(found, type):
-                raise ImplError(f"{folder.name}: {module}.py has no class {cls} (the course's name)")
-            classes.append(found)
-        if blocker.seen:
-            top, where = next(iter(blocker.seen.items()))
-            raise ImplError(f"{folder.name}: importing loss.py and optimizer.py imports {top} "
-                            f"({where}); the study runs NumPy code only: remove the import")
-    finally:
-        sys.dont_write_bytecode = bytecode
-        sys.path.remove(str(folder))
-        sys.meta_path.remove(blocker)
-        sys.meta_path.remove(shims)
-        for n in names:  # their modules live on in their classes, not under these names
-            sys.modules.pop(n, None)
-        sys.modules.update(saved)
-    impl = Impl(folder, classes[0], classes[1], files)
-    with _time_limit(SMOKE_SECONDS, f"{folder.name}: one iteration on a batch of 8 did not finish "
-                     f"within {SMOKE_SECONDS} s (an endless loop?); `softmax-mnist check {folder}` "
-                     "says where"):
-        impl.smoke_test()
-    return impl
+            finally:
+                dog.disarm()
+        except CheckTimeout:
+            raise ImplError(f"{folder.name}: importing {module}.py did not finish within "
+                            f"{import_seconds:g} s (code at the top level of a file runs on "
+                            "import)") from None
+        except (Exception, SystemExit) as e:  # noqa: BLE001 - the student's import may raise anything
+            raise ImplError(f"{folder.name}: importing {module}.py raised {type(e).__name__}: {e}; "
+                            f"`softmax-mnist check {folder}` says where") from None
+        if Path(getattr(mod, "__file__", "") or "").resolve() != folder / f"{module}.py":
+            raise ImplError(f"`import {module}` found {mod.__file__}, not {folder / module}.py")
+        found = getattr(mod, cls, None)
+        if not isinstance(found, type):
+            raise ImplError(f"{folder.name}: {module}.py has no class {cls} (the course's name)")
+        classes.append(found)
+    if blocker.seen:
+        top, where = next(iter(blocker.seen.items()))
+        raise ImplError(f"{folder.name}: importing loss.py and optimizer.py imports {top} "
+                        f"({where}); the study runs NumPy code only: remove the import")
+    return classes[0], classes[1]
 
 
-SMOKE_SECONDS = 10
+def worker_main() -> int:
+    """The worker: load the classes, then train what the study asks, one run at a time."""
+    from softmax_mnist.course.check_child import Watchdog, open_channel
 
+    spec, emit, requests = open_channel()
+    if hasattr(signal, "SIGINT"):  # Ctrl-C reaches the whole console: the study decides
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+    folder = Path(spec["folder"])
+    stop = threading.Event()
+    todo: list[dict] = []
+    ready = threading.Condition()
 
-@contextlib.contextmanager
-def _time_limit(seconds: float, message: str):
-    """ImplError(message) when the block runs past ``seconds`` (SIGALRM: main thread only;
-    elsewhere the block runs unbounded)."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
+    def read_requests():  # stop at once; train in turn; the study gone: end here too
+        for line in requests:
+            message = json.loads(line)
+            if message.get("stop"):
+                stop.set()
+            else:
+                with ready:
+                    todo.append(message)
+                    ready.notify()
+        os._exit(0)
 
-    def expire(signum, frame):
-        raise ImplError(message)
-
-    old = signal.signal(signal.SIGALRM, expire)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
+    threading.Thread(target=read_requests, daemon=True, name="impl-requests").start()
+    dog = Watchdog({str(p) for p in folder.glob("*.py")})
     try:
-        yield
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, old)
+        Loss, SGD = import_classes(folder, dog, spec["import_seconds"])
+        loaded = Loaded(folder, Loss, SGD, dog, spec["call_seconds"])
+        loaded.smoke_test(spec["smoke_seconds"])
+    except ImplError as e:
+        emit(event="error", message=str(e))
+        return 0
+    emit(event="ready")
+    runs = 0
+    while True:
+        with ready:
+            while not todo:
+                ready.wait()
+            message = todo.pop(0)
+        config = TrainConfig.from_dict(message["config"])
+        data = SimpleNamespace(**{k: np.load(Path(message["data"]) / f"{k}.npy", allow_pickle=False)
+                                  for k in ARRAYS})
+        log = (lambda line: emit(event="log", line=line)) if message["log"] else None
+        try:
+            core, history = loaded.train(config, data, log, stop.is_set)
+        except DivergenceError as e:
+            emit(event="diverged", message=str(e), history=asdict(e.history))
+        except Interrupted as e:
+            emit(event="interrupted", message=str(e), epoch=e.epoch, step=e.step)
+        except ImplError as e:
+            emit(event="error", message=str(e))
+        else:
+            runs += 1
+            path = Path(message["data"]).parent / f"weights-{os.getpid()}-{runs}.npz"
+            np.savez(path, W=core.W, b=core.b)
+            emit(event="done", history=asdict(history), weights=str(path))
+
+
+if __name__ == "__main__":
+    sys.exit(worker_main())
