@@ -294,7 +294,7 @@ def _run_plan(args, kind: str, plan, data_dir, quick: bool = False) -> int:
     from softmax_mnist.study import experiments as ex
     from softmax_mnist.study.checkpoint import Interrupted, catch_signals, checkpoint_path
     from softmax_mnist.study.results import save_results
-    from softmax_mnist.study.run import prepare_out_dir
+    from softmax_mnist.study.run import prepare_out_dir, remove_stale_temps, replaced_by, stage, swap_in
     from softmax_mnist.study.typeset import check_fonts
 
     check_fonts(args.lang)  # before any training: a missing CJK font is a one-line stop
@@ -309,6 +309,8 @@ def _run_plan(args, kind: str, plan, data_dir, quick: bool = False) -> int:
                               f"{', '.join(given)}")
         out = Path(args.resume)
         progress = ex.load_progress(out)
+        replaces = replaced_by(out, "progress.json")  # a --force study staged in <out>.partial
+        remove_stale_temps(out)
         plan, quick = progress["plan"], progress["meta"]["quick"]
         data_dir = data_dir or progress["meta"]["data_dir"]
         progress["meta"]["data_dir"] = str(resolve_data_dir(data_dir))
@@ -321,10 +323,15 @@ def _run_plan(args, kind: str, plan, data_dir, quick: bool = False) -> int:
         impl = impl_mod.load(impl_dir)
     trainer = impl.trainer if impl else None
     data, images = ex.load_study_data(data_dir, plan, quick)
+    ex.check_plan(plan, data)
     if not args.resume:
-        out = prepare_out_dir(args.out or f"runs/{kind}-{time.strftime('%Y%m%d-%H%M%S')}", args.force)
+        # over an old study with --force: staged in <out>.partial, swapped in once complete
+        out, replaces = stage(args.out or f"runs/{kind}-{time.strftime('%Y%m%d-%H%M%S')}",
+                              args.force)
+        out = prepare_out_dir(out, args.force)
         meta = {"seed": plan[0][2].seed, "quick": quick, "data_dir": str(resolve_data_dir(data_dir))}
-        progress = {"kind": kind, "plan": plan, "meta": meta, "finished": {}}
+        progress = {"kind": kind, "plan": plan, "meta": meta, "finished": {},
+                    **({"replaces": replaces.name} if replaces else {})}
         if impl:  # its name in the results, its path only here (for --resume), its files copied
             meta.update(impl.study_meta(plan))
             progress["impl_dir"] = str(impl.folder)
@@ -335,8 +342,8 @@ def _run_plan(args, kind: str, plan, data_dir, quick: bool = False) -> int:
     models: dict = {}
     finished = dict(progress["finished"])
 
-    def on_run(entry):  # after each run, so a kill loses at most the run in progress
-        progress["finished"][entry["name"]] = entry
+    def on_run(entries):  # after each run or pass, so a kill loses at most the one in progress
+        progress["finished"].update({e["name"]: e for e in entries})
         ex.save_progress(out, progress)
 
     with catch_signals() as stop:
@@ -356,12 +363,17 @@ def _run_plan(args, kind: str, plan, data_dir, quick: bool = False) -> int:
     if ref is not None:  # its own splits when its images are transformed (a sweep's best run)
         ref_config = TrainConfig.from_dict(next(r["config"] for r in results["runs"] if r["name"] == ref))
         ref_data = data_for(ref_config)
-        ex.save_reference(out, results, ref_data, models.get(ref), images[: len(ref_data.x_test)],
-                          trainer=trainer)
+        ex.save_reference(out, results, ref_data,
+                          ex.model_of(ref, results["runs"], models, data_for, trainer),
+                          images[: len(ref_data.x_test)])
     best = results["best"]["overall"]
     best_run = ex.save_best(out, results, models, data_for, trainer=trainer)
-    _build_report(out, args.lang, progress=progress_bars(args.quiet))
+    final = replaces or out
+    _build_report(out, args.lang, progress=progress_bars(args.quiet), shown=final)
     ex.finish_progress(out)
+    if replaces is not None:
+        swap_in(out, replaces)
+        out = final
     if ref is not None:
         print(f"model.npz: {ref}, the report's reference (the course's setting with momentum 0.9)"
               if kind == "study" else f"model.npz: {ref}, the best setting on validation")
@@ -378,18 +390,20 @@ def _run_plan(args, kind: str, plan, data_dir, quick: bool = False) -> int:
     return 0
 
 
-def _build_report(out, lang: str, typeset_only: bool = False, progress=None) -> None:
+def _build_report(out, lang: str, typeset_only: bool = False, progress=None, shown=None) -> None:
+    """Write the report in folder ``out``; the lines name ``shown`` (where it will be) or out."""
     from softmax_mnist.study.report import build_report
     from softmax_mnist.study.typeset import compile_pdf
 
     start = time.perf_counter()
+    where = shown or out
     if typeset_only:
         pages = compile_pdf(Path(out) / "report.typ")
-        print(f"report: {out}/report.pdf ({pages} pages) from {out}/report.typ")
+        print(f"report: {where}/report.pdf ({pages} pages) from {where}/report.typ")
         return
     paths = build_report(out, lang, progress)
-    print(f"report ({lang}): {out}/report.pdf ({paths.pages} pages), {out}/report.md, "
-          f"{out}/report.typ  {time.perf_counter() - start:.1f}s")
+    print(f"report ({lang}): {where}/report.pdf ({paths.pages} pages), {where}/report.md, "
+          f"{where}/report.typ  {time.perf_counter() - start:.1f}s")
 
 
 def cmd_study(args) -> int:

@@ -8,11 +8,14 @@ from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
 from softmax_mnist.core.data import PREPROCESS_MODES, VAL_SIZE
+from softmax_mnist.core.idx import NotRegularFile, read_regular
 from softmax_mnist.core.optimizer import check_settings
 from softmax_mnist.core.transforms import check_transform
 from softmax_mnist.errors import ConfigError, is_whole
 
 LR_DECAYS = ("none", "linear")
+MAX_EPOCHS = 1000  # the course trains 10; a run of 1000 MNIST epochs takes hours already
+MAX_TOML_BYTES = 1 << 20  # a settings file is a few lines
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -44,8 +47,8 @@ class TrainConfig:
             if not ok:
                 raise ConfigError(what, setting)
 
-        need(is_whole(self.epochs) and self.epochs >= 1,
-             f"epochs must be a whole number >= 1, got {self.epochs!r}", "epochs")
+        need(is_whole(self.epochs) and 1 <= self.epochs <= MAX_EPOCHS,
+             f"epochs must be a whole number in 1..{MAX_EPOCHS}, got {self.epochs!r}", "epochs")
         need(is_whole(self.batch_size) and self.batch_size >= 1,
              f"batch size must be a whole number >= 1, got {self.batch_size!r}", "batch_size")
         check_settings(self.lr, self.momentum, self.nesterov, self.weight_decay)
@@ -83,11 +86,16 @@ class TrainConfig:
 
 
 def read_toml(path: str | os.PathLike) -> dict:
-    """Parse a TOML file; any problem becomes a one-line ConfigError naming the file."""
+    """Parse a TOML file; any problem becomes a one-line ConfigError naming the file.
+
+    Only a regular file of at most MAX_TOML_BYTES is read (a FIFO would block, /dev/zero never
+    end). A UTF-8 byte order mark, which Windows Notepad writes, is skipped."""
     path = Path(path)
     try:
-        with open(path, "rb") as f:
-            return tomllib.load(f)
+        raw = read_regular(path, MAX_TOML_BYTES)
+        return tomllib.loads(raw.removeprefix(b"\xef\xbb\xbf").decode("utf-8"))
+    except NotRegularFile as e:
+        raise ConfigError(f"config file {path}: {e}; pass a TOML file") from None
     except FileNotFoundError:
         raise ConfigError(f"config file {path} not found; check the path") from None
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
@@ -95,4 +103,4 @@ def read_toml(path: str | os.PathLike) -> dict:
     except RecursionError:  # x = {a = {a = {... thousands deep
         raise ConfigError(f"{path}: not valid TOML (nested too deeply); fix the file") from None
     except OSError as e:
-        raise ConfigError(f"cannot read config file {path} ({e.strerror})") from None
+        raise ConfigError(f"cannot read config file {path} ({e.strerror or e})") from None

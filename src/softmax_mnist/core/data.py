@@ -56,6 +56,8 @@ MIRRORS = (
     "http://yann.lecun.com/exdb/mnist/",
 )
 NUM_CLASSES = 10
+# a label file holds at most a million labels of up to 8 bytes (images: idx.MAX_BYTES)
+MAX_LABEL_BYTES = 1_000_000 * 8
 PREPROCESS_MODES = ("course", "unit", "standardize")
 
 
@@ -109,7 +111,7 @@ def load_raw(data_dir: str | os.PathLike | None, kind: str) -> tuple[np.ndarray,
     # cap what is read by what the run can hold: images become float32 features (4 bytes a
     # value), labels int64; a header asking for more than the memory available is refused
     images = read_idx(img_path, memory_limit=available_memory(), copy_itemsize=4)
-    labels = read_idx(lab_path, memory_limit=available_memory(), copy_itemsize=8)
+    labels = read_idx(lab_path, MAX_LABEL_BYTES, memory_limit=available_memory(), copy_itemsize=8)
     if images.ndim != 3 or images.dtype != np.uint8:
         raise DataError(
             f"{img_path}: expected uint8 images of shape (N, rows, cols), "
@@ -117,6 +119,10 @@ def load_raw(data_dir: str | os.PathLike | None, kind: str) -> tuple[np.ndarray,
         )
     if labels.ndim != 1:
         raise DataError(f"{lab_path}: expected labels of shape (N,), got {labels.shape}")
+    if labels.dtype.kind not in "iu":  # NaN, inf or 2.5 is no class; a float file is no label file
+        raise DataError(f"{lab_path}: labels are stored as {labels.dtype}, not as whole numbers "
+                        "(MNIST labels are unsigned bytes 0..9); use the label file of the data "
+                        "set, or download it again")
     if len(images) != len(labels):
         raise DataError(
             f"{img_path.name} has {len(images):,} images but {lab_path.name} has "

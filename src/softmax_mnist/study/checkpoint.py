@@ -115,14 +115,19 @@ def load_checkpoint(path) -> tuple[TrainState, list[dict]]:
     if not losses.shape == accs.shape == (step, K):
         raise bad(f"losses {losses.shape} and accuracies {accs.shape} for the {step} steps done "
                   f"in this epoch by {K} settings")
+    live = [d is None for d in diverged]  # a diverged setting's last steps are inf or NaN
+    _check_values("step losses", losses[:, live], bad)
+    _check_values("step accuracies", accs[:, live], bad, accuracy=True)
     histories = []
     for k in range(K):
-        h = {n: series(f"history_{k}_{n}", 1).tolist() for n in names}
+        h = {n: series(f"history_{k}_{n}", 1) for n in names}
         for n, values in h.items():
-            whole = len(values) == epoch or (n in ("val_loss", "val_acc") and not values)
+            whole = len(values) == epoch or (n in ("val_loss", "val_acc") and not len(values))
             if n in EPOCH_FIELDS and not (whole or diverged[k] and len(values) < epoch):
                 raise bad(f"history {n} of setting {k} has {len(values)} values for {epoch} epochs")
-        histories.append(h)
+            _check_values(f"history {n} of setting {k}", values, bad, accuracy=n.endswith("_acc"),
+                          positive=n == "epoch_time")
+        histories.append({n: v.tolist() for n, v in h.items()})
     extra = [k for k in arrays if k.startswith("series_")]
     if extra:
         raise bad(f"unknown series {', '.join(k[7:] for k in extra)}")
@@ -132,10 +137,13 @@ def load_checkpoint(path) -> tuple[TrainState, list[dict]]:
     if set(params) != {"W", "b"} or unknown:
         raise bad(f"checkpoint arrays are {sorted(arrays)}, expected param_W, param_b, "
                   "velocities and series")
+    top = float(np.finfo(np.float32).max)  # training is float32: 1e300 as float64 is inf there
     for kind, group in (("weights", params), ("velocity", velocity)):
         for k, v in group.items():
-            if v.ndim != 2 or v.dtype.kind != "f" or not np.isfinite(v).all():
-                raise bad(f"checkpoint {kind} {k} not a matrix of finite floats ({v.dtype} {v.shape})")
+            if v.ndim != 2 or v.dtype.kind != "f" or not (np.isfinite(v).all()
+                                                           and np.abs(v).max(initial=0) <= top):
+                raise CheckpointError(f"{path}: checkpoint {kind} {k} are not finite float32 "
+                                      f"numbers ({v.dtype} {v.shape}): the file is damaged; {fix}")
     for k, v in velocity.items():
         if k not in params or v.shape != params[k].shape:
             raise bad(f"velocity {k} has shape {v.shape}, its weights "
@@ -143,6 +151,16 @@ def load_checkpoint(path) -> tuple[TrainState, list[dict]]:
     state = TrainState(epoch, step, small["rng_state"], losses, accs, histories, diverged,
                        {**params, **{f"velocity_{k}": v for k, v in velocity.items()}})
     return state, configs
+
+
+def _check_values(what: str, values: np.ndarray, bad, accuracy: bool = False,
+                  positive: bool = False) -> None:
+    """Every value finite; an accuracy in [0, 1], a time >= 0: what training can have made."""
+    if not np.isfinite(values).all():
+        raise bad(f"its {what} hold a value that is not finite")
+    low, high = (0.0, 1.0) if accuracy else (0.0, np.inf) if positive else (-np.inf, np.inf)
+    if values.size and not (low <= values.min() and values.max() <= high):
+        raise bad(f"its {what} go from {values.min():g} to {values.max():g}, outside {low:g}..{high:g}")
 
 
 def _check_rng_state(rng_state, bad) -> None:

@@ -40,7 +40,7 @@ from softmax_mnist.study import results as rs
 from softmax_mnist.study import timing
 from softmax_mnist.study.checkpoint import CheckpointError, load_checkpoint, restore, save_checkpoint
 from softmax_mnist.study.modelfile import save_model
-from softmax_mnist.study.run import train_model
+from softmax_mnist.study.run import read_json, train_model
 
 Log = Callable[[str], None] | None
 
@@ -236,12 +236,14 @@ def study_plan(quick: bool = False, seed: int = 0, seeds: int = SEEDS
     return plan
 
 
-def timing_plan(plan) -> dict[str, TrainConfig]:
+def timing_plan(plan, runs: list[dict] | None = None) -> dict[str, TrainConfig]:
     """The settings whose epoch time the study measures (interleaved, timing.epoch_times):
     in a study, the momentum settings and each batch size; in a sweep, one per distinct
-    batch size and optimizer kind (what changes the time of an epoch). First seed only."""
+    batch size and optimizer kind (what changes the time of an epoch). First seed only.
+    With the study's ``runs``, a setting that diverged is never timed (another of its kind is)."""
     seed0 = min(c.seed for _, _, c in plan)
-    first = [(rs.setting_of(n), g, c) for n, g, c in plan if c.seed == seed0]
+    diverged = {r["name"] for r in runs or () if r.get("status") != "ok"}
+    first = [(rs.setting_of(n), g, c) for n, g, c in plan if c.seed == seed0 and n not in diverged]
     out: dict[str, TrainConfig] = {}
     kinds = set()
     for name, group, c in first:
@@ -429,9 +431,23 @@ def _best_settings(results: dict) -> dict:
     return best
 
 
+def check_plan(plan, data: Splits) -> None:
+    """What can be checked of ``plan`` on ``data`` before any training or any folder is made:
+    unique names, a validation split to choose on, batch sizes the training split can fill."""
+    names = [name for name, _, _ in plan]
+    if len(set(names)) != len(names):
+        raise ConfigError(f"run names must be unique: {names}")
+    if not len(data.x_val):
+        raise ConfigError("the study chooses on the validation split; it needs val_size > 0")
+    for name, _, c in plan:  # fail before minutes of training, not in the middle
+        if c.batch_size > len(data.x_train):
+            raise ConfigError(f"run {name}: batch size {c.batch_size} is larger than the "
+                              f"{len(data.x_train):,} training images")
+
+
 def run_study(plan, data: Splits, log: Log = None, verbose: bool = False,
               meta: dict | None = None, models: dict | None = None,
-              finished: dict | None = None, on_run: Callable[[dict], None] | None = None,
+              finished: dict | None = None, on_run: Callable[[list[dict]], None] | None = None,
               checkpoint_file=None, stop=None, stack: bool = True,
               data_for: Callable[[TrainConfig], Splits] | None = None,
               time_epochs: bool = True, progress=None, trainer=None) -> dict:
@@ -441,7 +457,7 @@ def run_study(plan, data: Splits, log: Log = None, verbose: bool = False,
     identical to an earlier one is not trained again: its entry is copied (training is
     deterministic). When ``models`` is a dict, each finished run's model is stored in it.
     Faults: ``finished`` maps names to entries already done (a resumed study skips them);
-    ``on_run(entry)`` is called as each run ends; a run or a stacked pass checkpoints to
+    ``on_run(entries)`` is called as each run or stacked pass ends; a run or a pass checkpoints to
     ``checkpoint_file`` and stops with Interrupted when ``stop()`` turns true. Speed: with
     ``stack``, runs that differ only in optimizer numbers train together (``_stack_buckets``).
     With ``time_epochs``, the settings of ``timing_plan`` are then timed apart (timing.py):
@@ -461,15 +477,8 @@ def run_study(plan, data: Splits, log: Log = None, verbose: bool = False,
             raise ConfigError(f"a run with image transform {c.transform()} needs data_for=")
         return data_for(c)
 
+    check_plan(plan, data)
     names = [name for name, _, _ in plan]
-    if len(set(names)) != len(names):
-        raise ConfigError(f"run names must be unique: {names}")
-    if not len(data.x_val):
-        raise ConfigError("the study chooses on the validation split; it needs val_size > 0")
-    for name, _, c in plan:  # fail before minutes of training, not in the middle
-        if c.batch_size > len(data.x_train):
-            raise ConfigError(f"run {name}: batch size {c.batch_size} is larger than the "
-                              f"{len(data.x_train):,} training images")
     buckets = _stack_buckets(plan, finished) if stack and trainer is None else []
     bucket_of = {name: i for i, b in enumerate(buckets) for name, _, _ in b}
     started = datetime.now(timezone.utc).isoformat(timespec="seconds")
@@ -486,18 +495,21 @@ def run_study(plan, data: Splits, log: Log = None, verbose: bool = False,
     passes = [{"id": k, "runs": old[k], "seconds": None, "before_resume": True} for k in sorted(old)]
     n_jobs, job = len(buckets) + singles, 0
 
-    def record(entry, model):
-        """Keep a finished run; a final model's test numbers are measured now, so that a
-        resumed study has them too (a copy into another setting gets its own or none)."""
-        entry["test_loss"] = entry["test_acc"] = None
-        if entry["setting"] in FINAL and model is not None and len(data.x_test):
-            test = splits(config_of(entry))
-            entry["test_loss"], entry["test_acc"] = evaluate(model, test.x_test, test.y_test)
-        entries[entry["name"]] = entry
-        if model is not None:
-            models[entry["name"]] = model
+    def record(*done):
+        """Keep finished runs, each an (entry, model); a final model's test numbers are measured
+        now, so that a resumed study has them too (a copy into another setting gets its own or
+        none). The runs of one stacked pass are recorded together, in one on_run: a kill
+        cannot keep some of them, which would retrain the rest in a smaller stack."""
+        for entry, model in done:
+            entry["test_loss"] = entry["test_acc"] = None
+            if entry["setting"] in FINAL and model is not None and len(data.x_test):
+                test = splits(config_of(entry))
+                entry["test_loss"], entry["test_acc"] = evaluate(model, test.x_test, test.y_test)
+            entries[entry["name"]] = entry
+            if model is not None:
+                models[entry["name"]] = model
         if on_run is not None:
-            on_run(entry)
+            on_run([entry for entry, _ in done])
 
     for name, group, config in plan:
         if name in finished:
@@ -508,8 +520,8 @@ def run_study(plan, data: Splits, log: Log = None, verbose: bool = False,
             continue  # trained in an earlier stacked pass
         if config in done and done[config] in entries:  # deterministic: copy, do not retrain
             first = entries[done[config]]
-            record({**copy.deepcopy(first), "name": name, "setting": rs.setting_of(name),
-                    "group": group, "copy_of": first["name"]}, models.get(first["name"]))
+            record(({**copy.deepcopy(first), "name": name, "setting": rs.setting_of(name),
+                     "group": group, "copy_of": first["name"]}, models.get(first["name"])))
             continue
         job += 1
         head = f"[{job:>{len(str(n_jobs))}}/{n_jobs}]"
@@ -525,7 +537,7 @@ def run_study(plan, data: Splits, log: Log = None, verbose: bool = False,
             passes.append({"id": pass_id, "runs": [n for n, _, _ in bucket], "seconds": seconds})
             for n, _, c in bucket:
                 done.setdefault(c, n)
-                record(*out[n])
+            record(*(out[n] for n, _, _ in bucket))
             if log:
                 c = bucket[0][2]
                 good = [out[n][0] for n, _, _ in bucket if out[n][0]["status"] == "ok"]
@@ -539,7 +551,7 @@ def run_study(plan, data: Splits, log: Log = None, verbose: bool = False,
             entry, model = _train(name, group, config, splits(config), epoch_log,
                                   checkpoint_file, stop, progress, trainer)
             done.setdefault(config, name)
-            record(entry, model)
+            record((entry, model))
             if log:
                 what = (f"val {entry['final_val_acc']:.4f}" if entry["status"] == "ok" else
                         f"diverged after {len(entry['history']['val_acc'])} epoch(s)")
@@ -556,17 +568,17 @@ def run_study(plan, data: Splits, log: Log = None, verbose: bool = False,
     for r in runs:  # a sweep's final model: its best setting (retrained if a resume lost it)
         if r["setting"] == best.get("grid") and rs.ok(r) and len(data.x_test):
             test = splits(config_of(r))
-            model = models.get(r["name"]) or (trainer or train_model)(config_of(r), test)[0]
+            model = model_of(r["name"], runs, models, splits, trainer)
             r["test_loss"], r["test_acc"] = evaluate(model, test.x_test, test.y_test)
     timed: dict = {}
     t0 = time.perf_counter()
     if time_epochs:
-        configs = timing_plan(plan)
+        configs = timing_plan(plan, runs)
         if configs:
             if log:
                 log(f"timing: {len(configs)} settings, {timing.ROUNDS} interleaved epochs each "
                     f"after {timing.WARMUP} warm-up")
-            timed = {"epoch": timing.epoch_times(configs, data), "rounds": timing.ROUNDS,
+            timed = {"epoch": timing.epoch_times(configs, data, stop=stop), "rounds": timing.ROUNDS,
                      "warmup": timing.WARMUP,
                      "step": timing.step_cost({rs.BASELINE: {}, rs.REFERENCE: {"momentum": 0.9},
                                                rs.NESTEROV: {"momentum": 0.9, "nesterov": True}})}
@@ -590,6 +602,27 @@ def run_study(plan, data: Splits, log: Log = None, verbose: bool = False,
 
 
 # ---- writing -------------------------------------------------------------------------------
+
+
+def model_of(name: str, runs: list[dict], models: dict, data_for, trainer=None):
+    """The trained model of run ``name`` (of ``runs``, the results' entries): from ``models``,
+    else trained again as it was first trained, so with the same bits: in its stacked pass,
+    side by side with the same settings (alone, a model differs in the last bits), or alone.
+    A copy is its first run's model. ``data_for(config)``: the splits a config trains on."""
+    by_name = {r["name"]: r for r in runs}
+    name = by_name[name].get("copy_of") or name
+    if models.get(name) is None:
+        run = by_name[name]
+        mates = run.get("stacked_with") or [name]
+        data = data_for(config_of(run))
+        if trainer is None and len(mates) > 1:
+            out = _train_stacked([(n, by_name[n]["group"], config_of(by_name[n])) for n in mates],
+                                 data)
+            models.update({n: m for n, (_, m) in out.items() if m is not None})
+        else:
+            models[name] = (trainer or train_model)(config_of(run), data)[0]
+    return models[name]
+
 
 def _to_uint8_images(x: np.ndarray) -> np.ndarray:
     """Features (N, 784) -> (N, 28, 28) uint8, each image stretched to 0..255 (for display)."""
@@ -625,18 +658,18 @@ def save_reference(out_dir, results: dict, data: Splits, model=None,
                    images: np.ndarray | None = None, trainer=None) -> str | None:
     """Write model.npz and examples.npz of the reference run (``results["meta"]["reference"]``).
 
-    ``model`` is that run's trained model; when None it is trained again (same seed, same
-    weights), with ``trainer`` when given (run_study's). ``images``: the uint8 test images; when
-    None they are drawn from ``x_test``. Returns the reference run's name, or None when there
-    is none (every run diverged).
+    ``model`` is that run's trained model; when None it is trained again as it was (model_of:
+    same seed, same pass, same weights), with ``trainer`` when given (run_study's).
+    ``images``: the uint8 test images; when None they are drawn from ``x_test``. Returns the
+    reference run's name, or None when there is none (every run diverged).
     """
     name = results["meta"].get("reference")
     if name is None:
         return None
     run = next(r for r in results["runs"] if r["name"] == name)
     config = TrainConfig.from_dict(run["config"])
-    if model is None:
-        model, _ = (trainer or train_model)(config, data)
+    if model is None:  # in its stacked pass, as model_of does: the same bits
+        model = model_of(name, results["runs"], {}, lambda _: data, trainer)
     out = Path(out_dir)
     save_model(out / "model.npz", model, data.preprocess, data.stats,
                extra={"config": config.to_dict(), "run": name})
@@ -658,7 +691,7 @@ def save_best(out_dir, results: dict, models: dict, data_for, trainer=None) -> s
         return None
     config = config_of(run)
     data = data_for(config)
-    model = models.get(run["name"]) or (trainer or train_model)(config, data)[0]
+    model = model_of(run["name"], results["runs"], models, data_for, trainer)
     save_model(Path(out_dir) / "model-best.npz", model, data.preprocess, data.stats,
                extra={"config": config.to_dict(), "run": run["name"]}, transform=data.transform)
     return run["name"]
@@ -677,15 +710,16 @@ def load_progress(out_dir) -> dict:
     """Read progress.json back (plan as TrainConfigs); a ConfigError when there is none."""
     path = Path(out_dir) / "progress.json"
     try:
-        data = json.loads(path.read_text())
+        data = read_json(path)  # a regular file of a sensible size: a FIFO would block
         data["plan"] = [(n, g, TrainConfig.from_dict(c)) for n, g, c in data["plan"]]
         if not ({"quick", "data_dir"} <= set(data["meta"]) and isinstance(data["finished"], dict)):
             raise KeyError("meta or finished")
     except FileNotFoundError:
         raise ConfigError(f"no progress.json in {out_dir}: nothing to resume (the study finished "
                           "or the folder is not a study)") from None
-    except (OSError, ValueError, KeyError, TypeError) as e:
-        raise ConfigError(f"{path} is unreadable ({type(e).__name__}); start the study again") from None
+    except (OSError, ValueError, KeyError, TypeError, AttributeError, RecursionError) as e:
+        why = str(e) if isinstance(e, OSError) and not e.errno else type(e).__name__
+        raise ConfigError(f"{path} is unreadable ({why}); start the study again") from None
     return data
 
 

@@ -13,14 +13,17 @@ import csv
 import io
 import json
 import os
+import re
 import shutil
 import time
+from dataclasses import fields
 from pathlib import Path
 
 from softmax_mnist import __version__
 from softmax_mnist.core.batches import check_batch_size
 from softmax_mnist.core.config import TrainConfig
 from softmax_mnist.core.data import NUM_CLASSES, Splits, load_splits, resolve_data_dir
+from softmax_mnist.core.idx import read_regular
 from softmax_mnist.core.loop import History, Hooks, evaluate, fit
 from softmax_mnist.errors import ConfigError, output_error
 from softmax_mnist.fileio import atomic_write_json, atomic_write_text, replace_folder
@@ -28,35 +31,108 @@ from softmax_mnist.study.checkpoint import Interrupted, checkpoint_path, restore
 from softmax_mnist.study.modelfile import save_model
 from softmax_mnist.study.visualize import plot_history, save_figure
 
+MAX_JSON_BYTES = 1 << 26  # 64 MB: a full study's progress.json is under 1 MB
+
+
+def read_json(path: str | os.PathLike, limit: int = MAX_JSON_BYTES):
+    """The JSON in the regular file ``path`` (at most ``limit`` bytes; a FIFO or /dev/zero is
+    refused, core.idx.read_regular). OSError or ValueError (RecursionError too) when it cannot."""
+    return json.loads(read_regular(path, limit).decode("utf-8"))
+
+
+# the temporary names of fileio.atomic_write (mkstemp: ".NAME." + 8 characters + ".tmp"); a
+# write killed half-way leaves one, removed when the folder is next resumed
+TEMP_NAME = re.compile(r"\..+\.[a-z0-9_]{8}\.tmp")
+
+
+def remove_stale_temps(folder: str | os.PathLike) -> None:
+    """Remove the temporary files that writes killed half-way left in ``folder``."""
+    for p in Path(folder).iterdir():
+        if TEMP_NAME.fullmatch(p.name) and p.is_file():
+            p.unlink(missing_ok=True)
+
 
 def never_started(out: Path) -> bool:
     """True when folder ``out`` holds only the start of a run that never finished a step: a
     lone config.json (train) or a progress.json with no finished run (study, sweep), and no
     checkpoint. Such a folder has nothing to lose, so it is reused without --force."""
-    names = {p.name for p in out.iterdir()}
+    names = {p.name for p in out.iterdir() if not TEMP_NAME.fullmatch(p.name)}
     if names == {"config.json"}:
         return True
     if names == {"progress.json"}:
         try:
-            return not json.loads((out / "progress.json").read_text()).get("finished")
-        except (OSError, ValueError, AttributeError):
+            return not read_json(out / "progress.json").get("finished")
+        except (OSError, ValueError, AttributeError, RecursionError):
             return False
     return False
 
 
+def written_here(folder: Path) -> bool:
+    """True when ``folder`` is a run, study or sweep folder this package wrote, known by its own
+    files: a config.json of every TrainConfig setting and the package version (a run), a
+    progress.json of a study or sweep plan, or a results.json with its meta (a study or sweep).
+    Only such a folder is replaced by --force: any other may hold someone's files."""
+    def table(name: str) -> dict:
+        try:
+            found = read_json(folder / name)
+        except (OSError, ValueError, RecursionError):
+            return {}
+        return found if isinstance(found, dict) else {}
+
+    settings = {f.name for f in fields(TrainConfig)}
+    config, progress, results = table("config.json"), table("progress.json"), table("results.json")
+    return (settings | {"version"} <= set(config)
+            or progress.get("kind") in ("study", "sweep") and isinstance(progress.get("plan"), list)
+            or isinstance(results.get("meta"), dict) and "version" in results["meta"]
+            and isinstance(results.get("runs"), list))
+
+
+def replace_target(out: str | os.PathLike) -> Path | None:
+    """The folder that ``--force`` with ``--out out`` will replace, or None when ``out`` is free
+    (missing, empty, or a start that never finished a step). A folder this package did not
+    write, or one holding the current folder, is refused in one line."""
+    out = Path(out)
+    if not out.is_dir() or not any(out.iterdir()) or never_started(out):
+        return None
+    where = Path(os.path.abspath(out))
+    if not written_here(out):
+        raise ConfigError(f"output folder {out} is not a run, study or sweep folder written by "
+                          "softmax-mnist; --force replaces only those; choose another --out")
+    if Path.cwd().resolve().is_relative_to(where.resolve()):
+        raise ConfigError(f"output folder {out} holds the current folder, which --force would "
+                          "replace; run from outside it, or choose another --out")
+    return where
+
+
 def prepare_out_dir(out: str | os.PathLike, force: bool = False) -> Path:
     """Create ``out``; refuse a non-empty one unless ``force`` (results are never overwritten
-    silently), or unless it holds only a start that never completed a step."""
+    silently, and --force writes only over what this package wrote), or unless it holds only
+    a start that never completed a step."""
     out = Path(out)
     if out.exists() and not out.is_dir():
         raise ConfigError(f"output path {out} is a file; choose a folder name with --out")
-    if out.is_dir() and any(out.iterdir()) and not force and not never_started(out):
-        raise ConfigError(f"output folder {out} is not empty; choose another --out or pass --force")
+    if out.is_dir() and any(out.iterdir()) and not never_started(out):
+        if not force:
+            raise ConfigError(f"output folder {out} is not empty; choose another --out or pass --force")
+        replace_target(out)  # refuses a folder of someone else's files
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as e:  # a file on the way (--out afile/sub), read-only, /proc
         raise output_error(out, e) from None
     return out
+
+
+def stage(out: str | os.PathLike, force: bool) -> tuple[Path, Path | None]:
+    """Where a run, study or sweep asked to write into ``out`` writes: (folder, the folder it
+    replaces once complete, or None). With ``force`` over a folder of this package's, the new
+    work goes to ``<out>.partial`` (an earlier one that never finished is removed), so ``out``
+    holds the old whole folder until the new one is complete."""
+    target = replace_target(out) if force else None
+    if target is None:
+        return Path(out), None
+    staged = staging_path(target)
+    shutil.rmtree(staged, ignore_errors=True)
+    return staged, target
 
 
 def history_csv(history: History) -> str:
@@ -111,15 +187,14 @@ def train_run(config: TrainConfig, data_dir=None, out=None, log=None, force=Fals
     check_batch_size(config.batch_size, len(data.x_train))
     replaces = None
     if out is not None and not resume:
-        if force and out.is_dir() and any(out.iterdir()) and not never_started(out):
-            replaces, out = out, staging_path(out)
-            shutil.rmtree(out, ignore_errors=True)  # an earlier --force run that never finished
+        out, replaces = stage(out, force)
         out = prepare_out_dir(out, force)
         atomic_write_json(out / "config.json", {
             **config.to_dict(), "data_dir": str(data_dir), "version": __version__,
             **({"replaces": replaces.name} if replaces else {})})
     elif out is not None:
         replaces = replaced_by(out)
+        remove_stale_temps(out)
     ckpt = checkpoint_path(out) if out is not None else None
     start = time.perf_counter()
     try:
@@ -156,13 +231,26 @@ def staging_path(out: Path) -> Path:
     return out.with_name(out.name + ".partial")
 
 
-def replaced_by(folder: Path) -> Path | None:
-    """The folder a staged run in ``folder`` replaces when it completes (config.json says)."""
+def replaced_by(folder: str | os.PathLike, name: str = "config.json") -> Path | None:
+    """The folder a staged run (or study: ``name`` progress.json) in ``folder`` replaces when it
+    completes. Its file names it; it can only be the folder ``folder`` was staged for (the one
+    whose staging_path it is), so an edited file cannot make a resume replace another."""
+    folder = Path(folder)
     try:
-        name = json.loads((folder / "config.json").read_text(encoding="utf-8")).get("replaces")
-    except (OSError, ValueError, AttributeError):
+        saved = read_json(folder / name)
+    except (OSError, ValueError, RecursionError):
         return None
-    return folder.with_name(name) if isinstance(name, str) and "/" not in name else None
+    replaces = saved.get("replaces") if isinstance(saved, dict) else None
+    if replaces is None:
+        return None
+    here = folder.resolve()
+    target = here.with_name(here.name.removesuffix(".partial")) if here.name.endswith(".partial") \
+        and here.name != ".partial" else None
+    if target is None or replaces != target.name or staging_path(target) != here:
+        raise ConfigError(f"{folder / name}: replaces {replaces!r}, which is not the folder "
+                          f"{folder} was staged for; the file was edited: start again without "
+                          "--resume")
+    return target
 
 
 def swap_in(new: Path, target: Path) -> None:
@@ -174,9 +262,7 @@ def read_run_config(out) -> tuple[TrainConfig, str]:
     """The TrainConfig and data dir of an existing run folder (for --resume)."""
     path = Path(out) / "config.json"
     try:
-        if path.exists() and not path.is_file():  # a FIFO would block the read
-            raise OSError(f"{path} is not a regular file")
-        saved = json.loads(path.read_text(encoding="utf-8"))
+        saved = read_json(path)  # a regular file of a sensible size: a FIFO would block
     except (OSError, ValueError, RecursionError):  # UnicodeDecodeError is a ValueError
         raise ConfigError(f"{path} missing or unreadable; --resume needs a folder written by "
                           "`softmax-mnist train`") from None

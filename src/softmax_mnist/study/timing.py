@@ -24,6 +24,7 @@ from softmax_mnist.core.data import Splits
 from softmax_mnist.core.loop import fit
 from softmax_mnist.core.model import SoftmaxRegression
 from softmax_mnist.course.optimizer import SGD
+from softmax_mnist.errors import DivergenceError, Interrupted
 
 ROUNDS = 7
 WARMUP = 1
@@ -35,9 +36,11 @@ def _spread(times: list[float]) -> dict:
 
 
 def epoch_times(configs: dict[str, TrainConfig], data: Splits, rounds: int = ROUNDS,
-                warmup: int = WARMUP) -> dict:
+                warmup: int = WARMUP, stop=None) -> dict:
     """{name: {"times": [s per round], "median", "q1", "q3"}}: seconds of one training epoch
-    (no validation pass) of each config, interleaved round by round."""
+    (no validation pass) of each config, interleaved round by round. A config that diverges
+    (its epochs here run on past the study's, without decay) is left out of the answer.
+    ``stop()`` true (Ctrl+C) ends the timing with Interrupted, between two epochs."""
     state = {}
     train_only = replace(data, x_val=data.x_val[:0], y_val=data.y_val[:0])
     for name, c in configs.items():
@@ -48,11 +51,18 @@ def epoch_times(configs: dict[str, TrainConfig], data: Splits, rounds: int = ROU
     names = list(configs)
     times: dict[str, list[float]] = {n: [] for n in names}
     for r in range(warmup + rounds):
-        k = r % len(names)
+        k = r % len(names) if names else 0
         for name in names[k:] + names[:k]:  # rotate, so no setting always runs first
+            if stop is not None and stop():
+                raise Interrupted("stopped while timing the epochs")
             model, rng, velocity, c = state[name]
             start = time.perf_counter()
-            fit(c, train_only, model=model, rng=rng, velocity=velocity)  # one more epoch of it
+            try:
+                fit(c, train_only, model=model, rng=rng, velocity=velocity)  # one more epoch of it
+            except DivergenceError:
+                names.remove(name)
+                del times[name]
+                continue
             if r >= warmup:
                 times[name].append(time.perf_counter() - start)
     return {n: _spread(t) for n, t in times.items()}
