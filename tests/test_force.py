@@ -13,13 +13,15 @@ import pytest
 
 from softmax_mnist.apps.cli import main
 from softmax_mnist.study.checkpoint import Interrupted
-from softmax_mnist.study.run import train_run, written_here
+from softmax_mnist.study.run import train_run
 
 ONE = ["--epochs", "1", "-q"]
 
 
 def cli(*args: str, cwd=None) -> subprocess.CompletedProcess:
-    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1] / "src")}
+    import softmax_mnist  # the child imports the same package as the tests
+
+    env = {**os.environ, "PYTHONPATH": str(Path(softmax_mnist.__file__).resolve().parents[1])}
     return subprocess.run([sys.executable, "-m", "softmax_mnist.apps.cli", *args], cwd=cwd, env=env,
                           capture_output=True, text=True, timeout=300)
 
@@ -50,6 +52,8 @@ def test_force_refuses_a_folder_this_package_did_not_write(mnist_dir, tmp_path):
 
 
 def test_force_knows_its_own_folders(run_folder, tmp_path):
+    from softmax_mnist.study.run import written_here
+
     assert written_here(run_folder)
     fake = tmp_path / "fake"
     fake.mkdir()

@@ -77,7 +77,9 @@ def _add_train(sub) -> None:
     p.add_argument("--blur", type=float, dest="blur_sigma", metavar="SIGMA",
                    help="Gaussian blur of SIGMA pixels after that, e.g. 0.8 (default 0: off)")
     p.add_argument("--out", metavar="DIR", help="run folder (default runs/train-<time>)")
-    p.add_argument("--force", action="store_true", help="write into a non-empty --out")
+    p.add_argument("--force", action="store_true",
+                   help="replace the run in a non-empty --out (only a folder softmax-mnist wrote; "
+                        "the new run trains in OUT.partial and replaces it once complete)")
     p.add_argument("--resume", metavar="DIR",
                    help="continue the interrupted run in DIR (its settings come from DIR)")
     p.add_argument("--checkpoint-every", type=int, default=0, metavar="N",
@@ -241,7 +243,9 @@ def _study_flags(p: argparse.ArgumentParser, kind: str) -> None:
     p.add_argument("-v", "--verbose", action="store_true", help="also print a line per epoch")
     p.add_argument("-q", "--quiet", action="store_true",
                    help="no line per pass or run and no progress bars; only the final lines")
-    p.add_argument("--force", action="store_true", help="write into a non-empty --out")
+    p.add_argument("--force", action="store_true",
+                   help=f"replace the {kind} in a non-empty --out (only a folder softmax-mnist "
+                        "wrote; the new one works in OUT.partial and replaces it once complete)")
     p.add_argument("--resume", metavar="DIR", help="continue the interrupted study or sweep in "
                    "DIR at the first run that did not finish (its plan comes from DIR)")
     _lang_flag(p)
