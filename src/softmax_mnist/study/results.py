@@ -100,26 +100,28 @@ NUMBERS = ("final_train_acc", "final_val_acc", "final_val_loss", "test_acc", "te
 
 # What the report, the discussion and the figures read of results.json, and its types: a tampered
 # or damaged file is one line naming the field, never a traceback from deep inside the report.
-# "num": a number or null (NaN, inf); "int": a whole number; "frac": a number in [0, 1] or null;
-# "name": a run or setting name; {"*": spec}: a table of any keys; a listed key may be absent
-# unless it ends in "!"; keys not listed are not read and not checked.
+# "num": a finite number; "int": a whole number; "count": one above 0; "frac": a number in [0, 1];
+# "name": a run or setting name; a trailing "?": null too (json_safe writes NaN and inf as null).
+# [spec]: a list (["+", spec]: not empty); {"*": spec}: a table of any keys; a listed key may be
+# absent unless it ends in "!"; keys not listed are not read, so not checked.
 NAME_CHARS = r"[\w.,=+\-@ ]+"  # momentum-0.9@s1, lr=0.01,momentum=0.9@s0, best-no-ink-size
 _TIMES = {"times": ["num"], "median": "num", "q1": "num", "q3": "num"}
 SCHEMA = {
-    "meta": {"version": "str", "seed": "int", "seeds": ["int"], "quick": "bool", "started": "str",
-             "train_seconds": "num", "timing_seconds": "num", "thresholds": ["frac"],
+    "meta": {"version": "str", "seed": "int", "seeds": ["+", "int"], "quick": "bool", "started": "str",
+             "train_seconds": "num", "timing_seconds": "num", "thresholds": ["+", "frac"],
              "reference": "name", "impl": "str?", "impl_reference": ["name"],
              "machine": {"cpu": "str", "cores": "int", "python": "str", "numpy": "str", "typst": "str"}},
     "setup": {"n_train": "count", "n_val": "count", "n_test": "count", "preprocess": "str",
               "n_features": "count"},
-    "runs!": [{"name!": "name", "setting": "name", "group!": "name", "status!": "str", "error": "str?",
-               "config!": {"seed!": "int", "epochs": "count", "batch_size": "count", "lr": "num",
-                           "momentum": "num", "nesterov": "bool", "weight_decay": "num"},
-               "history!": {"*": ["num"], "train_acc": ["frac"], "val_acc": ["frac"]},
-               "epochs_to": {"*": "int?"}, "final_train_acc": "frac", "final_val_acc": "frac",
-               "test_acc": "frac", "final_train_loss": "num", "final_val_loss": "num",
-               "test_loss": "num", "pass": "int?", "stacked_with": ["name"], "seconds": "num",
-               "seconds_per_epoch": "num", "copy_of": "name"}],
+    "runs!": ["+", {"name!": "name", "setting": "name", "group!": "name", "status!": "str",
+                    "error": "str?",
+                    "config!": {"seed!": "int", "epochs": "count", "batch_size": "count", "lr": "num",
+                                "momentum": "num", "nesterov": "bool", "weight_decay": "num"},
+                    "history!": {"*": ["num?"], "train_acc": ["frac?"], "val_acc": ["frac?"]},
+                    "epochs_to": {"*": "int?"}, "final_train_acc": "frac?", "final_val_acc": "frac?",
+                    "test_acc": "frac?", "final_train_loss": "num?", "final_val_loss": "num?",
+                    "test_loss": "num?", "pass": "int?", "stacked_with": ["name"], "seconds": "num?",
+                    "seconds_per_epoch": "num?", "copy_of": "name"}],
     "groups": {"*": ["name"]},
     "best": {"*": "name?"},
     "passes": [{"id": "int", "runs!": ["name"], "seconds": "num"}],
@@ -131,19 +133,18 @@ def _kind_problem(value, kind: str) -> str | None:
     """Why ``value`` is not of the scalar ``kind`` of SCHEMA, or None."""
     if kind.endswith("?"):
         return None if value is None else _kind_problem(value, kind[:-1])
-    number = isinstance(value, (int, float)) and not isinstance(value, bool)
+    number = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
     whole = isinstance(value, int) and not isinstance(value, bool)
-    problem = {
+    return {
         "str": None if isinstance(value, str) else "must be text",
         "bool": None if isinstance(value, bool) else "must be true or false",
-        "num": None if value is None or number else "must be a number",
-        "frac": None if value is None or number and 0 <= value <= 1 else "must be a number from 0 to 1",
+        "num": None if number else "must be a number",
+        "frac": None if number and 0 <= value <= 1 else "must be a number from 0 to 1",
         "int": None if whole else "must be a whole number",
         "count": None if whole and value > 0 else "must be a whole number above 0",
         "name": None if isinstance(value, str) and re.fullmatch(NAME_CHARS, value)
         else "must be a run or setting name (letters, digits and . , = + - _ @)",
     }[kind]
-    return problem
 
 
 def _schema_problem(value, spec, where: str) -> tuple[str, str] | None:
@@ -154,8 +155,10 @@ def _schema_problem(value, spec, where: str) -> tuple[str, str] | None:
     if isinstance(spec, list):
         if not isinstance(value, list):
             return where, f"must be a list, got {json.dumps(value)[:40]}"
+        if spec[0] == "+" and not value:
+            return where, "is empty"
         for i, item in enumerate(value):
-            found = _schema_problem(item, spec[0], f"{where}[{i}]")
+            found = _schema_problem(item, spec[-1], f"{where}[{i}]")
             if found:
                 return found
         return None
@@ -184,11 +187,7 @@ def validate_results(results) -> None:
     """Raise ResultsError naming the first field of results.json (as loaded) that breaks SCHEMA,
     and the references between fields the report follows (a reference run that exists, seeds)."""
     found = _schema_problem(results, SCHEMA, "")
-    if found is None and not results["runs"]:
-        found = "runs", "is empty"
     meta = results.get("meta", {})
-    if found is None and meta.get("seeds") == []:
-        found = "meta.seeds", "is empty"
     names = {r["name"] for r in results["runs"]} if found is None else set()
     if found is None and "reference" in meta and meta["reference"] not in names:
         found = "meta.reference", f"names no run of the file ({meta['reference']!r})"
