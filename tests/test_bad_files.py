@@ -238,3 +238,25 @@ def test_a_study_resume_sweeps_the_temporary_files_a_kill_left(mnist_dir, tmp_pa
     assert main(["sweep", "--resume", str(out), str(grid), "-q", "--lang", "en"]) == 0
     assert not any(p.exists() for p in stale) and (out / "notes.tmp").exists()
     assert json.loads((out / "results.json").read_text(encoding="utf-8"))["runs"]
+
+
+@pytest.mark.parametrize("value", [5.0, float("nan"), -0.5])
+def test_a_progress_json_with_impossible_history_values_is_refused(mnist_dir, mnist_splits,
+                                                                   tmp_path, capsys, value):
+    """A finished run's history goes into results.json as it is: refused when read."""
+    from softmax_mnist.study import experiments as ex
+
+    grid = tmp_path / "grid.toml"
+    grid.write_text("[grid]\nlr = [0.1, 0.05]\n[fixed]\nepochs = 1\n", encoding="utf-8")
+    plan = ex.grid_plan(read_toml(grid))
+    entry = ex.run_study(plan[:1], mnist_splits, time_epochs=False)["runs"][0]
+    entry["history"]["val_acc"][0] = value
+    out = tmp_path / "sweep"
+    out.mkdir()
+    progress = {"kind": "sweep", "plan": [[n, g, c.to_dict()] for n, g, c in plan],
+                "finished": {entry["name"]: entry},
+                "meta": {"seed": 0, "quick": False, "data_dir": str(mnist_dir)}}
+    (out / "progress.json").write_text(json.dumps(progress), encoding="utf-8")  # NaN as NaN
+    assert main(["sweep", "--resume", str(out), str(grid), "-q", "--lang", "en"]) == 1
+    one_line(capsys, "progress.json", "history.val_acc[0]")
+    assert not (out / "results.json").exists()

@@ -200,7 +200,7 @@ def test_ctrl_c_in_the_timing_stops_the_study_with_a_resume_hint(mnist_splits):
     assert len(calls) == 3
 
 
-def test_study_force_over_an_old_study_is_staged_and_never_mixed(mnist_dir, tmp_path):
+def test_study_force_over_an_old_study_is_staged_and_never_mixed(mnist_dir, tmp_path, capsys):
     """`sweep --force` over a finished sweep works in <out>.partial: killed half-way, the old
     folder is untouched (its results, no new progress.json or checkpoint); resumed, the new
     sweep replaces it whole."""
@@ -215,6 +215,8 @@ def test_study_force_over_an_old_study_is_staged_and_never_mixed(mnist_dir, tmp_
     assert {p.name: p.read_bytes() for p in out.iterdir() if p.is_file()} == old
     staged = tmp_path / "sweep.partial"
     assert (staged / "progress.json").exists()
+    assert main(["sweep", "--resume", str(out), str(grid), "-q"]) == 1  # the old folder: a hint
+    assert "sweep.partial: resume that folder" in capsys.readouterr().err
     assert main(["sweep", "--resume", str(staged), str(grid), "-q", "--lang", "en"]) == 0
     assert not staged.exists()
     runs = json.loads((out / "results.json").read_text(encoding="utf-8"))["runs"]

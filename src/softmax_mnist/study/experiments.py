@@ -715,11 +715,28 @@ def load_progress(out_dir) -> dict:
         if not ({"quick", "data_dir"} <= set(data["meta"]) and isinstance(data["finished"], dict)):
             raise KeyError("meta or finished")
     except FileNotFoundError:
+        staged = Path(os.path.abspath(out_dir))
+        staged = staged.with_name(staged.name + ".partial")
+        if (staged / "progress.json").is_file():  # a --force study works beside the old one
+            raise ConfigError(f"no progress.json in {out_dir}; the interrupted study is in "
+                              f"{staged}: resume that folder") from None
         raise ConfigError(f"no progress.json in {out_dir}: nothing to resume (the study finished "
                           "or the folder is not a study)") from None
     except (OSError, ValueError, KeyError, TypeError, AttributeError, RecursionError) as e:
         why = str(e) if isinstance(e, OSError) and not e.errno else type(e).__name__
         raise ConfigError(f"{path} is unreadable ({why}); start the study again") from None
+    # the finished runs go into results.json as they are: what a run cannot have made (an
+    # accuracy of 5.0 or NaN, a name the plan does not have) is refused now, not in the report
+    names = {n for n, _, _ in data["plan"]}
+    try:
+        if data["finished"]:
+            rs.validate_results({"runs": list(data["finished"].values())})
+    except rs.ResultsError as e:
+        raise ConfigError(f"{path}: finished {e}; start the study again") from None
+    odd = [k for k, e in data["finished"].items() if k not in names or e["name"] != k]
+    if odd:
+        raise ConfigError(f"{path}: finished run {odd[0]!r} is not a run of its plan; start the "
+                          "study again")
     return data
 
 
