@@ -286,3 +286,94 @@ def test_page_and_assets_ship_inside_the_package(server):
         status, _, data = server.request("GET", asset)
         assert status == 200, asset
         assert not re.search(rb"(?:src|href|url)\s*[=(]\s*[\"']?https?://|//cdn", data), asset
+
+
+# ---- issue 20: what the pages need to say things in their own words, pause, remove ----------
+
+@pytest.mark.parametrize("settings, setting", [
+    ({"lr": -1}, "lr"), ({"lr": None}, "lr"), ({"momentum": 1}, "momentum"),
+    ({"nesterov": True}, "nesterov"), ({"weight_decay": -0.1}, "weight_decay"),
+    ({"batch_size": 0}, "batch_size"), ({"batch_size": 60000}, "batch_size"),
+    ({"epochs": 0}, "epochs"), ({"epochs": 1000}, "epochs"), ({"seed": -1}, "seed"),
+    ({"preprocess": "fancy"}, "preprocess"), ({"slow": "yes"}, "slow"),
+])
+def test_a_bad_setting_is_named_so_the_page_can_say_it_without_cli_flags(server, settings, setting):
+    status, body = server.post("/api/train", settings)
+    assert status == 400 and body["code"] == "setting" and body["setting"] == setting, body
+
+
+def test_refusals_carry_a_code(server):
+    status, body = server.post("/api/stop", {})
+    assert (status, body["code"]) == (409, "idle")
+    status, body = server.post("/api/pause", {})
+    assert (status, body["code"]) == (409, "idle")
+    status, _, answer = server.request("DELETE", "/api/runs/7")
+    assert (status, json.loads(answer)["code"], json.loads(answer)["run"]) == (409, "no_run", 7)
+
+
+def test_a_diverged_run_says_where_and_by_which_rule(server):
+    status, body = server.post("/api/train", {"lr": 1e6, "epochs": 2, "slow": False})
+    assert status == 202
+    _, epochs, last, _, _ = follow(server, body["id"])
+    assert last["status"] == "diverged" and epochs == [] and last["templates"] is None
+    summary = server.app.playground.get(body["id"]).summary()
+    d = summary["diverged"]
+    assert d["epoch"] == 1 and d["lr"] == 1e6 and d["limit"] == pytest.approx(10 * math.log(10))
+    assert d["loss"] is None or d["loss"] > d["limit"]  # a step's loss not finite, or the mean over
+    status, answer = server.request("POST", f"/api/runs/{body['id']}/predict", one_png(),
+                                    {"Content-Type": "image/png"})[0::2]
+    assert status == 409 and json.loads(answer)["code"] == "diverged"
+
+
+def test_pause_holds_the_run_between_two_steps_resume_goes_on_and_a_digit_is_read_meanwhile(server):
+    pg = server.app.playground
+    status, body = server.post("/api/train", {"epochs": 3, "slow": True})
+    assert status == 202
+    assert server.post("/api/pause", {}) == (200, {"id": body["id"], "paused": True})
+    run = pg.get(body["id"])
+    while run.status != "training" or run.steps == 0:  # the data loaded; held at its first step
+        time.sleep(0.05)
+    held = run.steps
+    time.sleep(1.0)  # an epoch's time in slow motion: not one step more while paused
+    assert run.steps == held and run.summary()["paused"] and run.epoch_rows == []
+    # in the first epoch (paused or not) the starting weights read a drawn digit: no HTTP 400
+    status, _, answer = server.request("POST", f"/api/runs/{body['id']}/predict", one_png(),
+                                       {"Content-Type": "image/png"})
+    assert status == 200 and len(json.loads(answer)["probs"]) == 10
+    # the run that trains cannot be removed
+    status, _, answer = server.request("DELETE", f"/api/runs/{body['id']}")
+    assert status == 409 and json.loads(answer)["code"] == "remove_training"
+    assert server.post("/api/resume", {}) == (200, {"id": body["id"], "paused": False})
+    while run.steps <= held + 5:
+        time.sleep(0.01)
+    server.post("/api/stop", {})
+    _, _, last, _, _ = follow(server, body["id"])
+    assert last["status"] == "stopped" and not pg.get(body["id"]).paused
+    assert pg.get(body["id"]).summary()["stopped_at"]["epoch"] == 1
+
+
+def test_a_removed_run_is_gone_for_every_page(server):
+    status, body = server.post("/api/train", {"epochs": 1, "batch_size": 55000, "slow": False})
+    follow(server, body["id"])
+    status, _, answer = server.request("DELETE", f"/api/runs/{body['id']}")
+    assert status == 200 and json.loads(answer) == {"id": body["id"], "removed": True}
+    for event, data in server.events():
+        if event == "runs":  # a page that opens now: the run list without it
+            assert body["id"] not in [r["id"] for r in data["runs"]]
+            break
+    assert server.request("GET", f"/api/runs/{body['id']}/model.npz")[0] == 404
+
+
+def test_the_most_confident_test_mistakes_with_what_the_model_saw(server, mnist_splits):
+    status, body = server.post("/api/train", {"epochs": 1, "slow": False})
+    _, _, last, _, _ = follow(server, body["id"])
+    mistakes = last["test"]["mistakes"]
+    assert len(mistakes) == 8
+    probs = [m["prob"] for m in mistakes]
+    assert probs == sorted(probs, reverse=True)  # the surest mistakes first
+    for m in mistakes:
+        assert m["pred"] != m["label"] == mnist_splits.y_test[m["index"]] and m["prob"] > m["prob_label"]
+        assert m["seen"].startswith("data:image/png;base64,") and len(m["evidence"]) == 2
+    summary = server.app.playground.get(body["id"]).summary()
+    assert summary["train_loss"] > 0  # the table's numbers: the last epoch's
+    assert summary["test_acc"] == last["test"]["acc"] and 0 < summary["val_acc"] < 1
