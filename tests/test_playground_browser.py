@@ -357,6 +357,8 @@ def test_diverged_run_among_normal_ones_hide_remove_pause_and_the_lr_100_warning
         expect(page.locator("#message")).to_contain_text("运行 #1：完成")  # follows the run
         train(page, momentum=0.9)
         expect(status_of(page, 2)).to_contain_text("完成", timeout=60_000)
+        expect(page.locator("#run-warning")).to_be_hidden()  # normal runs: no warning
+        expect(page.locator("#runs .high")).to_have_count(0)
         top = page.evaluate("window.lossChartTop")
         assert 1.5 < top < 3, top  # the first steps' loss, about ln 10
 

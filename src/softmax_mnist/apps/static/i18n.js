@@ -132,7 +132,7 @@ const STRINGS = {
     "diverge.advice": (lr) => `试试更小的学习率，例如 ${lr}。`,
     "diverge.wd": (wd) => `或者更小的权重衰减，例如 ${wd}。`,
     "warn.highLoss": (id, loss, acc, course, limit) =>
-      `注意：运行 #${id} 的训练损失是 ${loss}，远高于课程设置能达到的约 ${course}，尽管准确率（${acc}）看起来还不错。学习率太大：权重被推得很大，模型对它的每个答案都极其自信，答错时损失就非常大。损失超过 ${limit} 才会判为发散，所以这次运行没有被停下。试试小一些的学习率。`,
+      `注意：运行 #${id} 的训练损失是 ${loss}，远高于课程设置能达到的 ${course}，甚至高于均匀猜测（每个数字 10%）的 ln 10 ≈ 2.30，尽管准确率（${acc}）看起来还不错。学习率太大：权重被推得很大，模型对它的每个答案都极其自信，答错时损失就非常大。损失超过 ${limit} 才会判为发散，所以这次运行没有被停下。试试小一些的学习率。`,
     "charts.label": "实时曲线",
     "charts.hint": "点“训练”：每次运行的曲线会边训练边画在这里。",
     "charts.loss": "训练损失（按轮次；每个点是若干步的平均）",
@@ -298,7 +298,7 @@ const STRINGS = {
     "diverge.advice": (lr) => `Try a smaller learning rate, e.g. ${lr}.`,
     "diverge.wd": (wd) => `Or a smaller weight decay, e.g. ${wd}.`,
     "warn.highLoss": (id, loss, acc, course, limit) =>
-      `Note: run #${id}'s training loss is ${loss}, far above the ${course} or so that the course's settings reach, even though its accuracy (${acc}) looks fine. The learning rate is too large: the weights are pushed so far that the model is extremely sure of every answer, and each wrong one costs a huge loss. Only a loss over ${limit} counts as diverged, so this run was not stopped. Try a smaller learning rate.`,
+      `Note: run #${id}'s training loss is ${loss}, far above the ${course} that the course's settings reach and even above a uniform guess's ln 10 ≈ 2.30 (10% for each digit), though its accuracy (${acc}) looks fine. The learning rate is too large: the weights are pushed so far that the model is extremely sure of every answer, and each wrong one costs a huge loss. Only a loss over ${limit} counts as diverged, so this run was not stopped. Try a smaller learning rate.`,
     "charts.label": "live charts",
     "charts.hint": "Press Train: the curves of every run are drawn here as it trains.",
     "charts.loss": "Training loss, by epoch (each point: the mean of a few steps)",

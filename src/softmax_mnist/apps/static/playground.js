@@ -29,6 +29,10 @@ const state = {
 };
 
 const colorOf = (id) => PALETTE[(id - 1) % PALETTE.length];
+// DOM writes only when something changed: a write of the same text still costs the page a layout,
+// and the charts' frames come five times a second while a run trains
+function setText(el, text) { if (el.textContent !== text) el.textContent = text; }
+function setHidden(el, hidden) { if (el.hidden !== hidden) el.hidden = hidden; }
 const BLANK = "data:image/gif;base64,R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7"; // 1x1, clear
 
 // ---- settings ------------------------------------------------------------------------------
@@ -313,7 +317,7 @@ function highLoss(s) {
 function highLossText(s) {
   const acc = s.test_acc ?? s.val_acc;
   return t("warn.highLoss", s.id, fmtNum(s.train_loss), acc == null ? "–" : fmtPct(acc),
-           state.hello.course_loss, fmtNum(state.hello.divergence_limit));
+           state.hello.course_loss.join("–"), fmtNum(state.hello.divergence_limit));
 }
 
 // ---- buttons and the message: they follow the run ------------------------------------------
@@ -325,7 +329,7 @@ function renderButtons() {
   $("train").disabled = training || state.starting || !state.hello;
   $("stop").disabled = !training || state.stopping;
   $("pause").disabled = !training || state.stopping || !(run && run.summary && run.summary.status === "training");
-  $("pause").textContent = t(paused ? "btn.resume" : "btn.pause");
+  setText($("pause"), t(paused ? "btn.resume" : "btn.pause"));
   $("pause").setAttribute("aria-pressed", String(paused));
 }
 
@@ -347,7 +351,7 @@ function renderMessage() {
       error = s.status === "diverged" || s.status === "failed";
     }
   }
-  el.textContent = text;
+  setText(el, text);
   el.classList.toggle("error", error);
 }
 
@@ -425,16 +429,16 @@ function renderRuns() {
     r.radio.checked = id === state.selected;
     r.show.checked = !state.hidden.has(id);
     r.show.setAttribute("aria-label", t("runs.showLabel", label(s)));
-    r.name.textContent = label(s);
+    setText(r.name, label(s));
     r.status.className = `run-status ${s.status}`;
-    r.status.textContent = statusText(s);
+    setText(r.status, statusText(s));
     ["runs.trainLoss", "runs.valAcc", "runs.testAcc"].forEach((key, i) => { r.nums[i].dataset.label = t(key); });
-    r.nums[0].textContent = s.train_loss == null ? "–" : fmtNum(s.train_loss);
-    r.nums[0].classList.toggle("high", highLoss(s));
-    r.nums[0].title = highLoss(s) ? highLossText(s) : "";
-    if (highLoss(s)) r.nums[0].prepend("⚠ ");
-    r.nums[1].textContent = s.val_acc == null ? "–" : fmtPct(s.val_acc);
-    r.nums[2].textContent = s.test_acc == null ? "–" : fmtPct(s.test_acc);
+    const high = highLoss(s);
+    setText(r.nums[0], (high ? "⚠ " : "") + (s.train_loss == null ? "–" : fmtNum(s.train_loss)));
+    r.nums[0].classList.toggle("high", high);
+    r.nums[0].title = high ? highLossText(s) : "";
+    setText(r.nums[1], s.val_acc == null ? "–" : fmtPct(s.val_acc));
+    setText(r.nums[2], s.test_acc == null ? "–" : fmtPct(s.test_acc));
     r.remove.disabled = id === state.training;
     r.remove.setAttribute("aria-label", t("btn.removeLabel", label(s)));
     r.remove.title = t("btn.removeLabel", label(s));
@@ -451,9 +455,9 @@ function renderRuns() {
       r.link.title = t("runs.downloadTitle", id);
     }
   }
-  $("runs-none").hidden = state.order.length > 0;
-  $("runs").hidden = state.order.length === 0;
-  if (state.hello) $("runs-note").textContent = t("runs.note", state.hello.max_runs);
+  setHidden($("runs-none"), state.order.length > 0);
+  setHidden($("runs"), state.order.length === 0);
+  if (state.hello) setText($("runs-note"), t("runs.note", state.hello.max_runs));
 }
 
 function select(id) {
@@ -497,17 +501,17 @@ function setSrc(img, src) { // the same src set again would decode the picture a
 function renderSelected() {
   const run = state.runs.get(state.selected);
   const s = run && run.summary;
-  $("selected-name").textContent = s ? label(s) : "–";
-  $("selected-status").textContent = s ? [statusText(s), s.status === "diverged" ? divergenceText(s) : ""]
-    .filter(Boolean).join(" — ") : t("sel.none");
+  setText($("selected-name"), s ? label(s) : "–");
+  setText($("selected-status"), s ? [statusText(s), s.status === "diverged" ? divergenceText(s) : ""]
+    .filter(Boolean).join(" — ") : t("sel.none"));
   $("selected-status").classList.toggle("error", Boolean(s && s.status === "diverged"));
   const warn = s && highLoss(s);
-  $("run-warning").hidden = !warn;
-  $("run-warning").textContent = warn ? highLossText(s) : "";
+  setHidden($("run-warning"), !warn);
+  setText($("run-warning"), warn ? highLossText(s) : "");
   drawTemplates(run && run.templates);
   for (const c of templateCanvases) c.setAttribute("aria-label", t("draw.template", c.dataset.digit));
-  $("samples-note").hidden = Boolean(run && run.samples);
-  $("samples").hidden = !(run && run.samples);
+  setHidden($("samples-note"), Boolean(run && run.samples));
+  setHidden($("samples"), !(run && run.samples));
   sampleFigs.forEach(({ fig, img, cap }, d) => {
     const sample = run && run.samples && run.samples[d];
     fig.className = "";
@@ -567,10 +571,14 @@ function renderTest(test, s) {
   const table = $("confusion");
   renderMistakes(test && test.mistakes);
   if (!test) {
-    $("test-acc").textContent = s && s.status === "diverged" ? t("sel.testNone") : t("sel.testPending");
-    table.hidden = true;
+    setText($("test-acc"), s && s.status === "diverged" ? t("sel.testNone") : t("sel.testPending"));
+    setHidden(table, true);
+    table.shown = null;
     return;
   }
+  if (table.shown === test && table.lang === LANG) return; // the same result, already drawn
+  table.shown = test;
+  table.lang = LANG;
   const strong = document.createElement("strong");
   strong.textContent = fmtPct(test.acc);
   $("test-acc").replaceChildren(`${t("sel.testAcc")} `, strong, t("sel.testLoss", fmtNum(test.loss)));
@@ -677,7 +685,8 @@ function tipPlugin(kind) { // values on hover: each visible run's nearest point 
           if (state.hidden.has(id)) continue;
           const run = state.runs.get(id);
           const pts = kind === "loss" ? run.points : run.epochs.map((e) => [e.epoch, e.val_acc]);
-          if (!pts.length) continue;
+          const near = kind === "loss" ? 0.05 : 0.5; // epochs: a run that ended before x is not shown
+          if (!pts.length || x < pts[0][0] - near || x > pts.at(-1)[0] + near) continue;
           let best = pts[0];
           for (const p of pts) if (Math.abs(p[0] - x) < Math.abs(best[0] - x)) best = p;
           const v = kind === "loss" ? fmtNum(best[1]) : fmtPct(best[1]);
@@ -801,7 +810,7 @@ function redraw() {
   if (!state.chartsDirty) return;
   state.chartsDirty = false;
   const ids = charted();
-  $("charts-hint").hidden = ids.length > 0;
+  setHidden($("charts-hint"), ids.length > 0);
   const top = lossTop(ids);
   const clipped = ids.filter((id) => !state.hidden.has(id)
     && state.runs.get(id).points.some((p) => !(p[1] <= top * 1.05)));
@@ -818,8 +827,8 @@ function redraw() {
   charts.loss.setData(joined(runs.map((r) => [r.points.map((p) => p[0]),
     r.points.map((p) => (Number.isFinite(p[1]) ? p[1] : 1e30))])));
   charts.acc.setData(joined(runs.map((r) => [r.epochs.map((e) => e.epoch), r.epochs.map((e) => e.val_acc)])));
-  $("clipped").hidden = clipped.length === 0;
-  $("clipped").textContent = clipped.length ? t("charts.clipped", clipped.map((id) => `#${id}`).join(", ")) : "";
+  setHidden($("clipped"), clipped.length === 0);
+  setText($("clipped"), clipped.length ? t("charts.clipped", clipped.map((id) => `#${id}`).join(", ")) : "");
   window.lossChartData = charts.loss.data; // for tests and the curious: what is drawn
   window.lossChartTop = lossView.top;
   window.lossChartShown = charts.loss.series.slice(1).filter((ser) => ser.show).map((ser) => ser.runId);
