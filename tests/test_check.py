@@ -747,3 +747,14 @@ def test_without_posix_every_case_has_its_verdict(no_posix, mnist_dir):
     for case in ("correct", "no_max_shift", "huge_allocation", "python_loop"):
         report = check.run_check(CASES / case, mnist_dir)
         assert set(report.failed) == EXPECTED[case][0], (case, report.checks)
+
+
+def test_a_hang_inside_a_c_call_is_named_at_its_line(tmp_path):
+    """A C loop that holds the interpreter (no Python thread runs, no exception lands):
+    faulthandler's own thread still names the line."""
+    folder = frozen_case(tmp_path, "total = sum(range(10 ** 13))\n")
+    report = run_with_deadline(120, check.run_check, folder, checks=["frozen"])
+    frozen = report.checks[0]
+    line = line_of(folder / "optimizer.py", "sum(range(")
+    assert not frozen.passed and "did not finish within 10 s and was stopped" in frozen.message
+    assert f"it was running at optimizer.py line {line}" in frozen.message, frozen.message

@@ -19,6 +19,7 @@ import io
 import json
 import os
 import queue
+import re
 import secrets
 import signal
 import subprocess
@@ -342,9 +343,20 @@ class Child:
             why = "processes" if len(tree) > self.max_processes else "memory" if rss > self.memory else None
             if why:
                 self.stopped = why
+                self.poke()
                 self.kill()
                 self.events.put({"event": "stopped", "why": why})
                 return
+
+    def poke(self) -> None:
+        """Ask the child for its tracebacks (SIGUSR1 to faulthandler, where the system has it)
+        and give it a moment to write them, before it is ended."""
+        if hasattr(signal, "SIGUSR1") and self.proc.poll() is None:
+            try:
+                os.kill(self.proc.pid, signal.SIGUSR1)
+                time.sleep(0.2)
+            except OSError:
+                pass
 
     def next(self, timeout: float) -> dict | None:
         """The next event, None after ``timeout`` seconds. Also {"event": "eof"} when the channel
@@ -376,6 +388,11 @@ class Child:
                     p.kill()
                 except psutil.Error:
                     pass
+                except AttributeError:  # psutil's POSIX kill on a system without SIGKILL
+                    try:
+                        p.terminate()
+                    except psutil.Error:
+                        pass
         try:
             self.proc.wait(timeout=3)
         except subprocess.TimeoutExpired:
@@ -442,6 +459,20 @@ class Output:
         return " | ".join(lines[-n:])
 
 
+def where_in_dump(path: Path, folder: Path) -> str | None:
+    """'loss.py line 37': the most recent frame in the student's files among the tracebacks the
+    child's faulthandler wrote to ``path`` (check_child.Dumps), or None."""
+    try:
+        text = path.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return None
+    files = {str(p) for p in folder.glob("*.py")}
+    for match in re.finditer(r'^\s*File "(.+)", line (\d+)', text, re.M):
+        if match.group(1) in files:
+            return f"{Path(match.group(1)).name} line {match.group(2)}"
+    return None
+
+
 def _strings(value) -> bool:
     return isinstance(value, dict) and all(isinstance(k, str) and isinstance(v, str)
                                            for k, v in value.items())
@@ -452,8 +483,9 @@ def _run_child(folder: Path, data_dir: str, names: list[str], broken: dict, outp
     stop. Every wait has a deadline: a start-up, each check's limit plus GRACE, the gap between
     two checks, and the child's exit after its channel closed."""
     limits = _limits()
+    dump = Path(cwd) / "tracebacks.txt"
     spec = {"folder": str(folder), "data_dir": data_dir, "checks": names, "broken": broken,
-            "memory_mb": MEMORY_MB, "limits": limits}
+            "memory_mb": MEMORY_MB, "limits": limits, "dump": str(dump), "late": GRACE / 2}
     child = Child("softmax_mnist.course.check_child", spec, CHECK_EVENTS, output, cwd, MEMORY_MB)
     current, where, done, code = None, {}, set(), None
     deadline = time.monotonic() + limits["import"] + GRACE + 10  # + the child's own start-up
@@ -476,11 +508,11 @@ def _run_child(folder: Path, data_dir: str, names: list[str], broken: dict, outp
                     if current is not None or code != 0:
                         yield {"event": "lost", "check": current, "why": "died", "code": code}
                     return
-            if kind == "stopped":
-                yield {"event": "lost", "check": current, "why": child.stopped, "where": where.get(current)}
-                return
-            if event is None:
-                yield {"event": "lost", "check": current, "why": "hung", "where": where.get(current)}
+            if kind == "stopped" or event is None:
+                if event is None:
+                    child.poke()
+                at = where.get(current) or where_in_dump(dump, folder)
+                yield {"event": "lost", "check": current, "why": child.stopped or "hung", "where": at}
                 return
             if kind == "limits":
                 child.watch_memory = event["memory"] == "none"

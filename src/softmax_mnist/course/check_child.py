@@ -4,8 +4,8 @@ and runs the checks on them, reporting one JSON line per event to the parent (ch
     python -X utf8 -m softmax_mnist.course.check_child      (the spec as one JSON line on stdin)
 
 Spec: {"key", "folder", "data_dir", "checks": [names], "broken": {method: why}, "memory_mb",
-"limits": {name: seconds}}. Events, each with the spec's "key": {"event": "limits", "memory":
-"rlimit" | "none"}, {"event": "ready"},
+"limits": {name: seconds}, "dump": a file for tracebacks (Dumps), "late": seconds}. Events, each
+with the spec's "key": {"event": "limits", "memory": "rlimit" | "none"}, {"event": "ready"},
 {"event": "start", "check"}, {"event": "result", "check", "passed", "message", "hint", "seconds",
 "broken", "frameworks"}, {"event": "where", "check", "where", "why"}, {"event": "fatal", "error",
 "data"}. The events go to this process's own stdout, kept as a private copy (``channel``); file
@@ -967,13 +967,16 @@ class Watchdog:
         self.seconds = 0.0
         self.told: set[tuple[str, str]] = set()
         self.fired = False
+        self.wake_at = 0.0  # when the thread wakes next by itself
         threading.Thread(target=self._run, name="check-watchdog", daemon=True).start()
 
     def arm(self, seconds: float) -> None:
         with self.cond:
-            self.seconds, self.deadline, self.told = seconds, time.monotonic() + seconds, set()
+            self.seconds, self.deadline = seconds, time.monotonic() + seconds
+            self.told.clear()
             self.fired = False
-            self.cond.notify()
+            if self.deadline < self.wake_at:  # else it wakes first anyway: no thread switch per call
+                self.cond.notify()
 
     def disarm(self) -> None:
         with self.cond:
@@ -1003,6 +1006,7 @@ class Watchdog:
                 wait = 0.05 if process is not None else None
                 if self.deadline is not None:
                     wait = min(wait or 1e9, max(self.deadline - now, 0.0))
+                self.wake_at = float("inf") if wait is None else now + wait
                 self.cond.wait(wait)
                 deadline = self.deadline
                 if deadline is not None and time.monotonic() >= deadline:
@@ -1015,8 +1019,49 @@ class Watchdog:
                         self._tell("memory")
 
 
+class Dumps:
+    """Tracebacks written by faulthandler's own C thread, which runs while the student's code
+    holds the interpreter inside a NumPy call (where no Python thread can look): after the
+    check's limit plus ``late`` seconds, and at once on SIGUSR1 where the system has it (the
+    parent asks before it ends this process). The parent reads the file: check.where_in_dump."""
+
+    def __init__(self, path: str, late: float):
+        import faulthandler
+
+        self.faulthandler, self.late = faulthandler, late
+        self.file = open(path, "w", encoding="utf-8")  # noqa: SIM115 - open while this process lives
+        if hasattr(faulthandler, "register") and hasattr(signal_module(), "SIGUSR1"):
+            faulthandler.register(signal_module().SIGUSR1, file=self.file, all_threads=True)
+
+    def arm(self, seconds: float) -> None:
+        self.file.seek(0)
+        self.file.truncate()
+        self.faulthandler.dump_traceback_later(seconds + self.late, file=self.file)
+
+    def disarm(self) -> None:
+        self.faulthandler.cancel_dump_traceback_later()
+
+
+def signal_module():
+    import signal
+
+    return signal
+
+
+def end_with_parent(stdin) -> None:
+    """End this process when the parent's end of stdin closes (the parent ended, or ended us):
+    an orphan would otherwise run the student's code on, whatever it does."""
+    def wait():
+        while stdin.read(65536):
+            pass
+        os._exit(1)
+
+    threading.Thread(target=wait, name="check-parent", daemon=True).start()
+
+
 def main() -> int:
-    spec, emit, _ = open_channel()
+    spec, emit, stdin = open_channel()
+    end_with_parent(stdin)
     memory = limit_memory(spec["memory_mb"])
     limit_processes()
     emit(event="limits", memory=memory)
@@ -1027,13 +1072,16 @@ def main() -> int:
     current = [None]
     dog = Watchdog(files, lambda where, why: emit(event="where", check=current[0], where=where, why=why),
                    memory_mb=spec["memory_mb"] if memory == "none" else None)
+    dumps = Dumps(spec["dump"], spec["late"])
     import_limit = spec["limits"]["import"]
     dog.arm(import_limit)
+    dumps.arm(import_limit)
     try:
         try:
             student = Student(folder)
         finally:
             dog.disarm()
+            dumps.disarm()
     except CheckTimeout:
         emit(event="fatal", error=f"importing loss.py and optimizer.py did not finish within "
              f"{import_limit:g} s (code at the top level of a file runs on import)")
@@ -1061,11 +1109,14 @@ def main() -> int:
             message = f"not run: {blocked[0]}() {broken[blocked[0]]}"
         else:
             try:
-                dog.arm(spec["limits"].get(name, spec["limits"]["default"]))
+                limit = spec["limits"].get(name, spec["limits"]["default"])
+                dog.arm(limit)
+                dumps.arm(limit)
                 try:
                     message = FUNCTIONS[name](student, ctx)
                 finally:
                     dog.disarm()
+                    dumps.disarm()
                 passed = True
             except CheckFailed as e:
                 message, hint = e.message, e.hint
