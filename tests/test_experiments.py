@@ -26,7 +26,7 @@ from softmax_mnist.study.run import train_model
 TIME_KEYS = {"seconds", "seconds_per_epoch"}
 ENTRY_KEYS = {"name", "setting", "group", "config", "status", "error", "history", "epochs_to",
               "final_train_acc", "final_train_loss", "final_val_acc", "final_val_loss",
-              "test_acc", "test_loss"}
+              "test_acc", "test_loss", "val_correct"}
 
 
 def make_splits(seed: int = 1, n=(1200, 400, 400), spread: float = 0.1) -> Splits:
@@ -83,6 +83,8 @@ def test_run_one_records_what_the_schema_asks(splits):
     assert set(h) == set(rs.HISTORY_KEYS) and "epoch_time" not in h
     assert all(len(v) == 3 for v in h.values())
     assert r["final_val_acc"] == h["val_acc"][-1] and r["final_val_loss"] == h["val_loss"][-1]
+    # which validation images it got right, for the paired comparisons of the report
+    assert rs.correct_of(r, len(splits.y_val)).mean() == pytest.approx(r["final_val_acc"])
     # a run trained alone keeps its own time
     assert r["seconds"] > 0 and 0 < r["seconds_per_epoch"] <= r["seconds"] / 3
     # train and test numbers are those of the final model, computed the one way
@@ -171,17 +173,17 @@ def test_study_plan_is_the_course_study_with_seeds_and_controls():
     assert len(set(names)) == len(names)
     cfg = {n: c for n, _, c in plan}
     assert all(c.seed == int(n.rsplit("@s", 1)[1]) for n, c in cfg.items())
-    # every course setting with three seeds; the heat map, the preset and its ablation with one
+    # every setting with three seeds, the preset and its ablation too; the heat map with one
     seeds: dict[str, dict] = {}
     for n, g, c in plan:
         seeds.setdefault(g, {}).setdefault(rs.setting_of(n), set()).add(c.seed)
     assert {g: len(v) for g, v in seeds.items()} == {
-        "momentum": 5, "lr": len(ex.LRS), "batch_size": 2 * len(ex.BATCH_SIZES),
-        "lr_batch": len(ex.LRS) * len(ex.BATCH_SIZES), "preset": 1 + len(ex.ABLATION)}
+        "momentum": 7, "lr": len(ex.LRS), "batch_size": 2 * len(ex.BATCH_SIZES),
+        "lr_batch": len(ex.LRS) * len(ex.BATCH_SIZES), "preset": 2 + len(ex.ABLATION)}
     for g, per_setting in seeds.items():
-        want = {3} if g in ("lr_batch", "preset") else {3, 4, 5}
+        want = {3} if g == "lr_batch" else {3, 4, 5}
         assert all(v == want for v in per_setting.values()), g
-    assert set(seeds["preset"]) == {"best"} | {f"best-{k}" for k in ex.ABLATION}
+    assert set(seeds["preset"]) == {"best", rs.BEST_SHORT} | {f"best-{k}" for k in ex.ABLATION}
 
     course = TrainConfig(epochs=10, batch_size=100, lr=0.01, momentum=0.0, seed=4, val_size=5000)
     m9 = replace(course, momentum=0.9)
@@ -189,7 +191,9 @@ def test_study_plan_is_the_course_study_with_seeds_and_controls():
     assert momentum == {
         "momentum-0": course, "momentum-0.9": m9, "nesterov-0.9": replace(m9, nesterov=True),
         "sgd-equal-step": replace(course, lr=0.1),           # 0.01 / (1 - 0.9)
-        "momentum-0.9-lr-0.001": replace(m9, lr=0.001)}     # 0.01 * (1 - 0.9)
+        "momentum-0.9-lr-0.001": replace(m9, lr=0.001),     # 0.01 * (1 - 0.9)
+        # plain SGD at the effective steps of momentum 0.9 at lr 0.1 and 0.5
+        "sgd-lr-1": replace(course, lr=1.0), "sgd-lr-5": replace(course, lr=5.0)}
     assert [c.lr for n, g, c in plan if g == "lr" and c.seed == 3] == list(ex.LRS)
     assert all(c.momentum == 0.9 and c.epochs == 10 for n, g, c in plan if g == "lr")
 
@@ -211,6 +215,7 @@ def test_study_plan_is_the_course_study_with_seeds_and_controls():
     assert best.transform() is not None and best.epochs == 20 and best.lr_decay != "none"
     assert cfg["best-no-transform@s3"].transform() is None
     assert cfg["best-no-decay@s3"] == replace(best, lr_decay="none")
+    assert cfg[f"{rs.BEST_SHORT}@s5"] == replace(best, epochs=10, seed=5)  # the course's epochs
 
 
 def test_study_plan_quick_and_other_seed_counts():
@@ -220,10 +225,11 @@ def test_study_plan_quick_and_other_seed_counts():
     assert {c.batch_size for _, g, c in quick if g == "batch_size"} == set(ex.QUICK["batch_sizes"])
     settings = {rs.setting_of(n) for n, g, _ in quick if g != "preset"}
     heat = len(ex.QUICK["lrs"]) * len(ex.QUICK["batch_sizes"])
-    assert len(settings) == 5 + len(ex.QUICK["lrs"]) + 2 * len(ex.QUICK["batch_sizes"]) + heat
-    assert len(quick) == 3 * (len(settings) - heat) + heat + 1 + len(ex.ABLATION)
+    assert len(settings) == 7 + len(ex.QUICK["lrs"]) + 2 * len(ex.QUICK["batch_sizes"]) + heat
+    preset = 1 + len(ex.ABLATION)  # quick: no separate 10-epoch preset (its epochs are 2)
+    assert len(quick) == 3 * (len(settings) - heat + preset) + heat
     one = ex.study_plan(quick=True, seed=7, seeds=1)
-    assert {c.seed for _, _, c in one} == {7} and len(one) == len(settings) + 1 + len(ex.ABLATION)
+    assert {c.seed for _, _, c in one} == {7} and len(one) == len(settings) + preset
     assert [n for n, _, _ in one][:2] == ["momentum-0@s7", "momentum-0.9@s7"]
 
 
@@ -263,7 +269,7 @@ def test_study_results_shape(quick_study, splits):
     assert res["setup"]["n_train"] == 1200 and res["setup"]["n_test"] == 400
     assert res["groups"]["momentum"][:5] == ["momentum-0@s0", "momentum-0.9@s0", "nesterov-0.9@s0",
                                              "sgd-equal-step@s0", "momentum-0.9-lr-0.001@s0"]
-    assert len(res["groups"]["momentum"]) == 15
+    assert len(res["groups"]["momentum"]) == 21  # 7 settings x 3 seeds
     for r in res["runs"]:
         assert ENTRY_KEYS <= set(r), r["name"]
         assert r["setting"] == rs.setting_of(r["name"]) and set(r["history"]) == set(rs.HISTORY_KEYS)
@@ -863,25 +869,80 @@ def test_stat_mean_and_sample_sd():
     assert rs.stat([0.5]).sd == 0.0 and math.isnan(rs.stat([]).mean) and rs.stat([]).n == 0
 
 
-def test_noise_adds_seed_spread_and_sampling_error():
-    a, b = rs.stat([0.90, 0.92, 0.94]), rs.stat([0.95])
-    want = 2 * math.sqrt(0.02 ** 2 / 3 + 0.92 * 0.08 / 10000 + 0.95 * 0.05 / 10000)
-    assert rs.noise(a, b, 10000) == pytest.approx(want) == pytest.approx(0.02412, abs=1e-5)
-    assert rs.noise(b, a, 10000) == pytest.approx(want)
-    # one seed each, no spread: the sampling error alone, which shrinks with more images
-    one = rs.stat([0.9])
-    assert rs.noise(one, one, 100) == pytest.approx(2 * math.sqrt(2 * 0.09 / 100))
-    assert rs.noise(one, one, 10000) < rs.noise(one, one, 100)
+M = 5000  # validation images
 
 
-def test_differs_only_beyond_the_noise():
-    a = rs.stat([0.90, 0.92, 0.94])               # noise against b: 0.0241
-    assert rs.differs(a, rs.stat([0.95]), 10000)  # 0.03 apart
-    assert not rs.differs(a, rs.stat([0.94]), 10000)  # 0.02 apart: within noise
-    assert not rs.differs(a, a, 10000)
-    tight = rs.stat([0.920, 0.920, 0.920])
-    assert rs.differs(tight, rs.stat([0.935, 0.935, 0.935]), 60000)
-    assert not rs.differs(tight, rs.stat([0.935, 0.935, 0.935]), 1000)  # too few images to tell
+def paired_setting(setting, correct_by_seed, loss=0.3):
+    """A results dict's runs of ``setting``: one per seed, with its per-image correctness."""
+    return [{"name": rs.run_name(setting, k), "setting": setting, "group": "g",
+             "config": {"lr": 0.01, "seed": k}, "status": "ok",
+             "history": {"train_loss": [loss], "train_acc": [0.9], "val_loss": [0.3],
+                         "val_acc": [float(c.mean())]},
+             "final_val_acc": float(c.mean()), "val_correct": rs.pack_correct(c)}
+            for k, c in enumerate(correct_by_seed)]
+
+
+def pair(a_seeds, b_seeds, loss_b=0.3):
+    res = {"setup": {"n_val": M}, "meta": {}, "runs": paired_setting("a", a_seeds)
+           + paired_setting("b", b_seeds, loss_b)}
+    return rs.summarize(res, "a"), rs.summarize(res, "b")
+
+
+def base_seeds(rng, p=0.92):
+    return [rng.random(M) < p for _ in range(3)]
+
+
+def test_per_image_correctness_round_trips_through_results_json():
+    c = np.random.default_rng(0).random(M) < 0.9
+    run = json.loads(json.dumps({"val_correct": rs.pack_correct(c)}))
+    assert np.array_equal(rs.correct_of(run, M), c)
+    assert rs.correct_of({}, M) is None and rs.correct_of({"val_correct": "!!"}, M) is None
+
+
+def test_the_paired_rule_finds_a_consistent_small_gain():
+    """b gets 25 more of the same images right in every seed (0.5 points): the rule, which pairs
+    the two on the same images, finds it; two independent binomial errors (the old rule's
+    bound of about 1.1 points) would not."""
+    rng = np.random.default_rng(1)
+    a = base_seeds(rng)
+    fix = [np.flatnonzero(~c)[:25] for c in a]  # 25 images a gets wrong, b right, per seed
+    b = [c.copy() for c in a]
+    for c, idx in zip(b, fix):
+        c[idx] = True
+    sa, sb = pair(a, b, loss_b=0.28)
+    c = rs.compare(sa, sb, M)
+    assert c.paired and c.gain == pytest.approx(0.005) and c.per_seed == pytest.approx((0.005,) * 3)
+    assert c.real and c.noise < 0.005 and rs.differs(sa, sb, M)
+    unpaired = 2 * math.sqrt(2 * 0.92 * 0.08 / M)
+    assert unpaired > 0.01 > c.gain  # the old rule's bound: 'within noise'
+    assert c.loss_gain == pytest.approx(-0.02) and c.loss_real  # lower loss in every seed
+    assert not rs.compare(sb, sb, M).real
+
+
+@pytest.mark.parametrize("per_seed", [(30, -10, 25), (75, 5, 5)])
+def test_the_paired_rule_does_not_call_a_seed_noise_gap_real(per_seed):
+    """b's lead changes from seed to seed: opposite signs, or one seed carrying the mean
+    (0.5, 0.03, 0.03 points: beyond two standard errors only if the seeds are ignored)."""
+    rng = np.random.default_rng(2)
+    a = base_seeds(rng)
+    b = []
+    for c, k in zip(a, per_seed):
+        c2 = c.copy()
+        idx = np.flatnonzero(~c if k > 0 else c)[: abs(k)]
+        c2[idx] = k > 0
+        b.append(c2)
+    sa, sb = pair(a, b)
+    c = rs.compare(sa, sb, M)
+    assert c.gain == pytest.approx(sum(per_seed) / 3 / M)
+    assert not c.real and not rs.differs(sa, sb, M)
+
+
+def test_the_paired_rule_without_per_image_data_falls_back_to_binomial_errors():
+    rng = np.random.default_rng(3)
+    sa, sb = pair(base_seeds(rng), base_seeds(rng, 0.95))
+    sa = replace(sa, by_seed={k: (v[0], v[1], None) for k, v in sa.by_seed.items()})
+    c = rs.compare(sa, sb, M)
+    assert not c.paired and c.real  # 3 points apart: beyond even the unpaired bound
 
 
 def hand_run(setting, seed, val_acc, status="ok", group="g", test_acc=None, **config):

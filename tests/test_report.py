@@ -70,12 +70,13 @@ def test_momentum_that_only_matches_its_equal_step_control_says_so(lang):
     text = " ".join(ds.momentum_text(s["momentum-0"], s["momentum-0.9"], s["sgd-equal-step"],
                                      s["momentum-0.9-lr-0.001"], None, [0.9, 0.92], N_VAL, lang))
     if lang == "en":
-        assert "within noise of momentum 0.9" in text
-        assert "within noise of plain SGD" in text
+        assert "momentum 0.9 is within noise of it" in text
+        assert "within noise of plain SGD (0.9195 ± 0.0006)" in text
         assert "'a larger effective step trains faster'" in text
-        assert "more than the noise" in text  # momentum vs plain at equal lr is a real gap
+        assert "points higher, beyond the noise bound" in text  # momentum vs plain at equal lr
+        assert "moves exactly" not in text and "close to one of plain SGD" in text
     else:
-        assert "在噪声范围" in text and "更大的有效步长更快" in text
+        assert "在噪声范围" in text and "更大的有效步长更快" in text and "比普通" not in text
 
 
 def test_momentum_ahead_of_its_control_is_said_to_be_ahead():
@@ -98,29 +99,28 @@ def test_a_rate_ahead_by_less_than_its_noise_is_not_called_best(lang):
     items = lr_case({0.001: 0.9199, 0.01: 0.9348, 0.05: 0.9360, 0.1: 0.9354})
     text = " ".join(ds.lr_text(items, N_VAL, lang))
     if lang == "en":
-        assert "does not single out one best rate" in text
-        assert "any of 0.01, 0.05 and 0.1 serves" in text
+        assert "Learning rates 0.01 and 0.1 are within noise of it: the sweep does not separate" in text
         assert "Too small: lr 0.001" in text
-        assert "best rate" not in text.replace("one best rate", "")
+        assert "best rate" not in text
     else:
-        assert "并不能选出唯一的最佳学习率" in text
+        assert "学习率 0.01 和 0.1 与它的差异在噪声范围内，这组实验在它们之间分不出高下" in text
 
 
 def test_a_rate_ahead_beyond_its_noise_leads_by_its_margin():
     items = lr_case({0.01: 0.90, 0.05: 0.95, 0.1: 0.91})
     text = " ".join(ds.lr_text(items, N_VAL, "en"))
-    assert "It leads the runner-up, lr 0.1, by 4.00 points, more than the noise" in text
-    assert "single out" not in text
+    assert "It is 4.00 points higher than the runner-up, lr 0.1, beyond the noise bound" in text
+    assert "separate" not in text
 
 
-def test_the_noise_adds_seed_spread_and_sampling_error():
+def test_without_per_image_data_the_rule_pairs_seeds_and_adds_binomial_errors():
     items = lr_case({0.01: 0.93, 0.05: 0.94}, sd=0.0)
     d, nz, real = ds.gap(items[0], items[1], N_VAL)
     p1, p2 = 0.93, 0.94
     assert nz == pytest.approx(2 * np.sqrt(p1 * (1 - p1) / N_VAL + p2 * (1 - p2) / N_VAL))
     assert d == pytest.approx(0.01) and real  # 1 point against about 1.0
-    wide = lr_case({0.01: 0.93, 0.05: 0.94}, sd=0.02)  # seeds that disagree widen it
-    assert ds.gap(wide[0], wide[1], N_VAL)[1] > nz and not ds.gap(wide[0], wide[1], N_VAL)[2]
+    wide = lr_case({0.01: 0.93, 0.05: 0.94}, sd=0.02)  # the same seeds move both together:
+    assert ds.gap(wide[0], wide[1], N_VAL)[1] == pytest.approx(nz)  # paired, no wider
 
 
 def test_time_within_noise_and_beyond():
@@ -129,7 +129,8 @@ def test_time_within_noise_and_beyond():
     near = {"momentum-0": {"median": 0.100, "q1": 0.098, "q3": 0.103},
             "momentum-0.9": {"median": 0.104, "q1": 0.101, "q3": 0.106}}
     text = ds.time_text(near, step, s["momentum-0"], s["momentum-0.9"], [0.9, 0.92], 5, "en")
-    assert "within noise" in text and "momentum adds 3.0 µs" in text
+    assert "within noise" in text and "costs 4.0 µs without momentum and 7.0 µs" in text
+    assert "0.10 s with plain SGD and 0.10 s with momentum" in text  # two significant digits
     far = {**near, "momentum-0.9": {"median": 0.200, "q1": 0.198, "q3": 0.203}}
     text = ds.time_text(far, step, s["momentum-0"], s["momentum-0.9"], [0.9, 0.92], 5, "en")
     assert "momentum is 100% slower, beyond the noise" in text
@@ -141,16 +142,22 @@ def test_time_is_compared_round_by_round():
     _, s = momentum_case([0.9351, 0.9346, 0.9349])
     step = {"momentum-0": {"median": 4.0}, "momentum-0.9": {"median": 7.0}}
     a = [0.10, 0.25, 0.10, 0.30, 0.12, 0.28, 0.11]
-    for factor, words in ((1.02, "differs from 1 by 2% (median), within noise (10%)"),
-                          (1.5, "momentum is 50% slower, beyond the noise of 10%")):
+    for factors, words in (([1.02] * 7, "they differ by 2%, within noise (10%)"),
+                           ([1.5] * 7, "momentum is 50% slower, beyond the noise bound of 10%"),
+                           ([1.5, 0.8, 1.5, 0.8, 1.5, 1.5, 0.8], "within noise")):
+        b = [t * f for t, f in zip(a, factors)]
         epoch = {"momentum-0": {"times": a, "median": float(np.median(a)), "q1": 0.1, "q3": 0.27},
-                 "momentum-0.9": {"times": [t * factor for t in a],
-                                  "median": float(np.median(a)) * factor, "q1": 0.1, "q3": 0.3}}
+                 "momentum-0.9": {"times": b, "median": float(np.median(b)), "q1": 0.1, "q3": 0.3}}
         text = ds.time_text(epoch, step, s["momentum-0"], s["momentum-0.9"], [0.9, 0.92], 7, "en")
         assert words in text, text
 
 
-def test_stacked_rows_are_marked_in_the_tables(tmp_path):
+def test_two_significant_digits():
+    assert [ds.sig2(x) for x in (0.5721, 1.069, 12.3, 347.0, 0.0312)] == \
+        ["0.57", "1.1", "12", "350", "0.031"]
+
+
+def test_english_is_written_beside_the_chinese_and_no_daggers(tmp_path):
     res, _ = momentum_case([0.9351, 0.9346, 0.9349])
     res["runs"] += runs_of_setting("nesterov-0.9", "momentum", [0.935, 0.934, 0.936],
                                    momentum=0.9, nesterov=True, stacked=False)
@@ -169,21 +176,24 @@ def test_stacked_rows_are_marked_in_the_tables(tmp_path):
 
     paths = report.build_report(tmp_path, "en", progress=lambda **kw: Bar())
     assert calls == [1] * (len(paths.figures) + 1) + ["closed"]  # a step per figure, and the PDF
-    md = (tmp_path / "report.md").read_text()
-    rows = {line.split("|")[1].strip() for line in md.splitlines() if line.startswith("| ")}
-    assert "plain SGD†" in rows and "momentum 0.9†" in rows
-    assert "Nesterov 0.9" in rows and "Nesterov 0.9†" not in rows  # trained alone: no mark
-    assert "marked † in the tables" in md and "no time of its own" in md
+    assert (paths.markdown.name, paths.typst.name, paths.pdf.name) == \
+        ("report.en.md", "report.en.typ", "report.en.pdf")
+    assert all(p.parent.name == "figures.en" for p in paths.figures)
+    assert not (tmp_path / "report.md").exists() and not (tmp_path / "figures").exists()
+    md = paths.markdown.read_text(encoding="utf-8")
+    assert "](figures.en/" in md and "†" not in md and "stacked" not in md
 
 
 def test_confusion_and_mistakes_sentences_come_from_the_counts():
     cm = np.diag(np.full(10, 100))
     cm[5, 5], cm[5, 3] = 80, 20  # class 5 is the hardest, taken for 3
-    cm[9, 4] = 7
+    cm[9, 4], cm[7, 1] = 7, 3
     text = ds.confusion_text(cm, "en")
-    assert "hardest class is 5 (recall 0.800), most often taken for 3 (20 of 100" in text
-    assert "a true 5 predicted as 3 (20 times)" in text
-    assert "最难的类别是 5" in ds.confusion_text(cm, "zh")
+    assert "hardest class is 5 (recall 0.800)" in text
+    assert ("three most frequent confusions are a 5 read as 3 (20 images), a 9 read as 4 (7 images) "
+            "and a 7 read as 1 (3 images)") in text
+    assert "最常见的三种错误是把 5 判为 3（20 张）" in ds.confusion_text(cm, "zh")
+    assert "the only" not in ds.confusion_text(np.diag(np.full(10, 5)), "en")
     text = ds.mistakes_text([7, 7, 2], [2, 2, 7], np.array([0.999, 0.995, 0.97]), "en")
     assert "probability 0.970 to 0.999 (2 above 0.99)" in text and "a 7 read as 2 (2 images)" in text
 
@@ -192,7 +202,7 @@ def test_gradient_check_finds_a_wrong_gradient():
     rng = np.random.default_rng(0)
     W, b = rng.normal(0, 0.1, (20, 4)), rng.normal(0, 0.1, (1, 4))
     x, y = rng.normal(0, 1, (8, 20)), rng.integers(0, 4, 8)
-    assert report.gradient_check(W, b, x, y) < 1e-6
+    assert report.gradient_check(W, b, x, y)[0] < 1e-6
     from softmax_mnist.core import functional
 
     real = functional.cross_entropy
@@ -203,25 +213,25 @@ def test_gradient_check_finds_a_wrong_gradient():
 
     functional.cross_entropy = times_n
     try:
-        assert report.gradient_check(W, b, x, y) > 0.5
+        assert report.gradient_check(W, b, x, y)[0] > 0.5
     finally:
         functional.cross_entropy = real
 
 
-def test_key_code_is_read_from_the_source_without_docstrings():
-    from softmax_mnist.core.optimizer import sgd_update
-    from softmax_mnist.course.optimizer import SGD
+def test_key_code_is_the_course_shaped_code_read_from_its_source():
+    from softmax_mnist.study import keycode
     from softmax_mnist.study.typeset import Code, Document
 
-    code = report.source_of(SGD.step)
-    assert code.startswith("def step(self)") and "sgd_update(" in code and '"""' not in code
-    update = report.source_of(sgd_update)
-    assert update.startswith("def sgd_update(") and "v *= mu" in update and '"""' not in update
-    # the report's code-step shows the step and the update it applies, momentum and all
-    doc = Document("t", "s", "en")
-    report.method_section(doc, "en", None, 0)
-    step = next(b for b in doc.blocks if isinstance(b, Code) and b.label == "code-step")
-    assert step.source == code + "\n\n" + update
+    doc = Document("t", "s", "zh")
+    report.method_section(doc, "zh", None, 0)
+    code = next(b for b in doc.blocks if isinstance(b, Code) and b.label == "code-key")
+    assert code.source == report.key_code()
+    assert "def step(self)" in code.source and "stack" not in code.source.lower()
+    import inspect
+    assert inspect.getsource(keycode.SGD.step).rstrip() in code.source
+    text = " ".join(b.text for b in doc.blocks if hasattr(b, "text"))
+    assert "study/keycode.py" in text and "tests/test_keycode.py" in text
+    assert "本软件包" not in text and "堆叠" not in text
 
 
 def test_typst_escapes_markup_and_keeps_references_math_and_code():
@@ -291,10 +301,19 @@ def test_report_typ_recompiles_after_an_edit(two_studies, tmp_path):
     (folder / "report.pdf").unlink()
     rc, printed = run_cli(["report", str(folder), "--typeset-only"])
     assert rc == 0 and "已修改" in pdf_text(folder / "report.pdf")
+    chinese = {p: p.read_bytes() for p in [folder / "report.pdf", folder / "report.md", typ,
+                                            *sorted((folder / "figures").glob("*.png"))]}
     rc, _ = run_cli(["report", str(folder), "--lang", "en"])  # the other language, no training
     assert rc == 0
-    text = pdf_text(folder / "report.pdf")
+    text = pdf_text(folder / "report.en.pdf")
     assert "Summary" in text and "With and without momentum" in text and "摘要" not in text
+    assert (folder / "report.en.md").is_file() and len(list((folder / "figures.en").glob("*.png"))) >= 6
+    # the Chinese report is untouched, byte for byte, figures included
+    assert all(p.read_bytes() == data for p, data in chinese.items())
+    assert sorted((folder / "figures").glob("*.png")) == [p for p in chinese if p.suffix == ".png"]
+    rc, printed = run_cli(["report", str(folder), "--typeset-only", "--lang", "en"])
+    assert rc == 0 and "report.en.pdf" in printed
+    assert all(p.read_bytes() == data for p, data in chinese.items())
 
 
 def masked(path) -> list[str]:
@@ -309,3 +328,30 @@ def test_two_runs_with_the_same_seed_reach_the_same_conclusions(two_studies):
     assert len(a) == len(b)
     diff = [(x, y) for x, y in zip(a, b) if x != y]
     assert not diff, diff[:3]
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_the_derivation_typesets_grouped_fractions(tmp_path, lang):
+    """∂(−log p)/∂z must print as one fraction (numerator over denominator), not as
+    ∂·[(−log p)/∂]·z: Typst's / binds to the next token, so each side needs its brackets;
+    the Markdown gets \\frac and \\sum, never 'log sum'."""
+    doc = typeset.Document("t", "s", lang)
+    report.method_section(doc, lang, None, 0)
+    para = next(b.text for b in doc.blocks if isinstance(b, typeset.Para) and "partial" in b.text)
+    maths = [m for m in re.findall(r"\$([^$]+)\$", para) if "/" in m]
+    assert len(maths) == 3
+    for m in maths:
+        assert re.fullmatch(r"\(partial [^$]*\) / \(partial [^$]*\)( = .*)?", m), m
+    md = typeset.to_markdown(doc)
+    assert r"\frac{\partial (-\log p_{i, y_i})}{\partial z_{i c}}" in md
+    assert r"\log \sum_{k=1}^C e^{z_{i k}}" in md and "log sum" not in md
+    typ = typeset.write_typst(doc, tmp_path)
+    typeset.compile_pdf(typ)
+    words = re.findall(r'<word xMin="([\d.]+)" yMin="([\d.]+)" xMax="([\d.]+)" yMax="([\d.]+)">([^<]*)<',
+                       subprocess.run(["pdftotext", "-bbox", str(tmp_path / "report.pdf"), "-"],
+                                      capture_output=True, text=True, check=True).stdout)
+    top = next(w for w in words if w[4].startswith("𝜕(−"))  # the numerator, in one piece
+    below = [w for w in words if w[4] == "𝜕𝑧"
+             and float(w[1]) > float(top[3])                      # under it ...
+             and float(top[0]) <= float(w[0]) <= float(top[0]) + 60]  # ... and within its span
+    assert below, "the numerator ∂(−log p) has no ∂z under it: not a fraction"

@@ -253,7 +253,8 @@ def _study_flags(p: argparse.ArgumentParser, kind: str) -> None:
 
 def _lang_flag(p: argparse.ArgumentParser) -> None:
     p.add_argument("--lang", choices=["zh", "en"], default="zh",
-                   help="language of the report: zh (Chinese, the course's) or en (default zh)")
+                   help="language of the report: zh (Chinese, the course's; report.pdf, the default) "
+                   "or en (report.en.pdf, report.en.md, figures.en/ beside the Chinese ones)")
 
 
 def _add_study(sub) -> None:
@@ -288,7 +289,8 @@ def _add_report(sub) -> None:
     p.add_argument("results_dir", metavar="RESULTS_DIR", help="a folder with results.json")
     _lang_flag(p)
     p.add_argument("--typeset-only", action="store_true",
-                   help="only compile the folder's (edited) report.typ into report.pdf")
+                   help="only compile the folder's (edited) report.typ into report.pdf "
+                   "(with --lang en: report.en.typ into report.en.pdf)")
     p.set_defaults(func=cmd_report)
 
 
@@ -395,19 +397,21 @@ def _run_plan(args, kind: str, plan, data_dir, quick: bool = False) -> int:
 
 
 def _build_report(out, lang: str, typeset_only: bool = False, progress=None, shown=None) -> None:
-    """Write the report in folder ``out``; the lines name ``shown`` (where it will be) or out."""
-    from softmax_mnist.study.report import build_report
+    """Write the report in folder ``out``; the lines name ``shown`` (where it will be) or out.
+    English is report.en.* beside the Chinese report.* (report.output_name)."""
+    from softmax_mnist.study.report import build_report, output_name
     from softmax_mnist.study.typeset import compile_pdf
 
     start = time.perf_counter()
     where = shown or out
+    typ, pdf = output_name(lang, ".typ"), output_name(lang, ".pdf")
     if typeset_only:
-        pages = compile_pdf(Path(out) / "report.typ")
-        print(f"report: {where}/report.pdf ({pages} pages) from {where}/report.typ")
+        pages = compile_pdf(Path(out) / typ)
+        print(f"report: {where}/{pdf} ({pages} pages) from {where}/{typ}")
         return
     paths = build_report(out, lang, progress)
-    print(f"report ({lang}): {where}/report.pdf ({paths.pages} pages), {where}/report.md, "
-          f"{where}/report.typ  {time.perf_counter() - start:.1f}s")
+    print(f"report ({lang}): {where}/{pdf} ({paths.pages} pages), {where}/{output_name(lang, '.md')}, "
+          f"{where}/{typ}  {time.perf_counter() - start:.1f}s")
 
 
 def cmd_study(args) -> int:
@@ -437,9 +441,13 @@ def cmd_report(args) -> int:
     from softmax_mnist.study.typeset import check_fonts
 
     if args.typeset_only:
-        if not (folder / "report.typ").is_file():
-            raise ConfigError(f"{folder / 'report.typ'} not found; run `softmax-mnist report "
-                              f"{folder}` first to write it")
+        from softmax_mnist.study.report import output_name
+
+        typ = folder / output_name(args.lang, ".typ")
+        if not typ.is_file():
+            raise ConfigError(f"{typ} not found; run `softmax-mnist report {folder}"
+                              + ("" if args.lang == "zh" else f" --lang {args.lang}")
+                              + "` first to write it")
     else:
         check_fonts(args.lang)
     _build_report(folder, args.lang, args.typeset_only, progress_bars())

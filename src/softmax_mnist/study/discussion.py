@@ -14,7 +14,7 @@ import statistics
 
 import numpy as np
 
-from softmax_mnist.study.results import Stat, Summary, differs, median_epoch, noise
+from softmax_mnist.study.results import Stat, Summary, beyond, compare, differs, median_epoch
 
 TIME_FLOOR = 0.10  # on a shared machine, time differences under 10% are not resolved
 
@@ -35,45 +35,87 @@ def pts(x: float) -> str:
     return f"{abs(x) * 100:.2f}"
 
 
+def sig2(x: float) -> str:
+    """``x`` to two significant digits, as a time measured on a shared machine deserves:
+    0.57, 1.1, 12, 350."""
+    if not x or not math.isfinite(x):
+        return f"{x:g}"
+    d = 1 - math.floor(math.log10(abs(x)))
+    return f"{round(x, d):.{max(d, 0)}f}"
+
+
 def sec(x: float) -> str:
-    return f"{x:.3f}" if x < 10 else f"{x:.1f}"
+    return sig2(x)
 
 
 def _join(items: list[str], lang: str) -> str:
     if len(items) <= 1:
         return "".join(items)
-    if lang == "zh":
-        return "、".join(items[:-1]) + "和" + items[-1]
+    if lang == "zh":  # a space between 和 and a number or Latin word, as around any of them
+        head = "、".join(items[:-1])
+        return (head + (" " if head[-1:].isascii() else "") + "和"
+                + (" " if items[-1][:1].isascii() else "") + items[-1])
     return ", ".join(items[:-1]) + " and " + items[-1]
 
 
-def _epoch_phrase(epochs: list, lang: str, total: int) -> str:
+def _reach(epochs: list, t: float, lang: str, total: int) -> str:
+    """A whole predicate: 'first reached 0.92 in epoch 2' / '在第 2 轮首次达到 0.92'."""
     e = median_epoch(epochs)
     if e is None:
         hit = sum(x is not None for x in epochs)
         if lang == "zh":
-            return f"{total} 轮内未达到" + (f"（{len(epochs)} 个种子中 {hit} 个达到）" if hit else "")
-        return f"not within {total} epochs" + (f" ({hit} of {len(epochs)} seeds did)" if hit else "")
-    return f"第 {e:g} 轮" if lang == "zh" else f"epoch {e:g}"
+            return (f"在 {total} 轮内没有达到 {t:.2f}"
+                    + (f"（{len(epochs)} 个种子中有 {hit} 个达到）" if hit else ""))
+        return (f"did not reach {t:.2f} within {total} epochs"
+                + (f" ({hit} of {len(epochs)} seeds did)" if hit else ""))
+    return f"在第 {e:g} 轮首次达到 {t:.2f}" if lang == "zh" else f"first reached {t:.2f} in epoch {e:g}"
 
 
 def gap(a: Summary, b: Summary, n_eval: int) -> tuple[float, float, bool]:
-    """(mean of b - mean of a, the noise of that difference, whether it exceeds the noise)."""
-    return (b.val_acc.mean - a.val_acc.mean, noise(a.val_acc, b.val_acc, n_eval),
-            differs(a.val_acc, b.val_acc, n_eval))
+    """(b's mean validation accuracy minus a's, the rule's noise bound, whether the rule finds
+    them apart): results.compare, paired by seed and by image."""
+    c = compare(a, b, n_eval)
+    return c.gain, c.noise, c.real
+
+
+def _loss(a: Summary, b: Summary, n_eval: int, lang: str) -> str:
+    """Training loss beside accuracy: 'final training loss 0.269 against 0.314, lower in every
+    seed' (b against a), by the same rule."""
+    c = compare(a, b, n_eval)
+    la, lb = a.train_loss.mean, b.train_loss.mean
+    if c.loss_gain is None or not (math.isfinite(la) and math.isfinite(lb)):
+        return ""
+    if lang == "zh":
+        return (f"最后一轮的训练损失 {lb:.3f} 对 {la:.3f}"
+                + (f"，{'每个种子都更低' if c.loss_gain < 0 else '每个种子都更高'}" if c.loss_real else
+                   "，在噪声范围内"))
+    return (f"final training loss {lb:.3f} against {la:.3f}"
+            + (f", {'lower' if c.loss_gain < 0 else 'higher'} in every seed" if c.loss_real else
+               ", within noise"))
 
 
 def noise_rule(n_val: int, seeds: int, lang: str) -> str:
-    """The rule every 'within noise' below follows, said once."""
+    """The rule every 'higher', 'lower' and 'within noise' below follows, said once."""
     if lang == "zh":
-        return (f"判断差异的规则：两个设置的均值之差只有超过该差值的两倍标准误时才算作差异；"
-                f"每个均值的方差包括 {seeds} 个随机种子之间的波动（s²/n）以及在 {n_val:,} 张验证图像上"
-                "估计准确率的抽样误差 p(1−p)/M。小于这一界限的差异一律称为“在噪声范围内”。")
-    return (f"The rule for every comparison: two settings differ only when the gap between their "
-            f"means exceeds two standard errors of the difference, where each mean's variance "
-            f"adds the seed-to-seed spread over {seeds} seeds (s²/n) and the sampling error of an "
-            f"accuracy measured on {n_val:,} validation images, p(1−p)/M. A smaller gap is "
-            "called within noise.")
+        return (f"比较的规则（全文只用这一条）：同一个随机种子下，两个设置从相同的初始权重出发、看到相同的小批量，"
+                f"又在同样的 {n_val:,} 张验证图像上评估，因此按种子、按图像成对比较。差值 d 是各种子验证准确率之差的均值；"
+                "它的标准误由两部分合成：一是图像部分，即每张图像上两个模型“答对与否”之差（按种子平均）的方差除以图像数，"
+                "与 McNemar 检验一样，只有两个模型判断不同的图像才起作用；二是种子部分，即各种子差值的方差除以种子数"
+                f"（{seeds} 个种子）。只有当 |d| 超过两倍标准误（下文的“噪声界”）、并且每个种子的差值方向一致时，"
+                "才说一个设置“更高”或“更低”；否则说两者“在噪声范围内”。最后一轮的训练损失按同一规则在种子间成对比较，"
+                "与准确率并列给出；训练时间也按这条规则比较逐轮成对的耗时。")
+    return (f"The rule for every comparison (the only one used): with one seed, two settings start "
+            f"from the same weights, see the same minibatches and are scored on the same {n_val:,} "
+            "validation images, so they are compared in pairs, seed by seed and image by image. "
+            "The gain d is the mean over seeds of the difference of their validation accuracies. "
+            "Its standard error adds two parts: the images (the variance over images of the "
+            "difference in being right, averaged over seeds, divided by the number of images; as "
+            "in McNemar's test only the images on which the two models disagree count) and the "
+            f"seeds (the variance of the per-seed differences over {seeds} seeds, divided by their "
+            "number). One setting is called higher or lower only when |d| exceeds two standard "
+            "errors (the noise bound below) and every seed agrees on the direction; otherwise the "
+            "two are within noise. The final training loss is compared by the same rule, paired "
+            "by seed, beside the accuracy; training times by the same rule on paired rounds.")
 
 
 # ---- (a) curves ----------------------------------------------------------------------------
@@ -160,105 +202,172 @@ def _name(s: Summary, lang: str) -> str:
 # ---- (b) momentum --------------------------------------------------------------------------
 
 
+def _verdict(c, lang: str, ref: str = "") -> str:
+    """A comparison by the rule, as a predicate of the setting compared against ``ref``:
+    '比它高 0.25 个百分点，超过噪声界 0.12 个百分点' / '与它相差 0.05 个百分点，在噪声范围（…）之内';
+    without ``ref`` the sentence already named it ('高 0.25 个百分点，…')."""
+    zh = lang == "zh"
+    if c.real:
+        up = c.gain > 0
+        if zh:
+            return (f"{'比' + ref if ref else ''}{'高' if up else '低'} {pts(c.gain)} 个百分点，"
+                    f"超过噪声界 {pts(c.noise)} 个百分点")
+        return (f"{pts(c.gain)} points {'higher' if up else 'lower'}{' than ' + ref if ref else ''}, "
+                f"beyond the noise bound of {pts(c.noise)} points")
+    if zh:
+        return f"{'与' + ref if ref else ''}相差 {pts(c.gain)} 个百分点，在噪声范围（{pts(c.noise)} 个百分点）之内"
+    return (f"within noise{' of ' + ref if ref else ''} (a difference of {pts(c.gain)} points, "
+            f"bound {pts(c.noise)})")
+
+
 def momentum_text(plain: Summary, mom: Summary, control: Summary | None,
                   small: Summary | None, nesterov: Summary | None, thresholds, n_val: int,
-                  lang: str) -> list[str]:
-    """Plain SGD against momentum 0.9, the equal-effective-step controls, Nesterov; and why."""
+                  lang: str, large: list | None = None) -> list[str]:
+    """Plain SGD against momentum 0.9, the equal-effective-step controls, the large steps
+    (``large``: (momentum 0.9 at lr η, plain SGD at η/(1−μ)) pairs), Nesterov; and why."""
     zh = lang == "zh"
     E = mom.config["epochs"]
     t = max(thresholds)
     k = f"{t:.2f}"
-    d, nz, real = gap(plain, mom, n_val)
+    c = compare(plain, mom, n_val)
     out = []
     if zh:
-        p = (f"按 {mom.val_acc.n} 个种子的中位数，动量 0.9 时验证准确率在{_epoch_phrase(mom.epochs_to[k], lang, E)}"
-             f"首次达到 {t:.2f}，普通 SGD 为{_epoch_phrase(plain.epochs_to[k], lang, E)}。"
-             f"{E} 轮后，动量 0.9 的平均验证准确率为 {ms(mom.val_acc)}，普通 SGD 为 {ms(plain.val_acc)}，")
-        p += (f"高出 {pts(d)} 个百分点，超过了该差值的噪声界 {pts(nz)} 个百分点。" if real and d > 0 else
-              f"低 {pts(d)} 个百分点，超过了噪声界 {pts(nz)} 个百分点。" if real else
-              f"相差 {pts(d)} 个百分点，在噪声范围（{pts(nz)} 个百分点）之内。")
+        p = (f"按 {mom.val_acc.n} 个种子的中位数，动量 0.9 的验证准确率{_reach(mom.epochs_to[k], t, lang, E)}，"
+             f"普通 SGD {_reach(plain.epochs_to[k], t, lang, E)}。{E} 轮后，动量 0.9 的平均验证准确率为 "
+             f"{ms(mom.val_acc)}，普通 SGD 为 {ms(plain.val_acc)}：{_verdict(c, lang)}；"
+             f"{_loss(plain, mom, n_val, lang)}。")
     else:
-        p = (f"As the median over {mom.val_acc.n} seeds, the validation accuracy first reached "
-             f"{t:.2f} with momentum 0.9 in {_epoch_phrase(mom.epochs_to[k], lang, E)}; plain SGD "
-             f"{'in ' if median_epoch(plain.epochs_to[k]) else 'did '}"
-             f"{_epoch_phrase(plain.epochs_to[k], lang, E)}. "
+        p = (f"As the median over {mom.val_acc.n} seeds, the validation accuracy with momentum 0.9 "
+             f"{_reach(mom.epochs_to[k], t, lang, E)}; plain SGD {_reach(plain.epochs_to[k], t, lang, E)}. "
              f"After {E} epochs the mean validation accuracy was {ms(mom.val_acc)} with momentum "
-             f"and {ms(plain.val_acc)} without: ")
-        p += (f"{pts(d)} points {'higher' if d > 0 else 'lower'}, more than the noise of that "
-              f"difference ({pts(nz)} points)." if real else
-              f"a difference of {pts(d)} points, within noise ({pts(nz)} points).")
+             f"and {ms(plain.val_acc)} without: {_verdict(c, lang)}; {_loss(plain, mom, n_val, lang)}.")
     out.append(p)
+    matched = False
     if control is not None:
-        dc, nc, realc = gap(control, mom, n_val)
-        far = max((abs(a.mean - b.mean) for a, b in zip(mom.curves["val_acc"],
+        cc = compare(control, mom, n_val)
+        far = max((abs(x.mean - y.mean) for x, y in zip(mom.curves["val_acc"],
                                                          control.curves["val_acc"])), default=0)
         lr_eff = control.config["lr"]
         if zh:
-            p = (f"但这一比较混淆了两件事。动量 μ 使参数沿梯度方向的有效步长变为 η/(1−μ)，"
-                 f"学习率 0.01、动量 0.9 的有效步长是 {lr_eff:g}。对照实验用相同的有效步长训练普通 SGD（学习率 {lr_eff:g}）："
-                 f"其最终验证准确率为 {ms(control.val_acc)}，")
-            p += (f"与动量 0.9 相差 {pts(dc)} 个百分点，在噪声范围（{pts(nc)}）之内；两者逐轮的平均验证准确率最多相差 "
-                  f"{pts(far)} 个百分点（@fig-momentum）。" if not realc else
-                  f"动量 0.9 比它{'高' if dc > 0 else '低'} {pts(dc)} 个百分点，超过噪声界 {pts(nc)}。")
+            p = (f"但这一比较把两件事混在了一起。动量 μ 使参数沿稳定梯度方向的有效步长变为 η/(1−μ)："
+                 f"学习率 0.01、动量 0.9 的有效步长是 {lr_eff:g}。对照实验让普通 SGD 以同样的有效步长训练（学习率 {lr_eff:g}）："
+                 f"它的验证准确率{_reach(control.epochs_to[k], t, lang, E)}，{E} 轮后为 {ms(control.val_acc)}，"
+                 f"动量 0.9 {_verdict(cc, lang, '它')}；两者逐轮的平均验证准确率最多相差 {pts(far)} 个百分点"
+                 "（@fig-momentum）。")
         else:
             p = (f"That comparison mixes two things. Momentum μ makes the effective step along a "
-                 f"steady gradient η/(1−μ): lr 0.01 with momentum 0.9 moves like a step of "
-                 f"{lr_eff:g}. The control trains plain SGD at that equal effective step, lr "
-                 f"{lr_eff:g}: it ends at {ms(control.val_acc)}, ")
-            p += (f"within noise of momentum 0.9 (a difference of {pts(dc)} points, noise "
-                  f"{pts(nc)}), and the mean validation curves of the two differ by at most "
-                  f"{pts(far)} points in any epoch (@fig-momentum)." if not realc else
-                  f"and momentum 0.9 is {pts(dc)} points {'above' if dc > 0 else 'below'} it, "
-                  f"beyond the noise of {pts(nc)} points.")
+                 f"steady gradient η/(1−μ): lr 0.01 with momentum 0.9 has an effective step of "
+                 f"{lr_eff:g}. The control trains plain SGD at that step, lr {lr_eff:g}: its "
+                 f"validation accuracy {_reach(control.epochs_to[k], t, lang, E)} and ends at "
+                 f"{ms(control.val_acc)}; momentum 0.9 is {_verdict(cc, lang, 'it')}. The mean "
+                 f"validation curves of the two differ by at most {pts(far)} points in any epoch "
+                 "(@fig-momentum).")
+        matched = not cc.real
         if small is not None:
-            ds, ns_, reals = gap(plain, small, n_val)
+            cs = compare(plain, small, n_val)
             if zh:
                 p += (f"反过来，动量 0.9 配学习率 {small.config['lr']:g}（有效步长 0.01，与普通 SGD 相同）"
-                      f"得到 {ms(small.val_acc)}，" +
-                      (f"与普通 SGD 的 {ms(plain.val_acc)} 在噪声范围内。" if not reals else
-                       f"与普通 SGD 相差 {pts(ds)} 个百分点，超过噪声界 {pts(ns_)}。"))
+                      f"得到 {ms(small.val_acc)}，{_verdict(cs, lang, f'普通 SGD 的 {ms(plain.val_acc)} ')}。")
             else:
                 p += (f" Conversely, momentum 0.9 at lr {small.config['lr']:g} (effective step "
                       f"0.01, as plain SGD's) ends at {ms(small.val_acc)}, "
-                      + (f"within noise of plain SGD's {ms(plain.val_acc)}." if not reals else
-                         f"{pts(ds)} points from plain SGD, beyond the noise of {pts(ns_)} points."))
-            matched = not realc and not reals
-        else:
-            matched = not realc
+                      f"{_verdict(cs, lang, 'plain SGD (' + ms(plain.val_acc) + ')')}.")
+            matched = matched and not cs.real
         out.append(p)
-        out.append(_why(matched, realc and dc > 0, zh))
+        out.append(_why(not cc.real, matched, cc.real and cc.gain > 0, zh))
+    if large:
+        out.append(_large_steps(large, n_val, lang))
     if nesterov is not None:
-        dn, nn, realn = gap(mom, nesterov, n_val)
+        cn = compare(mom, nesterov, n_val)
         if zh:
-            out.append(f"Nesterov 动量 0.9 得到 {ms(nesterov.val_acc)}，与普通（heavy-ball）动量相差 {pts(dn)} 个百分点，"
-                       + ("在噪声范围内：在这个光滑的凸问题上，“先看一步”的修正几乎不起作用。" if not realn else
-                          f"超过噪声界 {pts(nn)}。"))
+            out.append(f"Nesterov 动量 0.9 得到 {ms(nesterov.val_acc)}，{_verdict(cn, lang, '普通（heavy-ball）动量')}"
+                       + ("：在这个光滑的凸问题上，“先看一步”的修正几乎不起作用。" if not cn.real else "。"))
         else:
-            out.append(f"Nesterov momentum 0.9 ends at {ms(nesterov.val_acc)}, {pts(dn)} points "
-                       "from heavy-ball momentum: "
-                       + ("within noise; on this smooth convex problem the look-ahead "
-                          "correction changes little." if not realn else
-                          f"beyond the noise of {pts(nn)} points."))
+            out.append(f"Nesterov momentum 0.9 ends at {ms(nesterov.val_acc)}, "
+                       f"{_verdict(cn, lang, 'heavy-ball momentum')}"
+                       + ("; on this smooth convex problem the look-ahead correction changes "
+                          "little." if not cn.real else "."))
     return out
 
 
-def _why(matched: bool, momentum_ahead: bool, zh: bool) -> str:
-    if matched:
+def _large_steps(pairs: list, n_val: int, lang: str) -> str:
+    """Momentum 0.9 at lr η against plain SGD at η/(1−μ), for the largest steps: does momentum
+    help on its own near the largest stable step?"""
+    zh = lang == "zh"
+    parts, own, worse = [], [], []
+    for m, p in pairs:
+        eff = m.config["lr"] / (1 - m.config["momentum"])
+        if not p.ok and m.ok:
+            own.append(eff)
+            bad = p.diverged
+            parts.append(f"有效步长 {eff:g} 时，动量 0.9（学习率 {m.config['lr']:g}）得到 {ms(m.val_acc)}，"
+                         f"普通 SGD（学习率 {p.config['lr']:g}）在 {len(p.seeds)} 个种子中有 {bad} 个发散" if zh else
+                         f"at effective step {eff:g}, momentum 0.9 (lr {m.config['lr']:g}) ends at "
+                         f"{ms(m.val_acc)} while plain SGD (lr {p.config['lr']:g}) diverged in {bad} of "
+                         f"{len(p.seeds)} seeds")
+        elif not m.ok:
+            if p.ok:
+                worse.append(eff)
+            parts.append(f"有效步长 {eff:g} 时，动量 0.9 在 {m.diverged} 个种子中发散，普通 SGD "
+                         + (f"得到 {ms(p.val_acc)}" if p.ok else f"在 {p.diverged} 个种子中发散") if zh else
+                         f"at effective step {eff:g}, momentum 0.9 diverged in {m.diverged} seeds and plain SGD "
+                         + (f"ends at {ms(p.val_acc)}" if p.ok else f"in {p.diverged}"))
+        else:
+            c = compare(p, m, n_val)
+            if c.real:
+                (own if c.gain > 0 else worse).append(eff)
+            parts.append(f"有效步长 {eff:g} 时，动量 0.9 为 {ms(m.val_acc)}，普通 SGD 为 {ms(p.val_acc)}，"
+                         f"动量{_verdict(c, lang, '普通 SGD ')}" if zh else
+                         f"at effective step {eff:g}, momentum 0.9 ends at {ms(m.val_acc)} and plain SGD "
+                         f"at {ms(p.val_acc)}: momentum is {_verdict(c, lang, 'plain SGD')}")
+    steps = _join([f"{e:g}" for e in own], lang)
+    if zh:
+        text = ("动量自身的好处是否只在接近稳定性上限时才显现？学习率实验中动量 0.9 的两个最大学习率对应有效步长 "
+                + _join([f"{m.config['lr'] / (1 - m.config['momentum']):g}" for m, _ in pairs], lang)
+                + "，对照组用普通 SGD 以相同的有效步长训练：" + "；".join(parts) + "。")
+        if own:
+            text += f"所以在有效步长 {steps} 时，动量确实有普通 SGD 没有的好处：它在这样大的步长下仍然稳定、结果更好。"
+        elif worse:
+            text += "在这些大步长下动量并不占优。"
+        else:
+            text += "即使在这些大步长下，两者也在噪声范围内：本实验没有发现动量独有的好处。"
+        return text
+    text = ("Does momentum help on its own only near the largest stable step? The lr group's two "
+            "largest rates give momentum 0.9 the effective steps "
+            + _join([f"{m.config['lr'] / (1 - m.config['momentum']):g}" for m, _ in pairs], lang)
+            + "; the controls train plain SGD at those steps: " + "; ".join(parts) + ".")
+    if own:
+        text += (f" So at effective step {steps} momentum does what plain SGD cannot: it stays "
+                 "stable, or ends higher, at that step.")
+    elif worse:
+        text += " At these large steps momentum is not ahead."
+    else:
+        text += (" Even at these large steps the two are within noise: this study finds no gain "
+                 "of momentum's own.")
+    return text
+
+
+def _why(equal: bool, matched: bool, momentum_ahead: bool, zh: bool) -> str:
+    """What the controls mean: ``equal``, momentum within noise of plain SGD at its effective
+    step; ``matched``, the small-step control agrees too."""
+    if equal and matched:
         if zh:
-            return ("这正是理论对这个问题的预期。softmax 回归的交叉熵损失是光滑的凸函数，学习率 0.01 远低于稳定性上限；"
-                    "heavy-ball 动量把过去的梯度按 μᵏ 加权累加，当梯度在约 1/(1−μ) = 10 步内变化不大时，"
-                    "它的行为就等同于步长为 η/(1−μ) 的普通 SGD。动量真正独有的好处——在病态损失的陡峭方向上抑制振荡，"
-                    "从而允许平坦方向上走更大的步——只有当步长接近最陡方向所允许的上限时才会显现。"
-                    "因此，本实验中“动量更快”的结论应理解为“更大的有效步长更快”。")
+            return ("这与理论对这个问题的预期一致。softmax 回归的交叉熵损失是光滑的凸函数；heavy-ball 动量把过去的梯度按 μᵏ "
+                    "加权累加，只要梯度在约 1/(1−μ) = 10 步内变化不大，它的每一步就近似于步长为 η/(1−μ) 的普通 SGD。"
+                    "因此本实验中“动量更快”应理解为“更大的有效步长更快”：少用的轮数来自更大的步长，而不是动量本身。")
         return ("This is what theory predicts for this problem. The cross-entropy loss of softmax "
-                "regression is smooth and convex, and lr 0.01 is far below the stability limit. "
-                "Heavy-ball momentum sums past gradients with weights μᵏ; while the gradient "
-                "changes little over about 1/(1−μ) = 10 steps, it moves exactly as plain SGD "
-                "with step η/(1−μ). What momentum adds on its own, damping oscillation across "
-                "the steep directions of an ill-conditioned loss so that the step can be large "
-                "along the flat ones, only shows when the step nears the limit the steepest "
-                "direction allows. So 'momentum trains faster' here reads as 'a larger "
-                "effective step trains faster'.")
+                "regression is smooth and convex; heavy-ball momentum sums past gradients with "
+                "weights μᵏ, and while the gradient changes little over about 1/(1−μ) = 10 steps "
+                "each of its steps is close to one of plain SGD with step η/(1−μ). So 'momentum "
+                "trains faster' here reads as 'a larger effective step trains faster': the epochs "
+                "saved belong to the larger step, not to momentum.")
+    if equal:
+        if zh:
+            return ("在有效步长 0.1 处，动量与等步长的普通 SGD 在噪声范围内；但在有效步长 0.01 处两者不同（见上）。"
+                    "有效步长解释了课程设置下的差别，小步长处的差别本实验没有进一步拆分。")
+        return ("At the effective step 0.1 momentum is within noise of plain SGD at that step, but at "
+                "the effective step 0.01 the two differ (above): the effective step explains the gap "
+                "at the course's settings; this study does not take the small-step difference apart.")
     if momentum_ahead:
         if zh:
             return ("在相同有效步长下动量仍然领先，说明除了步长变大之外，梯度的指数平均本身（减小小批量噪声、"
@@ -267,69 +376,98 @@ def _why(matched: bool, momentum_ahead: bool, zh: bool) -> str:
                 "averaging of gradients itself (less minibatch noise, less oscillation across "
                 "steep directions) helps here.")
     if zh:
-        return "在相同有效步长下动量并不占优：这里它的速度项反而带来了过冲。"
-    return ("At an equal effective step momentum is not ahead: its velocity overshoots here "
-            "rather than helping.")
+        return "在相同有效步长下动量反而更低。"
+    return "At an equal effective step momentum ends lower."
 
 
-def time_ratio(a: dict, b: dict) -> tuple[float, float]:
-    """How much longer b's epochs take than a's, and the tolerance below which that is noise.
+def time_ratio(a: dict, b: dict) -> tuple[float, float, bool]:
+    """How much longer b's epochs take than a's (a fraction), the noise bound, and whether
+    the difference is real: the noise rule on paired rounds.
 
-    The epochs were interleaved, so round r of a and of b ran side by side: the median of the
-    per-round ratios b_r / a_r cancels most of the machine's drift, and their quartile spread
-    is the noise (never below TIME_FLOOR)."""
+    The epochs were interleaved, so round r of a and of b ran side by side: each round gives
+    one paired difference b_r / a_r − 1. The rule: beyond two standard errors of their mean,
+    the same sign in every round, and (a shared machine) at least TIME_FLOOR."""
     if a.get("times") and b.get("times") and len(a["times"]) == len(b["times"]):
-        ratios = sorted(y / x for x, y in zip(a["times"], b["times"]))
-        q = statistics.quantiles(ratios, n=4) if len(ratios) > 1 else [ratios[0]] * 3
-        return statistics.median(ratios) - 1, max(TIME_FLOOR, q[2] - q[0])
+        d = [y / x - 1 for x, y in zip(a["times"], b["times"])]
+        mean = statistics.fmean(d)
+        se = statistics.stdev(d) / math.sqrt(len(d)) if len(d) > 1 else math.inf
+        return mean, max(TIME_FLOOR, 2 * se), beyond(mean, se, d) and abs(mean) >= TIME_FLOOR
     spread = max((x["q3"] - x["q1"]) / x["median"] for x in (a, b))
-    return (b["median"] - a["median"]) / a["median"], max(TIME_FLOOR, spread)
+    rel = (b["median"] - a["median"]) / a["median"]
+    tol = max(TIME_FLOOR, spread)
+    return rel, tol, abs(rel) > tol
+
+
+def step_fit(epoch: dict, n_train: int) -> tuple[float, float] | None:
+    """The time of one training step t(B) = a + c B fitted over the batch sizes timed
+    (``epoch``: batch -> {"median": seconds per epoch}): (a, c) in microseconds, the part of a
+    step that does not grow with the batch and the cost per image. None for fewer than 3."""
+    sizes = sorted(epoch)
+    if len(sizes) < 3:
+        return None
+    per_step = [epoch[b]["median"] / math.ceil(n_train / b) * 1e6 for b in sizes]
+    c, a = np.polyfit(np.array(sizes, dtype=np.float64), np.array(per_step), 1)
+    return float(a), float(c)
 
 
 def time_text(epoch: dict, step: dict, plain: Summary, mom: Summary, thresholds, rounds: int,
-              lang: str, n_train: int = 55000) -> str:
-    """Seconds per epoch with and without momentum (interleaved medians), the update's own
-    cost beside that of a whole training step (an epoch's time over its ceil(n_train / B)
-    steps), and the training time to the highest threshold (epochs x median epoch time)."""
+              lang: str, n_train: int = 55000, control: Summary | None = None) -> str:
+    """Seconds per epoch with and without momentum (interleaved medians, two significant
+    digits), compared by the noise rule on paired rounds; the update's own cost beside a whole
+    training step; and the training time to the highest threshold (epochs x median epoch
+    time) of momentum, plain SGD and plain SGD at momentum's effective step (``control``, whose
+    epochs cost what plain SGD's do)."""
     zh = lang == "zh"
     a, b = epoch[plain.setting], epoch[mom.setting]
-    rel, tol = time_ratio(a, b)
-    same = abs(rel) <= tol
+    rel, tol, real = time_ratio(a, b)
     sp, sm = step[plain.setting]["median"], step[mom.setting]["median"]
     t = max(thresholds)
     k = f"{t:.2f}"
+    E = mom.config["epochs"]
     em, ep = median_epoch(mom.epochs_to[k]), median_epoch(plain.epochs_to[k])
+    ec = median_epoch(control.epochs_to[k]) if control is not None else None
     B = mom.config["batch_size"]
     step_us = b["median"] / math.ceil(n_train / B) * 1e6
+    share = (sm - sp) / step_us
     if zh:
-        text = (f"每轮训练耗时：动量 0.9 为 {sec(b['median'])} 秒，普通 SGD 为 {sec(a['median'])} 秒"
-                f"（各 {rounds} 轮的中位数；两种设置在预热一轮后逐轮交替测量，使机器负载的变化同时影响两者）。")
-        text += (f"逐轮耗时之比的中位数相差 {abs(rel):.0%}，在噪声范围（{tol:.0%}）之内。" if same else
-                 f"动量{'慢' if rel > 0 else '快'} {abs(rel):.0%}，超过了噪声界 {tol:.0%}。")
-        text += (f"单独测量一次参数更新：不带动量 {sp:.1f} 微秒，带动量 {sm:.1f} 微秒，"
-                 f"动量只多出 {sm - sp:.1f} 微秒，而批大小 {B} 时一步完整训练约需 {step_us:.0f} 微秒。")
+        text = (f"每轮训练耗时（{rounds} 轮的中位数）：普通 SGD {sec(a['median'])} 秒，动量 0.9 {sec(b['median'])} 秒。"
+                "两种设置在预热一轮后逐轮交替测量，机器负载的变化同时落在两者身上；按同一规则比较逐轮耗时之比，")
+        text += (f"两者相差 {abs(rel):.0%}，在噪声范围（{tol:.0%}）之内。" if not real else
+                 f"动量{'慢' if rel > 0 else '快'} {abs(rel):.0%}，超过噪声界 {tol:.0%}。")
+        text += (f"单独测量一次参数更新：不带动量 {sig2(sp)} 微秒，带动量 {sig2(sm)} 微秒，"
+                 f"而批大小 {B} 时完整的一步训练约 {sig2(step_us)} 微秒，动量多出的部分"
+                 + (f"约占一步的 {share:.0%}。" if share >= 0.01 else "不到一步的 1%。"))
         if em is not None:
-            text += (f"按“轮数 × 每轮耗时中位数”估算，动量 0.9 达到 {t:.2f} 约需 {sec(em * b['median'])} 秒训练时间"
-                     + (f"，普通 SGD 约需 {sec(ep * a['median'])} 秒。" if ep is not None else
-                        "，普通 SGD 在本实验的轮数内未达到。")
-                     + "动量节省的是轮数，而不是每轮的开销。")
+            text += (f"按“达到 {t:.2f} 的轮数 × 每轮耗时中位数”估算，动量 0.9 约需 {sec(em * b['median'])} 秒训练时间；"
+                     + (f"普通 SGD 约需 {sec(ep * a['median'])} 秒" if ep is not None else
+                        f"普通 SGD 在 {E} 轮内没有达到")
+                     + (f"；有效步长相同的普通 SGD（学习率 {control.config['lr']:g}，每轮耗时与普通 SGD 相同）"
+                        f"约需 {sec(ec * a['median'])} 秒" if ec is not None else "")
+                     + "。")
+            if ec is not None and ec <= em:
+                text += "省下的时间来自更大的有效步长，而不是动量。"
         return text
-    text = (f"One epoch took {sec(b['median'])} s with momentum 0.9 and {sec(a['median'])} s with "
-            f"plain SGD (medians of {rounds} epochs each, the two interleaved epoch by epoch after "
-            "a warm-up, so that the machine's load hits both alike): ")
-    text += (f"the per-round ratio differs from 1 by {abs(rel):.0%} (median), within noise ({tol:.0%})."
-             if same else
+    text = (f"One epoch took {sec(a['median'])} s with plain SGD and {sec(b['median'])} s with "
+            f"momentum 0.9 (medians of {rounds} epochs, the two interleaved epoch by epoch after a "
+            "warm-up, so that the machine's load falls on both alike). By the same rule on the "
+            "per-round ratios, ")
+    text += (f"they differ by {abs(rel):.0%}, within noise ({tol:.0%})." if not real else
              f"momentum is {abs(rel):.0%} {'slower' if rel > 0 else 'faster'}, beyond the noise "
-             f"of {tol:.0%}.")
-    text += (f" Timed alone, one update costs {sp:.1f} µs without momentum and {sm:.1f} µs with "
-             f"it: momentum adds {sm - sp:.1f} µs to a training step of about {step_us:.0f} µs at "
-             f"batch {B}.")
+             f"bound of {tol:.0%}.")
+    text += (f" Timed alone, one update costs {sig2(sp)} µs without momentum and {sig2(sm)} µs "
+             f"with it, while a whole training step at batch {B} takes about {sig2(step_us)} µs: "
+             + (f"momentum's extra is about {share:.0%} of a step." if share >= 0.01 else
+                "momentum's extra is under 1% of a step."))
     if em is not None:
-        text += (f" As epochs times the median epoch time, momentum 0.9 reaches {t:.2f} after "
-                 f"about {sec(em * b['median'])} s of training"
-                 + (f", plain SGD after about {sec(ep * a['median'])} s." if ep is not None else
-                    ", plain SGD not within the epochs run.")
-                 + " Momentum saves epochs, not time per epoch.")
+        text += (f" As epochs to {t:.2f} times the median epoch time, momentum 0.9 needs about "
+                 f"{sec(em * b['median'])} s of training; "
+                 + (f"plain SGD about {sec(ep * a['median'])} s" if ep is not None else
+                    f"plain SGD does not get there within {E} epochs")
+                 + (f"; plain SGD at the same effective step (lr {control.config['lr']:g}, whose "
+                    f"epochs cost what plain SGD's do) about {sec(ec * a['median'])} s"
+                    if ec is not None else "") + ".")
+        if ec is not None and ec <= em:
+            text += " The time saved belongs to the larger effective step, not to momentum."
     return text
 
 
@@ -337,41 +475,42 @@ def time_text(epoch: dict, step: dict, plain: Summary, mom: Summary, thresholds,
 
 
 def lr_text(items: list[Summary], n_val: int, lang: str) -> list[str]:
-    """Which rates are within noise of the highest mean, which are too small or too large."""
+    """Which rates are within noise of the highest mean, which are too small or too large;
+    the training loss beside the accuracy."""
     zh = lang == "zh"
     items = sorted(items, key=lambda s: s.config["lr"])
     good = [s for s in items if s.ok]
     if not good:
         return ["所有学习率都发散了。" if zh else "Every learning rate diverged."]
     top = max(good, key=lambda s: s.val_acc.mean)
-    tied = [s for s in good if s is not top and not differs(s.val_acc, top.val_acc, n_val)]
+    tied = [s for s in good if s is not top and not differs(s, top, n_val)]
     mu = top.config.get("momentum", 0)
     out = []
     lrs = [f"{s.config['lr']:g}" for s in tied]
-    tied_all = _join(sorted([f"{top.config['lr']:g}", *lrs], key=float), lang)
     second = max((s for s in good if s is not top), key=lambda s: s.val_acc.mean, default=None)
     if zh:
         p = f"平均验证准确率最高的是学习率 {top.config['lr']:g}（{ms(top.val_acc)}）。"
         if tied:
-            p += (f"学习率 {_join(lrs, lang)} 与它的差异都在噪声范围内，所以这组实验并不能选出唯一的最佳学习率："
-                  f"{tied_all} 都同样可用。")
-        else:
-            if second:
-                d, nz, _ = gap(second, top, n_val)
-                p += f"它领先第二名（学习率 {second.config['lr']:g}）{pts(d)} 个百分点，超过噪声界 {pts(nz)}。"
+            p += (f"学习率 {_join(lrs, lang)} 与它的差异在噪声范围内，这组实验在"
+                  f"{'两者' if len(tied) == 1 else '它们'}之间分不出高下。")
+        elif second:
+            p += f"它{_verdict(compare(second, top, n_val), lang, f'第二名（学习率 {_lr(second)}）')}。"
+        losses = [f"学习率 {s.config['lr']:g} 与它相比，{_loss(s, top, n_val, lang)}" for s in tied]
+        if losses:
+            p += "训练损失给出另一个角度：" + "；".join(losses) + "。"
         if mu:
             p += f"所有学习率都配合动量 {mu:g}，有效步长是学习率的 {1 / (1 - mu):g} 倍。"
     else:
         p = f"The highest mean validation accuracy was at lr {top.config['lr']:g} ({ms(top.val_acc)})."
         if tied:
-            p += (f" Learning rates {_join(lrs, lang)} are within noise of it, so the sweep does not "
-                  f"single out one best rate: any of "
-                  f"{tied_all} serves.")
-        else:
-            if second:
-                d, nz, _ = gap(second, top, n_val)
-                p += (f" It leads the runner-up, lr {second.config['lr']:g}, by {pts(d)} points, "
-                      f"more than the noise of {pts(nz)} points.")
+            p += (f" Learning rate{'s' if len(tied) > 1 else ''} {_join(lrs, lang)} "
+                  f"{'are' if len(tied) > 1 else 'is'} within noise of it: the sweep does not "
+                  "separate them.")
+        elif second:
+            p += (f" It is {_verdict(compare(second, top, n_val), lang, f'the runner-up, lr {_lr(second)}')}.")
+        losses = [f"against lr {s.config['lr']:g}, {_loss(s, top, n_val, lang)}" for s in tied]
+        if losses:
+            p += " The training loss gives another view: " + "; ".join(losses) + "."
         if mu:
             p += (f" Every rate here runs with momentum {mu:g}, so the effective step is "
                   f"{1 / (1 - mu):g} times the rate.")
@@ -383,14 +522,15 @@ def lr_text(items: list[Summary], n_val: int, lang: str) -> list[str]:
                   and s.curves["val_acc"][-1].mean > s.curves["val_acc"][-2].mean]
         names = _rates(small, lang)
         if zh:
-            p = f"步长太小：学习率 {names} 明显低于最高值，超过噪声界。"
+            p = f"步长太小：学习率 {names}低于最高值，超过噪声界。"
             if rising:
-                p += "它们的验证准确率在最后一轮仍在上升（@fig-lr）：在给定的轮数内还没有收敛。"
+                p += (f"学习率 {_join([_lr(s) for s in rising], lang)} "
+                      "的验证准确率在最后一轮仍在上升（@fig-lr）：在给定的轮数内还没有收敛。")
         else:
-            p = f"Too small: lr {names} end clearly below the top, beyond noise."
+            p = f"Too small: lr {names} end below the top, beyond noise."
             if rising:
-                p += (" Their validation accuracy still rises in the last epoch (@fig-lr): they "
-                      "had not converged in the epochs given.")
+                p += (f" The validation accuracy at lr {_join([_lr(s) for s in rising], lang)} "
+                      "still rises in the last epoch (@fig-lr): not converged in the epochs given.")
         out.append(p)
     if large:
         bad = [s for s in large if not s.ok]
@@ -398,7 +538,7 @@ def lr_text(items: list[Summary], n_val: int, lang: str) -> list[str]:
         parts = []
         if low:
             names = _rates(low, lang)
-            parts.append(f"学习率 {names} 低于最高值且超过噪声界" if zh else
+            parts.append(f"学习率 {names}低于最高值，超过噪声界" if zh else
                          f"lr {names} end below the top beyond noise")
         if bad:
             names = _join([f"{s.config['lr']:g}" for s in bad], lang)
@@ -412,6 +552,10 @@ def lr_text(items: list[Summary], n_val: int, lang: str) -> list[str]:
                    f"No rate tried was clearly too large: even lr {hi:g} (effective step {eff:g}) "
                    "trained stably.")
     return out
+
+
+def _lr(s: Summary) -> str:
+    return f"{s.config['lr']:g}"
 
 
 def _rates(items: list[Summary], lang: str) -> str:
@@ -443,8 +587,8 @@ def batch_text(fixed: list[Summary], scaled: list[Summary], epoch: dict, heat: d
              f"批大小 {hi.config['batch_size']} 只有 {u[1]:,} 次。在固定学习率 0.01、固定 {E} 轮的条件下，"
              f"验证准确率从批大小 {lo.config['batch_size']} 的 {ms(lo.val_acc)} 变为批大小 {hi.config['batch_size']} 的 "
              f"{ms(hi.val_acc)}，")
-        p += (f"{'下降' if d < 0 else '上升'} {pts(d)} 个百分点，超过噪声界 {pts(nz)}。" if real else
-              f"差异在噪声范围（{pts(nz)}）之内。")
+        p += (f"{'下降' if d < 0 else '上升'} {pts(d)} 个百分点，超过噪声界 {pts(nz)} 个百分点。" if real else
+              f"差异在噪声范围（{pts(nz)} 个百分点）之内。")
         p += "但这一比较同时改变了更新次数：大批量在同样的轮数里走的步数少得多。"
     else:
         p = (f"At batch size B an epoch makes {n_train:,}/B updates: {u[0]:,} at batch "
@@ -459,25 +603,30 @@ def batch_text(fixed: list[Summary], scaled: list[Summary], epoch: dict, heat: d
     if len(scaled) >= 2:
         rng_s = max(s.val_acc.mean for s in scaled) - min(s.val_acc.mean for s in scaled)
         top = max(scaled, key=lambda s: s.val_acc.mean)
-        within = [s for s in scaled if not differs(s.val_acc, top.val_acc, n_val)]
+        within = [s for s in scaled if s is top or not differs(s, top, n_val)]
         shrinks = rng_s < rng_f / 2
         if zh:
             p = (f"把学习率按批大小线性缩放（0.01 × B/100，使每个样本对参数的平均推动相同）后，"
                  f"各批大小之间的验证准确率极差从 {pts(rng_f)} 个百分点"
                  f"{'缩小' if rng_s < rng_f else '变'}为 {pts(rng_s)} 个百分点"
-                 f"（@fig-batch）；{len(within)}/{len(scaled)} 个批大小与最高值在噪声范围内。")
-            p += ("可见固定学习率下大批量的损失主要来自更新次数太少，而不是批量本身：梯度噪声更小，"
-                  "但同样的学习率下每步走的距离相同、步数却少了 B 倍。" if shrinks else
+                 f"（@fig-batch）；{len(scaled)} 个批大小中有 {len(within)} 个与最高值（批大小 "
+                 f"{top.config['batch_size']}）在噪声范围内。")
+            ratio = hi.config["batch_size"] // lo.config["batch_size"]
+            p += ("可见固定学习率下大批量吃亏主要是因为更新次数太少，而不是批量本身：大批量的梯度噪声更小，"
+                  f"但在同样的学习率下每步走的距离差不多，而批大小 {hi.config['batch_size']} 每轮的更新次数只有批大小 "
+                  f"{lo.config['batch_size']} 的 1/{ratio}。" if shrinks else
                   "缩放学习率并没有消除大部分差异，因此批大小的影响不只是更新次数的多少。")
         else:
             p = (f"With the rate scaled with the batch (0.01 × B/100, so that each sample pushes "
                  f"the weights as far on average), the range of validation accuracy across batch "
                  f"sizes {'shrinks' if rng_s < rng_f else 'goes'} from {pts(rng_f)} to "
                  f"{pts(rng_s)} points (@fig-batch); {len(within)} of {len(scaled)} batch sizes are "
-                 f"within noise of the top.")
+                 f"within noise of the top (batch {top.config['batch_size']}).")
+            ratio = hi.config["batch_size"] // lo.config["batch_size"]
             p += (" So most of the fixed-rate loss at large batches is the missing updates, not "
                   "the batch itself: its gradient is less noisy, but at the same rate each step "
-                  "goes as far and there are B times fewer of them." if shrinks else
+                  f"goes about as far, and batch {hi.config['batch_size']} makes 1/{ratio} as many "
+                  f"steps per epoch as batch {lo.config['batch_size']}." if shrinks else
                   " Scaling the rate does not remove most of the gap, so the batch size matters "
                   "beyond the number of updates.")
         out.append(p)
@@ -501,86 +650,213 @@ def batch_text(fixed: list[Summary], scaled: list[Summary], epoch: dict, heat: d
     sizes = sorted(epoch)
     if len(sizes) >= 2:
         a, b = epoch[sizes[0]]["median"], epoch[sizes[-1]]["median"]
-        per = a / math.ceil(n_train / sizes[0]) * 1e6
+        fit = step_fit(epoch, n_train)
         if zh:
-            out.append(f"时间上，批大小 {sizes[0]} 每轮 {sec(a)} 秒，是批大小 {sizes[-1]}（{sec(b)} 秒）的 "
-                       f"{a / b:.1f} 倍（交替测量的中位数）：小批量时每次更新的固定开销（约 {per:.0f} 微秒/次）占了主导。")
+            p = (f"时间上，批大小 {sizes[0]} 每轮 {sec(a)} 秒，是批大小 {sizes[-1]}（{sec(b)} 秒）的 "
+                 f"{sig2(a / b)} 倍（交替测量的中位数）。")
+            if fit and fit[0] > 0:
+                p += (f"把每步耗时拟合成“固定部分 + 每张图像的部分”：每步约有 {sig2(fit[0])} 微秒与批大小无关，"
+                      f"每张图像另需约 {sig2(fit[1])} 微秒；批大小 {sizes[0]} 时一步里大部分时间是这个固定部分"
+                      "（函数调用、小矩阵运算的启动和参数更新），所以小批量每轮慢得多。")
         else:
-            out.append(f"In time, an epoch at batch {sizes[0]} took {sec(a)} s, {a / b:.1f} times the "
-                       f"{sec(b)} s at batch {sizes[-1]} (interleaved medians): at small batches the "
-                       f"fixed cost of each update (about {per:.0f} µs) dominates.")
+            p = (f"In time, an epoch at batch {sizes[0]} took {sec(a)} s, {sig2(a / b)} times the "
+                 f"{sec(b)} s at batch {sizes[-1]} (interleaved medians).")
+            if fit and fit[0] > 0:
+                p += (f" Fitting the time of a step as a fixed part plus a part per image: about "
+                      f"{sig2(fit[0])} µs of each step do not depend on the batch, and each image "
+                      f"adds about {sig2(fit[1])} µs; at batch {sizes[0]} most of a step is that fixed "
+                      "part (calls, starting small matrix products, the update), which is why small "
+                      "batches make slow epochs.")
+        out.append(p)
     return out
 
 
 # ---- the best setting ----------------------------------------------------------------------
 
 
-def ablation_text(full: Summary, rows: list[tuple[str, Summary]], n_val: int, lang: str) -> str:
-    """Each part of the best preset switched off in turn: which costs most, which are within
-    the noise of the full preset (one seed: the sampling error of the validation images)."""
+def ablation_text(full: Summary, rows: list[tuple[str, Summary]], n_val: int, lang: str,
+                  course: Summary | None = None, short: Summary | None = None) -> list[str]:
+    """The best preset against the course's setting (at its own epochs and at the course's),
+    and each part switched off in turn, every verdict by the noise rule: a part earns its
+    place only when switching it off costs accuracy beyond noise."""
     zh = lang == "zh"
-    drops = [(name, s, *gap(s, full, n_val)) for name, s in rows if s.ok]
+    out = []
+    if course is not None and course.ok:
+        E, Ec = full.config["epochs"], course.config["epochs"]
+        g = compare(course, full, n_val)
+        if zh:
+            p = (f"训练 {E} 轮时，这个设置的验证准确率为 {ms(full.val_acc)}，"
+                 f"{_verdict(g, lang, f'课程设置（动量 0.9，{Ec} 轮）')}。")
+        else:
+            p = (f"Trained for {E} epochs the preset reaches validation accuracy {ms(full.val_acc)}, "
+                 f"{_verdict(g, lang, f'the course setting (momentum 0.9, {Ec} epochs)')}.")
+        if short is not None and short.ok:
+            gs, dl = compare(course, short, n_val), compare(short, full, n_val)
+            Es = short.config["epochs"]
+            if zh:
+                p += (f"只训练课程的 {Es} 轮（学习率在 {Es} 轮内衰减）时为 {ms(short.val_acc)}，"
+                      f"{_verdict(gs, lang, '课程设置')}；{E} 轮的结果{_verdict(dl, lang, f'{Es} 轮')}。")
+            else:
+                p += (f" Trained for the course's {Es} epochs (the rate decaying over {Es}) it reaches "
+                      f"{ms(short.val_acc)}, {_verdict(gs, lang, 'the course setting')}; {E} epochs "
+                      f"are {_verdict(dl, lang, f'{Es}')}.")
+        if full.test_acc.n:
+            p += (f"测试准确率（只对最终模型测量）为 {ms(full.test_acc)}。" if zh else
+                  f" Its test accuracy, measured for the final models only, is {ms(full.test_acc)}.")
+        out.append(p)
+    drops = [(name, s, compare(s, full, n_val)) for name, s in rows if s.ok]
     if not drops:
-        return ""
-    worst = max(drops, key=lambda x: x[2])
-    same = [name for name, _, d, _, real in drops if not real]
+        return out
+    worst = max(drops, key=lambda x: x[2].gain)
+    earn = [name for name, _, c in drops if c.real and c.gain > 0]
+    same = [name for name, _, c in drops if not c.real]
+    hurt = [name for name, _, c in drops if c.real and c.gain < 0]
+    seeds = full.val_acc.n
     if zh:
-        text = (f"完整设置的验证准确率为 {f4(full.val_acc.mean)}，测试准确率（只对这个最终模型测量一次）为 "
-                f"{f4(full.test_acc.mean)}。逐一去掉其中一部分（@tab-ablation）：去掉{worst[0]}损失最大，"
-                f"验证准确率下降 {pts(worst[2])} 个百分点。")
+        p = (f"逐一去掉其中一部分（@tab-ablation，{seeds} 个种子，按同一规则比较）：去掉{worst[0]}损失最大，"
+             f"验证准确率下降 {pts(worst[2].gain)} 个百分点。")
+        if earn:
+            p += f"去掉{_join(earn, lang)}的下降都超过噪声界，这些部分各有其作用。"
         if same:
-            text += f"去掉{_join(same, lang)}的差异在噪声范围内（单个种子，噪声只含 {n_val:,} 张验证图像的抽样误差）。"
-        return text
-    text = (f"The full setting reaches validation accuracy {f4(full.val_acc.mean)}; its test "
-            f"accuracy, measured once for this final model, is {f4(full.test_acc.mean)}. Switching "
-            f"off one part at a time (@tab-ablation): removing {worst[0]} costs the most, "
-            f"{pts(worst[2])} points of validation accuracy.")
-    if same:
-        text += (f" Removing {_join(same, lang)} changes it by less than the noise (one seed: "
-                 f"the noise is the sampling error of {n_val:,} validation images).")
-    return text
+            p += (f"去掉{_join(same, lang)}的差异在噪声范围内：{'它' if len(same) == 1 else '它们'}"
+                  "在这里没有证明自己的作用，保留只是沿用了搜索时的选择。")
+        if hurt:
+            p += f"去掉{_join(hurt, lang)}后反而更高，超过噪声界：这部分应当去掉。"
+    else:
+        p = (f"Switching off one part at a time (@tab-ablation, {seeds} seeds, the same rule): "
+             f"removing {worst[0]} costs the most, {pts(worst[2].gain)} points of validation accuracy.")
+        if earn:
+            p += f" Removing {_join(earn, lang)} costs accuracy beyond noise: each earns its place."
+        if same:
+            p += (f" Removing {_join(same, lang)} changes it by less than the noise: "
+                  f"{'it has' if len(same) == 1 else 'they have'} not shown a use here and "
+                  f"{'stays' if len(same) == 1 else 'stay'} only as the search chose.")
+        if hurt:
+            p += f" Removing {_join(hurt, lang)} scores higher, beyond noise: that part should go."
+    out.append(p)
+    return out
 
 
 # ---- the model -----------------------------------------------------------------------------
 
 
-def weights_text(corr: np.ndarray | None, lang: str) -> str:
-    """The weight templates against the mean image of their class (correlations ``corr``)."""
+def _corr(a, b) -> float:
+    return float(np.corrcoef(np.asarray(a, np.float64).ravel(), np.asarray(b, np.float64).ravel())[0, 1])
+
+
+def weights_text(W, class_means, lang: str, W0=None) -> str:
+    """What the templates (columns of ``W``, 784 x 10) hold, from the numbers: their
+    correlation with each class's mean test image (``class_means``, 10 x 28 x 28) and with
+    that mean minus the other classes' mean; where the most negative weights sit; and, with
+    the initial weights ``W0``, why the blank background is speckled."""
     zh = lang == "zh"
-    base = ("每张图是 W 的一列，即一个类别的“模板”：红色像素上的墨迹提高该类的得分，蓝色像素上的墨迹降低它。"
-            if zh else "Each picture is one column of W, the template of one class: ink on a red "
-            "pixel raises that class's score, ink on a blue one lowers it.")
-    if corr is None:
+    base = ("每张图是 W 的一列，即一个类别的“模板”：一张图像在某一类上的得分，是它的像素与该类模板逐点相乘再求和，"
+            "红色像素上的墨迹提高得分，蓝色像素上的墨迹降低得分。" if zh else
+            "Each picture is one column of W, the template of one class: an image's score for a "
+            "class is the sum of its pixels times the template, so ink on a red pixel raises that "
+            "class's score and ink on a blue one lowers it.")
+    if class_means is None:
         return base
-    lo, hi = int(np.argmin(corr)), int(np.argmax(corr))
+    W = np.asarray(W, np.float64)
+    m = np.asarray(class_means, np.float64).reshape(len(class_means), -1)
+    C = W.shape[1]
+    others = [np.delete(m, c, axis=0).mean(axis=0) for c in range(C)]
+    own = np.array([_corr(W[:, c], m[c]) for c in range(C)])
+    contrast = np.array([_corr(W[:, c], m[c] - others[c]) for c in range(C)])
+    low = [int(np.argmin(W[:, c])) for c in range(C)]
+    empty = sum(m[c, i] < others[c][i] for c, i in enumerate(low))
+    top = float(m.max()) or 1.0
+    r0, c0 = divmod(low[0], 28)
     if zh:
-        return base + (f"模板与该类测试图像平均图的相关系数在 {corr[lo]:.2f}（类别 {lo}）到 {corr[hi]:.2f}（类别 {hi}）之间："
-                       "模板大致是该数字的模糊轮廓，并在其他数字常有而该数字没有墨迹的位置取负值。")
-    return base + (f" Their correlation with the mean test image of their class ranges from "
-                   f"{corr[lo]:.2f} (class {lo}) to {corr[hi]:.2f} (class {hi}): a template is "
-                   "roughly a blurred outline of its digit, negative where other digits put ink "
-                   "and this one does not.")
+        text = base + (f"模板与该类测试图像平均图的相关系数只有 {own.min():.2f} 到 {own.max():.2f}，"
+                       f"与“该类平均图减去其余九类平均图”的相关系数却有 {contrast.min():.2f} 到 {contrast.max():.2f}："
+                       "模板记下的不是数字的样子，而是它和别的数字的区别。红色落在这个数字有、别的数字少有的笔画上；"
+                       "蓝色落在别的数字常有墨迹、这个数字却空着的地方，而且往往比红色更显眼："
+                       f"十个模板中有 {empty} 个的最负像素处，该类的平均墨迹少于其余数字。"
+                       f"例如 0 的模板在第 {r0 + 1} 行第 {c0 + 1} 列最负，0 在那里的平均墨迹为满墨的 "
+                       f"{m[0, low[0]] / top:.0%}，其余数字平均为 {others[0][low[0]] / top:.0%}：在那里有墨迹的图像就不太像 0。")
+    else:
+        text = base + (f" Their correlation with the mean test image of their class is only "
+                       f"{own.min():.2f} to {own.max():.2f}, but with that mean minus the mean of the "
+                       f"other nine classes it is {contrast.min():.2f} to {contrast.max():.2f}: a template "
+                       "records how its digit differs from the others, not what it looks like. Red lies "
+                       "on strokes this digit has and others seldom have; blue lies where other digits "
+                       "put ink and this one leaves the paper empty, and the blue is often the more "
+                       f"visible part: in {empty} of the ten templates, the most negative pixel is one "
+                       "where the class has less ink on average than the other digits. The 0 template, "
+                       f"for example, is most negative at row {r0 + 1}, column {c0 + 1}, where a 0 has "
+                       f"{m[0, low[0]] / top:.0%} of full ink on average and the other digits "
+                       f"{others[0][low[0]] / top:.0%}: ink there makes an image less of a 0.")
+    if W0 is not None:
+        blank = m.max(axis=0) == 0
+        if blank.sum() >= 2:
+            d = W - np.asarray(W0, np.float64)
+            within = float(np.mean([d[blank, c].std() for c in range(C)]))
+            sd = float(W[blank].std())
+            n = int(blank.sum())
+            if zh:
+                text += (f"背景上的斑点是初始化留下的：在任何测试图像中都没有墨迹的 {n} 个像素上，权重的标准差为 {sd:.3f}，"
+                         f"与初始化的 √(4/794) ≈ 0.071 相当，而训练前后之差在每一类内几乎是常数（类内标准差 {within:.4f}）。"
+                         "课程的预处理让每张图像减去自身均值，空白像素的值在同一张图像里都一样，"
+                         "于是它们收到的梯度完全相同，只能一起移动，初始时随机的差别就一直留了下来；"
+                         "这些斑点对任何图像的得分都只起一个常数的作用。")
+            else:
+                text += (f" The speckle on the background is left from the initialisation: on the {n} "
+                         f"pixels that carry no ink in any test image the weights have standard deviation "
+                         f"{sd:.3f}, as the initial √(4/794) ≈ 0.071, while their change during "
+                         f"training is almost constant within each class (standard deviation {within:.4f}). "
+                         "The course's preprocessing subtracts each image's own mean, so all blank pixels "
+                         "of an image hold the same value; they receive the same gradient and can only "
+                         "move together, and their random initial differences stay. For any image "
+                         "they add a constant to the score.")
+    return text
 
 
-def confusion_text(cm: np.ndarray, lang: str) -> str:
-    """The hardest and easiest class and the most frequent confusion, from the counts."""
+def confusions(cm, k: int = 3) -> list[tuple[int, int, int]]:
+    """The ``k`` most frequent confusions of a confusion matrix: (true, predicted, count)."""
+    off = np.array(cm, dtype=np.int64)
+    np.fill_diagonal(off, 0)
+    order = np.argsort(-off, axis=None, kind="stable")[:k]
+    return [(int(i // off.shape[1]), int(i % off.shape[1]), int(off.flat[i])) for i in order
+            if off.flat[i] > 0]
+
+
+def confusion_text(cm: np.ndarray, lang: str, class_means=None, figure: str = "") -> str:
+    """The hardest and easiest class, the three most frequent confusions, and why a linear
+    model makes them (how alike the two classes' mean images are)."""
     cm = np.asarray(cm)
     recall = np.diag(cm) / np.maximum(cm.sum(axis=1), 1)
     hard, easy = int(np.argmin(recall)), int(np.argmax(recall))
-    row = cm[hard].copy()
-    row[hard] = 0
-    other = int(np.argmax(row))
-    off = cm.copy()
-    np.fill_diagonal(off, 0)
-    a, b = np.unravel_index(np.argmax(off), off.shape)
-    if lang == "zh":
-        return (f"最难的类别是 {hard}（召回率 {recall[hard]:.3f}），最常被误判为 {other}"
-                f"（{cm[hard, other]} / {cm[hard].sum()} 张）；最容易的是 {easy}（召回率 {recall[easy]:.3f}）。"
-                f"全部错误中最常见的一种是把 {a} 判为 {b}（{off[a, b]} 次）。")
-    return (f"The hardest class is {hard} (recall {recall[hard]:.3f}), most often taken for "
-            f"{other} ({cm[hard, other]} of {cm[hard].sum()} images); the easiest is {easy} "
-            f"(recall {recall[easy]:.3f}). The most frequent single confusion is a true {a} "
-            f"predicted as {b} ({off[a, b]} times).")
+    top = confusions(cm)
+    zh = lang == "zh"
+    if not top:
+        return ("所有测试图像都判对了。" if zh else "Every test image is classified correctly.")
+    if zh:
+        text = (f"最难的类别是 {hard}（召回率 {recall[hard]:.3f}），最容易的是 {easy}（召回率 {recall[easy]:.3f}）。"
+                f"最常见的{'一两三'[len(top) - 1]}种错误是" + _join([f"把 {a} 判为 {b}（{n} 张）" for a, b, n in top], lang) + "。")
+    else:
+        text = (f"The hardest class is {hard} (recall {recall[hard]:.3f}), the easiest {easy} (recall "
+                f"{recall[easy]:.3f}). The {('', 'two ', 'three ')[len(top) - 1]}most frequent "
+                f"confusion{'s are' if len(top) > 1 else ' is'} "
+                + _join([f"a {a} read as {b} ({n} images)" for a, b, n in top], lang) + ".")
+    if class_means is not None and top:
+        m = np.asarray(class_means, np.float64).reshape(len(class_means), -1)
+        r = np.corrcoef(m)
+        pairs = [r[i, j] for i in range(len(m)) for j in range(i + 1, len(m))]
+        rs_ = _join([f"{r[a, b]:.2f}" for a, b, _ in top], lang)
+        if zh:
+            text += (f"这几对数字的平均图相关系数分别为 {rs_}（45 对数字的中位数是 {np.median(pairs):.2f}）："
+                     "它们的笔画大部分重合，只在少数几处不同" + (f"（{figure}）" if figure else "") + "。线性模型对每个像素只有一个固定的权重，"
+                     "只能把各处的墨迹加起来，表达不了“这几处同时有墨迹才是某个数字”这样的组合规则；"
+                     "笔画稍有偏移或写法特别，决定两类差别的那几个像素就会被其余像素压过。")
+        else:
+            text += (f" The mean images of these pairs correlate at {rs_} (the median over all 45 pairs "
+                     f"of digits is {np.median(pairs):.2f}): their strokes mostly overlap and differ in a "
+                     "few places" + (f" ({figure})" if figure else "") + ". A linear model has one fixed weight per pixel and "
+                     "can only add up ink; it cannot express 'a digit is this only when these places "
+                     "are inked together', so when a stroke is shifted or unusual the few pixels that "
+                     "tell the two apart are outweighed by the rest.")
+    return text
 
 
 def mistakes_text(true, pred, prob, lang: str) -> str:
@@ -607,7 +883,7 @@ def grid_text(items: list[Summary], n_val: int, lang: str) -> list[str]:
     if not good:
         return ["所有设置都发散了。" if lang == "zh" else "Every setting diverged."]
     top = max(good, key=lambda s: s.val_acc.mean)
-    tied = [s.setting for s in good if s is not top and not differs(s.val_acc, top.val_acc, n_val)]
+    tied = [s.setting for s in good if s is not top and not differs(s, top, n_val)]
     bad = [s.setting for s in items if not s.ok]
     if lang == "zh":
         text = f"平均验证准确率最高的设置是 {top.setting}（{ms(top.val_acc)}）。"

@@ -52,7 +52,7 @@ QUICK = {"n_train": 5000, "n_val": 1000, "n_test": 2000, "epochs": 2,
          "lrs": (0.001, 0.01, 0.1, 0.5), "batch_sizes": (10, 50, 200, 1000)}
 MAX_GRID_RUNS = 200
 # the final models: the only runs whose test accuracy is measured (and, in a sweep, the best)
-FINAL = (rs.BASELINE, rs.REFERENCE, rs.NESTEROV, rs.BEST)
+FINAL = (rs.BASELINE, rs.REFERENCE, rs.NESTEROV, rs.BEST, rs.BEST_SHORT)
 # the best preset's ablation: each part switched off in turn, on the validation split
 ABLATION = {"no-deskew": {"deskew": False}, "no-ink-size": {"ink_size": 0.0},
             "no-blur": {"blur_sigma": 0.0}, "no-decay": {"lr_decay": "none"},
@@ -153,6 +153,9 @@ def _entry(name, group, config, data, model, hist, error) -> dict:
         epochs_to[rs.key(t)] = None if e is None else e + 1
     good = error is None
     train = evaluate(model, data.x_train, data.y_train) if good else (None, None)
+    # which validation images it gets right: the report pairs settings image by image
+    correct = (rs.pack_correct(model.predict(data.x_val) == data.y_val)
+               if good and len(data.x_val) else None)
     return {
         "name": name, "setting": rs.setting_of(name), "group": group,
         "config": config.to_dict(), "status": "ok" if good else "diverged", "error": error,
@@ -161,6 +164,7 @@ def _entry(name, group, config, data, model, hist, error) -> dict:
         "final_val_acc": h["val_acc"][-1] if good and h["val_acc"] else None,
         "final_val_loss": h["val_loss"][-1] if good and h["val_loss"] else None,
         "test_acc": None, "test_loss": None,  # final models only, filled in by run_study
+        "val_correct": correct,
     }
 
 
@@ -201,8 +205,9 @@ def study_plan(quick: bool = False, seed: int = 0, seeds: int = SEEDS
                at lr 0.001 (the effective step of plain SGD at 0.01)
     lr         six learning rates with momentum 0.9
     batch_size seven batch sizes at lr 0.01, and with lr scaled as 0.01 * batch / 100
+               plain SGD at lr 1 and 5 (the effective steps of momentum 0.9 at lr 0.1 and 0.5)
     lr_batch   every learning rate at every batch size (the heat map; first seed only)
-    preset     the best preset and its ablation (one seed: its own data per transform)
+    preset     the best preset, its ablation, and the preset at 10 epochs (not in quick)
     """
     epochs = QUICK["epochs"] if quick else 10
     base = TrainConfig(epochs=epochs, batch_size=100, lr=0.01, momentum=0.0, seed=seed,
@@ -222,17 +227,23 @@ def study_plan(quick: bool = False, seed: int = 0, seeds: int = SEEDS
                      (f"bs-{bs}-scaled", "batch_size", replace(b, lr=round(b.lr * bs / 100, 6)))]
     heat = [(f"lr-{lr:g}-bs-{bs}", "lr_batch", replace(m9, lr=lr, batch_size=bs, epochs=bs_epochs))
             for bs in sizes for lr in lrs]
+    # plain SGD at the effective steps of momentum 0.9 at the lr group's two largest rates
+    # (lr 0.1 and 0.5: steps 1 and 5): is momentum's own gain near the stability limit?
+    settings += [(name, "momentum", replace(base, lr=round(lr / (1 - m9.momentum), 6)))
+                 for name, lr in zip(rs.CONTROLS_LARGE, lrs[-2:])]
+    best = TrainConfig.from_dict({**preset("best"), "seed": seed, "val_size": base.val_size})
+    if quick:
+        best = replace(best, epochs=epochs)
+    # the best preset, its ablation, and the preset trained for the course's epochs
+    settings.append((rs.BEST, "preset", best))
+    settings += [(f"{rs.BEST}-{k}", "preset", replace(best, **off)) for k, off in ABLATION.items()]
+    if not quick:
+        settings.append((rs.BEST_SHORT, "preset", replace(best, epochs=epochs)))
     plan = [(rs.run_name(n, seed + k), g, replace(c, seed=seed + k))
             for k in range(seeds) for n, g, c in settings]
     # the heat map with the first seed only (it is read for its trend; the batch-size group
     # above has its seeds): it triples the cost of the small batches otherwise
     plan += [(rs.run_name(n, seed), g, replace(c, seed=seed)) for n, g, c in heat]
-    best = TrainConfig.from_dict({**preset("best"), "seed": seed, "val_size": base.val_size})
-    if quick:
-        best = replace(best, epochs=epochs)
-    plan.append((rs.run_name(rs.BEST, seed), "preset", best))
-    plan += [(rs.run_name(f"{rs.BEST}-{k}", seed), "preset", replace(best, **off))
-             for k, off in ABLATION.items()]
     return plan
 
 
@@ -445,6 +456,11 @@ def check_plan(plan, data: Splits) -> None:
                               f"{len(data.x_train):,} training images")
 
 
+def _load() -> float | None:
+    """The 1-minute load average, where the system reports one (not on Windows)."""
+    return os.getloadavg()[0] if hasattr(os, "getloadavg") else None
+
+
 def run_study(plan, data: Splits, log: Log = None, verbose: bool = False,
               meta: dict | None = None, models: dict | None = None,
               finished: dict | None = None, on_run: Callable[[list[dict]], None] | None = None,
@@ -482,6 +498,7 @@ def run_study(plan, data: Splits, log: Log = None, verbose: bool = False,
     buckets = _stack_buckets(plan, finished) if stack and trainer is None else []
     bucket_of = {name: i for i, b in enumerate(buckets) for name, _, _ in b}
     started = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    load = [_load()]  # how busy the machine was: the report says so beside its times
     start = time.perf_counter()
     entries: dict[str, dict] = {}
     done: dict[TrainConfig, str] = {}  # config -> the name of its first run
@@ -571,6 +588,7 @@ def run_study(plan, data: Splits, log: Log = None, verbose: bool = False,
             model = model_of(r["name"], runs, models, splits, trainer)
             r["test_loss"], r["test_acc"] = evaluate(model, test.x_test, test.y_test)
     timed: dict = {}
+    load.append(_load())
     t0 = time.perf_counter()
     if time_epochs:
         configs = timing_plan(plan, runs)
@@ -592,7 +610,8 @@ def run_study(plan, data: Splits, log: Log = None, verbose: bool = False,
                     "quick": False, "data_dir": None, **(meta or {}),
                     "started": started, "train_seconds": train_seconds,
                     "timing_seconds": timing_seconds,
-                    "machine": _machine(), "thresholds": list(rs.THRESHOLDS), "reference": ref}
+                    "machine": _machine(), "thresholds": list(rs.THRESHOLDS), "reference": ref,
+                    **({"load": load} if None not in load else {})}
     results_meta.pop("data_dir", None)  # a path of this machine: not in the results
     cfg = plan[0][2] if plan else TrainConfig()
     setup = {"n_train": len(data.x_train), "n_val": len(data.x_val), "n_test": len(data.x_test),
@@ -651,6 +670,18 @@ def examples(model, x_test: np.ndarray, y_test: np.ndarray, images: np.ndarray, 
         out[f"{prefix}_pred"] = pred[idx].astype(np.int64)
         out[f"{prefix}_prob"] = p_pred[idx].astype(np.float32)
     out["ambiguous_margin"] = margin[ambiguous].astype(np.float32)
+    # the three most frequent confusions, each with its most confident examples (for the report)
+    off = confusion.copy()
+    np.fill_diagonal(off, 0)
+    pairs = [divmod(int(i), 10) for i in np.argsort(-off, axis=None, kind="stable")[:3]]
+    per = 6
+    picks = np.zeros((len(pairs), per, *images.shape[1:]), dtype=np.uint8)
+    for row, (t, p) in enumerate(pairs):
+        idx = np.flatnonzero((y_test == t) & (pred == p))
+        idx = idx[np.argsort(-p_pred[idx], kind="stable")[:per]]
+        picks[row, : len(idx)] = images[idx]
+    out["confusion_pairs"] = np.array(pairs, dtype=np.int64).reshape(-1, 2)
+    out["confusion_images"] = picks
     return out
 
 

@@ -56,6 +56,15 @@ class ReportPaths:
     pages: int
 
 
+def output_name(lang: str, suffix: str) -> str:
+    """The file (suffix ".md", ".typ", ".pdf") or figure folder (suffix "") of a report in
+    ``lang``: Chinese, the default, is report.md and figures/; English sits beside it as
+    report.en.md and figures.en/, so building one language never writes over the other."""
+    if suffix:
+        return "report" + ("" if lang == "zh" else f".{lang}") + suffix
+    return "figures" + ("" if lang == "zh" else f".{lang}")
+
+
 def T(lang: str, en: str, zh: str) -> str:
     """The text in the report's language."""
     return zh if lang == "zh" else en
@@ -64,11 +73,18 @@ def T(lang: str, en: str, zh: str) -> str:
 # ---- the method: computed when the report is built -----------------------------------------
 
 
+GRAD_FLOOR = 1e-6  # entries of the gradient smaller than this are judged by absolute error
+
+
 def gradient_check(W, b, x, y, entries: int = GRAD_CHECK_ENTRIES, h: float = 1e-5,
-                   seed: int = 0) -> float:
-    """Largest relative error |a - n| / max(|a|, |n|) between the analytic gradient
-    (functional.cross_entropy, then dW = X^T dlogits, db = column sums) and central
-    differences, in float64, over ``entries`` random entries of W and every entry of b."""
+                   seed: int = 0) -> tuple[float, float]:
+    """(largest, median) relative error |a - n| / max(|a|, |n|, GRAD_FLOOR) between the
+    analytic gradient (functional.cross_entropy, then dW = X^T dlogits, db = column sums) and
+    central differences, in float64, over ``entries`` random entries of W and every entry of b.
+
+    The floor keeps the verdict meaningful for entries near zero: there a central difference
+    is itself off by rounding (about 1e-16 L / h, 1e-11 here), which divided by a tiny
+    gradient would look like a wrong formula."""
     from softmax_mnist.core.functional import cross_entropy
 
     W, b, x = (np.asarray(a, dtype=np.float64).copy() for a in (W, b, x))
@@ -82,7 +98,7 @@ def gradient_check(W, b, x, y, entries: int = GRAD_CHECK_ENTRIES, h: float = 1e-
     picks = [(W, dW, (int(i), int(j))) for i, j in zip(rng.integers(0, W.shape[0], entries),
                                                         rng.integers(0, W.shape[1], entries))]
     picks += [(b, db, (0, j)) for j in range(b.shape[1])]
-    worst = 0.0
+    errors = []
     for param, grad, idx in picks:
         old = param[idx]
         param[idx] = old + h
@@ -91,8 +107,8 @@ def gradient_check(W, b, x, y, entries: int = GRAD_CHECK_ENTRIES, h: float = 1e-
         down = loss()
         param[idx] = old
         num, ana = (up - down) / (2 * h), grad[idx]
-        worst = max(worst, abs(num - ana) / max(abs(num), abs(ana), 1e-12))
-    return worst
+        errors.append(abs(num - ana) / max(abs(num), abs(ana), GRAD_FLOOR))
+    return float(max(errors)), float(np.median(errors))
 
 
 def source_of(func) -> str:
@@ -144,14 +160,8 @@ def _without_docstring(src: str) -> str:
     return "\n".join(lines)
 
 
-def method_section(doc: Document, lang: str, check: float | None, n_check: int,
+def method_section(doc: Document, lang: str, check: tuple[float, float] | None, n_check: int,
                    study: bool = True, impl: dict | None = None) -> None:
-    from softmax_mnist.core.functional import cross_entropy
-    from softmax_mnist.core.model import SoftmaxRegression
-    from softmax_mnist.core.optimizer import sgd_update
-    from softmax_mnist.course.loss import SoftmaxCrossEntropyLoss
-    from softmax_mnist.course.optimizer import SGD
-
     L = lang
     doc.add(Heading(T(L, "Method", "方法")), Heading(T(L, "Model and loss", "模型与损失函数"), 2),
             Para(T(L, "An image is a row x of D = 784 pixel values; the model gives each of the C = 10 "
@@ -169,15 +179,16 @@ def method_section(doc: Document, lang: str, check: float | None, n_check: int,
                  r"L = -\frac{1}{N}\sum_{i=1}^{N}\log p_{i,y_i} = -\frac{1}{N}\sum_{i=1}^{N}"
                  r"\sum_{c=1}^{C} Y_{ic}\log p_{ic}", "eq-ce"),
             Heading(T(L, "Gradient", "梯度推导"), 2),
-            Para(T(L, "Differentiating @eq-ce through @eq-softmax: for one sample, $log p_(i c) = z_(i c) - log sum_k e^(z_(i k))$, so "
-                   "$partial (-log p_(i, y_i)) / partial z_(i c) = p_(i c) - Y_(i c)$: the derivative "
+            Para(T(L, "Differentiate @eq-ce through @eq-softmax. For one sample, "
+                   "$log p_(i c) = z_(i c) - log sum_(k=1)^C e^(z_(i k))$, so "
+                   "$(partial (-log p_(i, y_i))) / (partial z_(i c)) = p_(i c) - Y_(i c)$: the derivative "
                    "of the log-sum-exp is the softmax itself, and the true class loses 1. Averaging "
-                   "over the N samples and applying the chain rule through Z = XW + b "
-                   "($partial z_(i c) / partial W_(d c) = x_(i d)$, $partial z_(i c) / partial b_c = 1$):",
-                   "对 @eq-ce 经由 @eq-softmax 求导：对单个样本，$log p_(i c) = z_(i c) - log sum_k e^(z_(i k))$，因此 "
-                   "$partial (-log p_(i, y_i)) / partial z_(i c) = p_(i c) - Y_(i c)$：log-sum-exp 的导数正是 "
-                   "softmax 本身，真实类别处再减去 1。对 N 个样本取平均，并沿 Z = XW + b 用链式法则"
-                   "（$partial z_(i c) / partial W_(d c) = x_(i d)$，$partial z_(i c) / partial b_c = 1$）：")),
+                   "over the N samples and applying the chain rule through Z = XW + b, with "
+                   "$(partial z_(i c)) / (partial W_(d c)) = x_(i d)$ and $(partial z_(i c)) / (partial b_c) = 1$:",
+                   "由 @eq-softmax 和 @eq-ce 求梯度。对单个样本，$log p_(i c) = z_(i c) - log sum_(k=1)^C e^(z_(i k))$，因此 "
+                   "$(partial (-log p_(i, y_i))) / (partial z_(i c)) = p_(i c) - Y_(i c)$：log-sum-exp 的导数正是 "
+                   "softmax 本身，真实类别处再减去 1。对 N 个样本取平均，再沿 Z = XW + b 用链式法则，其中 "
+                   "$(partial z_(i c)) / (partial W_(d c)) = x_(i d)$，$(partial z_(i c)) / (partial b_c) = 1$：")),
             Math("(partial L)/(partial Z) = (P - Y)/N, quad (partial L)/(partial W) = X^T (P - Y)/N, "
                  "quad (partial L)/(partial b) = bold(1)^T (P - Y)/N",
                  r"\frac{\partial L}{\partial Z} = \frac{P - Y}{N},\qquad \frac{\partial L}{\partial W}"
@@ -201,16 +212,23 @@ def method_section(doc: Document, lang: str, check: float | None, n_check: int,
                  r"\log p_{ic} = z_{ic} - m_i - \log\sum_{k=1}^{C} e^{z_{ik}-m_i},\qquad "
                  r"m_i = \max_k z_{ik}", "eq-logsoftmax"))
     if check is not None:
+        worst, median = check
+        ok = worst < 1e-5
         doc.add(Para(T(L, f"Gradient check: on the saved model (model.npz) and {n_check} test images, the "
                        f"analytic gradient of @eq-grad was compared in float64 with central differences "
-                       f"(h = 10⁻⁵) on {GRAD_CHECK_ENTRIES} random entries of W and all 10 of b. The "
-                       f"largest relative error |a − n| / max(|a|, |n|) is {check:.1e}"
-                       + (", below the 10⁻⁵ past which a formula is suspect." if check < 1e-5 else
+                       f"(h = 10⁻⁵) on {GRAD_CHECK_ENTRIES} random entries of W and all 10 of b. The error "
+                       "of an entry is |a − n| / max(|a|, |n|, 10⁻⁶): relative for ordinary entries, absolute "
+                       "for entries below 10⁻⁶, where the central difference's own rounding (about 10⁻¹¹) "
+                       f"would otherwise look like a wrong formula. The largest error is {worst:.1e}, the "
+                       f"median {median:.1e}"
+                       + ((": far below" if worst < 1e-7 else ": below") + " the 10⁻⁵ past which a formula is suspect." if ok else
                           "; above 10⁻⁵, so look at the formula."),
                        f"梯度检验：在保存的模型（model.npz）和 {n_check} 张测试图像上，用 float64 把 @eq-grad 的解析梯度"
                        f"与中心差分（h = 10⁻⁵）比较，检查 W 中随机的 {GRAD_CHECK_ENTRIES} 个元素和 b 的全部 10 个元素。"
-                       f"最大相对误差 |a − n| / max(|a|, |n|) 为 {check:.1e}"
-                       + ("，低于提示公式可能有误的 10⁻⁵。" if check < 1e-5 else "，超过 10⁻⁵，公式需要检查。"))))
+                       "每个元素的误差取 |a − n| / max(|a|, |n|, 10⁻⁶)：一般元素看相对误差；小于 10⁻⁶ 的元素看绝对误差，"
+                       "因为中心差分本身的舍入误差约为 10⁻¹¹，除以一个很小的梯度会被误当成公式错误。"
+                       f"最大误差为 {worst:.1e}，中位数为 {median:.1e}"
+                       + (("，远低于" if worst < 1e-7 else "，低于") + "提示公式可能有误的 10⁻⁵。" if ok else "，超过 10⁻⁵，公式需要检查。"))))
         if impl:
             doc.add(Para(T(L, f"The saved model was trained with the classes of {impl['name']}/; the check above "
                            "tests @eq-grad on its weights, not their `gradient_computing`: "
@@ -239,45 +257,35 @@ def method_section(doc: Document, lang: str, check: float | None, n_check: int,
         _impl_code(doc, L, impl)
         return
     doc.add(Heading(T(L, "Key code", "关键代码"), 2),
-            Para(T(L, "The course's three functions as this package implements them, read from its "
-                   "source when this report was built. `forward` (@code-forward) computes the logits "
-                   "and hands them to `cross_entropy`, which shifts each row by its maximum, takes the "
-                   "log-softmax, averages −log p of the true class in float64, and turns the same "
-                   "buffer into (P − Y)/N for the backward pass, so no batch-sized array is allocated.",
-                   "下面是课程要求的三个函数在本软件包中的实现，在生成本报告时直接从源代码读取。"
-                   "`forward`（@code-forward）计算 logit 后交给 `cross_entropy`：每行减去最大值，"
-                   "求 log-softmax，以 float64 对真实类别的 −log p 取平均，再把同一块内存原地变成反向传播用的 "
-                   "(P − Y)/N，因此每个批次不再分配新的数组。")),
-            Code(source_of(SoftmaxCrossEntropyLoss.forward) + "\n\n" + source_of(cross_entropy),
-                 T(L, "forward: logits, the stable log-softmax, the loss and dL/dZ (course/loss.py, "
-                   "core/functional.py).",
-                   "forward：logit、稳定的 log-softmax、损失与 dL/dZ（course/loss.py、core/functional.py）。"),
-                 "code-forward"),
-            Para(T(L, "`gradient_computing` (@code-backward) applies @eq-grad: dW = Xᵀ dZ and db = the column "
-                   "sums of dZ, where dZ already holds (P − Y)/N. The branches only choose the fastest "
-                   "BLAS layout; all three compute the same product.",
-                   "`gradient_computing`（@code-backward）实现 @eq-grad：dW = Xᵀ dZ，db 为 dZ 的列和，"
-                   "其中 dZ 已经是 (P − Y)/N。几个分支只是选择最快的 BLAS 内存布局，计算的是同一个乘积。")),
-            Code(source_of(SoftmaxCrossEntropyLoss.gradient_computing) + "\n\n"
-                 + source_of(SoftmaxRegression.backward),
-                 T(L, "gradient_computing: dW and db from dL/dZ (course/loss.py, core/model.py).",
-                   "gradient_computing：由 dL/dZ 得到 dW 与 db（course/loss.py、core/model.py）。"),
-                 "code-backward"),
-            Para(T(L, "`SGD.step` (@code-step) hands each parameter to `sgd_update`, which applies "
-                   "@eq-momentum in place. With momentum 0 it takes the plain step and keeps no velocity, "
-                   "so the momentum study changes one argument; the velocity persists across steps in "
-                   "`self.velocity`; weight decay (off in the course) adds λw to the gradient of W only. "
-                   "The same function updates the settings of a stacked pass at once, each number then "
-                   "given per column.",
-                   "`SGD.step`（@code-step）把每个参数交给 `sgd_update`，由它原地实现 @eq-momentum。"
-                   "动量为 0 时直接做普通 SGD 更新、不保存速度，因此动量实验只需改变一个参数；"
-                   "速度保存在 `self.velocity` 中，跨步保留；权重衰减（课程中不使用）只对 W 的梯度加上 λw。"
-                   "堆叠训练时同一个函数一次更新所有设置，此时每个数按列给出。")),
-            Code(source_of(SGD.step) + "\n\n" + source_of(sgd_update),
-                 T(L, "SGD.step and the update it applies, sgd_update: momentum and Nesterov "
-                   "(course/optimizer.py, core/optimizer.py).",
-                   "SGD.step 及其调用的更新 sgd_update：动量与 Nesterov（course/optimizer.py、core/optimizer.py）。"),
-                 "code-step"))
+            Para(T(L, "The course's three functions, written the course's way (@code-key): `forward` "
+                   "computes the logits, the stable log-softmax of @eq-logsoftmax, the mean "
+                   "cross-entropy and the accuracy, and keeps X, P and Y for the backward pass; "
+                   "`gradient_computing` applies @eq-grad; `step` applies @eq-momentum with the "
+                   "velocity kept between steps. They live in softmax_mnist/study/keycode.py, read "
+                   "from there when this report was built. The training itself ran on a faster "
+                   "version of the same formulas (core/functional.py, core/model.py, "
+                   "core/optimizer.py); tests/test_keycode.py checks that the two give the same loss, "
+                   "accuracy, gradients and momentum steps to float32 rounding.",
+                   "课程要求的三个函数按课程的写法给出（@code-key）：`forward` 计算 logit、@eq-logsoftmax 的稳定 "
+                   "log-softmax、平均交叉熵和准确率，并留下 X、P、Y 供反向传播使用；`gradient_computing` 按 @eq-grad "
+                   "计算梯度；`step` 按 @eq-momentum 更新参数，速度在各步之间保留。这段代码位于 "
+                   "softmax_mnist/study/keycode.py，生成报告时直接从该文件读取。实际训练用的是同一组公式的更快实现"
+                   "（core/functional.py、core/model.py、core/optimizer.py）；tests/test_keycode.py 检验两者给出的损失、"
+                   "准确率、梯度和带动量的更新在 float32 舍入误差内一致。")),
+            Code(key_code(), T(L, "forward, gradient_computing and SGD.step (softmax_mnist/study/keycode.py).",
+                               "forward、gradient_computing 与 SGD.step（softmax_mnist/study/keycode.py）。"),
+                 "code-key"))
+
+
+def key_code() -> str:
+    """The three methods of study/keycode.py under their class lines, read from its source."""
+    from softmax_mnist.study import keycode
+
+    loss, sgd = keycode.SoftmaxCrossEntropyLoss, keycode.SGD
+    parts = [f"class {loss.__name__}:", inspect.getsource(loss.forward).rstrip(), "",
+             inspect.getsource(loss.gradient_computing).rstrip(), "", "",
+             f"class {sgd.__name__}:", inspect.getsource(sgd.step).rstrip()]
+    return "\n".join(parts)
 
 
 def _impl_code(doc: Document, L: str, impl: dict) -> None:
@@ -286,7 +294,7 @@ def _impl_code(doc: Document, L: str, impl: dict) -> None:
     also = (T(L, f" Settings the course's `SGD(model, learning_rate, momentum)` has no argument for "
               f"({', '.join(ref)}) trained with this package's SGD instead.",
               f"课程的 `SGD(model, learning_rate, momentum)` 没有对应参数的设置（{', '.join(ref)}）"
-              "改用本软件包的 SGD 训练。") if ref else "")
+              "改用参考实现的 SGD 训练。") if ref else "")
     doc.add(Heading(T(L, "Key code", "关键代码"), 2),
             Para(T(L, f"This study ran on the implementation in {name}/: every run trained with its "
                    "`SoftmaxCrossEntropyLoss` (loss.py) and `SGD` (optimizer.py) in the course's loop, "
@@ -295,9 +303,9 @@ def _impl_code(doc: Document, L: str, impl: dict) -> None:
                    "as the study copied them (impl/ in the study folder). The training times in this "
                    "report are of this package's implementation, timed apart." + also,
                    f"本实验使用 {name}/ 中的实现：每次训练都在课程的训练循环中使用其中的 "
-                   "`SoftmaxCrossEntropyLoss`（loss.py）和 `SGD`（optimizer.py），小批量与初始权重来自本软件包；"
+                   "`SoftmaxCrossEntropyLoss`（loss.py）和 `SGD`（optimizer.py），小批量与初始权重与参考实现相同；"
                    "验证与测试结果在其训练得到的权重上测量。下面是其中的三个函数，即实验时复制的版本"
-                   "（实验文件夹中的 impl/）。报告中的训练时间是本软件包实现单独测量的时间。" + also)),
+                   "（实验文件夹中的 impl/）。报告中的训练时间是参考实现单独测量的时间。" + also)),
             Code(impl["forward"], T(L, f"forward ({name}/loss.py).", f"forward（{name}/loss.py）。"),
                  "code-forward"),
             Code(impl["gradient_computing"], T(L, f"gradient_computing ({name}/loss.py).",
@@ -323,20 +331,33 @@ def _opt_name(s, lang: str) -> str:
         return T(lang, "plain SGD, equal step", "普通 SGD，等有效步长")
     if s.setting == rs.CONTROL_SMALL:
         return T(lang, "momentum 0.9, equal step", "动量 0.9，等有效步长")
+    if s.setting in rs.CONTROLS_LARGE:
+        return T(lang, "plain SGD, large step", "普通 SGD，大步长对照")
     if c.get("nesterov"):
         return f"Nesterov {c['momentum']:g}"
     return T(lang, f"momentum {c['momentum']:g}", f"动量 {c['momentum']:g}") if c.get("momentum") \
         else T(lang, "plain SGD", "普通 SGD")
 
 
-def _stacked(results: dict, s) -> str:
-    """'†' when every run of setting ``s`` trained in a stacked pass (no time of its own)."""
-    runs = rs.runs_of(results, s.setting)
-    return "†" if runs and all(r.get("pass") for r in runs) else ""
+def _acc_cell(s, L: str) -> str:
+    """Mean ± sd of the validation accuracy, or how many seeds diverged."""
+    if s.diverged:
+        n = len(s.seeds)
+        return T(L, f"diverged ({s.diverged}/{n})", f"发散（{s.diverged}/{n}）")
+    return ds.ms(s.val_acc)
 
 
-STACK_NOTE = ("† trained side by side with other settings in a stacked pass: no time of its own.",
-              "† 与其他设置在一次堆叠训练中并排训练，没有单独的耗时。")
+def _large_pairs(results: dict) -> list:
+    """(momentum 0.9 at lr η, plain SGD at η/(1−μ)) for the plain-SGD large-step controls."""
+    lrs = summaries(results, "lr")
+    out = []
+    for name in rs.CONTROLS_LARGE:
+        p = summarize(results, name)
+        m = next((s for s in lrs if p and s.config.get("momentum")
+                  and abs(s.config["lr"] / (1 - s.config["momentum"]) - p.config["lr"]) < 1e-9), None)
+        if p and m:
+            out.append((m, p))
+    return out
 
 
 def _eff(c: dict) -> str:
@@ -355,7 +376,7 @@ def _figure(doc, figs: _Figures, name, fig, caption, lang, width=1.0):
     path = viz.save_figure(fig, figs.dir / f"{name}.png", dpi=200)
     if figs.bar is not None:
         figs.bar.update()
-    doc.add(Image(f"figures/{path.name}", caption, f"fig-{name}", width))
+    doc.add(Image(f"{figs.dir.name}/{path.name}", caption, f"fig-{name}", width))
     return path
 
 
@@ -371,7 +392,7 @@ def build_document(results: dict, folder: Path, lang: str, bar=None) -> tuple[Do
     thresholds = rs.thresholds_of(results)
     seeds = meta.get("seeds") or [meta.get("seed", 0)]
     groups = results.get("groups", {})
-    figs = _Figures(folder / "figures", bar)
+    figs = _Figures(folder / output_name(lang, ""), bar)
     paths: list[Path] = []
     sweep = "momentum" not in groups
     title = T(L, "Softmax regression on MNIST: " + ("sweep report" if sweep else "study report"),
@@ -383,12 +404,14 @@ def build_document(results: dict, folder: Path, lang: str, bar=None) -> tuple[Do
                  f"softmax-mnist {stamp} · 随机种子 {_seeds(seeds)} · 数据：{data}")
     doc = Document(title, subtitle, L)
     S = {name: summarize(results, name) for name in
-         (rs.BASELINE, rs.REFERENCE, rs.NESTEROV, rs.CONTROL, rs.CONTROL_SMALL, rs.BEST)}
+         (rs.BASELINE, rs.REFERENCE, rs.NESTEROV, rs.CONTROL, rs.CONTROL_SMALL, rs.BEST,
+          rs.BEST_SHORT)}
     timing = results.get("timing") or {}
     epoch_t, step_t = timing.get("epoch", {}), timing.get("step", {})
 
     # -- summary
-    finals = [s for s in (S[rs.BASELINE], S[rs.REFERENCE], S[rs.NESTEROV], S[rs.BEST]) if s]
+    finals = [s for s in (S[rs.BASELINE], S[rs.REFERENCE], S[rs.NESTEROV], S[rs.BEST_SHORT],
+                          S[rs.BEST]) if s]
     grid_best = summarize(results, results.get("best", {}).get("grid") or "") if sweep else None
     if grid_best:
         finals.append(grid_best)
@@ -421,9 +444,10 @@ def build_document(results: dict, folder: Path, lang: str, bar=None) -> tuple[Do
     if not sweep and S[rs.BASELINE] and S[rs.REFERENCE]:
         plain, mom = S[rs.BASELINE], S[rs.REFERENCE]
         doc.add(Heading(T(L, "(a) Training and test accuracy", "(a) 训练与测试准确率")))
+        E = mom.config["epochs"]
         doc.add(Para(T(L, "@fig-curves shows the training loss and accuracy per epoch of the course's two "
-                       "settings (batch 100, lr 0.01, 10 epochs), without momentum and with momentum 0.9.",
-                       "@fig-curves 给出课程两个设置（批大小 100、学习率 0.01、10 轮）每轮的训练损失和准确率："
+                       f"settings (batch 100, lr 0.01, {E} epochs), without momentum and with momentum 0.9.",
+                       f"@fig-curves 给出课程两个设置（批大小 100、学习率 0.01、{E} 轮）每轮的训练损失和准确率："
                        "不带动量与动量 0.9。")))
         with matplotlib.rc_context(viz.figure_style(L)):
             paths.append(_figure(doc, figs, "curves", viz.plot_training_curves(
@@ -444,17 +468,18 @@ def build_document(results: dict, folder: Path, lang: str, bar=None) -> tuple[Do
                        "@tab-momentum 列出动量设置及其对照，@fig-momentum 给出它们的验证曲线"
                        + ("，@tab-time 给出训练时间。" if has_time else "。"))))
         mset = [s for s in summaries(results, "momentum")]
-        rows = [[_opt_name(s, L) + _stacked(results, s), f"{s.config['lr']:g}", _eff(s.config),
-                 *[_ep(s.epochs_to[rs.key(t)]) for t in thresholds], ds.ms(s.val_acc),
-                 ds.ms(s.test_acc) if s.test_acc.n else "–"] for s in mset]
+        rows = [[_opt_name(s, L), f"{s.config['lr']:g}", _eff(s.config),
+                 *[_ep(s.epochs_to[rs.key(t)]) for t in thresholds], _acc_cell(s, L),
+                 f"{s.train_loss.mean:.3f}" if s.train_loss.n else "–"] for s in mset]
         doc.add(Table([T(L, "optimizer", "优化器"), "η", "η/(1−μ)",
                        *[T(L, f"epochs to {t:.2f}", f"达到 {t:.2f} 的轮数") for t in thresholds],
-                       T(L, "val. accuracy", "验证准确率"), T(L, "test", "测试")], rows,
-                      T(L, "Momentum and its controls (batch 100, 10 epochs): median epoch at which the "
+                       T(L, "val. accuracy", "验证准确率"), T(L, "train. loss", "训练损失")], rows,
+                      T(L, f"Momentum and its controls (batch 100, {E} epochs): median epoch at which the "
                         "validation accuracy first reached each threshold (– not reached; in brackets how "
-                        "many seeds did), final validation accuracy as mean ± sd over seeds.",
-                        "动量及其对照（批大小 100、10 轮）：验证准确率首次达到各阈值的轮数（种子中位数；– 为未达到，"
-                        "括号内为达到的种子数）与最终验证准确率（均值 ± 标准差）。") + " " + T(L, *STACK_NOTE),
+                        "many seeds did), final validation accuracy as mean ± sd over seeds, and the last "
+                        "epoch's training loss (mean).",
+                        f"动量及其对照（批大小 100、{E} 轮）：验证准确率首次达到各阈值的轮数（种子中位数；– 为未达到，"
+                        "括号内为达到的种子数）、最终验证准确率（均值 ± 标准差）和最后一轮的训练损失（均值）。"),
                       "tab-momentum"))
         panels = [[(plain, _opt_name(plain, L), False), (mom, _opt_name(mom, L), False)]
                   + ([(S[rs.NESTEROV], _opt_name(S[rs.NESTEROV], L), False)] if S[rs.NESTEROV] else [])]
@@ -475,22 +500,25 @@ def build_document(results: dict, folder: Path, lang: str, bar=None) -> tuple[Do
                   "每轮验证准确率（均值与种子范围）。左：η = 0.01 时的普通 SGD、动量 0.9 与 Nesterov。"
                   "右：各自与其等有效步长对照（虚线）比较，成对的两条线 η/(1−μ) 相同。"), L))
         for p in ds.momentum_text(plain, mom, S[rs.CONTROL], S[rs.CONTROL_SMALL], S[rs.NESTEROV],
-                                  thresholds, n_val, L):
+                                  thresholds, n_val, L, _large_pairs(results)):
             doc.add(Para(p))
         if has_time:
             rows = [[_opt_name(S[k], L), ds.sec(epoch_t[k]["median"]),
                      f"{ds.sec(epoch_t[k]['q1'])}–{ds.sec(epoch_t[k]['q3'])}",
-                     f"{step_t[k]['median']:.1f}"] for k in (rs.BASELINE, rs.REFERENCE, rs.NESTEROV)
+                     ds.sig2(step_t[k]["median"])] for k in (rs.BASELINE, rs.REFERENCE, rs.NESTEROV)
                     if k in epoch_t and k in step_t and S[k]]
             doc.add(Table([T(L, "optimizer", "优化器"), T(L, "s per epoch (median)", "每轮秒数（中位数）"),
                            T(L, "quartiles", "四分位数"), T(L, "µs per update", "每次更新微秒数")], rows,
                           T(L, f"Training time: one epoch of {n_train:,} images at batch {mom.config['batch_size']} (no validation pass), "
-                            f"{timing.get('rounds', 5)} epochs each interleaved after a warm-up; the update "
-                            "step alone on a 784 × 10 model.",
-                            f"训练时间：批大小 {mom.config['batch_size']} 下一轮 {n_train:,} 张图像（不含验证），预热后各 {timing.get('rounds', 5)} 轮交替测量；"
-                            "以及在 784 × 10 模型上单独测量的一次参数更新。"), "tab-time"),
+                            f"{timing.get('rounds', 5)} epochs each interleaved after a warm-up, median and "
+                            "quartiles; the update step alone on a 784 × 10 model. Two significant digits: "
+                            "on a shared machine a second run can differ by more than that; the rows are "
+                            "in a fixed order, not ranked.",
+                            f"训练时间：批大小 {mom.config['batch_size']} 下一轮 {n_train:,} 张图像（不含验证），预热后各 {timing.get('rounds', 5)} 轮交替测量，"
+                            "给出中位数与四分位数；以及在 784 × 10 模型上单独测量的一次参数更新。只保留两位有效数字："
+                            "在共用的机器上重测一次的差别可能更大；各行按固定顺序排列，不是排名。"), "tab-time"),
                     Para(ds.time_text(epoch_t, step_t, plain, mom, thresholds, timing.get("rounds", 5), L,
-                                         n_train)))
+                                      n_train, S[rs.CONTROL])))
 
         # -- learning rate and batch size
         doc.add(Heading(T(L, "(c) Learning rate, batch size and other settings",
@@ -501,14 +529,14 @@ def build_document(results: dict, folder: Path, lang: str, bar=None) -> tuple[Do
                     Para(T(L, f"{len(lrs)} learning rates, each with momentum 0.9 and {len(seeds)} seeds: "
                            "@tab-lr and @fig-lr.",
                            f"{len(lrs)} 个学习率，均配合动量 0.9、各 {len(seeds)} 个种子：见 @tab-lr 和 @fig-lr。")))
-            rows = [[f"{s.config['lr']:g}" + _stacked(results, s), _eff(s.config), ds.ms(s.val_acc),
+            rows = [[f"{s.config['lr']:g}", _eff(s.config), ds.ms(s.val_acc),
                      ds.ms(s.train_loss) if s.ok else T(L, "diverged", "发散")] for s in
                     sorted(lrs, key=lambda s: s.config["lr"])]
             doc.add(Table(["η", "η/(1−μ)", T(L, "val. accuracy", "验证准确率"),
                            T(L, "final training loss", "最终训练损失")], rows,
-                          T(L, f"Learning rate with momentum 0.9 (batch 100, 10 epochs), mean ± sd over "
-                            f"{len(seeds)} seeds. " + STACK_NOTE[0],
-                            f"学习率（动量 0.9、批大小 100、10 轮），{len(seeds)} 个种子的均值 ± 标准差。" + STACK_NOTE[1]),
+                          T(L, f"Learning rate with momentum 0.9 (batch 100, {E} epochs), mean ± sd over "
+                            f"{len(seeds)} seeds. ",
+                            f"学习率（动量 0.9、批大小 100、{E} 轮），{len(seeds)} 个种子的均值 ± 标准差。"),
                           "tab-lr"))
             with matplotlib.rc_context(viz.figure_style(L)):
                 paths.append(_figure(doc, figs, "lr", viz.plot_sweep(lrs, "lr", L),
@@ -534,7 +562,7 @@ def build_document(results: dict, folder: Path, lang: str, bar=None) -> tuple[Do
             for s in fixed:
                 b = s.config["batch_size"]
                 sc = scaled.get(b)
-                rows.append([str(b) + _stacked(results, s), f"{-(-n_train // b):,}", ds.ms(s.val_acc),
+                rows.append([str(b), f"{-(-n_train // b):,}", ds.ms(s.val_acc),
                              f"{sc.config['lr']:g}" if sc else "–", ds.ms(sc.val_acc) if sc else "–",
                              ds.sec(bs_time[b]["median"]) if b in bs_time else "–"])
             doc.add(Table([T(L, "batch", "批大小"), T(L, "updates/epoch", "每轮更新数"),
@@ -544,7 +572,7 @@ def build_document(results: dict, folder: Path, lang: str, bar=None) -> tuple[Do
                             "η 0.01 and with η = 0.01 × B/100; mean ± sd over seeds; seconds per epoch are "
                             "interleaved medians.",
                             f"批大小（动量 0.9、{fixed[0].config['epochs']} 轮）：固定 η = 0.01 与 η = 0.01 × B/100 两种情况，"
-                            "种子均值 ± 标准差；每轮秒数为交替测量的中位数。") + " " + T(L, *STACK_NOTE), "tab-batch"))
+                            "种子均值 ± 标准差；每轮秒数为交替测量的中位数。"), "tab-batch"))
             with matplotlib.rc_context(viz.figure_style(L)):
                 paths.append(_figure(doc, figs, "batch", viz.plot_batch(
                     fixed, list(scaled.values()), bs_time, L),
@@ -593,7 +621,9 @@ def _seeds(seeds) -> str:
 
 def _final_name(s, lang: str) -> str:
     if s.setting == rs.BEST:
-        return T(lang, "best setting (Section 6.3)", "最佳设置（见 6.3 节）")
+        return T(lang, f"preset best, {s.config['epochs']} epochs", f"预设 best，{s.config['epochs']} 轮")
+    if s.setting == rs.BEST_SHORT:
+        return T(lang, f"preset best, {s.config['epochs']} epochs", f"预设 best，{s.config['epochs']} 轮")
     if s.group == "grid":
         return s.setting
     return _opt_name(s, lang) + T(lang, ", course settings", "，课程设置")
@@ -607,27 +637,29 @@ def _summary_para(results, S, n_val, L) -> str:
     d, nz, real = ds.gap(plain, mom, n_val)
     ctrl = S[rs.CONTROL]
     matched = ctrl is not None and not ds.gap(ctrl, mom, n_val)[2]
-    text = T(L, f"With the course's settings, momentum 0.9 ends {ds.pts(d)} points "
-             f"{'above' if d > 0 else 'below'} plain SGD on validation"
-             + (" (beyond noise)" if real else " (within noise)")
-             + ("; plain SGD with the same effective step η/(1−μ) matches it, so the gain is that of "
-                "a larger step." if matched else "."),
-             f"在课程设置下，动量 0.9 的验证准确率比普通 SGD {'高' if d > 0 else '低'} {ds.pts(d)} 个百分点"
-             + ("（超过噪声）" if real else "（在噪声范围内）")
-             + ("；而有效步长 η/(1−μ) 相同的普通 SGD 与它持平，可见收益来自更大的步长。" if matched else "。"))
+    if real:
+        verdict = T(L, f"{ds.pts(d)} points {'above' if d > 0 else 'below'} plain SGD on validation, "
+                    "beyond noise", f"比普通 SGD {'高' if d > 0 else '低'} {ds.pts(d)} 个百分点，超过噪声界")
+    else:
+        verdict = T(L, f"within noise of plain SGD ({ds.pts(d)} points apart)",
+                    f"与普通 SGD 相差 {ds.pts(d)} 个百分点，在噪声范围内")
+    text = T(L, f"With the course's settings, momentum 0.9 ends {verdict}"
+             + ("; plain SGD with the same effective step η/(1−μ) is within noise of momentum, so the "
+                "gain belongs to the larger step." if matched else "."),
+             f"在课程设置下，动量 0.9 的验证准确率{verdict}"
+             + ("；而有效步长 η/(1−μ) 相同的普通 SGD 与它在噪声范围内，可见收益来自更大的步长。" if matched else "。"))
     if best and best.test_acc.n:
-        text += T(L, f" The best setting found (deskewed, size-normalised and blurred images with a "
-                  f"decaying rate, still a linear model) reaches test accuracy {ds.f4(best.test_acc.mean)}.",
-                  f"找到的最佳设置（图像做倾斜校正、尺寸归一化和模糊，学习率线性衰减，仍是线性模型）测试准确率为 "
-                  f"{ds.f4(best.test_acc.mean)}。")
+        text += T(L, f" The preset \"best\" (chosen by a search on the validation split: deskewed, "
+                  "size-normalised and blurred images, a decaying rate, still a linear model) reaches "
+                  f"test accuracy {ds.f4(best.test_acc.mean)}.",
+                  "预设 best（在验证集上搜索选出：图像做倾斜校正、尺寸归一化和模糊，学习率线性衰减，仍是线性模型）"
+                  f"的测试准确率为 {ds.f4(best.test_acc.mean)}。")
     text += T(L, " @tab-summary gives the accuracies of the final models.", "最终模型的准确率见 @tab-summary。")
     return text
 
 
 def _setup_items(results, n_train, n_val, n_test, seeds, L) -> list[str]:
     setup = results.get("setup", {})
-    passes = results.get("passes") or []
-    stacked = sum(len(p["runs"]) for p in passes)
     items = [
         T(L, f"Data: MNIST, the first {n_train:,} training images train, the last {n_val:,} validate "
           f"(every choice is made on them), the {n_test:,} test images only report the final models.",
@@ -641,21 +673,12 @@ def _setup_items(results, n_train, n_val, n_test, seeds, L) -> list[str]:
           "for one seed, every setting starts from the same weights and sees the same batches.",
           f"随机种子 {_seeds(seeds)}：种子决定初始权重和小批量的顺序；同一个种子下所有设置从相同的权重出发、"
           "看到相同的批次。"),
-        T(L, f"Runs that share data, batch size, epochs and seed train side by side in one stacked pass "
-          f"(their weight matrices side by side; {stacked} runs in {len(passes)} "
-          f"pass{'es' if len(passes) != 1 else ''} here). Such runs "
-          "have no time of their own: all times come from separate, interleaved measurements.",
-          f"数据、批大小、轮数和种子都相同的设置在一次“堆叠”训练中并排训练（权重矩阵并排放置；本次共 {stacked} 个运行、"
-          f"{len(passes)} 次堆叠训练）。这些运行没有各自的耗时：所有时间都来自单独的交替测量。"),
+        T(L, "Settings that differ only in the optimizer's numbers (learning rate, momentum) train "
+          "together, in one pass over the same batches; so a single setting has no training time of "
+          "its own, and every time in this report comes from separate, interleaved measurements.",
+          "只有优化器参数（学习率、动量）不同的设置在同一遍训练中一起计算，它们看到的小批量完全相同；"
+          "因此单个设置没有自己的训练时间，本报告中的所有时间都来自单独的交替测量。"),
     ]
-    names = {"momentum": T(L, "momentum", "动量"), "lr": T(L, "learning rate", "学习率"),
-             "batch_size": T(L, "batch size", "批大小"), "lr_batch": T(L, "heat map", "热图"),
-             "grid": T(L, "grid", "参数网格"), "preset": T(L, "best setting", "最佳设置")}
-    shared = [names.get(g, g) for g in names if any(g in _pass_groups(results, p) for p in passes)]
-    if shared:
-        items.append(T(L, "Groups trained in stacked passes: " + ", ".join(shared)
-                       + " (marked † in the tables).",
-                       "在堆叠训练中完成的实验组：" + "、".join(shared) + "（表中以 † 标出）。"))
     return items
 
 
@@ -674,33 +697,56 @@ def _ablation(doc, results, S, n_val, L) -> None:
     rows_s = [(names[k], summarize(results, f"{rs.BEST}-{k}")) for k in names]
     rows_s = [(n, s) for n, s in rows_s if s]
     c = full.config
-    doc.add(Heading(T(L, "The best setting and what each part adds", "最佳设置及各部分的贡献"), 2),
+    seeds = full.val_acc.n
+    doc.add(Heading(T(L, "The preset best and what each part adds", "预设 best 及各部分的作用"), 2),
             Para(T(L, "The model stays a linear softmax regression on 784 pixels; what changes is the "
-                   "images and the schedule:", "模型仍是 784 个像素上的线性 softmax 回归；改变的是输入图像与学习率调度：")),
+                   "images and the schedule. The values come from a two-stage search on the validation "
+                   "split (benchmarks/preset_search.py, seeds 0–2, tables in benchmarks/README.md): first "
+                   "11 combinations of image transforms under one optimizer setting, then 8 optimizer "
+                   "settings on the best transform; the test split was read only at the end. The "
+                   "preset is:",
+                   "模型仍是 784 个像素上的线性 softmax 回归；改变的是输入图像和学习率的安排。各项取值来自验证集上的两阶段搜索"
+                   "（benchmarks/preset_search.py，种子 0–2，结果表见 benchmarks/README.md）：先在一组固定的优化设置下比较 "
+                   "11 种图像变换组合，再在最好的变换上比较 8 组优化设置；测试集只在最后读取一次。预设的内容是：")),
             Bullets([
                 T(L, "deskew: each image is shifted so that its centre of mass is central and sheared so "
                   "that its main axis is vertical (from its second moments);",
-                  "倾斜校正（deskew）：按图像的一阶矩把质心移到中心，并按二阶矩做剪切使主轴竖直；"),
+                  "倾斜校正（deskew）：按图像的一阶矩把质心移到中心，并按二阶矩做剪切，使主轴竖直；"),
                 T(L, f"size normalisation: the ink is scaled to a vertical spread of {c.get('ink_size', 0):g} "
                   "pixels (standard deviation of the ink's rows);",
-                  f"尺寸归一化：把笔迹缩放到竖直方向标准差为 {c.get('ink_size', 0):g} 像素；"),
+                  f"尺寸归一化：把笔迹缩放到竖直方向的标准差为 {c.get('ink_size', 0):g} 像素；"),
                 T(L, f"blur: a Gaussian of σ = {c.get('blur_sigma', 0):g} pixels, so that a stroke one pixel "
                   "off still meets the template;", f"模糊：σ = {c.get('blur_sigma', 0):g} 像素的高斯模糊，使偏移一个像素的笔画仍能与模板重合；"),
                 T(L, f"SGD with momentum {c['momentum']:g}, η {c['lr']:g} decaying linearly to η/{c['epochs']} "
                   f"over {c['epochs']} epochs, batch {c['batch_size']}.",
                   f"SGD，动量 {c['momentum']:g}，学习率 {c['lr']:g} 在 {c['epochs']} 轮内线性衰减到 η/{c['epochs']}，"
                   f"批大小 {c['batch_size']}。")]))
-    rows = [[T(L, "full setting", "完整设置"), ds.f4(full.val_acc.mean), "–"]]
+    course = S[rs.REFERENCE]
+    parts = [(n, s) for (k, n), (_, s) in zip(names.items(), rows_s) if k != "no-transform"] \
+        if len(rows_s) == len(names) else rows_s
+    text = ds.ablation_text(full, parts, n_val, L, course, S[rs.BEST_SHORT])
+    for p in text[:1]:
+        doc.add(Para(p))
+    rows = [[T(L, "full preset", "完整预设"), ds.ms(full.val_acc), "–", "–",
+             f"{full.train_loss.mean:.3f}" if full.train_loss.n else "–"]]
     for n, s in rows_s:
-        d = s.val_acc.mean - full.val_acc.mean if s.ok else None
-        rows.append([T(L, f"without {n}", f"去掉{n}"), ds.f4(s.val_acc.mean) if s.ok else "–",
-                     f"{d * 100:+.2f}" if d is not None else "–"])
+        if s.ok:
+            cmp = rs.compare(s, full, n_val)
+            verdict = (T(L, "beyond noise", "超过噪声界") if cmp.real else T(L, "within noise", "在噪声范围内"))
+            rows.append([T(L, f"without {n}", f"去掉{n}"), ds.ms(s.val_acc), f"{-cmp.gain * 100:+.2f}",
+                         verdict, f"{s.train_loss.mean:.3f}"])
+        else:
+            rows.append([T(L, f"without {n}", f"去掉{n}"), _acc_cell(s, L), "–", "–", "–"])
     doc.add(Table([T(L, "variant", "变体"), T(L, "val. accuracy", "验证准确率"),
-                   T(L, "change (points)", "变化（百分点）")], rows,
-                  T(L, "Ablation of the best setting on the validation split (one seed; each variant "
-                    "switches off one part).", "最佳设置的消融实验（验证集，单个种子；每行去掉一个部分）。"),
-                  "tab-ablation"),
-            Para(ds.ablation_text(full, rows_s, n_val, L)))
+                   T(L, "change (points)", "变化（百分点）"), T(L, "by the rule", "按规则"),
+                   T(L, "train. loss", "训练损失")], rows,
+                  T(L, f"Ablation of the preset on the validation split ({seeds} seeds, {c['epochs']} epochs; "
+                    "each variant switches off one part); the change and its verdict follow the "
+                    "method's rule, paired by seed and image.",
+                    f"预设 best 的消融实验（验证集，{seeds} 个种子，{c['epochs']} 轮；每行去掉一个部分）；"
+                    "变化及其判断按方法部分的规则，按种子、按图像成对比较。"), "tab-ablation"))
+    for p in text[1:]:
+        doc.add(Para(p))
 
 
 def _grid(doc, results, figs, paths, n_val, L) -> None:
@@ -848,22 +894,26 @@ def _model_section(doc, figs, paths, model, ex, results, L) -> None:
                    f"保存的模型（model.npz）是{_run_words(results, ref, L)}。下面是它的权重、测试集混淆矩阵和置信度最高的错误：")))
     with matplotlib.rc_context(viz.figure_style(L)):
         if model is not None:
-            corr = None
-            if ex is not None and "class_means" in ex:
-                m = ex["class_means"].reshape(len(ex["class_means"]), -1).astype(np.float64)
-                W = np.asarray(model.W, dtype=np.float64)
-                corr = np.array([np.corrcoef(W[:, c], m[c])[0, 1] for c in range(W.shape[1])])
+            means = ex["class_means"] if ex is not None and "class_means" in ex else None
             paths.append(_figure(doc, figs, "weights", viz.plot_weights(model.W, lang=L),
                                  T(L, "The ten weight templates (columns of W), one colour scale centred "
                                    "at 0: red raises the class's score, blue lowers it.",
                                    "十个权重模板（W 的各列），以 0 为中心的同一色标：红色提高该类得分，蓝色降低。"), L, 0.8))
-            doc.add(Para("@fig-weights: " + ds.weights_text(corr, L) if L == "en" else
-                         "@fig-weights：" + ds.weights_text(corr, L)))
+            text = ds.weights_text(model.W, means, L, _initial_weights(results, ref, model))
+            doc.add(Para(T(L, "@fig-weights: ", "@fig-weights：") + text))
         if ex is not None and "confusion" in ex:
             paths.append(_figure(doc, figs, "confusion", viz.plot_confusion(ex["confusion"], lang=L),
                                  T(L, "Test confusion matrix (counts; off-diagonal colour: the fraction of "
                                    "the true class).", "测试集混淆矩阵（计数；非对角线颜色为占该真实类别的比例）。"), L, 0.62))
-            doc.add(Para(T(L, "@fig-confusion: ", "@fig-confusion：") + ds.confusion_text(ex["confusion"], L)))
+            shown = ""
+            if "confusion_pairs" in ex and "confusion_images" in ex and len(ex["confusion_pairs"]):
+                paths.append(_figure(doc, figs, "confusions", viz.plot_confusion_examples(
+                    ex["confusion_pairs"], ex["confusion_images"], L),
+                    T(L, "The three most frequent confusions on the test split, each with its most "
+                      "confident examples.", "测试集上最常见的三种错误，每种给出置信度最高的几个例子。"), L, 0.75))
+                shown = "@fig-confusions"
+            doc.add(Para(T(L, "@fig-confusion: ", "@fig-confusion：") + ds.confusion_text(
+                ex["confusion"], L, ex.get("class_means"), shown)))
         if ex is not None and "mistakes_images" in ex and len(ex["mistakes_images"]):
             paths.append(_figure(doc, figs, "mistakes", viz.plot_examples(
                 ex["mistakes_images"], ex["mistakes_true"], ex["mistakes_pred"], ex["mistakes_prob"],
@@ -873,21 +923,43 @@ def _model_section(doc, figs, paths, model, ex, results, L) -> None:
                                           ex["mistakes_prob"], L)))
 
 
+def _initial_weights(results: dict, ref: str | None, model):
+    """The reference run's initial W, drawn again from its seed as training drew it (the
+    first draw of default_rng(seed)); None when the run is unknown or its shape differs."""
+    from softmax_mnist.core.model import SoftmaxRegression
+
+    run = next((r for r in results["runs"] if r["name"] == ref), None)
+    if run is None:
+        return None
+    init = SoftmaxRegression(model.W.shape[0], model.W.shape[1],
+                             rng=np.random.default_rng(run["config"]["seed"]))
+    return init.W
+
+
 def _appendix(doc, results, L) -> None:
     m = results.get("meta", {})
     mc = {k: literal(v) for k, v in m.get("machine", {}).items()}  # as the study's machine wrote them
-    passes = results.get("passes") or []
+    load = m.get("load")
+    load_en = load_zh = ""
+    if load:
+        load_en = (f" The machine was shared: its load average (runnable processes, 1 minute) was "
+                   f"{load[0]:.1f} when training began and {load[1]:.1f} when the timing began, on "
+                   f"{mc.get('cores', '?')} cores; times measured on a quieter machine are shorter, and "
+                   "ratios of interleaved times move less than the times themselves.")
+        load_zh = (f"测量时机器并非空闲：开始训练时的 1 分钟平均负载（可运行的进程数）为 {load[0]:.1f}，开始计时测量时为 "
+                   f"{load[1]:.1f}，而机器只有 {mc.get('cores', '?')} 个核；在空闲的机器上时间会更短，交替测量得到的"
+                   "时间之比比时间本身更稳定。")
     doc.add(Heading(T(L, "Appendix: machine and times", "附录：机器与耗时")),
             Para(T(L, f"Machine: {mc.get('cpu', '?')}, {mc.get('cores', '?')} cores; Python "
                    f"{mc.get('python', '?')}, NumPy {mc.get('numpy', '?')}, Typst (Python package) "
                    f"{mc.get('typst', '?')}. Training (all runs, validation passes and the final "
-                   f"evaluations included): {m.get('train_seconds', 0):.1f} s; timing measurements: "
-                   f"{m.get('timing_seconds', 0):.1f} s; loading data and writing the report are not "
-                   f"included. Stacked passes: {len(passes)}.",
+                   f"evaluations included): {m.get('train_seconds', 0):.0f} s; timing measurements: "
+                   f"{m.get('timing_seconds', 0):.0f} s; loading "
+                   "data and writing the report are not included." + load_en,
                    f"机器：{mc.get('cpu', '?')}，{mc.get('cores', '?')} 核；Python {mc.get('python', '?')}，"
                    f"NumPy {mc.get('numpy', '?')}，Typst（Python 包）{mc.get('typst', '?')}。训练（全部运行，含每轮验证与最终评估）"
-                   f"用时 {m.get('train_seconds', 0):.1f} 秒；计时测量 {m.get('timing_seconds', 0):.1f} 秒；"
-                   f"不含读取数据和生成报告的时间。堆叠训练次数：{len(passes)}。")
+                   f"用时 {m.get('train_seconds', 0):.0f} 秒；计时测量 "
+                   f"{m.get('timing_seconds', 0):.0f} 秒；不含读取数据和生成报告的时间。" + load_zh)
                  + _fonts_sentence(L)))
 
 
@@ -906,17 +978,18 @@ def _fonts_sentence(L) -> str:
 
 def build_report(folder: str | os.PathLike, lang: str = "zh", progress=None) -> ReportPaths:
     """Read a study (or sweep) folder; write figures/*.png, report.typ (+ template.typ),
-    report.pdf and report.md into it, in ``lang``. ``progress(desc=, total=)`` (tqdm's
+    report.pdf and report.md into it, in ``lang`` (English: report.en.* and figures.en/, beside
+    the Chinese files and never over them; output_name). ``progress(desc=, total=)`` (tqdm's
     signature) makes a bar advanced per figure and for the typesetting."""
     folder = Path(folder)
     check_fonts(lang)
     results = load_results(folder)
     bar = progress(desc="report", total=FIGURES + 1, unit="step") if progress else None
     doc, figures = build_document(results, folder, lang, bar)
-    md = atomic_write_text(folder / "report.md", to_markdown(doc))
-    typ = write_typst(doc, folder)
+    md = atomic_write_text(folder / output_name(lang, ".md"), to_markdown(doc))
+    typ = write_typst(doc, folder, output_name(lang, ".typ"))
     pages = compile_pdf(typ)
     if bar is not None:
         bar.update()
         bar.close()
-    return ReportPaths(md, folder / "report.pdf", typ, figures, pages)
+    return ReportPaths(md, typ.with_suffix(".pdf"), typ, figures, pages)

@@ -8,14 +8,20 @@ A *run* is one training of one setting with one seed; its name is ``<setting>@s<
 (``momentum-0.9@s1``). A *setting* is everything but the seed; ``summarize`` gives its mean
 and standard deviation over seeds.
 
-The noise rule: two means differ only when the gap exceeds two standard errors of the
-*difference*, where each mean's variance adds the seed-to-seed spread (s^2 / n) and the
-sampling error of an accuracy measured on M images (p (1 - p) / M). Below that the report
-says "within noise".
+The noise rule (``compare``), one for every "better", "same" and "within noise": two settings
+are compared seed by seed on the *same* validation images. For each seed both share (same
+initial weights, same batches), d_s is the difference of their validation accuracies; the
+gain is the mean of d_s. Its standard error adds two parts: the images (per image, the
+difference of the two models' correctness averaged over seeds; its variance over the M
+images / M: a paired test, as McNemar's, that sees only the images on which the two disagree)
+and the seeds (the variance of d_s / n). The two differ only when the gain exceeds two
+standard errors *and* every seed shows it with the same sign; below that the report says
+"within noise". The per-image correctness is stored per run (``val_correct``).
 """
 
 from __future__ import annotations
 
+import base64
 import csv
 import io
 import json
@@ -23,8 +29,10 @@ import math
 import os
 import re
 import statistics
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+
+import numpy as np
 
 from softmax_mnist.errors import DataError
 from softmax_mnist.fileio import atomic_write_json, atomic_write_text
@@ -34,8 +42,11 @@ BASELINE = "momentum-0"        # the course's first setting: plain SGD, lr 0.01
 REFERENCE = "momentum-0.9"     # the course's second: its seed-0 model is model.npz
 CONTROL = "sgd-equal-step"     # plain SGD at lr / (1 - mu): momentum's equal-step control
 CONTROL_SMALL = "momentum-0.9-lr-0.001"  # momentum at lr (1 - mu): plain SGD's equal step
+# plain SGD at the effective steps of momentum 0.9 at lr 0.1 and 0.5 (the lr group's largest)
+CONTROLS_LARGE = ("sgd-lr-1", "sgd-lr-5")
 NESTEROV = "nesterov-0.9"
 BEST = "best"                  # the best preset, and its ablation rows best-no-*
+BEST_SHORT = "best-10-epochs"  # the best preset trained for the course's 10 epochs
 GROUPS = ("momentum", "lr", "batch_size", "lr_batch", "preset", "grid")
 HISTORY_KEYS = ("train_loss", "train_acc", "val_loss", "val_acc")
 CSV_CONFIG = ("lr", "momentum", "nesterov", "weight_decay", "batch_size", "epochs", "seed",
@@ -62,6 +73,24 @@ def setting_of(name: str) -> str:
 
 def ok(run: dict) -> bool:
     return run.get("status") == "ok" and run.get("final_val_acc") is not None
+
+
+def pack_correct(correct) -> str:
+    """A run's per-image validation correctness (M booleans) as the text results.json keeps:
+    base64 of the bits, 8 images a byte."""
+    return base64.b64encode(np.packbits(np.asarray(correct, dtype=bool)).tobytes()).decode("ascii")
+
+
+def correct_of(run: dict, n: int) -> np.ndarray | None:
+    """The ``n`` booleans ``pack_correct`` stored in ``run`` (None when it has none)."""
+    text = run.get("val_correct")
+    if not isinstance(text, str):
+        return None
+    try:
+        bits = np.unpackbits(np.frombuffer(base64.b64decode(text, validate=True), np.uint8))
+    except ValueError:
+        return None
+    return bits[:n].astype(bool) if len(bits) >= n else None
 
 
 # ---- reading and writing -------------------------------------------------------------------
@@ -109,7 +138,7 @@ _TIMES = {"times": ["num"], "median": "num", "q1": "num", "q3": "num"}
 SCHEMA = {
     "meta": {"version": "str", "seed": "int", "seeds": ["+", "int"], "quick": "bool", "started": "str",
              "train_seconds": "num", "timing_seconds": "num", "thresholds": ["+", "frac"],
-             "reference": "name", "impl": "str?", "impl_reference": ["name"],
+             "reference": "name", "impl": "str?", "impl_reference": ["name"], "load": ["num"],
              "machine": {"cpu": "str", "cores": "int", "python": "str", "numpy": "str", "typst": "str"}},
     "setup": {"n_train": "count", "n_val": "count", "n_test": "count", "preprocess": "str",
               "n_features": "count"},
@@ -121,7 +150,7 @@ SCHEMA = {
                     "epochs_to": {"*": "int?"}, "final_train_acc": "frac?", "final_val_acc": "frac?",
                     "test_acc": "frac?", "final_train_loss": "num?", "final_val_loss": "num?",
                     "test_loss": "num?", "pass": "int?", "stacked_with": ["name"], "seconds": "num?",
-                    "seconds_per_epoch": "num?", "copy_of": "name"}],
+                    "seconds_per_epoch": "num?", "copy_of": "name", "val_correct": "str?"}],
     "groups": {"*": ["name"]},
     "best": {"*": "name?"},
     "passes": [{"id": "int", "runs!": ["name"], "seconds": "num"}],
@@ -321,6 +350,8 @@ class Summary:
     test_acc: Stat        # empty unless the setting is a final model
     epochs_to: dict       # threshold key -> list of first epochs (None: not reached)
     curves: dict          # history key -> list of per-epoch Stats (ok seeds only)
+    # seed -> (validation accuracy, final training loss, per-image correctness or None), ok seeds
+    by_seed: dict = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
@@ -329,6 +360,7 @@ class Summary:
 
 def summarize(results: dict, setting: str) -> Summary | None:
     runs = runs_of(results, setting)
+    n_val = int(results.get("setup", {}).get("n_val") or 0)
     if not runs:
         return None
     good = [r for r in runs if ok(r)]
@@ -346,25 +378,85 @@ def summarize(results: dict, setting: str) -> Summary | None:
         train_loss=stat(r["history"]["train_loss"][-1] for r in good if r["history"]["train_loss"]),
         test_acc=stat(r.get("test_acc") for r in good),
         epochs_to={t: [r.get("epochs_to", {}).get(t) for r in runs] for t in sorted(ts)},
-        curves=curves)
+        curves=curves,
+        by_seed={r["config"]["seed"]: (r["final_val_acc"],
+                                       (r["history"]["train_loss"] or [None])[-1],
+                                       correct_of(r, n_val)) for r in good})
 
 
 def summaries(results: dict, group: str) -> list[Summary]:
     return [s for s in (summarize(results, n) for n in settings_of(results, group)) if s]
 
 
-def noise(a: Stat, b: Stat, n_eval: int) -> float:
-    """Two standard errors of the difference of the means of ``a`` and ``b`` (accuracies
-    on ``n_eval`` images each): seed spread plus sampling error, see the module docstring."""
-    def var(s: Stat) -> float:
-        p = min(max(s.mean, 0.0), 1.0)
-        return s.sd ** 2 / max(s.n, 1) + p * (1 - p) / max(n_eval, 1)
-    return 2 * math.sqrt(var(a) + var(b))
+@dataclass(frozen=True)
+class Comparison:
+    """b against a by the noise rule (module docstring): accuracies as fractions."""
+
+    gain: float                  # mean over the shared seeds of b's accuracy minus a's
+    se: float                    # its standard error: images plus seeds
+    per_seed: tuple[float, ...]  # the d_s
+    loss_gain: float | None      # mean of b's final training loss minus a's (negative: lower)
+    loss_per_seed: tuple[float, ...]
+    paired: bool                 # False: no per-image data, the images' part is unpaired
+
+    @property
+    def noise(self) -> float:
+        """The bound the gain must exceed: two standard errors."""
+        return 2 * self.se
+
+    @property
+    def real(self) -> bool:
+        """The rule: beyond two standard errors, and every seed agrees on the sign."""
+        return beyond(self.gain, self.se, self.per_seed)
+
+    @property
+    def loss_real(self) -> bool:
+        """The same rule on the final training loss (its seeds only: 55,000 images each)."""
+        d = self.loss_per_seed
+        if not d:
+            return False
+        se = statistics.stdev(d) / math.sqrt(len(d)) if len(d) > 1 else 0.0
+        return beyond(statistics.fmean(d), se, d)
 
 
-def differs(a: Stat, b: Stat, n_eval: int) -> bool:
-    """True when the means of ``a`` and ``b`` differ by more than their noise."""
-    return abs(a.mean - b.mean) > noise(a, b, n_eval)
+def beyond(mean: float, se: float, pairs) -> bool:
+    """The noise rule's verdict for paired differences ``pairs`` with mean ``mean`` and
+    standard error ``se``: |mean| > 2 se and every pair has the sign of the mean."""
+    return bool(pairs) and abs(mean) > 2 * se and all(d * mean > 0 for d in pairs)
+
+
+def compare(a: Summary, b: Summary, n_eval: int) -> Comparison:
+    """b against a, paired by seed and by validation image (the module docstring's rule).
+
+    Seeds that only one of them has (or that diverged) are left out. Without per-image data
+    (results of older studies) the images' part is each accuracy's binomial error, unpaired."""
+    seeds = [s for s in a.by_seed if s in b.by_seed]
+    d = tuple(b.by_seed[s][0] - a.by_seed[s][0] for s in seeds)
+    loss = tuple(b.by_seed[s][1] - a.by_seed[s][1] for s in seeds
+                 if b.by_seed[s][1] is not None and a.by_seed[s][1] is not None)
+    if not d:
+        return Comparison(math.nan, math.inf, (), None, (), False)
+    gain = statistics.fmean(d)
+    seed_var = statistics.variance(d) / len(d) if len(d) > 1 else 0.0
+    ca = [a.by_seed[s][2] for s in seeds]
+    cb = [b.by_seed[s][2] for s in seeds]
+    paired = all(x is not None and y is not None and len(x) == len(y) == len(ca[0])
+                 for x, y in zip(ca, cb))
+    if paired:
+        per_image = np.mean([y.astype(np.float64) - x for x, y in zip(ca, cb)], axis=0)
+        image_var = float(per_image.var(ddof=1)) / len(per_image) if len(per_image) > 1 else 0.0
+    else:
+        def binomial(s: Summary) -> float:
+            p = min(max(s.val_acc.mean, 0.0), 1.0)
+            return p * (1 - p) / max(n_eval, 1)
+        image_var = binomial(a) + binomial(b)
+    return Comparison(gain, math.sqrt(image_var + seed_var), d,
+                      statistics.fmean(loss) if loss else None, loss, paired)
+
+
+def differs(a: Summary, b: Summary, n_eval: int) -> bool:
+    """True when the rule finds a and b apart."""
+    return compare(a, b, n_eval).real
 
 
 def best_setting(items: list[Summary]) -> Summary | None:

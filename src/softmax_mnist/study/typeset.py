@@ -218,13 +218,13 @@ def compile_pdf(typ_path: str | os.PathLike, pdf_path: str | os.PathLike | None 
     return int(m.group(1)) if m else len(re.findall(rb"/Type\s*/Page(?!s)", pdf))
 
 
-def write_typst(doc: Document, folder: str | os.PathLike) -> Path:
-    """report.typ and the template into ``folder``; returns the path of report.typ."""
+def write_typst(doc: Document, folder: str | os.PathLike, name: str = "report.typ") -> Path:
+    """``name`` (report.typ) and the template into ``folder``; returns the path of ``name``."""
     folder = Path(folder)
     template = resources.files("softmax_mnist.study").joinpath("templates", "report.typ")
     with resources.as_file(template) as src:
         atomic_write(folder / TEMPLATE, lambda f: f.write(Path(src).read_bytes()))
-    return atomic_write_text(folder / "report.typ", to_typst(doc))
+    return atomic_write_text(folder / name, to_typst(doc))
 
 
 # ---- Markdown ------------------------------------------------------------------------------
@@ -233,14 +233,43 @@ _LATEX_WORDS = {"partial": r"\partial", "sum": r"\sum", "log": r"\log", "max": r
                 "mu": r"\mu", "eta": r"\eta", "dot": r"\cdot"}
 
 
+def _group(text: str, start: int, step: int) -> int:
+    """The index just past the bracketed group that starts at ``start`` (step 1: "(" forward)
+    or ends at it (step -1: ")" backward); -1 when unbalanced."""
+    depth, i = 0, start
+    while 0 <= i < len(text):
+        depth += {"(": step, ")": -step}.get(text[i], 0)
+        if depth == 0:
+            return i + step
+        i += step
+    return -1
+
+
+def _fractions(math: str) -> str:
+    """Typst's grouped fractions (a) / (b) -> \\frac{a}{b}, innermost and leftmost first."""
+    while True:
+        m = re.search(r"\)\s*/\s*\(", math)
+        if not m:
+            return math
+        top_end, bottom_start = m.start(), m.end() - 1
+        top_start = _group(math, top_end, -1) + 1
+        bottom_end = _group(math, bottom_start, 1)
+        if top_start <= 0 and math[:1] != "(" or bottom_end < 0:
+            return math
+        top, bottom = math[top_start + 1: top_end], math[bottom_start + 1: bottom_end - 1]
+        math = f"{math[:top_start]}\\frac{{{top}}}{{{bottom}}}{math[bottom_end:]}"
+
+
 def latex_of(math: str) -> str:
     """The inline Typst math of the report's prose as LaTeX: x_(i c) -> x_{i c}, partial ->
-    \\partial (the few constructs the prose uses)."""
-    out, prev = math, None
+    \\partial, sum_(k=1)^C -> \\sum_{k=1}^C, (a) / (b) -> \\frac{a}{b} (the constructs the
+    prose uses)."""
+    out = _fractions(math)
+    prev = None
     while out != prev:  # innermost brackets first, so nested ones convert too
         prev, out = out, re.sub(r"([_^])\(([^()]*)\)", r"\1{\2}", out)
-    return re.sub(r"\b(" + "|".join(_LATEX_WORDS) + r")\b", lambda m: _LATEX_WORDS[m.group(1)], out)
-
+    return re.sub(r"(?<![A-Za-z\\])(" + "|".join(_LATEX_WORDS) + r")(?![A-Za-z])",
+                  lambda m: _LATEX_WORDS[m.group(1)], out)
 
 
 _MD_SPECIAL = re.compile(r"([\\`*_\[\]<>#|$~])")  # what could start markup inside a line

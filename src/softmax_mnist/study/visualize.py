@@ -7,7 +7,7 @@ from __future__ import annotations
 import matplotlib
 import numpy as np
 from matplotlib.figure import Figure
-from matplotlib.ticker import MaxNLocator, NullFormatter, ScalarFormatter
+from matplotlib.ticker import LogLocator, MaxNLocator, NullFormatter, ScalarFormatter
 
 # a notebook shows these Figures as a cell's value (show_figures_inline runs on that import)
 from softmax_mnist.course.visualize import figure_png  # noqa: F401 - found here by callers
@@ -41,6 +41,13 @@ def plot_history(history, title: str = "") -> Figure:
 # a colour-blind-safe cycle, so "momentum 0" and "momentum 0.9" keep their colours everywhere
 PALETTE = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#F0E442", "#000000")
 DIVERGED_COLOR = "#C00000"
+# the report's figures are drawn at the width they print (A4 text: 16.8 cm), so that a font
+# size here is the size on paper; legends and ticks no smaller than LEGEND points
+WIDE = 6.6
+LEGEND = 7.5
+# a sweep's values in order: six colours told apart at a glance (and in grey), dark to light
+SWEEP = ("#1b1b6b", "#0072B2", "#009E73", "#E69F00", "#D55E00", "#CC79A7", "#7f7f7f", "#000000")
+MARKERS = ("o", "s", "^", "D", "v", "P", "X", "*")
 
 LABELS = {
     "epoch": ("epoch", "轮次 (epoch)"),
@@ -66,6 +73,7 @@ LABELS = {
                   "测试集混淆矩阵：{n:,} 张图像，准确率 {acc:.4f}"),
     "example": ("true {t} / pred {p}\np={prob:.3f}", "真 {t} / 预测 {p}\np={prob:.3f}"),
     "diverged": ("diverged", "发散"),
+    "confused": ("true {t}, read as {p}", "真 {t}，判为 {p}"),
 }
 
 
@@ -89,13 +97,13 @@ def _epochs(values) -> list[int]:
     return list(range(1, len(values) + 1))
 
 
-def _band(ax, stats, color, label_text, style="-", marker="o"):
+def _band(ax, stats, color, label_text, style="-", marker="o", open_marker=False):
     """Mean per epoch as a line, lowest to highest seed as a shaded band."""
     if not stats:
         return
     x = _epochs(stats)
-    ax.plot(x, [s.mean for s in stats], style, marker=marker, markersize=3, color=color,
-            label=label_text)
+    ax.plot(x, [s.mean for s in stats], style, marker=marker, markersize=5 if open_marker else 3,
+            color=color, label=label_text, markerfacecolor="none" if open_marker else color)
     if max(s.n for s in stats) > 1:
         ax.fill_between(x, [min(s.values) for s in stats], [max(s.values) for s in stats],
                         color=color, alpha=0.18, linewidth=0)
@@ -112,7 +120,7 @@ def _finish(ax, xlabel, ylabel, integer_x=True):
 def plot_training_curves(items: list, names: list[str], lang: str = "en") -> Figure:
     """Course item (a): loss (left) and accuracy (right) per epoch of settings ``items``
     (results.Summary), training (solid) and validation (dashed), mean over seeds with bands."""
-    fig = Figure(figsize=(9, 3.4), layout="constrained")
+    fig = Figure(figsize=(WIDE, 2.9), layout="constrained")
     ax_loss, ax_acc = fig.subplots(1, 2)
     for i, (s, name) in enumerate(zip(items, names)):
         c = PALETTE[i % len(PALETTE)]
@@ -122,35 +130,35 @@ def plot_training_curves(items: list, names: list[str], lang: str = "en") -> Fig
         _band(ax_acc, s.curves["val_acc"], c, f"{name}: {label('val_acc', lang)}", "--", "s")
     _finish(ax_loss, label("epoch", lang), label("loss", lang))
     _finish(ax_acc, label("epoch", lang), label("accuracy", lang))
-    ax_loss.legend(fontsize=7)
-    ax_acc.legend(fontsize=7, loc="lower right")
+    ax_loss.legend(fontsize=LEGEND)
+    ax_acc.legend(fontsize=LEGEND, loc="lower right")
     return fig
 
 
 def plot_val_curves(panels: list[list], thresholds=(), lang: str = "en", ylim=None) -> Figure:
     """Validation accuracy per epoch, one panel per list of (Summary, label, dashed) items;
     mean over seeds with bands; thresholds as dotted grey lines."""
-    fig = Figure(figsize=(9, 3.3), layout="constrained")
+    fig = Figure(figsize=(WIDE, 3.0), layout="constrained")
     axes = np.atleast_1d(fig.subplots(1, len(panels)))
     for ax, panel in zip(axes, panels):
         k = 0
-        for s, name, dashed in panel:  # a dashed line takes the colour of the line before it
+        for i, (s, name, dashed) in enumerate(panel):  # a dashed line: the colour before it
             k -= dashed
-            _band(ax, s.curves["val_acc"], PALETTE[k % len(PALETTE)], name, "--" if dashed else "-")
+            _band(ax, s.curves["val_acc"], PALETTE[k % len(PALETTE)], name, "--" if dashed else "-",
+                  MARKERS[i % len(MARKERS)], open_marker=i > 0 and not dashed)
             k += 1
         for t in thresholds:
             ax.axhline(t, color="grey", linestyle=":", linewidth=1)
         _finish(ax, label("epoch", lang), label("val_acc", lang))
         if ylim:
             ax.set_ylim(*ylim)
-        ax.legend(fontsize=7, loc="lower right")
+        ax.legend(fontsize=LEGEND, loc="lower right")
     return fig
 
 
 def _value_colors(n: int):
-    """n colours from dark to light along viridis: a sweep's values in order."""
-    cmap = matplotlib.colormaps["viridis"]
-    return [cmap(0.9 * i / max(n - 1, 1)) for i in range(n)]
+    """n distinguishable colours for a sweep's values in order."""
+    return [SWEEP[i % len(SWEEP)] for i in range(n)]
 
 
 def plot_sweep(items: list, param: str, lang: str = "en", n_seeds: int = 1) -> Figure:
@@ -158,13 +166,13 @@ def plot_sweep(items: list, param: str, lang: str = "en", n_seeds: int = 1) -> F
     validation accuracy against the value on a log axis, mean +- sd over seeds (right). A
     diverged value is a red dotted line, never a plotted number."""
     items = sorted(items, key=lambda s: s.config[param])
-    fig = Figure(figsize=(9, 3.3), layout="constrained")
+    fig = Figure(figsize=(WIDE, 3.0), layout="constrained")
     ax_c, ax_s = fig.subplots(1, 2)
-    for s, color in zip(items, _value_colors(len(items))):
+    for i, (s, color) in enumerate(zip(items, _value_colors(len(items)))):
         name = f"{label(param, lang)} {s.config[param]:g}"
         if not s.ok:
             name += f" ({label('diverged', lang)})"
-        _band(ax_c, s.curves["val_acc"], color, name)
+        _band(ax_c, s.curves["val_acc"], color, name, marker=MARKERS[i % len(MARKERS)])
     good = [s for s in items if s.ok]
     ax_s.errorbar([s.config[param] for s in good], [s.val_acc.mean for s in good],
                   yerr=[s.val_acc.sd for s in good], fmt="o-", color=PALETTE[0], capsize=3)
@@ -174,9 +182,9 @@ def plot_sweep(items: list, param: str, lang: str = "en", n_seeds: int = 1) -> F
     ax_s.set_xscale("log")
     _finish(ax_c, label("epoch", lang), label("val_acc", lang))
     _finish(ax_s, label(param, lang), label("final_val_acc", lang), integer_x=False)
-    ax_c.legend(fontsize=7, loc="lower right")
-    lo = min((s.val_acc.mean for s in good), default=0)
-    ax_c.set_ylim(max(lo - 0.05, 0), None)
+    ax_c.legend(fontsize=LEGEND, loc="lower right")
+    lo = min((c.mean for s in good for c in s.curves["val_acc"]), default=0)  # no curve clipped
+    ax_c.set_ylim(max(lo - 0.01, 0), None)
     return fig
 
 
@@ -184,7 +192,7 @@ def plot_batch(fixed: list, scaled: list, epoch_time: dict, lang: str = "en") ->
     """Batch size: final validation accuracy at a fixed learning rate and with the rate scaled
     with the batch (left, mean +- sd over seeds), and the median seconds per epoch with its
     quartiles (right); both against the batch size on log axes."""
-    fig = Figure(figsize=(9, 3.3), layout="constrained")
+    fig = Figure(figsize=(WIDE, 2.9), layout="constrained")
     ax_a, ax_t = fig.subplots(1, 2)
     for items, key, color, marker in ((fixed, "fixed_lr", PALETTE[0], "o"),
                                       (scaled, "scaled_lr", PALETTE[1], "s")):
@@ -199,13 +207,14 @@ def plot_batch(fixed: list, scaled: list, epoch_time: dict, lang: str = "en") ->
                [epoch_time[b]["q3"] - m for b, m in zip(bs, med)]]
         ax_t.errorbar(bs, med, yerr=err, fmt="o-", color=PALETTE[2], capsize=3)
         ax_t.set_yscale("log")
+        ax_t.yaxis.set_major_locator(LogLocator(subs=(1.0, 2.0, 5.0)))  # 0.2, 0.5, 1, 2: not one tick
         ax_t.yaxis.set_major_formatter(ScalarFormatter())  # 0.2, 0.5 rather than 2 x 10^-1
         ax_t.yaxis.set_minor_formatter(NullFormatter())
     for ax in (ax_a, ax_t):
         ax.set_xscale("log")
     _finish(ax_a, label("batch_size", lang), label("final_val_acc", lang), integer_x=False)
     _finish(ax_t, label("batch_size", lang), label("epoch_time", lang), integer_x=False)
-    ax_a.legend(fontsize=7)
+    ax_a.legend(fontsize=LEGEND)
     return fig
 
 
@@ -213,7 +222,7 @@ def plot_heatmap(lrs: list[float], sizes: list[int], acc: np.ndarray, lang: str 
     """Mean final validation accuracy (rows: batch size, columns: learning rate), each cell
     written in it; NaN (diverged) cells are left grey."""
     acc = np.asarray(acc, dtype=float)
-    fig = Figure(figsize=(6.4, 3.6), layout="constrained")
+    fig = Figure(figsize=(0.8 * WIDE, 3.0), layout="constrained")
     ax = fig.subplots()
     finite = acc[np.isfinite(acc)]
     lo = float(np.percentile(finite, 10)) if finite.size else 0.0
@@ -225,7 +234,7 @@ def plot_heatmap(lrs: list[float], sizes: list[int], acc: np.ndarray, lang: str 
         for j in range(acc.shape[1]):
             text = label("diverged", lang) if not np.isfinite(acc[i, j]) else f"{acc[i, j]:.3f}"
             bold = best is not None and (i, j) == tuple(best)
-            ax.text(j, i, text, ha="center", va="center", fontsize=7,
+            ax.text(j, i, text, ha="center", va="center", fontsize=LEGEND,
                     fontweight="bold" if bold else "normal",
                     color="black" if np.isfinite(acc[i, j]) and acc[i, j] > lo + 0.6 *
                     (float(finite.max()) - lo) else "white")
@@ -267,7 +276,8 @@ def plot_weights(W, image_shape=(28, 28), lang: str = "en") -> Figure:
     vmax = float(np.abs(W).max()) or 1.0
     ncols = min(C, 5)
     nrows = -(-C // ncols)
-    fig = Figure(figsize=(1.5 * ncols + 1, 1.6 * nrows), layout="constrained")
+    fig = Figure(figsize=(0.8 * WIDE, 0.8 * WIDE * 1.6 * nrows / (1.5 * ncols + 1)),
+                 layout="constrained")
     axes = np.atleast_1d(fig.subplots(nrows, ncols)).ravel()
     image = None
     for c, ax in enumerate(axes):
@@ -278,7 +288,7 @@ def plot_weights(W, image_shape=(28, 28), lang: str = "en") -> Figure:
             continue
         image = ax.imshow(W[:, c].reshape(image_shape), cmap="RdBu_r", vmin=-vmax, vmax=vmax,
                           interpolation="nearest")
-        ax.set_title(label("class", lang, c=c), fontsize=8)
+        ax.set_title(label("class", lang, c=c), fontsize=8.5)
     fig.colorbar(image, ax=list(axes), shrink=0.8, label=label("weight", lang))
     return fig
 
@@ -292,13 +302,13 @@ def plot_confusion(confusion, normalize_colors: bool = True, lang: str = "en") -
     shade = cm / np.maximum(rows, 1) if normalize_colors else cm.astype(float)
     off = shade.copy()
     np.fill_diagonal(off, 0)  # colour by the mistakes: the diagonal would swamp the scale
-    fig = Figure(figsize=(5.2, 4.2), layout="constrained")
+    fig = Figure(figsize=(0.62 * WIDE, 0.62 * WIDE * 0.8), layout="constrained")
     ax = fig.subplots()
     vmax = float(off.max()) or 1.0
     image = ax.imshow(off, cmap="Reds", vmin=0, vmax=vmax)
     for i in range(C):
         for j in range(C):
-            ax.text(j, i, str(cm[i, j]), ha="center", va="center", fontsize=7,
+            ax.text(j, i, str(cm[i, j]), ha="center", va="center", fontsize=7,  # 10 x 10 cells
                     fontweight="bold" if i == j else "normal",
                     color="white" if off[i, j] > 0.6 * vmax else "black")
     ax.set_xticks(range(C))
@@ -321,7 +331,7 @@ def plot_examples(images, true, pred, prob, title: str = "", margin=None, ncols:
     n = len(images)
     ncols = max(1, min(ncols, n))
     nrows = max(1, -(-n // ncols))
-    fig = Figure(figsize=(1.1 * ncols, 1.3 * nrows + 0.2), layout="constrained")
+    fig = Figure(figsize=(0.74 * ncols, 0.92 * nrows + 0.2), layout="constrained")
     axes = np.atleast_1d(fig.subplots(nrows, ncols)).ravel()
     for k, ax in enumerate(axes):
         ax.set_xticks([])
@@ -333,9 +343,29 @@ def plot_examples(images, true, pred, prob, title: str = "", margin=None, ncols:
         text = label("example", lang, t=int(true[k]), p=int(pred[k]), prob=float(prob[k]))
         if margin is not None:
             text += f" m={float(margin[k]):.3f}"
-        ax.set_title(text, fontsize=7, color=DIVERGED_COLOR if true[k] != pred[k] else "black")
+        ax.set_title(text, fontsize=LEGEND, color=DIVERGED_COLOR if true[k] != pred[k] else "black")
     if title:
         fig.suptitle(title)
+    return fig
+
+
+def plot_confusion_examples(pairs, images, lang: str = "en") -> Figure:
+    """One row per confusion (true a, predicted b): its examples (an all-blank slot is left
+    out), titled 'a -> b'."""
+    images = np.asarray(images)
+    k = images.shape[1] if images.ndim == 4 else 0
+    fig = Figure(figsize=(0.75 * WIDE, 0.75 * WIDE * len(pairs) / max(k, 1) * 1.12 + 0.1),
+                 layout="constrained")
+    axes = np.atleast_2d(fig.subplots(len(pairs), max(k, 1), squeeze=False))
+    for row, (t, p) in enumerate(pairs):
+        for j, ax in enumerate(axes[row]):
+            ax.set_xticks([])
+            ax.set_yticks([])
+            if j >= k or not images[row, j].any():
+                ax.set_visible(False)
+                continue
+            ax.imshow(images[row, j], cmap="gray_r", vmin=0, vmax=255, interpolation="nearest")
+            ax.set_title(label("confused", lang, t=int(t), p=int(p)), fontsize=LEGEND)
     return fig
 
 
