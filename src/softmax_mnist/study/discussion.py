@@ -401,9 +401,10 @@ def time_ratio(a: dict, b: dict) -> tuple[float, float, bool]:
 def step_fit(epoch: dict, n_train: int) -> tuple[float, float] | None:
     """The time of one training step t(B) = a + c B fitted over the batch sizes timed
     (``epoch``: batch -> {"median": seconds per epoch}): (a, c) in microseconds, the part of a
-    step that does not grow with the batch and the cost per image. None for fewer than 3."""
+    step that does not grow with the batch and the cost per image. None for fewer than 5
+    (a quick study's four sizes give too loose a line to speak of)."""
     sizes = sorted(epoch)
-    if len(sizes) < 3:
+    if len(sizes) < 5:
         return None
     per_step = [epoch[b]["median"] / math.ceil(n_train / b) * 1e6 for b in sizes]
     c, a = np.polyfit(np.array(sizes, dtype=np.float64), np.array(per_step), 1)

@@ -292,16 +292,16 @@ def _impl_code(doc: Document, L: str, impl: dict) -> None:
     """Key code of a study run on a student's classes: their three methods, as they trained."""
     name, ref = impl["name"], impl["reference"]
     also = (T(L, f" Settings the course's `SGD(model, learning_rate, momentum)` has no argument for "
-              f"({', '.join(ref)}) trained with this package's SGD instead.",
+              f"({', '.join(ref)}) trained with the reference implementation's SGD instead.",
               f"课程的 `SGD(model, learning_rate, momentum)` 没有对应参数的设置（{', '.join(ref)}）"
               "改用参考实现的 SGD 训练。") if ref else "")
     doc.add(Heading(T(L, "Key code", "关键代码"), 2),
             Para(T(L, f"This study ran on the implementation in {name}/: every run trained with its "
                    "`SoftmaxCrossEntropyLoss` (loss.py) and `SGD` (optimizer.py) in the course's loop, "
-                   "on this package's minibatches and from its initial weights; validation and test "
+                   "on the reference implementation's minibatches and initial weights; validation and test "
                    "numbers were measured on the weights it reached. Its three functions follow, "
                    "as the study copied them (impl/ in the study folder). The training times in this "
-                   "report are of this package's implementation, timed apart." + also,
+                   "report are of the reference implementation, timed apart." + also,
                    f"本实验使用 {name}/ 中的实现：每次训练都在课程的训练循环中使用其中的 "
                    "`SoftmaxCrossEntropyLoss`（loss.py）和 `SGD`（optimizer.py），小批量与初始权重与参考实现相同；"
                    "验证与测试结果在其训练得到的权重上测量。下面是其中的三个函数，即实验时复制的版本"
@@ -796,9 +796,9 @@ def _grid(doc, results, figs, paths, n_val, L) -> None:
                         f"{(results.get('timing') or {}).get('rounds', 7)} 轮交替测量。只有学习率不同的设置每轮耗时相同。"),
                       "tab-grid-time"),
                 Para(T(L, "@tab-grid-time gives the time per epoch"
-                       + ("; runs trained side by side in a stacked pass have no time of their own." if stacked
+                       + ("; settings trained together in one pass have no time of their own." if stacked
                           else "."),
-                       "每轮耗时见 @tab-grid-time" + ("；在堆叠训练中并排训练的运行没有各自的耗时。" if stacked else "。"))))
+                       "每轮耗时见 @tab-grid-time" + ("；在同一遍训练中一起计算的设置没有各自的耗时。" if stacked else "。"))))
 
 
 def _run_words(results: dict, name: str | None, L: str) -> str:

@@ -102,7 +102,12 @@ def check_fonts(lang: str) -> None:
 # ---- Typst ---------------------------------------------------------------------------------
 
 _TYPST_SPECIAL = re.compile(r"([\\*_$#@<>\[\]~`/])")
-_REF = re.compile(r"@((?:fig|tab|eq|code)-[\w-]+)")
+_REF = re.compile(r"@((?:fig|tab|eq|code)-[A-Za-z0-9_-]+)")
+_CJK = "[\u2e80-\u9fff\u3000-\u303f\uff00-\uffef]"
+# Chinese puts no space between a character and a reference ("由式 1 和式 2"): the source's
+# spaces around a reference next to a CJK character go; Typst then spaces "式 1" itself
+_SPACE_BEFORE_REF = re.compile(rf"(?<={_CJK})[ ]+(?=@(?:fig|tab|eq|code)-)")
+_SPACE_AFTER_REF = re.compile(rf"(@(?:fig|tab|eq|code)-[A-Za-z0-9_-]+)[ ]+(?={_CJK})")
 _LITERAL = re.compile("\ue000([^\ue000\ue001]*)\ue001")  # literal()'s marks (private-use characters)
 _HELD = re.compile("\ue002(\\d+)\ue003")  # where a literal waits while the markup around it is read
 
@@ -145,6 +150,7 @@ def typst_text(text: str) -> str:
     """Prose with `code` spans and @fig-x references -> Typst markup; each literal() a Typst string
     (shown as it is: ``#"...";`` in markup, ``"..."`` in math, ``#raw("...");`` for code)."""
     text, held = _hold(text)
+    text = _SPACE_AFTER_REF.sub(r"\1", _SPACE_BEFORE_REF.sub("", text))
     parts = re.split(r"(`[^`]*`|\$[^$]+\$)", text)
     out = []
     for part in parts:
@@ -157,7 +163,7 @@ def typst_text(text: str) -> str:
             continue
         pieces = _REF.split(part)
         for i, piece in enumerate(pieces):
-            out.append(f"@{piece}" if i % 2 else _esc(piece))
+            out.append(f"#ref(<{piece}>)" if i % 2 else _esc(piece))
     return _HELD.sub(lambda m: "#" + _typst_string(held[int(m.group(1))]) + ";", "".join(out))
 
 
@@ -297,7 +303,7 @@ def to_markdown(doc: Document) -> str:
     def text(t: str) -> str:
         t, held = _hold(t)
         t = re.sub(r"\$([^$]+)\$", lambda m: "$" + latex_of(m.group(1)) + "$", t)
-        t = _REF.sub(ref, t)
+        t = _REF.sub(ref, _SPACE_BEFORE_REF.sub("", t))  # "见表 4", the number then spaced
         # a literal shows as it is: backslash-escaped outside code spans, as it is inside them
         parts = re.split(r"(`[^`]*`)", t)
         return "".join(_HELD.sub(lambda m, code=i % 2: held[int(m.group(1))].replace("`", "'") if code
