@@ -238,7 +238,8 @@ def test_typst_escapes_markup_and_keeps_references_math_and_code():
     out = typeset.typst_text("a*b_c #x @fig-lr 10% <y> [z] $p_(i c)$ `x_y`")
     assert out == r"a\*b\_c \#x #ref(<fig-lr>) 10% \<y\> \[z\] $p_(i c)$ `x_y`"
     # Chinese: no space between a character and a reference (Typst spaces "式 1" itself)
-    assert typeset.typst_text("由 @eq-softmax 和 @eq-ce 求梯度") == "由#ref(<eq-softmax>)和#ref(<eq-ce>)求梯度"
+    assert typeset.typst_text("由 @eq-softmax 和 @eq-ce 求梯度") == \
+        "由#ref(<eq-softmax>)和#ref(<eq-ce>)求梯度"
     assert typeset.latex_of("partial L / partial z_(i c) + e^(z_(i k))") == \
         r"\partial L / \partial z_{i c} + e^{z_{i k}}"
 
