@@ -272,7 +272,8 @@ def method_section(doc: Document, lang: str, check: tuple[float, float] | None, 
                    "softmax_mnist/study/keycode.py，生成报告时直接从该文件读取。实际训练用的是同一组公式的更快实现"
                    "（core/functional.py、core/model.py、core/optimizer.py）；tests/test_keycode.py 检验两者给出的损失、"
                    "准确率、梯度和带动量的更新在 float32 舍入误差内一致。")),
-            Code(key_code(), T(L, "forward, gradient_computing and SGD.step (softmax_mnist/study/keycode.py).",
+            Code(key_code(), T(L, "forward, gradient_computing and SGD.step (softmax_mnist/study/keycode.py; "
+                               "the comments are in Chinese, the course's language).",
                                "forward、gradient_computing 与 SGD.step（softmax_mnist/study/keycode.py）。"),
                  "code-key"))
 
@@ -535,7 +536,7 @@ def build_document(results: dict, folder: Path, lang: str, bar=None) -> tuple[Do
             doc.add(Table(["η", "η/(1−μ)", T(L, "val. accuracy", "验证准确率"),
                            T(L, "final training loss", "最终训练损失")], rows,
                           T(L, f"Learning rate with momentum 0.9 (batch 100, {E} epochs), mean ± sd over "
-                            f"{len(seeds)} seeds. ",
+                            f"{len(seeds)} seeds.",
                             f"学习率（动量 0.9、批大小 100、{E} 轮），{len(seeds)} 个种子的均值 ± 标准差。"),
                           "tab-lr"))
             with matplotlib.rc_context(viz.figure_style(L)):
