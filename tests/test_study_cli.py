@@ -28,9 +28,10 @@ def quick_study(mnist_dir, tmp_path_factory):
 def test_study_quick_writes_a_consistent_folder(quick_study):
     rc, out, printed = quick_study
     assert rc == 0
-    for name in ("results.json", "results.csv", "model.npz", "examples.npz", "report.pdf",
-                 "report.md", "report.typ", "template.typ"):
+    for name in ("results.json", "results.csv", "model.npz", "examples.npz", "report.en.pdf",
+                 "report.en.md", "report.en.typ", "template.typ"):  # English: report.en.*
         assert (out / name).is_file(), name
+    assert not (out / "report.md").exists()  # the Chinese name stays free for the Chinese report
     res = json.loads((out / "results.json").read_text())
     plan = ex.study_plan(quick=True)
     assert [r["name"] for r in res["runs"]] == [n for n, _, _ in plan]
