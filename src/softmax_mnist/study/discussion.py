@@ -78,20 +78,29 @@ def gap(a: Summary, b: Summary, n_eval: int) -> tuple[float, float, bool]:
     return c.gain, c.noise, c.real
 
 
-def _loss(a: Summary, b: Summary, n_eval: int, lang: str) -> str:
-    """Training loss beside accuracy: 'final training loss 0.269 against 0.314, lower in every
-    seed' (b against a), by the same rule."""
+def _loss(a: Summary, b: Summary, n_eval: int, lang: str, name_a: str = "", name_b: str = "") -> str:
+    """Training loss beside accuracy, b against a by the same rule: 'the final training loss of
+    lr 0.05, 0.269, is below lr 0.01's 0.293 in every seed'. Without names the sentence has
+    already named b and a."""
     c = compare(a, b, n_eval)
     la, lb = a.train_loss.mean, b.train_loss.mean
     if c.loss_gain is None or not (math.isfinite(la) and math.isfinite(lb)):
         return ""
+    lower = c.loss_gain < 0
     if lang == "zh":
-        return (f"最后一轮的训练损失 {lb:.3f} 对 {la:.3f}"
-                + (f"，{'每个种子都更低' if c.loss_gain < 0 else '每个种子都更高'}" if c.loss_real else
-                   "，在噪声范围内"))
-    return (f"final training loss {lb:.3f} against {la:.3f}"
-            + (f", {'lower' if c.loss_gain < 0 else 'higher'} in every seed" if c.loss_real else
-               ", within noise"))
+        head = f"{name_b}最后一轮的训练损失为 {lb:.3f}，" if name_b else f"最后一轮的训练损失 {lb:.3f} 对 {la:.3f}，"
+        if not name_b:
+            return head + (f"每个种子都{'更低' if lower else '更高'}" if c.loss_real else "在噪声范围内")
+        if c.loss_real:
+            return head + f"每个种子都{'低于' if lower else '高于'}{name_a}的 {la:.3f}"
+        return head + f"与{name_a}的 {la:.3f} 在噪声范围内"
+    if not name_b:
+        return (f"final training loss {lb:.3f} against {la:.3f}, "
+                + (f"{'lower' if lower else 'higher'} in every seed" if c.loss_real else "within noise"))
+    head = f"the final training loss of {name_b} is {lb:.3f}"
+    if c.loss_real:
+        return head + f", {'below' if lower else 'above'} the {la:.3f} of {name_a} in every seed"
+    return head + f", within noise of the {la:.3f} of {name_a}"
 
 
 def noise_rule(n_val: int, seeds: int, lang: str) -> str:
@@ -202,6 +211,11 @@ def _name(s: Summary, lang: str) -> str:
 # ---- (b) momentum --------------------------------------------------------------------------
 
 
+def _sp(ref: str) -> str:
+    """A space before a reference that starts with a number or a Latin word (after 比, 与)."""
+    return (" " if ref[:1].isascii() else "") + ref
+
+
 def _verdict(c, lang: str, ref: str = "") -> str:
     """A comparison by the rule, as a predicate of the setting compared against ``ref``:
     '比它高 0.25 个百分点，超过噪声界 0.12 个百分点' / '与它相差 0.05 个百分点，在噪声范围（…）之内';
@@ -210,12 +224,12 @@ def _verdict(c, lang: str, ref: str = "") -> str:
     if c.real:
         up = c.gain > 0
         if zh:
-            return (f"{'比' + ref if ref else ''}{'高' if up else '低'} {pts(c.gain)} 个百分点，"
+            return (f"{'比' + _sp(ref) if ref else ''}{'高' if up else '低'} {pts(c.gain)} 个百分点，"
                     f"超过噪声界 {pts(c.noise)} 个百分点")
         return (f"{pts(c.gain)} points {'higher' if up else 'lower'}{' than ' + ref if ref else ''}, "
                 f"beyond the noise bound of {pts(c.noise)} points")
     if zh:
-        return f"{'与' + ref if ref else ''}相差 {pts(c.gain)} 个百分点，在噪声范围（{pts(c.noise)} 个百分点）之内"
+        return f"{'与' + _sp(ref) if ref else ''}相差 {pts(c.gain)} 个百分点，在噪声范围（{pts(c.noise)} 个百分点）之内"
     return (f"within noise{' of ' + ref if ref else ''} (a difference of {pts(c.gain)} points, "
             f"bound {pts(c.noise)})")
 
@@ -322,7 +336,7 @@ def _large_steps(pairs: list, n_val: int, lang: str) -> str:
                          f"at {ms(p.val_acc)}: momentum is {_verdict(c, lang, 'plain SGD')}")
     steps = _join([f"{e:g}" for e in own], lang)
     if zh:
-        text = ("动量自身的好处是否只在接近稳定性上限时才显现？学习率实验中动量 0.9 的两个最大学习率对应有效步长 "
+        text = ("动量自身的好处会不会在大步长时才显现？学习率实验中动量 0.9 的两个最大学习率对应有效步长 "
                 + _join([f"{m.config['lr'] / (1 - m.config['momentum']):g}" for m, _ in pairs], lang)
                 + "，对照组用普通 SGD 以相同的有效步长训练：" + "；".join(parts) + "。")
         if own:
@@ -330,9 +344,12 @@ def _large_steps(pairs: list, n_val: int, lang: str) -> str:
         elif worse:
             text += "在这些大步长下动量并不占优。"
         else:
-            text += "即使在这些大步长下，两者也在噪声范围内：本实验没有发现动量独有的好处。"
+            text += ("即使在这些大步长下，两者也在噪声范围内，而且都没有发散：本实验没有发现动量独有的好处，"
+                     "普通 SGD 的稳定性上限在试过的步长之外。"
+                     if all(m.ok and p.ok for m, p in pairs) else
+                     "即使在这些大步长下，两者也在噪声范围内：本实验没有发现动量独有的好处。")
         return text
-    text = ("Does momentum help on its own only near the largest stable step? The lr group's two "
+    text = ("Does momentum help on its own at large steps? The lr group's two "
             "largest rates give momentum 0.9 the effective steps "
             + _join([f"{m.config['lr'] / (1 - m.config['momentum']):g}" for m, _ in pairs], lang)
             + "; the controls train plain SGD at those steps: " + "; ".join(parts) + ".")
@@ -342,8 +359,10 @@ def _large_steps(pairs: list, n_val: int, lang: str) -> str:
     elif worse:
         text += " At these large steps momentum is not ahead."
     else:
-        text += (" Even at these large steps the two are within noise: this study finds no gain "
-                 "of momentum's own.")
+        text += (" Even at these large steps the two are within noise"
+                 + (", and neither diverged: this study finds no gain of momentum's own, and plain "
+                    "SGD's stability limit lies beyond the steps tried." if all(m.ok and p.ok for m, p in pairs)
+                    else ": this study finds no gain of momentum's own."))
     return text
 
 
@@ -496,9 +515,8 @@ def lr_text(items: list[Summary], n_val: int, lang: str) -> list[str]:
                   f"{'两者' if len(tied) == 1 else '它们'}之间分不出高下。")
         elif second:
             p += f"它{_verdict(compare(second, top, n_val), lang, f'第二名（学习率 {_lr(second)}）')}。"
-        losses = [f"学习率 {s.config['lr']:g} 与它相比，{_loss(s, top, n_val, lang)}" for s in tied]
-        if losses:
-            p += "训练损失给出另一个角度：" + "；".join(losses) + "。"
+        if tied:
+            p += "训练损失给出另一个角度：" + _loss_against(top, tied, n_val, lang) + "。"
         if mu:
             p += f"所有学习率都配合动量 {mu:g}，有效步长是学习率的 {1 / (1 - mu):g} 倍。"
     else:
@@ -509,9 +527,8 @@ def lr_text(items: list[Summary], n_val: int, lang: str) -> list[str]:
                   "separate them.")
         elif second:
             p += (f" It is {_verdict(compare(second, top, n_val), lang, f'the runner-up, lr {_lr(second)}')}.")
-        losses = [f"against lr {s.config['lr']:g}, {_loss(s, top, n_val, lang)}" for s in tied]
-        if losses:
-            p += " The training loss gives another view: " + "; ".join(losses) + "."
+        if tied:
+            p += " The training loss gives another view: " + _loss_against(top, tied, n_val, lang) + "."
         if mu:
             p += (f" Every rate here runs with momentum {mu:g}, so the effective step is "
                   f"{1 / (1 - mu):g} times the rate.")
@@ -553,6 +570,29 @@ def lr_text(items: list[Summary], n_val: int, lang: str) -> list[str]:
                    f"No rate tried was clearly too large: even lr {hi:g} (effective step {eff:g}) "
                    "trained stably.")
     return out
+
+
+def _loss_against(top: Summary, others: list[Summary], n_val: int, lang: str) -> str:
+    """The top rate's final training loss against each of ``others`` by the rule, grouped:
+    '学习率 0.05 最后一轮的训练损失为 0.269，每个种子都低于学习率 0.01 的 0.293 和学习率 0.1 的 0.271'."""
+    zh = lang == "zh"
+    groups: dict[str, list[str]] = {"lower": [], "higher": [], "same": []}
+    for s in others:
+        c = compare(s, top, n_val)
+        if c.loss_gain is None:
+            continue
+        key = ("lower" if c.loss_gain < 0 else "higher") if c.loss_real else "same"
+        groups[key].append(f"学习率 {_lr(s)} 的 {s.train_loss.mean:.3f}" if zh else
+                           f"the {s.train_loss.mean:.3f} of lr {_lr(s)}")
+    if zh:
+        parts = [f"每个种子都{'低于' if k == 'lower' else '高于'}{_join(v, lang)}" for k, v in groups.items()
+                 if v and k != "same"]
+        parts += [f"与{_join(groups['same'], lang)}在噪声范围内"] if groups["same"] else []
+        return f"学习率 {_lr(top)} 最后一轮的训练损失为 {top.train_loss.mean:.3f}，" + "，".join(parts)
+    parts = [f"{'below' if k == 'lower' else 'above'} {_join(v, lang)} in every seed"
+             for k, v in groups.items() if v and k != "same"]
+    parts += [f"within noise of {_join(groups['same'], lang)}"] if groups["same"] else []
+    return f"the final training loss at lr {_lr(top)} is {top.train_loss.mean:.3f}, " + ", ".join(parts)
 
 
 def _lr(s: Summary) -> str:
@@ -610,8 +650,9 @@ def batch_text(fixed: list[Summary], scaled: list[Summary], epoch: dict, heat: d
             p = (f"把学习率按批大小线性缩放（0.01 × B/100，使每个样本对参数的平均推动相同）后，"
                  f"各批大小之间的验证准确率极差从 {pts(rng_f)} 个百分点"
                  f"{'缩小' if rng_s < rng_f else '变'}为 {pts(rng_s)} 个百分点"
-                 f"（@fig-batch）；{len(scaled)} 个批大小中有 {len(within)} 个与最高值（批大小 "
-                 f"{top.config['batch_size']}）在噪声范围内。")
+                 f"（@fig-batch）；其余 {len(scaled) - 1} 个批大小"
+                 + ("全都" if len(within) == len(scaled) else f"中有 {len(within) - 1} 个")
+                 + f"与最高值（批大小 {top.config['batch_size']}）在噪声范围内。")
             ratio = hi.config["batch_size"] // lo.config["batch_size"]
             p += ("可见固定学习率下大批量吃亏主要是因为更新次数太少，而不是批量本身：大批量的梯度噪声更小，"
                   f"但在同样的学习率下每步走的距离差不多，而批大小 {hi.config['batch_size']} 每轮的更新次数只有批大小 "
@@ -621,8 +662,10 @@ def batch_text(fixed: list[Summary], scaled: list[Summary], epoch: dict, heat: d
             p = (f"With the rate scaled with the batch (0.01 × B/100, so that each sample pushes "
                  f"the weights as far on average), the range of validation accuracy across batch "
                  f"sizes {'shrinks' if rng_s < rng_f else 'goes'} from {pts(rng_f)} to "
-                 f"{pts(rng_s)} points (@fig-batch); {len(within)} of {len(scaled)} batch sizes are "
-                 f"within noise of the top (batch {top.config['batch_size']}).")
+                 f"{pts(rng_s)} points (@fig-batch); "
+                 + ("all" if len(within) == len(scaled) else f"{len(within) - 1}")
+                 + f" of the other {len(scaled) - 1} batch sizes are within noise of the top "
+                 f"(batch {top.config['batch_size']}).")
             ratio = hi.config["batch_size"] // lo.config["batch_size"]
             p += (" So most of the fixed-rate loss at large batches is the missing updates, not "
                   "the batch itself: its gradient is less noisy, but at the same rate each step "
@@ -653,21 +696,25 @@ def batch_text(fixed: list[Summary], scaled: list[Summary], epoch: dict, heat: d
         a, b = epoch[sizes[0]]["median"], epoch[sizes[-1]]["median"]
         fit = step_fit(epoch, n_train)
         if zh:
+            per = [epoch[k]["median"] / n_train * 1e6 for k in (sizes[0], sizes[-1])]
             p = (f"时间上，批大小 {sizes[0]} 每轮 {sec(a)} 秒，是批大小 {sizes[-1]}（{sec(b)} 秒）的 "
-                 f"{sig2(a / b)} 倍（交替测量的中位数）。")
+                 f"{sig2(a / b)} 倍（交替测量的中位数）；摊到每张图像上，分别约为 {sig2(per[0])} 微秒和 "
+                 f"{sig2(per[1])} 微秒。每一步都有一部分开销与批大小无关（函数调用、启动矩阵乘法、参数更新），"
+                 "批越小，这部分摊到每张图像上就越多。")
             if fit and fit[0] > 0:
                 p += (f"把每步耗时拟合成“固定部分 + 每张图像的部分”：每步约有 {sig2(fit[0])} 微秒与批大小无关，"
-                      f"每张图像另需约 {sig2(fit[1])} 微秒；批大小 {sizes[0]} 时一步里大部分时间是这个固定部分"
-                      "（函数调用、小矩阵运算的启动和参数更新），所以小批量每轮慢得多。")
+                      f"每张图像另需约 {sig2(fit[1])} 微秒。")
         else:
+            per = [epoch[k]["median"] / n_train * 1e6 for k in (sizes[0], sizes[-1])]
             p = (f"In time, an epoch at batch {sizes[0]} took {sec(a)} s, {sig2(a / b)} times the "
-                 f"{sec(b)} s at batch {sizes[-1]} (interleaved medians).")
+                 f"{sec(b)} s at batch {sizes[-1]} (interleaved medians): about {sig2(per[0])} µs and "
+                 f"{sig2(per[1])} µs per image. Part of every step does not depend on the batch "
+                 "(calls, starting the matrix products, the update); the smaller the batch, the more "
+                 "of it each image carries.")
             if fit and fit[0] > 0:
                 p += (f" Fitting the time of a step as a fixed part plus a part per image: about "
                       f"{sig2(fit[0])} µs of each step do not depend on the batch, and each image "
-                      f"adds about {sig2(fit[1])} µs; at batch {sizes[0]} most of a step is that fixed "
-                      "part (calls, starting small matrix products, the update), which is why small "
-                      "batches make slow epochs.")
+                      f"adds about {sig2(fit[1])} µs.")
         out.append(p)
     return out
 
@@ -741,6 +788,13 @@ def ablation_text(full: Summary, rows: list[tuple[str, Summary]], n_val: int, la
 # ---- the model -----------------------------------------------------------------------------
 
 
+def _share(x: float, lang: str) -> str:
+    """A fraction of full ink: '为满墨的 12%' / '12% of full ink'; under 1% said so."""
+    if lang == "zh":
+        return "不到满墨的 1%" if x < 0.01 else f"为满墨的 {x:.0%}"
+    return "under 1% of full ink" if x < 0.01 else f"{x:.0%} of full ink"
+
+
 def _corr(a, b) -> float:
     return float(np.corrcoef(np.asarray(a, np.float64).ravel(), np.asarray(b, np.float64).ravel())[0, 1])
 
@@ -773,9 +827,11 @@ def weights_text(W, class_means, lang: str, W0=None) -> str:
                        f"与“该类平均图减去其余九类平均图”的相关系数却有 {contrast.min():.2f} 到 {contrast.max():.2f}："
                        "模板记下的不是数字的样子，而是它和别的数字的区别。红色落在这个数字有、别的数字少有的笔画上；"
                        "蓝色落在别的数字常有墨迹、这个数字却空着的地方，而且往往比红色更显眼："
-                       f"十个模板中有 {empty} 个的最负像素处，该类的平均墨迹少于其余数字。"
-                       f"例如 0 的模板在第 {r0 + 1} 行第 {c0 + 1} 列最负，0 在那里的平均墨迹为满墨的 "
-                       f"{m[0, low[0]] / top:.0%}，其余数字平均为 {others[0][low[0]] / top:.0%}：在那里有墨迹的图像就不太像 0。")
+                       + ("十个模板的最负像素处，该类的平均墨迹都少于其余数字。" if empty == C else
+                          f"十个模板中有 {empty} 个的最负像素处，该类的平均墨迹少于其余数字。")
+                       + f"例如 0 的模板在第 {r0 + 1} 行第 {c0 + 1} 列最负，0 在那里的平均墨迹"
+                       + _share(m[0, low[0]] / top, lang) + f"，其余数字平均为满墨的 {others[0][low[0]] / top:.0%}："
+                       "在那里有墨迹的图像就不太像 0。")
     else:
         text = base + (f" Their correlation with the mean test image of their class is only "
                        f"{own.min():.2f} to {own.max():.2f}, but with that mean minus the mean of the "
@@ -783,11 +839,11 @@ def weights_text(W, class_means, lang: str, W0=None) -> str:
                        "records how its digit differs from the others, not what it looks like. Red lies "
                        "on strokes this digit has and others seldom have; blue lies where other digits "
                        "put ink and this one leaves the paper empty, and the blue is often the more "
-                       f"visible part: in {empty} of the ten templates, the most negative pixel is one "
-                       "where the class has less ink on average than the other digits. The 0 template, "
-                       f"for example, is most negative at row {r0 + 1}, column {c0 + 1}, where a 0 has "
-                       f"{m[0, low[0]] / top:.0%} of full ink on average and the other digits "
-                       f"{others[0][low[0]] / top:.0%}: ink there makes an image less of a 0.")
+                       f"visible part: in {'all' if empty == C else empty} of the ten templates, the most "
+                       "negative pixel is one where the class has less ink on average than the other "
+                       f"digits. The 0 template, for example, is most negative at row {r0 + 1}, column "
+                       f"{c0 + 1}, where a 0 has {_share(m[0, low[0]] / top, lang)} on average and the "
+                       f"other digits {others[0][low[0]] / top:.0%}: ink there makes an image less of a 0.")
     if W0 is not None:
         blank = m.max(axis=0) == 0
         if blank.sum() >= 2:

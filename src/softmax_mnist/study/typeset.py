@@ -192,7 +192,9 @@ def to_typst(doc: Document) -> str:
                          f"header: ({header},), {cells}), caption: {_content(b.caption)}, "
                          f"kind: table) <{b.label}>")
         elif isinstance(b, Image):
-            lines.append(f'#figure(image("{b.path}", width: {b.width * 100:g}%), '
+            # a picture that does not fit the rest of the page floats to the top or bottom of
+            # a page while the text goes on filling this one: no half-empty pages
+            lines.append(f'#figure(image("{b.path}", width: {b.width * 100:g}%), placement: auto, '
                          f"caption: {_content(b.caption)}) <{b.label}>")
         elif isinstance(b, Math):
             lines.append(f"$ {b.typst} $" + (f" <{b.label}>" if b.label else ""))
