@@ -764,7 +764,8 @@ def ablation_text(full: Summary, rows: list[tuple[str, Summary]], n_val: int, la
         p = (f"逐一去掉其中一部分（@tab-ablation，{seeds} 个种子，按同一规则比较）：去掉{worst[0]}损失最大，"
              f"验证准确率下降 {pts(worst[2].gain)} 个百分点。")
         if earn:
-            p += f"去掉{_join(earn, lang)}的下降都超过噪声界，这些部分各有其作用。"
+            p += (f"去掉{_join(earn, lang)}的下降" + ("超过噪声界，这一部分有其作用。" if len(earn) == 1 else
+                                                  "都超过噪声界，这些部分各有其作用。"))
         if same:
             p += (f"去掉{_join(same, lang)}的差异在噪声范围内：{'它' if len(same) == 1 else '它们'}"
                   "在这里没有证明自己的作用，保留只是沿用了搜索时的选择。")
@@ -774,9 +775,11 @@ def ablation_text(full: Summary, rows: list[tuple[str, Summary]], n_val: int, la
         p = (f"Switching off one part at a time (@tab-ablation, {seeds} seeds, the same rule): "
              f"removing {worst[0]} costs the most, {pts(worst[2].gain)} points of validation accuracy.")
         if earn:
-            p += f" Removing {_join(earn, lang)} costs accuracy beyond noise: each earns its place."
+            p += (f" Removing {_join(earn, lang)} costs accuracy beyond noise: "
+                  + ("it earns its place." if len(earn) == 1 else "each earns its place."))
         if same:
-            p += (f" Removing {_join(same, lang)} changes it by less than the noise: "
+            p += (f" Removing {_join(same, lang)} change{'s' if len(same) == 1 else ''} it by less than "
+                  "the noise: "
                   f"{'it has' if len(same) == 1 else 'they have'} not shown a use here and "
                   f"{'stays' if len(same) == 1 else 'stay'} only as the search chose.")
         if hurt:
