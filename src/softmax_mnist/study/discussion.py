@@ -139,7 +139,7 @@ def curves_text(plain: Summary, mom: Summary, test: dict, lang: str, n_train: in
     r = mom.curves["train_acc"][-1].mean if mom.curves["train_acc"] else None
     t, v = mom.train_acc.mean, mom.val_acc.mean
     if zh:
-        text = ("曲线中的训练损失和训练准确率是一轮内各个小批量的平均，统计时权重仍在更新，"
+        text = ("曲线中的训练损失和训练准确率是一轮内各个小批量的平均（下文称“轮内平均”），统计时权重仍在更新，"
                 "代表这一轮“平均”的模型；验证指标则在每轮结束后用该轮最终的权重计算。")
     else:
         text = ("The training loss and accuracy in the curves are averages over the minibatches "
@@ -148,8 +148,8 @@ def curves_text(plain: Summary, mom: Summary, test: dict, lang: str, n_train: in
                 "weights.")
     if r is not None and r < v:
         if t < v:
-            text += (f"动量 0.9 在最后一轮的训练准确率（训练中统计）为 {r:.4f}，低于验证准确率 {v:.4f}。其中 "
-                     f"{pts(t - r)} 个百分点来自滑动平均（训练结束后重新测量，训练准确率为 {t:.4f}），其余 "
+            text += (f"动量 0.9 在最后一轮的训练准确率（轮内平均）为 {r:.4f}，低于验证准确率 {v:.4f}。其中 "
+                     f"{pts(t - r)} 个百分点来自轮内平均（训练结束后重新测量，训练准确率为 {t:.4f}），其余 "
                      f"{pts(v - t)} 个百分点是因为这 {n_val:,} 张验证图像对模型来说更容易：即使正确测量，训练准确率仍低于验证准确率。"
                      if zh else
                      f" With momentum 0.9 the running training accuracy of the last epoch, {r:.4f}, "
@@ -159,7 +159,7 @@ def curves_text(plain: Summary, mom: Summary, test: dict, lang: str, n_train: in
                      f"{n_val:,} validation images are easier for the model, since even measured "
                      "properly the training accuracy stays below validation.")
         else:
-            text += (f"动量 0.9 在最后一轮的训练准确率（训练中统计）{r:.4f} 低于验证准确率 {v:.4f}，这完全是滑动平均造成的："
+            text += (f"动量 0.9 在最后一轮的训练准确率（轮内平均）{r:.4f} 低于验证准确率 {v:.4f}，这完全是轮内平均造成的："
                      f"训练结束后重新测量，训练准确率为 {t:.4f}。" if zh else
                      f" With momentum 0.9 the running training accuracy of the last epoch, {r:.4f}, "
                      f"sits below validation, {v:.4f}, only because it is a running average: "

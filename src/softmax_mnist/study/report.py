@@ -456,7 +456,7 @@ def build_document(results: dict, folder: Path, lang: str, bar=None) -> tuple[Do
                 T(L, f"Loss (left) and accuracy (right) per epoch: training (solid, running over the "
                   f"epoch) and validation (dashed), mean of {len(seeds)} seeds; the band spans the "
                   "lowest to the highest seed.",
-                  f"每轮的损失（左）与准确率（右）：训练（实线，一轮内滑动统计）与验证（虚线），{len(seeds)} 个种子的均值，"
+                  f"每轮的损失（左）与准确率（右）：训练（实线，轮内平均）与验证（虚线），{len(seeds)} 个种子的均值，"
                   "阴影为最低到最高的种子。"), L))
         doc.add(Para(ds.curves_text(plain, mom, {}, L, n_train, n_val)))
 
