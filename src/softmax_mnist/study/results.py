@@ -153,7 +153,8 @@ SCHEMA = {
                     "seconds_per_epoch": "num?", "copy_of": "name", "val_correct": "str?"}],
     "groups": {"*": ["name"]},
     "best": {"*": "name?"},
-    "passes": [{"id": "int", "runs!": ["name"], "seconds": "num"}],
+    # a pass trained before a resume has no time of its own (null); the report never reads it
+    "passes": [{"id": "int", "runs!": ["name"], "seconds": "num?"}],
     "timing": {"rounds": "count", "warmup": "int", "epoch": {"*": _TIMES}, "step": {"*": _TIMES}},
 }
 
