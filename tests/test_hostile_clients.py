@@ -141,6 +141,22 @@ def test_the_memory_of_a_burst_of_decodes_is_handed_back(model_file, monkeypatch
     assert trims == [0]
 
 
+def test_a_server_keeps_large_blocks_out_of_glibcs_arenas(model_file, monkeypatch):
+    """A fixed mmap threshold and two heaps for all threads: without them three bursts of 16
+    concurrent 4-megapixel uploads left 250 MB behind (benchmarks/upload_burst.py)."""
+    calls = []
+
+    class Libc:
+        def mallopt(self, param, value):
+            calls.append((param, value))
+            return 1
+
+    monkeypatch.setattr(web, "LIBC", Libc(), raising=False)
+    server = web.make_server(web.create_app(model_file), "127.0.0.1", 0)
+    server.close()
+    assert calls == [(-3, 1 << 20), (-8, 2)]  # M_MMAP_THRESHOLD 1 MiB, M_ARENA_MAX 2
+
+
 # ---- 9. connections and pages ------------------------------------------------------------------
 
 

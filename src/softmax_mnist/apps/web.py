@@ -115,24 +115,45 @@ def read_json(max_bytes: int):
         raise UploadError(f"the body is not JSON ({e}); send the settings as a JSON object") from None
 
 
-def _malloc_trim():
-    """glibc's malloc_trim, or None where the C library has none (macOS, Windows, musl)."""
+def _libc():
+    """The C library, for glibc's malloc_trim and mallopt; None where there is none by that name
+    (Windows). On macOS or musl the functions may be absent: each is looked up before use."""
     try:
-        return getattr(ctypes.CDLL(None), "malloc_trim", None)
-    except (OSError, TypeError):  # Windows: no C library by the name None
+        return ctypes.CDLL(None)
+    except (OSError, TypeError):
         return None
 
 
-MALLOC_TRIM = _malloc_trim()
+LIBC = _libc()
+MALLOC_TRIM = getattr(LIBC, "malloc_trim", None)
+M_MMAP_THRESHOLD, M_ARENA_MAX = -3, -8  # glibc's mallopt parameters (malloc.h)
+MMAP_THRESHOLD = 1 << 20  # blocks of 1 MiB or more are mapped apart, and unmapped when freed
+ARENAS = 2  # heaps shared by the server's threads (glibc's default: 8 per core, one per thread here)
+
+
+def keep_heap_small() -> None:
+    """Let the memory of large images go back to the system once they are freed (glibc only).
+
+    glibc gives each thread of the server its own heap (arena), and raises its mmap threshold each
+    time a large block is freed (up to 32 MB), so after the first decodes every 4 MB array comes
+    from one of those heaps, and what they free mostly stays in the process: three bursts of 16
+    concurrent 4-megapixel uploads left 250 MB behind (740 MB before images were reduced to
+    WORK_SIDE). A fixed threshold keeps such arrays mapped apart, and ARENAS heaps for all threads
+    keep the rest together: 78 MB after, about the RSS before (benchmarks/upload_burst.py).
+    Called before the server's threads start; a serving process only (training elsewhere keeps
+    glibc's defaults)."""
+    mallopt = getattr(LIBC, "mallopt", None)
+    if mallopt is not None:
+        mallopt(M_MMAP_THRESHOLD, MMAP_THRESHOLD)
+        mallopt(M_ARENA_MAX, ARENAS)
 
 
 class WorkSlots:
     """At most ``slots`` images decoded at once: ``with slots:`` waits up to ``wait`` seconds for
     one, then refuses with 503 (UploadError), so concurrent uploads cannot pile up memory.
 
-    When the last image of a burst is done, the memory freed is handed back to the system: glibc
-    keeps freed blocks in per-thread arenas (8 threads decoding in turn held 740 MB after 16
-    uploads), and malloc_trim returns them. Where there is no malloc_trim this is skipped."""
+    When the last image of a burst is done, the smaller blocks freed are handed back too
+    (malloc_trim, glibc only; the large ones see keep_heap_small)."""
 
     def __init__(self, slots: int, wait: float):
         self.slots, self.wait = slots, wait
@@ -226,6 +247,7 @@ def make_server(app, host: str, port: int, *, read_timeout: int = READ_TIMEOUT, 
     ``long_lived``: how many requests may hold a thread for good (the playground's event streams,
     capped by the app), on top of REQUEST_THREADS for everything else, so neither starves the other.
     """
+    keep_heap_small()
     return guard(create_server(
         app, host=host, port=port, ident="softmax-mnist",
         threads=long_lived + REQUEST_THREADS,
