@@ -758,3 +758,20 @@ def test_a_hang_inside_a_c_call_is_named_at_its_line(tmp_path):
     line = line_of(folder / "optimizer.py", "sum(range(")
     assert not frozen.passed and "did not finish within 10 s and was stopped" in frozen.message
     assert f"it was running at optimizer.py line {line}" in frozen.message, frozen.message
+
+
+def test_the_windows_job_object_has_the_layout_windows_reads():
+    """JOBOBJECT_EXTENDED_LIMIT_INFORMATION as winnt.h lays it out on 64-bit Windows (144 bytes;
+    the flags at 16, the process limit at 40, the memory limit at 112): ctypes aligns alike here.
+    Where there are no job objects, none is made and the watchdog stands in."""
+    import ctypes
+
+    info = check.job_limits(ctypes)
+    if ctypes.sizeof(ctypes.c_void_p) == 8:
+        basic = info.BasicLimitInformation
+        assert ctypes.sizeof(info) == 144
+        assert (basic.offset + info._fields_[0][1].LimitFlags.offset) == 16
+        assert info._fields_[0][1].ActiveProcessLimit.offset == 40
+        assert info.ProcessMemoryLimit.offset == 112
+    if not hasattr(ctypes, "WinDLL"):
+        assert check.WindowsJob.create(os.getpid(), 16, 2048) is None

@@ -213,6 +213,84 @@ POLL = 0.2  # seconds between two looks at the child's process tree (memory, pro
 KEY_VARIABLE = "SOFTMAX_MNIST_CHILD_KEY"  # marks every process the child starts, to find them all
 
 
+class WindowsJob:
+    """A Windows Job Object around the child: at most ``processes`` processes, at most
+    ``memory_mb`` committed per process (an allocation past it fails inside the child, as under
+    RLIMIT_AS: the student's line is named), and every process in it ended by ``end()``, or
+    when this process ends. ``WindowsJob.create`` is None where the system has no job objects
+    or refuses one; the watchdog and the environment key then stand in."""
+
+    @staticmethod
+    def create(pid: int, processes: int, memory_mb: int | None):
+        import ctypes
+
+        if not hasattr(ctypes, "WinDLL"):
+            return None
+        try:
+            return WindowsJob(ctypes, pid, processes, memory_mb)
+        except (OSError, AttributeError, ValueError):
+            return None
+
+    def __init__(self, ctypes, pid: int, processes: int, memory_mb: int | None):
+        k = self.kernel32 = ctypes.WinDLL("kernel32", use_last_error=True)
+        handle = ctypes.c_void_p
+        k.CreateJobObjectW.restype = handle
+        k.CreateJobObjectW.argtypes = [handle, ctypes.c_wchar_p]
+        k.SetInformationJobObject.argtypes = [handle, ctypes.c_int, handle, ctypes.c_uint32]
+        k.OpenProcess.restype = handle
+        k.OpenProcess.argtypes = [ctypes.c_uint32, ctypes.c_int, ctypes.c_uint32]
+        k.AssignProcessToJobObject.argtypes = [handle, handle]
+        k.TerminateJobObject.argtypes = [handle, ctypes.c_uint]
+        k.CloseHandle.argtypes = [handle]
+        info = job_limits(ctypes)()
+        basic = info.BasicLimitInformation
+        basic.LimitFlags = 0x2000 | 0x8  # KILL_ON_JOB_CLOSE | ACTIVE_PROCESS
+        basic.ActiveProcessLimit = processes
+        if memory_mb is not None:
+            basic.LimitFlags |= 0x100  # PROCESS_MEMORY
+            info.ProcessMemoryLimit = memory_mb * 1024 * 1024
+        self.job = k.CreateJobObjectW(None, None)
+        if not self.job:
+            raise OSError(ctypes.get_last_error(), "CreateJobObject")
+        process = k.OpenProcess(0x0100 | 0x0001, False, pid)  # SET_QUOTA | TERMINATE
+        ok = process and k.SetInformationJobObject(self.job, 9, ctypes.byref(info), ctypes.sizeof(info)) \
+            and k.AssignProcessToJobObject(self.job, process)
+        if process:
+            k.CloseHandle(process)
+        if not ok:
+            k.CloseHandle(self.job)
+            raise OSError(ctypes.get_last_error(), "job object")
+
+    def end(self) -> None:
+        if self.job:
+            self.kernel32.TerminateJobObject(self.job, 1)
+            self.kernel32.CloseHandle(self.job)
+            self.job = None
+
+
+def job_limits(ctypes):
+    """JOBOBJECT_EXTENDED_LIMIT_INFORMATION (winnt.h), for SetInformationJobObject class 9."""
+    u64, u32, size = ctypes.c_uint64, ctypes.c_uint32, ctypes.c_size_t
+
+    class Basic(ctypes.Structure):
+        _fields_ = [("PerProcessUserTimeLimit", ctypes.c_int64), ("PerJobUserTimeLimit", ctypes.c_int64),
+                    ("LimitFlags", u32), ("MinimumWorkingSetSize", size), ("MaximumWorkingSetSize", size),
+                    ("ActiveProcessLimit", u32), ("Affinity", size), ("PriorityClass", u32),
+                    ("SchedulingClass", u32)]
+
+    class IoCounters(ctypes.Structure):
+        _fields_ = [(name, u64) for name in ("ReadOperationCount", "WriteOperationCount",
+                                             "OtherOperationCount", "ReadTransferCount",
+                                             "WriteTransferCount", "OtherTransferCount")]
+
+    class Extended(ctypes.Structure):
+        _fields_ = [("BasicLimitInformation", Basic), ("IoInfo", IoCounters),
+                    ("ProcessMemoryLimit", size), ("JobMemoryLimit", size),
+                    ("PeakProcessMemoryUsed", size), ("PeakJobMemoryUsed", size)]
+
+    return Extended
+
+
 def _limits() -> dict:
     limits = {name: float(spec.get("limit", DEFAULT_LIMIT)) for name, spec in CHECKS.items()}
     return {**limits, "default": DEFAULT_LIMIT, "import": IMPORT_LIMIT}
@@ -238,7 +316,8 @@ class Child:
     event says which ({"event": "stopped", "why": "memory" | "processes"}). ``end()`` ends the
     whole tree: every process seen in it, its descendants now, and any process that carries
     this run's key in its environment (a setsid() or double-fork escape still inherits it).
-    The child runs with UTF-8 I/O whatever the console's encoding.
+    On Windows a job object (WindowsJob) also holds the tree and its limits. The child runs
+    with UTF-8 I/O whatever the console's encoding.
     """
 
     def __init__(self, module: str, spec: dict, kinds: dict, output: Output, cwd: str,
@@ -260,6 +339,7 @@ class Child:
         self.seen: dict[int, object] = {}
         self.lock = threading.Lock()  # seen is filled by the watchdog and read by kill()
         self.done = threading.Event()
+        self.job = WindowsJob.create(self.proc.pid, max_processes, memory_mb)
         try:
             self.ps = psutil.Process(self.proc.pid)
             self.seen[self.proc.pid] = self.ps
@@ -377,6 +457,8 @@ class Child:
     def kill(self) -> None:
         """End the child and every process it started (see the class's doc)."""
         psutil = _psutil()
+        if self.job is not None:
+            self.job.end()
         for _ in range(2):  # twice: a process may start another while the first round runs
             self._tree()
             marked = self._marked()
