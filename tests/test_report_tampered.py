@@ -68,12 +68,18 @@ def test_outside_text_cannot_copy_a_file_into_the_pdf(tmp_path):
     ("passes", {"id": 1}),
     ("timing.epoch", [1, 2]),
     ("timing.step.momentum-0", {"median": "fast"}),
+    ("timing.step.momentum-0", {}),
+    ("runs[0].history", {}),
+    ("runs[0].config.lr", None),
+    ("meta.train_seconds", None),
+    ("meta.thresholds", []),
+    ("passes[0]", {}),
 ])
 def test_a_tampered_results_json_is_one_line_naming_the_field(tmp_path, capsys, field, value):
     folder = study_folder(tmp_path)
     res = json.loads((folder / "results.json").read_text(encoding="utf-8"))
     res.setdefault("timing", {"epoch": {}, "step": {"momentum-0": {"median": 4.0}}})
-    res.setdefault("passes", [])
+    res.setdefault("passes", [{"id": 1, "runs": [r["name"] for r in res["runs"]], "seconds": 1.0}])
     target, *path = field.replace("[0]", ".0").split(".")
     holder = res
     for key in [target, *path][:-1]:

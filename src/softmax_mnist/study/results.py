@@ -129,12 +129,14 @@ NUMBERS = ("final_train_acc", "final_val_acc", "final_val_loss", "test_acc", "te
 
 # What the report, the discussion and the figures read of results.json, and its types: a tampered
 # or damaged file is one line naming the field, never a traceback from deep inside the report.
-# "num": a finite number; "int": a whole number; "count": one above 0; "frac": a number in [0, 1];
-# "name": a run or setting name; a trailing "?": null too (json_safe writes NaN and inf as null).
+# "num": a finite number; "secs": one >= 0; "int": a whole number; "count": one above 0;
+# "frac": a number in [0, 1]; "name": a run or setting name; a trailing "?": null too (json_safe
+# writes NaN and inf as null).
 # [spec]: a list (["+", spec]: not empty); {"*": spec}: a table of any keys; a listed key may be
 # absent unless it ends in "!"; keys not listed are not read, so not checked.
 NAME_CHARS = r"[\w.,=+\-@ ]+"  # momentum-0.9@s1, lr=0.01,momentum=0.9@s0, best-no-ink-size
-_TIMES = {"times": ["num"], "median": "num", "q1": "num", "q3": "num"}
+_EPOCH = {"times": ["secs"], "median!": "secs", "q1!": "secs", "q3!": "secs"}  # q1 <= median <= q3
+_STEP = {"median!": "secs", "q1": "secs", "q3": "secs"}
 SCHEMA = {
     "meta": {"version": "str", "seed": "int", "seeds": ["+", "int"], "quick": "bool", "started": "str",
              "train_seconds": "num", "timing_seconds": "num", "thresholds": ["+", "frac"],
@@ -146,7 +148,8 @@ SCHEMA = {
                     "error": "str?",
                     "config!": {"seed!": "int", "epochs": "count", "batch_size": "count", "lr": "num",
                                 "momentum": "num", "nesterov": "bool", "weight_decay": "num"},
-                    "history!": {"*": ["num?"], "train_acc": ["frac?"], "val_acc": ["frac?"]},
+                    "history!": {"*": ["num?"], "train_loss!": ["num?"], "val_loss!": ["num?"],
+                                 "train_acc!": ["frac?"], "val_acc!": ["frac?"]},
                     "epochs_to": {"*": "int?"}, "final_train_acc": "frac?", "final_val_acc": "frac?",
                     "test_acc": "frac?", "final_train_loss": "num?", "final_val_loss": "num?",
                     "test_loss": "num?", "pass": "int?", "stacked_with": ["name"], "seconds": "num?",
@@ -155,7 +158,7 @@ SCHEMA = {
     "best": {"*": "name?"},
     # a pass trained before a resume has no time of its own (null); the report never reads it
     "passes": [{"id": "int", "runs!": ["name"], "seconds": "num?"}],
-    "timing": {"rounds": "count", "warmup": "int", "epoch": {"*": _TIMES}, "step": {"*": _TIMES}},
+    "timing": {"rounds": "count", "warmup": "int", "epoch": {"*": _EPOCH}, "step": {"*": _STEP}},
 }
 
 
@@ -169,6 +172,7 @@ def _kind_problem(value, kind: str) -> str | None:
         "str": None if isinstance(value, str) else "must be text",
         "bool": None if isinstance(value, bool) else "must be true or false",
         "num": None if number else "must be a number",
+        "secs": None if number and value >= 0 else "must be a number of seconds (0 or more)",
         "frac": None if number and 0 <= value <= 1 else "must be a number from 0 to 1",
         "int": None if whole else "must be a whole number",
         "count": None if whole and value > 0 else "must be a whole number above 0",
@@ -221,6 +225,10 @@ def validate_results(results) -> None:
     names = {r["name"] for r in results["runs"]} if found is None else set()
     if found is None and "reference" in meta and meta["reference"] not in names:
         found = "meta.reference", f"names no run of the file ({meta['reference']!r})"
+    for name, t in (results.get("timing", {}).get("epoch", {}) if found is None else {}).items():
+        if not t["q1"] <= t["median"] <= t["q3"]:  # the figures draw them as error bars
+            found = f"timing.epoch.{name}", "must have q1 <= median <= q3"
+            break
     if found:
         raise ResultsError(f"{found[0] or 'the file'} {found[1]}")
 
