@@ -260,3 +260,14 @@ def test_a_progress_json_with_impossible_history_values_is_refused(mnist_dir, mn
     assert main(["sweep", "--resume", str(out), str(grid), "-q", "--lang", "en"]) == 1
     one_line(capsys, "progress.json", "history.val_acc[0]")
     assert not (out / "results.json").exists()
+
+
+def test_a_start_that_never_finished_a_step_is_reused_without_its_temporary_files(tmp_path):
+    from softmax_mnist.study.run import prepare_out_dir
+
+    out = tmp_path / "run"
+    out.mkdir()
+    (out / "config.json").write_text("{}", encoding="utf-8")
+    (out / ".config.json.abcdefgh.tmp").write_text("killed half-way", encoding="utf-8")
+    assert prepare_out_dir(out) == out  # still a start that never finished a step, not --force
+    assert sorted(p.name for p in out.iterdir()) == ["config.json"]

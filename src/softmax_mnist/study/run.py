@@ -115,6 +115,8 @@ def prepare_out_dir(out: str | os.PathLike, force: bool = False) -> Path:
         if not force:
             raise ConfigError(f"output folder {out} is not empty; choose another --out or pass --force")
         replace_target(out)  # refuses a folder of someone else's files
+    elif out.is_dir():  # a start that never finished a step, used again: its kill's temp files go
+        remove_stale_temps(out)
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as e:  # a file on the way (--out afile/sub), read-only, /proc
