@@ -170,7 +170,7 @@ def test_a_sweep_whose_settings_diverge_finishes_and_marks_them(mnist_dir, tmp_p
     status = {r["setting"]: r["status"] for r in results["runs"]}
     assert status == {"lr=1e+30": "diverged", "lr=0.1": "ok", "lr=2e+30": "diverged"}
     assert list(results["timing"]["epoch"]) == ["lr=0.1"]
-    assert results["meta"]["reference"] == "lr=0.1@s0" and (out / "report.pdf").exists()
+    assert results["meta"]["reference"] == "lr=0.1@s0" and (out / "report.en.pdf").exists()
 
 
 def test_the_timing_never_trains_a_setting_that_diverged():
