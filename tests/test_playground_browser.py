@@ -351,8 +351,12 @@ def test_diverged_run_among_normal_ones_hide_remove_pause_and_the_lr_100_warning
         expect(page.locator("#help-lr")).to_contain_text("学习率 × 梯度")
 
         # two normal runs, 2 epochs at full speed
-        train(page, epochs=2, slow=False)
+        page.fill("#epochs", "2")
+        page.set_checked("#slow", False)
+        page.dblclick("#train")  # a double click starts one run and reports no conflict with it
         expect(status_of(page, 1)).to_contain_text("完成", timeout=60_000)
+        expect(page.locator("#runs .run")).to_have_count(1)
+        expect(page.locator("#message")).not_to_contain_text("一次只训练一个")
         expect(page.locator("#train")).to_be_enabled()
         expect(page.locator("#message")).to_contain_text("运行 #1：完成")  # follows the run
         train(page, momentum=0.9)
@@ -388,6 +392,12 @@ def test_diverged_run_among_normal_ones_hide_remove_pause_and_the_lr_100_warning
         expect(other.locator("#lr")).to_have_value("100")
         expect(other.locator("#epochs")).to_have_value("2")
         other.close()
+        # a template is large enough to read when clicked (and Escape closes it)
+        page.click("#templates canvas >> nth=3")
+        expect(page.locator("dialog#zoom img")).to_be_visible()
+        assert page.locator("dialog#zoom img").bounding_box()["width"] >= 300
+        page.keyboard.press("Escape")
+        expect(page.locator("dialog#zoom")).to_be_hidden()
         # the most confident test mistakes, with what the model saw and the evidence
         expect(page.locator("#mistakes .mistake")).to_have_count(8)
         expect(page.locator("#mistakes .mistake").first.locator("img")).to_have_count(3)
@@ -415,6 +425,7 @@ def test_diverged_run_among_normal_ones_hide_remove_pause_and_the_lr_100_warning
         expect(page.locator("#train")).to_be_disabled()
         expect(page.locator("#stop")).to_be_enabled()
         expect(page.locator("#remove-5")).to_be_disabled()
+        expect(page.locator("#message")).to_contain_text("已看过")  # the live readout
         page.click("#pause")
         expect(status_of(page, 5)).to_contain_text("已暂停")
         expect(page.locator("#pause")).to_have_text("继续")

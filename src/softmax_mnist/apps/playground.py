@@ -319,7 +319,7 @@ class Playground:
                 "max_epochs": MAX_EPOCHS, "slow_epoch_seconds": SLOW_EPOCH_SECONDS,
                 "divergence_limit": divergence_limit(10), "divergence_factor": DIVERGENCE_FACTOR,
                 "course_loss": COURSE_TRAIN_LOSS, "high_loss": HIGH_LOSS,
-                "draw_page": self.draw_page}
+                "draw_page": self.draw_page, "n_train": 60000 - VAL_SIZE}
 
     def run_list(self) -> dict:
         return {"runs": [r.summary() for r in self.runs.values()],

@@ -346,6 +346,10 @@ function renderMessage() {
       const e = Math.min(s.epochs_done + 1, s.epochs);
       text = state.stopping ? t("msg.stopping", s.id)
         : s.paused ? t("msg.paused", s.id, e, s.epochs) : t("msg.training", s.id, e, s.epochs);
+      const last = run.points.at(-1); // the live readout: the latest loss, the images seen so far
+      if (last && !state.stopping) {
+        text += " " + t("msg.live", fmtNum(last[1]), Math.round(last[0] * state.hello.n_train).toLocaleString("en"));
+      }
     } else if (s && ENDED.includes(s.status)) {
       text = t("msg.ended", s.id, statusText(s));
       error = s.status === "diverged" || s.status === "failed";
@@ -805,7 +809,7 @@ function redraw() {
   frameAsked = false;
   if (pending.list) { renderRuns(); renderButtons(); }
   if (pending.selected) renderSelected();
-  if (pending.message) renderMessage();
+  if (pending.message || state.training !== null) renderMessage(); // the live readout
   pending.list = pending.selected = pending.message = false;
   if (!state.chartsDirty) return;
   state.chartsDirty = false;
