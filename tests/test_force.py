@@ -109,3 +109,18 @@ def test_a_staged_run_resumed_replaces_its_own_folder(mnist_dir, tmp_path, run_f
     assert main(["train", "--resume", str(staged), "-q"]) == 0
     assert not staged.exists() and (run / "model.npz").exists()
     assert not list(run.glob(".*.tmp"))  # the kill's temporary file was swept on resume
+
+
+def test_force_removes_no_foreign_folder_named_like_its_staging_folder(mnist_dir, tmp_path,
+                                                                       run_folder):
+    import shutil
+
+    run = tmp_path / "run"
+    shutil.copytree(run_folder, run)
+    theirs = tmp_path / "run.partial"
+    theirs.mkdir()
+    (theirs / "thesis.txt").write_text("mine", encoding="utf-8")
+    proc = cli("train", "--data-dir", str(mnist_dir), "--out", str(run), "--force", *ONE)
+    one_line_error(proc, "in the way of --force")
+    assert (theirs / "thesis.txt").read_text(encoding="utf-8") == "mine"
+    assert (run / "model.npz").exists()

@@ -133,6 +133,11 @@ def stage(out: str | os.PathLike, force: bool) -> tuple[Path, Path | None]:
     if target is None:
         return Path(out), None
     staged = staging_path(target)
+    if staged.exists() and not (staged.is_dir() and (not any(staged.iterdir())
+                                                     or never_started(staged)
+                                                     or written_here(staged))):
+        raise ConfigError(f"{staged} is in the way of --force (it is not an earlier unfinished "
+                          "run, study or sweep of softmax-mnist); move it, or choose another --out")
     shutil.rmtree(staged, ignore_errors=True)
     return staged, target
 
