@@ -1,10 +1,14 @@
 """The playground end to end: `softmax-mnist serve` (no model) and Debian's Chromium via Playwright.
 
 A run with the defaults (slow motion: one epoch a second) whose loss chart grows while it trains;
-a second browser context that presses Train meanwhile and is refused with a message; Stop; a run
+a second browser context whose Train is disabled meanwhile, with the reason; Stop; a run
 with momentum 0.9 at full speed, two curves, its test accuracy; a digit drawn with the mouse and
 its evidence pictures; the model.npz download. Screenshots at 1280x800 and 390x844 go to
 tests/artifacts/. Fails (never skips) when Chromium, Playwright or MNIST is missing.
+
+Issue 20's tests (below): both pages in Chinese and the switch, links both ways, a diverged run
+among normal ones, hide/remove across a new run, pause/resume, the lr-100 warning, the phone
+layout, axe-core (tests/a11y, npm) with no serious or critical violation, no request elsewhere.
 """
 
 from __future__ import annotations
