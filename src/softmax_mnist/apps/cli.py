@@ -267,7 +267,9 @@ def _add_study(sub) -> None:
     p.add_argument("--impl", metavar="DIR",
                    help="train with the SoftmaxCrossEntropyLoss and SGD of DIR/loss.py and "
                         "DIR/optimizer.py (a student's own, as `check` reads them) instead of this "
-                        "package's, so the report describes them; run in this process, on purpose")
+                        "package's, so the report describes them; their code runs in a worker "
+                        "process without check's memory limit: an exit, a crash or a hang in it is "
+                        "one line, and Ctrl-C stops it")
     _study_flags(p, "study")
     p.set_defaults(func=cmd_study)
 
