@@ -52,6 +52,13 @@ from softmax_mnist.course.check import (
     preflight,
     read_source,
 )
+from softmax_mnist.course.check_child import (
+    CheckTimeout,
+    CourseShims,
+    FrameworkBlocker,
+    Watchdog,
+    open_channel,
+)
 from softmax_mnist.errors import DivergenceError, Interrupted, SoftmaxMnistError
 from softmax_mnist.fileio import atomic_write_text
 
@@ -342,8 +349,6 @@ class Loaded:
     def _call(self, what: str, fn, *args, bounded: bool = True):
         """``fn(*args)``, bounded by CALL_SECONDS (unless ``bounded`` is False: inside a limit of
         the caller's); ImplError naming ``what`` for whatever goes wrong."""
-        from softmax_mnist.course.check_child import CheckTimeout
-
         if bounded:
             self.dog.arm(self.call_seconds)
         try:
@@ -389,8 +394,6 @@ class Loaded:
     def smoke_test(self, seconds: float) -> None:
         """One course iteration on a small random batch: a one-line ImplError before the study
         writes anything when the classes cannot train (an unfilled TODO, a missing method)."""
-        from softmax_mnist.course.check_child import CheckTimeout
-
         self.dog.arm(seconds)
         try:
             try:
@@ -423,8 +426,6 @@ class Loaded:
 def import_classes(folder: Path, dog, import_seconds: float) -> tuple[type, type]:
     """The student's SoftmaxCrossEntropyLoss and SGD, imported here with frameworks blocked
     and the course's other files supplied; ImplError when that fails."""
-    from softmax_mnist.course.check_child import CheckTimeout, CourseShims, FrameworkBlocker
-
     blocker = FrameworkBlocker({str(p) for p in folder.glob("*.py")})
     sys.meta_path.insert(0, blocker)
     sys.meta_path.append(CourseShims())
@@ -460,8 +461,6 @@ def import_classes(folder: Path, dog, import_seconds: float) -> tuple[type, type
 
 def worker_main() -> int:
     """The worker: load the classes, then train what the study asks, one run at a time."""
-    from softmax_mnist.course.check_child import Watchdog, open_channel
-
     spec, emit, requests = open_channel()
     if hasattr(signal, "SIGINT"):  # Ctrl-C reaches the whole console: the study decides
         signal.signal(signal.SIGINT, signal.SIG_IGN)
@@ -491,15 +490,17 @@ def worker_main() -> int:
         emit(event="error", message=str(e))
         return 0
     emit(event="ready")
-    runs = 0
+    runs, arrays = 0, {}  # the study's few distinct splits, each read once
     while True:
         with ready:
             while not todo:
                 ready.wait()
             message = todo.pop(0)
         config = TrainConfig.from_dict(message["config"])
-        data = SimpleNamespace(**{k: np.load(Path(message["data"]) / f"{k}.npy", allow_pickle=False)
-                                  for k in ARRAYS})
+        if message["data"] not in arrays:
+            arrays[message["data"]] = SimpleNamespace(**{
+                k: np.load(Path(message["data"]) / f"{k}.npy", allow_pickle=False) for k in ARRAYS})
+        data = arrays[message["data"]]
         log = (lambda line: emit(event="log", line=line)) if message["log"] else None
         try:
             core, history = loaded.train(config, data, log, stop.is_set)
