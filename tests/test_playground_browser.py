@@ -127,9 +127,10 @@ def test_train_watch_stop_compare_and_draw(playwright_chromium, playground_url, 
         expect(status_of(page, 2)).to_contain_text("完成，10 轮", timeout=60_000)
         expect(page.locator("#test-acc")).to_contain_text("测试准确率 92.05%")  # as `train` gives
         expect(page.locator("#confusion tbody tr")).to_have_count(10)
-        page.wait_for_function("window.lossChartData.length === 3"
+        page.wait_for_function("window.lossChartData.length === 5"  # 2 runs: training + validation loss each
                                " && window.lossChartData[2].filter(v => v != null).length === 500")
         assert drawn_points(page, 1) == stopped_at
+        assert drawn_points(page, 4) == 10  # run 2's validation loss, one point an epoch (dashed)
         names = page.locator("#runs .run-name")
         expect(names).to_have_text(["#2 动量 0.9", "#1 课程默认设置"])  # two runs, newest first, named
         page.wait_for_timeout(300)

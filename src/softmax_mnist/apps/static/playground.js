@@ -693,7 +693,9 @@ function tipPlugin(kind) { // values on hover: each visible run's nearest point 
           if (!pts.length || x < pts[0][0] - near || x > pts.at(-1)[0] + near) continue;
           let best = pts[0];
           for (const p of pts) if (Math.abs(p[0] - x) < Math.abs(best[0] - x)) best = p;
-          const v = kind === "loss" ? fmtNum(best[1]) : fmtPct(best[1]);
+          let v = kind === "loss" ? fmtNum(best[1]) : fmtPct(best[1]);
+          const row = kind === "loss" && run.epochs.find((e) => Math.abs(e.epoch - x) < 0.25);
+          if (row) v += ` · ${t("charts.valLoss")} ${fmtNum(row.val_loss)}`;
           lines.push([colorOf(id), `#${id}: ${v}`, best[0]]);
         }
         if (!lines.length) { tip.hidden = true; return; }
@@ -757,7 +759,17 @@ function makeChart(el, kind, ids) {
     width: id === state.selected ? 2.5 : 1.25,
     spanGaps: true,
     points: { show: !loss, size: id === state.selected ? 6 : 4 },
-  }))];
+  })), ...(loss ? ids.map((id) => ({ // after the training curves: each run's validation loss per epoch
+    label: `${label(state.runs.get(id).summary)} (${t("charts.valLoss")})`,
+    runId: id,
+    val: true,
+    show: !state.hidden.has(id),
+    stroke: colorOf(id),
+    width: 1,
+    dash: [5, 4],
+    spanGaps: true,
+    points: { show: true, size: 5, fill: "#fff" },
+  })) : [])];
   const yScale = loss
     ? (log ? { distr: 3, log: 10, range: (u, min) => [Math.max(1e-3, Math.min(min || 1, lossView.top) * 0.8), lossView.top * 1.25] }
            : { range: () => [0, lossView.top * 1.05] })
@@ -775,7 +787,7 @@ function makeChart(el, kind, ids) {
       { label: t(loss ? "charts.lossAxis" : "charts.accAxis"), size: 64, labelSize: 20,
         values: (u, vals) => vals.map((v) => (loss ? fmtNum(v) : `${(100 * v).toFixed(0)}%`)) },
     ],
-  }, [[]].concat(ids.map(() => [])), el);
+  }, [[]].concat(series.slice(1).map(() => [])), el);
 }
 
 function joined(tables) {
@@ -828,14 +840,16 @@ function redraw() {
     charts.acc = makeChart($("acc-chart"), "acc", ids);
   }
   const runs = ids.map((id) => state.runs.get(id));
-  charts.loss.setData(joined(runs.map((r) => [r.points.map((p) => p[0]),
-    r.points.map((p) => (Number.isFinite(p[1]) ? p[1] : 1e30))])));
+  charts.loss.setData(joined([
+    ...runs.map((r) => [r.points.map((p) => p[0]), r.points.map((p) => (Number.isFinite(p[1]) ? p[1] : 1e30))]),
+    ...runs.map((r) => [r.epochs.map((e) => e.epoch), r.epochs.map((e) => e.val_loss)]),
+  ]));
   charts.acc.setData(joined(runs.map((r) => [r.epochs.map((e) => e.epoch), r.epochs.map((e) => e.val_acc)])));
   setHidden($("clipped"), clipped.length === 0);
   setText($("clipped"), clipped.length ? t("charts.clipped", clipped.map((id) => `#${id}`).join(", ")) : "");
   window.lossChartData = charts.loss.data; // for tests and the curious: what is drawn
   window.lossChartTop = lossView.top;
-  window.lossChartShown = charts.loss.series.slice(1).filter((ser) => ser.show).map((ser) => ser.runId);
+  window.lossChartShown = charts.loss.series.slice(1).filter((ser) => ser.show && !ser.val).map((ser) => ser.runId);
 }
 
 $("logscale").addEventListener("change", () => { state.seriesKey = ""; chartsChanged(); });
