@@ -140,7 +140,7 @@ _STEP = {"median!": "secs", "q1": "secs", "q3": "secs"}
 SCHEMA = {
     "meta": {"version": "str", "seed": "int", "seeds": ["+", "int"], "quick": "bool", "started": "str",
              "train_seconds": "num", "timing_seconds": "num", "thresholds": ["+", "frac"],
-             "reference": "name", "impl": "str?", "impl_reference": ["name"], "load": ["num"],
+             "reference": "name?", "impl": "str?", "impl_reference": ["name"], "load": ["num"],
              "machine": {"cpu": "str", "cores": "int", "python": "str", "numpy": "str", "typst": "str"}},
     "setup": {"n_train": "count", "n_val": "count", "n_test": "count", "preprocess": "str",
               "n_features": "count"},
@@ -223,7 +223,8 @@ def validate_results(results) -> None:
     found = _schema_problem(results, SCHEMA, "")
     meta = results.get("meta", {})
     names = {r["name"] for r in results["runs"]} if found is None else set()
-    if found is None and "reference" in meta and meta["reference"] not in names:
+    # null: no run could serve (every reference run diverged); the report then shows no model
+    if found is None and meta.get("reference") is not None and meta["reference"] not in names:
         found = "meta.reference", f"names no run of the file ({meta['reference']!r})"
     for name, t in (results.get("timing", {}).get("epoch", {}) if found is None else {}).items():
         if not t["q1"] <= t["median"] <= t["q3"]:  # the figures draw them as error bars
