@@ -325,7 +325,7 @@ def test_a_diverged_run_says_where_and_by_which_rule(server):
     assert status == 409 and json.loads(answer)["code"] == "diverged"
 
 
-def test_pause_holds_the_run_between_two_steps_resume_goes_on_and_a_digit_is_read_meanwhile(server):
+def test_pause_holds_the_run_between_two_steps_one_epoch_resume_and_a_digit_read_meanwhile(server):
     pg = server.app.playground
     status, body = server.post("/api/train", {"epochs": 3, "slow": True})
     assert status == 202
@@ -343,13 +343,20 @@ def test_pause_holds_the_run_between_two_steps_resume_goes_on_and_a_digit_is_rea
     # the run that trains cannot be removed
     status, _, answer = server.request("DELETE", f"/api/runs/{body['id']}")
     assert status == 409 and json.loads(answer)["code"] == "remove_training"
+    # one more epoch: it trains to the end of epoch 1 and holds again before epoch 2's first step
+    assert server.post("/api/step", {})[0] == 200
+    while not (len(run.epoch_rows) == 1 and run.paused):
+        time.sleep(0.05)
+    held = run.steps
+    time.sleep(0.5)
+    assert run.steps == held and held in (550, 551)  # the epoch's 550 steps (+ the one asked to wait)
     assert server.post("/api/resume", {}) == (200, {"id": body["id"], "paused": False})
     while run.steps <= held + 5:
         time.sleep(0.01)
     server.post("/api/stop", {})
     _, _, last, _, _ = follow(server, body["id"])
     assert last["status"] == "stopped" and not pg.get(body["id"]).paused
-    assert pg.get(body["id"]).summary()["stopped_at"]["epoch"] == 1
+    assert pg.get(body["id"]).summary()["stopped_at"]["epoch"] == 2
 
 
 def test_a_removed_run_is_gone_for_every_page(server):

@@ -448,6 +448,10 @@ def test_diverged_run_among_normal_ones_hide_remove_pause_and_the_lr_100_warning
         expect(page.locator("#digit")).to_have_text(re.compile(r"^\d$"), timeout=10_000)
         page.wait_for_timeout(1000)
         assert drawn_points(page, 4) == held
+        # one more epoch: the run finishes epoch 1 and pauses again
+        page.click("#step")
+        expect(status_of(page, 5)).to_contain_text("已暂停：第 2 轮", timeout=20_000)
+        expect(page.locator("#step")).to_be_enabled()
         page.click("#pause")
         expect(page.locator("#pause")).to_have_text("暂停")
         page.wait_for_function(f"window.lossChartData[4].filter(v => v != null).length > {held}")

@@ -10,6 +10,7 @@
                                  (one training per server, whichever tab asks); 400 bad settings
     POST /api/stop               stop the run that trains, after its current step
     POST /api/pause, /api/resume hold the run that trains after its current step, and go on
+    POST /api/step               go on to the end of the current epoch, then hold again
     DELETE /api/runs/<id>        drop a run from the comparison, for every page (not while it trains)
     GET  /api/runs/<id>/model.npz   the run's weights as the model.npz predict and evaluate read
     POST /api/runs/<id>/predict     a drawn digit -> probs, the 28x28 image, and the evidence
@@ -277,6 +278,7 @@ class Playground:
         self.draw_page = draw_page  # a draw page at / (serve MODEL): the page links to it
         self._resume = threading.Event()  # cleared while the training run is paused
         self._resume.set()
+        self._pause_after_epoch = False  # "one epoch": go on, and pause again when the epoch ends
         self.cond = threading.Condition()
         self.runs: OrderedDict[int, Run] = OrderedDict()
         self.training: Run | None = None
@@ -454,6 +456,7 @@ class Playground:
             self.training = run
             self._stop.clear()
             self._resume.set()
+            self._pause_after_epoch = False
             self._add(run)
         self._thread = threading.Thread(target=self._train, args=(run, config, slow),
                                         name=f"playground run {run.id}", daemon=True)
@@ -474,7 +477,20 @@ class Playground:
             if run is None:
                 raise PageError("nothing is training", "idle")
             run.paused = paused
+            self._pause_after_epoch = False
             (self._resume.clear if paused else self._resume.set)()
+            self._changed(run, listed=True)
+            return run
+
+    def one_epoch(self) -> Run:
+        """Let the run that trains go on to the end of its current epoch, then pause it."""
+        with self.cond:
+            run = self.training
+            if run is None:
+                raise PageError("nothing is training", "idle")
+            run.paused = False
+            self._pause_after_epoch = True
+            self._resume.set()
             self._changed(run, listed=True)
             return run
 
@@ -575,6 +591,9 @@ class Playground:
                     run.in_epoch = 0
                     run.epoch_rows.append(row)
                     run.params, run.templates, run.samples = (W, b), templates, samples
+                    if self._pause_after_epoch:  # "one epoch" asked: held before the next step
+                        self._pause_after_epoch, run.paused = False, True
+                        self._resume.clear()
                     self._changed(run, listed=True)
 
             try:
@@ -755,6 +774,11 @@ def create_app(model_path: str | os.PathLike | None = None, data_dir=None,
     def resume():
         run = pg.pause(False)
         return jsonify(id=run.id, paused=False)
+
+    @app.post("/api/step")
+    def one_epoch():
+        run = pg.one_epoch()
+        return jsonify(id=run.id, paused=False, until="epoch end")
 
     @app.delete("/api/runs/<int:run_id>")
     def remove(run_id: int):

@@ -172,6 +172,20 @@ $("pause").addEventListener("click", async () => {
   renderAll();
 });
 
+$("step").addEventListener("click", async () => {
+  const run = state.runs.get(state.training);
+  if (!run || !run.summary) return;
+  $("step").disabled = true;
+  try {
+    const { ok, status, answer } = await request("POST", "/api/step");
+    if (ok) { run.summary.paused = false; state.followed = run.id; say(null); }
+    else sayError(() => errorText(status, answer));
+  } catch (err) {
+    sayError(() => t("msg.noServer", err.message));
+  }
+  renderAll();
+});
+
 $("defaults").addEventListener("click", () => {
   if (state.hello) fill(state.hello.defaults);
   say(() => t("msg.defaults"));
@@ -331,6 +345,8 @@ function renderButtons() {
   $("pause").disabled = !training || state.stopping || !(run && run.summary && run.summary.status === "training");
   setText($("pause"), t(paused ? "btn.resume" : "btn.pause"));
   $("pause").setAttribute("aria-pressed", String(paused));
+  $("step").disabled = !paused || state.stopping; // one more epoch: from a pause
+  $("step").title = t("btn.stepTitle");
 }
 
 function renderMessage() {
