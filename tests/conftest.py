@@ -57,18 +57,23 @@ def mnist_splits(mnist_dir):
     return load_splits(mnist_dir, 5000, "course")
 
 
-def start_serve(*args: str):
+def start_serve(*args: str, env: dict | None = None, cwd=None, timeout: float = 60):
     """`softmax-mnist serve ARGS` in a subprocess: (process, the URL's match, the first line).
-    Fails the test, with the server's stderr, when no URL line comes within 60 s."""
+    Fails the test, with the server's stderr, when no URL line comes within ``timeout`` s.
+    The first line is read on a thread (select() takes no pipes on Windows)."""
     import re
-    import select
     import subprocess
     import sys
+    import threading
 
     proc = subprocess.Popen([sys.executable, "-m", "softmax_mnist.apps.cli", "serve", *args],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    ready, _, _ = select.select([proc.stdout], [], [], 60)
-    line = proc.stdout.readline() if ready else ""
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            encoding="utf-8", errors="replace", env=env, cwd=cwd)
+    first: list[str] = []
+    reader = threading.Thread(target=lambda: first.append(proc.stdout.readline()), daemon=True)
+    reader.start()
+    reader.join(timeout)
+    line = first[0] if first else ""
     match = re.search(r"http://127\.0\.0\.1:(\d+)/", line)
     if not match:
         proc.kill()

@@ -83,7 +83,7 @@ def test_each_over_the_cases(each):
     assert code == 1  # some fail
     assert sorted(reports) == sorted(set(EXPECTED) | {"syntax_error"})
     assert reports["syntax_error"]["status"] == 2
-    rows = {r["submission"]: r for r in csv.DictReader(csv_path.open())}
+    rows = {r["submission"]: r for r in csv.DictReader(csv_path.open(encoding="utf-8-sig"))}
     for case, report in reports.items():
         assert rows[case]["status"] == str(report["status"])
         assert {n for n in check.CHECKS if rows[case][n] == "FAIL"} == set(report["failed"])
@@ -364,7 +364,7 @@ def test_each_writes_one_row_per_submission(tmp_path, mnist_dir, capsys):
     code = main(["check", str(subs), "--each", "--jobs", "2", "--data-dir", str(mnist_dir)])
     out, err = capsys.readouterr()
     assert code == 1
-    rows = list(csv.DictReader((subs / "results.csv").open()))
+    rows = list(csv.DictReader((subs / "results.csv").open(encoding="utf-8-sig")))
     assert [r["submission"] for r in rows] == ["alice", "bob", "carol"]
     assert list(rows[0])[4:-1] == list(check.CHECKS)
     assert rows[0]["status"] == "0" and set(rows[0][n] for n in check.CHECKS) == {"PASS"}

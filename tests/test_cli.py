@@ -41,7 +41,7 @@ def test_train_writes_the_run_folder(trained):
     assert not [n for n in names if n.endswith(".tmp")]
     config = json.loads((trained / "config.json").read_text())
     assert config["epochs"] == 2 and config["momentum"] == 0.9 and config["batch_size"] == 100
-    rows = list(csv.DictReader((trained / "history.csv").open()))
+    rows = list(csv.DictReader((trained / "history.csv").open(encoding="utf-8-sig")))
     assert [int(r["epoch"]) for r in rows] == [1, 2]
     metrics = json.loads((trained / "metrics.json").read_text())
     assert 0.90 < metrics["test_acc"] < 0.95

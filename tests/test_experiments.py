@@ -678,7 +678,7 @@ def test_results_json_and_csv_agree(study):
     saved = json.loads(text, parse_constant=lambda c: pytest.fail(f"{c} in results.json"))
     assert saved == json.loads(json.dumps(rs.json_safe(res)))
     assert saved["timing"]["epoch"].keys() == {"momentum-0", "momentum-0.9", "bs-50"}
-    with open(out / "results.csv", newline="") as f:
+    with open(out / "results.csv", newline="", encoding="utf-8-sig") as f:
         rows = list(csv.DictReader(f))
     assert list(rows[0]) == [
         "name", "setting", "group", "lr", "momentum", "nesterov", "weight_decay", "batch_size",

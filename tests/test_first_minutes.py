@@ -147,7 +147,7 @@ def test_an_unwritable_out_is_one_line(tmp_path, capsys, where):
         rc = main([*cmd, "--data-dir", str(data), "--out", out])
         err = capsys.readouterr().err.strip()
         assert rc == 1 and len(err.splitlines()) == 1, err
-        assert f"cannot write {out}" in err and "choose another --out" in err
+        assert f"cannot write {out}" in err and "choose another output folder" in err
 
 
 def test_a_full_disk_is_one_line_and_the_old_file_stays(tmp_path, capsys, monkeypatch):

@@ -62,8 +62,8 @@ def test_sigkill_at_a_random_step_then_resume_gives_the_same_weights(mnist_dir, 
     assert (state.epoch, state.step) != (0, 0)
     assert main(["train", "--resume", str(out), "-q"]) == 0
     assert same_weights(load_model(out / "model.npz")[0], uninterrupted[0])
-    whole = (uninterrupted[1] / "history.csv").read_text().splitlines()
-    resumed = (out / "history.csv").read_text().splitlines()
+    whole = (uninterrupted[1] / "history.csv").read_text(encoding="utf-8-sig").splitlines()
+    resumed = (out / "history.csv").read_text(encoding="utf-8-sig").splitlines()
     strip = lambda rows: [r.rsplit(",", 1)[0] for r in rows]  # noqa: E731 (all but the seconds)
     assert strip(resumed) == strip(whole)
     assert not (out / "checkpoint.npz").exists()  # complete: the checkpoint is gone

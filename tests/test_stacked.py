@@ -5,11 +5,13 @@ setting that diverges drops out without touching the rest."""
 
 from __future__ import annotations
 
+import multiprocessing as mp
 from dataclasses import replace
 
 import numpy as np
 import pytest
 
+from softmax_mnist.core import loop
 from softmax_mnist.core.config import TrainConfig
 from softmax_mnist.core.data import Splits
 from softmax_mnist.core.loop import Hooks, fit_stacked, halves
@@ -86,12 +88,62 @@ def test_one_setting_stacked_is_the_single_run_bit_for_bit(mnist_splits):
     assert r.history.iter_loss == hist.iter_loss and r.history.val_loss == hist.val_loss
 
 
-def test_the_same_bits_in_one_process_or_two(mnist_splits):
+@pytest.mark.parametrize("start", ["fork", "spawn"])
+def test_the_same_bits_in_one_process_or_two(mnist_splits, start):
+    """The halves one after the other, or side by side in a forked (Linux) or a spawned
+    (Windows, macOS) process: the same bits."""
+    if start not in mp.get_all_start_methods():
+        pytest.skip(f"this system cannot {start} a process")
     data = small_splits(mnist_splits, n_train=30000)
     cs = configs(SETTINGS, epochs=2, batch_size=100, seed=3, lr_decay="linear")
     assert len(halves(len(cs), len(data.x_train) * 2)) == 2  # the split this test is about
-    for a, b in zip(fit_stacked(cs, data, processes=1), fit_stacked(cs, data)):
+    for a, b in zip(fit_stacked(cs, data, processes=1), fit_stacked(cs, data, start=start)):
         same_bits(a, b)
+
+
+def test_a_second_process_that_dies_is_one_line_and_its_half_runs_here(mnist_splits, monkeypatch):
+    data = small_splits(mnist_splits, n_train=20000)
+    cs = configs(SETTINGS, epochs=3, batch_size=100, seed=3)
+    assert len(halves(len(cs), 20000 * 3)) == 2
+    whole = fit_stacked(cs, data, processes=1)
+    monkeypatch.setattr(loop, "_second_half", _dies)
+    lines = []
+    method = "fork" if "fork" in mp.get_all_start_methods() else "spawn"
+    for a, b in zip(whole, fit_stacked(cs, data, Hooks(log=lines.append), start=method)):
+        same_bits(a, b)
+    died = [line for line in lines if "second process" in line]
+    assert died == ["the second process ended unexpectedly (exit code 3); its half of the settings "
+                    "trains here, after this one"]
+
+
+def _dies(configs, data, state, conn):  # a second process killed before its first epoch end
+    import os
+
+    os._exit(3)
+
+
+@pytest.mark.parametrize("together, startup, method, expected", [
+    (0.12, 0.0, "fork", "fork"),     # two halves at once take 1.2x one alone: split
+    (0.30, 0.0, "fork", None),       # 3x (a machine whose two vCPUs share a core): in turn
+    (0.12, 0.9, "spawn", "spawn"),   # a spawned process's second pays on a long pass
+])
+def test_a_pass_is_split_only_where_it_is_measured_faster(monkeypatch, together, startup, method,
+                                                          expected):
+    from softmax_mnist.core import twocores
+
+    monkeypatch.setattr(twocores, "start_method", lambda: method)
+    monkeypatch.setattr(twocores, "calibration", lambda m: {"alone": 0.1, "together": together,
+                                                            "startup": startup})
+    assert twocores.second_process(55000 * 10, 16) == expected
+    if method == "spawn":  # a short pass does not pay a spawned process's start
+        assert twocores.second_process(20000, 16) is None
+
+
+def test_fork_only_where_python_itself_forks():
+    from softmax_mnist.core import twocores
+
+    default = mp.get_context().get_start_method()
+    assert twocores.fork_is_safe() == (default in ("fork", "forkserver"))
 
 
 @pytest.mark.parametrize("n_train", [6000, 20000])
@@ -105,21 +157,22 @@ def test_a_stacked_pass_stopped_mid_epoch_resumes_bit_for_bit(mnist_splits, tmp_
     split = len(halves(len(SETTINGS), n_train * 3)) == 2
     assert split == (n_train == 20000)
     cs = configs(SETTINGS, epochs=3, batch_size=100, seed=5, lr_decay="linear")
-    whole = fit_stacked(cs, data)
+    two = {"processes": 2} if split else {}  # two processes, whatever this machine would choose
+    whole = fit_stacked(cs, data, **two)
     path, saved = tmp_path / "checkpoint.npz", [c.to_dict() for c in cs]
     steps = iter(range(10**9))
     hooks = Hooks(checkpoint=lambda st: save_checkpoint(path, st, saved), checkpoint_every=7,
                   stop=lambda: next(steps) == n_iter + 34)  # epoch 2, step 35
     with pytest.raises(Interrupted):
-        fit_stacked(cs, data, hooks)
+        fit_stacked(cs, data, hooks, **two)
     state, on_file = load_checkpoint(path)
     assert (state.epoch, state.step) == ((1, 0) if split else (1, 35)) and on_file == saved
     state = restore(path, saved, (784, 10 * len(cs)), n_train=len(data.x_train))
-    for a, b in zip(whole, fit_stacked(cs, data, state=state)):
+    for a, b in zip(whole, fit_stacked(cs, data, state=state, **two)):
         same_bits(a, b)
     state = restore(path, saved, (784, 10 * len(cs)), n_train=len(data.x_train))
     state.arrays["W"] += 0.01  # the resumed pass starts from the checkpoint's weights:
-    moved = fit_stacked(cs, data, state=state)  # moved, it ends elsewhere
+    moved = fit_stacked(cs, data, state=state, **two)  # moved, it ends elsewhere
     assert not np.array_equal(moved[0].model.W, whole[0].model.W)
     assert len(moved[0].history.iter_loss) == len(whole[0].history.iter_loss)
 

@@ -38,7 +38,7 @@ def test_study_quick_writes_a_consistent_folder(quick_study):
     assert res["meta"]["quick"] is True and res["meta"]["seeds"] == [0, 1, 2]
     assert "data_dir" not in res["meta"]  # no path of this machine in the results
     assert res["setup"] == {**res["setup"], "n_train": 5000, "n_val": 1000, "n_test": 2000}
-    with open(out / "results.csv", newline="") as f:
+    with open(out / "results.csv", newline="", encoding="utf-8-sig") as f:
         rows = {r["name"]: r for r in csv.DictReader(f)}
     for run in res["runs"]:
         row = rows[run["name"]]

@@ -4,6 +4,9 @@ And the two checks of a number that every setting's validation uses (is_whole, i
 """
 
 import math
+import os
+import shlex
+import subprocess
 
 
 class SoftmaxMnistError(Exception):
@@ -47,8 +50,16 @@ class OutputError(SoftmaxMnistError, OSError):
 def output_error(path, e: OSError) -> OutputError:
     """One line naming the path and the cause of an OSError met while writing ``path``."""
     cause = e.strerror or type(e).__name__
-    return OutputError(f"cannot write {path} ({cause}); choose another --out folder"
+    return OutputError(f"cannot write {path} ({cause}); choose another output folder"
                        + (" or free some disk space" if getattr(e, "errno", None) == 28 else ""))
+
+
+def command(*args) -> str:
+    """A ``softmax-mnist`` command line for a message, its arguments quoted where the shell
+    needs it (a path with a space): POSIX shell quoting, or Windows' own where that is the
+    system (``os.name``)."""
+    words = ["softmax-mnist", *map(str, args)]
+    return subprocess.list2cmdline(words) if os.name == "nt" else shlex.join(words)
 
 
 def is_whole(x) -> bool:

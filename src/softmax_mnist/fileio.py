@@ -1,7 +1,9 @@
 """Atomic file writes: a temporary file in the same folder, renamed into place.
 
 A process killed half-way leaves at worst a stray ``.tmp`` file, never a
-half-written file under the real name.
+half-written file under the real name. Windows refuses to replace a file (or rename a
+folder) that another program holds open, a PDF viewer showing report.pdf for instance:
+the rename is retried for a moment, then one line names the file to close.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ import json
 import os
 import shutil
 import tempfile
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import IO, Any
@@ -19,6 +22,33 @@ from softmax_mnist.errors import OutputError, output_error
 
 _UMASK = os.umask(0)
 os.umask(_UMASK)
+SPREADSHEET = "utf-8-sig"  # CSVs people open in Excel: the BOM tells a Chinese Windows it is UTF-8
+RETRY_SECONDS = 3.0  # how long a rename refused by an open file is retried (antivirus, indexers)
+
+
+class FileInUse(OutputError):
+    """A file another program holds open, so it cannot be replaced (Windows)."""
+
+
+def _in_use(path: Path) -> FileInUse:
+    return FileInUse(f"cannot replace {path}: another program has it open (a viewer or editor "
+                     f"showing it?); close it there and run the command again")
+
+
+def rename_retrying(src: str | os.PathLike, dst: str | os.PathLike, in_use: Path | None = None,
+                    seconds: float | None = None) -> None:
+    """``os.replace(src, dst)``, retried for a moment while the system refuses it with a
+    PermissionError (Windows, while another program has ``dst`` or a file in it open); then
+    FileInUse naming ``in_use`` (default ``dst``)."""
+    deadline = time.monotonic() + (RETRY_SECONDS if seconds is None else seconds)
+    while True:
+        try:
+            os.replace(src, dst)
+            return
+        except PermissionError:
+            if time.monotonic() >= deadline:
+                raise _in_use(Path(in_use or dst)) from None
+            time.sleep(0.1)
 
 
 def atomic_write(path: str | os.PathLike, write: Callable[[IO[bytes]], Any]) -> Path:
@@ -35,7 +65,7 @@ def atomic_write(path: str | os.PathLike, write: Callable[[IO[bytes]], Any]) -> 
             write(f)
             f.flush()
             os.fsync(f.fileno())
-        os.replace(tmp, path)
+        rename_retrying(tmp, path)
     except BaseException as e:
         try:
             os.unlink(tmp)
@@ -51,8 +81,10 @@ def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> Path:
     return atomic_write(path, lambda f: f.write(data))
 
 
-def atomic_write_text(path: str | os.PathLike, text: str) -> Path:
-    return atomic_write_bytes(path, text.encode("utf-8"))
+def atomic_write_text(path: str | os.PathLike, text: str, encoding: str = "utf-8") -> Path:
+    """``text`` in ``encoding``: UTF-8, or "utf-8-sig" (a BOM first) for a CSV that a
+    spreadsheet opens, which Excel on a Chinese Windows otherwise reads as GBK."""
+    return atomic_write_bytes(path, text.encode(encoding))
 
 
 def atomic_write_json(path: str | os.PathLike, obj: Any) -> Path:
@@ -67,11 +99,13 @@ def replace_folder(new: str | os.PathLike, target: str | os.PathLike) -> Path:
     old = target.with_name(f".{target.name}.old-{os.getpid()}")
     try:
         if target.exists():
-            os.rename(target, old)
+            rename_retrying(target, old)  # Windows: refused while a file in it is open
         os.rename(new, target)
     except OSError as e:
         if old.exists() and not target.exists():
             os.rename(old, target)  # put the old run back
+        if isinstance(e, FileInUse):
+            raise _in_use(_open_file_in(target)) from None
         raise output_error(target, e) from None
     shutil.rmtree(old, ignore_errors=True)
     return target
@@ -83,3 +117,18 @@ def save_figure(fig, path: str | os.PathLike, dpi: int = 120) -> Path:
     buf = io.BytesIO()
     fig.savefig(buf, format=path.suffix.lstrip(".") or "png", dpi=dpi, bbox_inches="tight")
     return atomic_write(path, lambda f: f.write(buf.getvalue()))
+
+
+def _open_file_in(folder: Path) -> Path:
+    """The file of ``folder`` that cannot be moved, as well as can be told (Windows refuses to
+    rename a file another program has open); the folder itself when none is found."""
+    for f in sorted(p for p in folder.rglob("*") if p.is_file()):
+        probe = f.with_name(f".{f.name}.probe")
+        try:
+            os.rename(f, probe)  # and straight back: what the folder's rename needs of each file
+        except PermissionError:
+            return f
+        except OSError:
+            continue
+        os.rename(probe, f)
+    return folder

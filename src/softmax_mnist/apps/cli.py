@@ -15,7 +15,7 @@ from pathlib import Path
 from softmax_mnist import __version__
 from softmax_mnist.core.config import TrainConfig, read_toml
 from softmax_mnist.core.presets import PRESETS, preset
-from softmax_mnist.errors import ConfigError, SoftmaxMnistError
+from softmax_mnist.errors import ConfigError, SoftmaxMnistError, command
 
 
 class Parser(argparse.ArgumentParser):
@@ -112,7 +112,7 @@ def _toml_data_dir(settings: dict, path) -> str | None:
 
 def cmd_train(args) -> int:
     from softmax_mnist.study.checkpoint import Interrupted, catch_signals
-    from softmax_mnist.study.run import read_run_config, train_run
+    from softmax_mnist.study.run import finish_staged, read_run_config, train_run
 
     if args.checkpoint_every < 0:
         raise ConfigError(f"--checkpoint-every must be >= 0, got {args.checkpoint_every}")
@@ -125,6 +125,10 @@ def cmd_train(args) -> int:
         if given or args.out:
             raise ConfigError(f"--resume takes its settings from {args.resume}/config.json; "
                               f"drop {', '.join(given + (['--out'] if args.out else []))}")
+        moved = finish_staged(Path(args.resume))  # complete, but its swap was refused
+        if moved is not None:
+            print(f"the run in {args.resume} is complete; moved it to {moved}")
+            return 0
         config, saved_dir = read_run_config(args.resume)
         data_dir, out = args.data_dir or saved_dir, args.resume
     else:
@@ -148,7 +152,7 @@ def cmd_train(args) -> int:
         except Interrupted as e:
             where = getattr(e, "folder", out)  # <out>.partial when it was to replace a run
             print(f"softmax-mnist train: {stop.signal or 'interrupted'}: {e}; checkpoint saved in "
-                  f"{where}; resume with: softmax-mnist train --resume {where}", file=sys.stderr)
+                  f"{where}; resume with: {command('train', '--resume', where)}", file=sys.stderr)
             return 130
     val = f"  val accuracy {metrics['val_acc']:.4f}" if "val_acc" in metrics else ""
     print(f"test accuracy {metrics['test_acc']:.4f}{val}  "
@@ -363,8 +367,9 @@ def _run_plan(args, kind: str, plan, data_dir, quick: bool = False) -> int:
                                    stop, data_for=data_for, progress=bars, trainer=trainer)
         except Interrupted as e:
             print(f"softmax-mnist {kind}: {stop.signal or 'interrupted'}: {e}; progress saved in "
-                  f"{out}; resume with: softmax-mnist {kind} --resume {out}"
-                  + (f" {args.config}" if kind == "sweep" else ""), file=sys.stderr)
+                  f"{out}; resume with: "
+                  + command(kind, "--resume", out, *([args.config] if kind == "sweep" else [])),
+                  file=sys.stderr)
             return 130
     save_results(results, out)
     ref = results["meta"]["reference"]
@@ -380,7 +385,7 @@ def _run_plan(args, kind: str, plan, data_dir, quick: bool = False) -> int:
     _build_report(out, args.lang, progress=progress_bars(args.quiet), shown=final)
     ex.finish_progress(out)
     if replaces is not None:
-        swap_in(out, replaces)
+        swap_in(out, replaces, kind)
         out = final
     if ref is not None:
         print(f"model.npz: {ref}, the report's reference (the course's setting with momentum 0.9)"
@@ -409,11 +414,12 @@ def _build_report(out, lang: str, typeset_only: bool = False, progress=None, sho
     typ, pdf = output_name(lang, ".typ"), output_name(lang, ".pdf")
     if typeset_only:
         pages = compile_pdf(Path(out) / typ)
-        print(f"report: {where}/{pdf} ({pages} pages) from {where}/{typ}")
+        print(f"report: {Path(where, pdf)} ({pages} pages) from {Path(where, typ)}")
         return
     paths = build_report(out, lang, progress)
-    print(f"report ({lang}): {where}/{pdf} ({paths.pages} pages), {where}/{output_name(lang, '.md')}, "
-          f"{where}/{typ}  {time.perf_counter() - start:.1f}s")
+    where = Path(where)
+    print(f"report ({lang}): {where / pdf} ({paths.pages} pages), {where / output_name(lang, '.md')}, "
+          f"{where / typ}  {time.perf_counter() - start:.1f}s")
 
 
 def cmd_study(args) -> int:
@@ -447,9 +453,8 @@ def cmd_report(args) -> int:
 
         typ = folder / output_name(args.lang, ".typ")
         if not typ.is_file():
-            raise ConfigError(f"{typ} not found; run `softmax-mnist report {folder}"
-                              + ("" if args.lang == "zh" else f" --lang {args.lang}")
-                              + "` first to write it")
+            again = command("report", folder, *([] if args.lang == "zh" else ["--lang", args.lang]))
+            raise ConfigError(f"{typ} not found; run `{again}` first to write it")
     else:
         check_fonts(args.lang)
     _build_report(folder, args.lang, args.typeset_only, progress_bars())
@@ -613,7 +618,7 @@ def _add_check(sub) -> None:
 
 def cmd_check(args) -> int:
     from softmax_mnist.course import check
-    from softmax_mnist.fileio import atomic_write_text
+    from softmax_mnist.fileio import SPREADSHEET, atomic_write_text
 
     for stream in (sys.stdout, sys.stderr):  # a student's text on a console that cannot show it
         if hasattr(stream, "reconfigure"):
@@ -637,7 +642,7 @@ def cmd_check(args) -> int:
             print(f"softmax-mnist check: error: {e}", file=sys.stderr)
             return 2
         csv_path = atomic_write_text(args.out or Path(args.folder) / "results.csv",
-                                     check.results_csv(reports))
+                                     check.results_csv(reports), SPREADSHEET)
         print(json.dumps([r.to_json() for r in reports], indent=2) if args.json else
               f"{check.format_each(reports)}\nresults: {csv_path}")
         # 2 when nothing could be checked (no readable MNIST: every row says why)
@@ -671,7 +676,7 @@ def cmd_skeleton(args) -> int:
         print(f"softmax-mnist {args.command}: error: {e}", file=sys.stderr)
         return 2
     print(f"wrote {paths[0]} and {paths[1]}; fill in the TODOs, then run: "
-          f"softmax-mnist check {args.folder}")
+          f"{command('check', args.folder)}")
     return 0
 
 
@@ -686,7 +691,18 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def console_safe() -> None:
+    """Never raise on a character the console cannot show (a GBK console and a µ, a path's
+    letters): it prints as ? instead. The console's own encoding is kept, so Chinese shows."""
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.reconfigure(errors="replace")
+        except (AttributeError, ValueError):  # a replaced stream (StringIO in tests, a notebook)
+            pass
+
+
 def main(argv: list[str] | None = None) -> int:
+    console_safe()
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)

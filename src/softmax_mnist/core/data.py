@@ -23,7 +23,7 @@ import numpy as np
 
 from softmax_mnist.core.idx import available_memory, read_idx
 from softmax_mnist.core.transforms import apply_transform, check_transform
-from softmax_mnist.errors import ConfigError, DataError, is_whole
+from softmax_mnist.errors import ConfigError, DataError, command, is_whole
 from softmax_mnist.fileio import atomic_write
 
 try:
@@ -98,7 +98,7 @@ def find_file(data_dir: Path, name: str) -> Path:
             return data_dir / candidate
     raise DataError(
         f"{name} not found in {data_dir} (looked for {', '.join(names)}); "
-        f"run `softmax-mnist download --data-dir {data_dir}`"
+        f"run `{command('download', '--data-dir', data_dir)}`"
     )
 
 

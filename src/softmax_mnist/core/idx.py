@@ -54,7 +54,10 @@ def open_regular(path: str | os.PathLike):
     """``path`` opened for reading in binary, or NotRegularFile when it is not a regular file.
 
     The file is opened without blocking (a FIFO would otherwise wait for a writer), then its
-    type is checked on the open descriptor, so the path cannot be swapped in between.
+    type is checked on the open descriptor, so the path cannot be swapped in between. Only a
+    regular file is returned, and O_NONBLOCK changes nothing for one, so the descriptor is
+    never switched back with ``os.set_blocking`` (on Windows, Python 3.12 and later, that
+    works on pipes only and fails on a file).
     """
     fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
     try:
@@ -66,8 +69,6 @@ def open_regular(path: str | os.PathLike):
                     if stat.S_ISCHR(mode) or stat.S_ISBLK(mode) else "a socket"
                     if stat.S_ISSOCK(mode) else "not a regular file")
             raise NotRegularFile(f"{kind}, not a regular file: it is not read")
-        if hasattr(os, "set_blocking"):
-            os.set_blocking(fd, True)
         return os.fdopen(fd, "rb")
     except BaseException:
         os.close(fd)
@@ -102,9 +103,9 @@ def available_memory() -> int:
         pass
     cg = Path("/sys/fs/cgroup")
     try:
-        top = (cg / "memory.max").read_text().strip()
+        top = (cg / "memory.max").read_text(encoding="utf-8").strip()
         if top != "max":
-            limits.append(int(top) - int((cg / "memory.current").read_text()))
+            limits.append(int(top) - int((cg / "memory.current").read_text(encoding="utf-8")))
     except (OSError, ValueError):
         pass
     try:

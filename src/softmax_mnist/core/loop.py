@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import math
 import multiprocessing as mp
-import os
 import re
 import time
 from collections.abc import Callable, Sequence
@@ -29,6 +28,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 from threadpoolctl import threadpool_limits
 
+from softmax_mnist.core import twocores
 from softmax_mnist.core.batches import batch_lengths, check_batch_size, iterate_minibatches, num_batches
 from softmax_mnist.core.data import NUM_CLASSES
 from softmax_mnist.core.functional import correct, cross_entropy
@@ -385,17 +385,19 @@ STACK_FIELDS = ("epochs", "batch_size", "seed", "lr_decay")  # what K stacked ru
 
 def fit_stacked(configs, data, hooks: Hooks | None = None, state: TrainState | None = None,
                 processes: int | None = None, model: SoftmaxRegression | None = None,
-                rng: np.random.Generator | None = None, velocity: dict | None = None
-                ) -> list[Result]:
+                rng: np.random.Generator | None = None, velocity: dict | None = None,
+                start: str | None = None) -> list[Result]:
     """Train one softmax regression per config, all in one pass over ``data``.
 
     The configs (validated TrainConfigs) may differ only in their optimizer numbers (lr,
     momentum, nesterov, weight_decay). Each result equals, to float32 rounding, ``fit`` of
     that config alone: the init is drawn from ``default_rng(seed)`` and the same generator then
     shuffles every epoch. Enough work is split into two halves of the settings (``halves``),
-    trained side by side in two processes (``processes=1``: one after the other, the same
-    bits). ``model``, ``rng`` and ``velocity`` (one setting only): train these, in place,
-    instead of a fresh init (the course's Solver and SGD).
+    trained side by side in two processes where that is faster on this machine (twocores;
+    ``processes=1``: one after the other; ``processes=2``: two processes, started by ``start``,
+    "fork" or "spawn", default the safe one here); the same bits either way. ``model``, ``rng``
+    and ``velocity`` (one setting only): train these, in place, instead of a fresh init (the
+    course's Solver and SGD).
     """
     configs = list(configs)
     if not configs:
@@ -412,7 +414,13 @@ def fit_stacked(configs, data, hooks: Hooks | None = None, state: TrainState | N
     parts = halves(len(configs), len(data.x_train) * c0.epochs)
     if len(parts) == 1:
         return _fit_part(configs, data, hooks, state, model, rng, velocity)
-    return _fit_halves(configs, parts, data, hooks or Hooks(), state, processes)
+    if processes == 1:
+        method = None
+    elif processes == 2 or start is not None:
+        method = start or twocores.start_method()
+    else:
+        method = twocores.second_process(len(data.x_train) * c0.epochs, len(configs))
+    return _fit_halves(configs, parts, data, hooks or Hooks(), state, method)
 
 
 def _fit_part(configs, data, hooks, state, model=None, rng=None, velocity=None) -> list[Result]:
@@ -453,33 +461,47 @@ def halves(size: int, work: int) -> list[slice]:
     return [slice(0, half), slice(half, size)]
 
 
-def _fit_halves(configs, parts, data, hooks: Hooks, state, processes) -> list[Result]:
+def _fit_halves(configs, parts, data, hooks: Hooks, state, method: str | None) -> list[Result]:
+    """``method``: how the second half's process starts ("fork", "spawn"), or None: the
+    halves one after the other in this process."""
     first, second = (configs[p] for p in parts)
 
     def bar(desc, **kw):  # a half's bar stands for the whole pass
         return hooks.progress(desc=re.sub(r"\d+ settings", f"{len(configs)} settings", desc), **kw)
 
     states = _split_state(state, parts) if state is not None else [None, None]
-    fork = "fork" in mp.get_all_start_methods() and (os.cpu_count() or 1) >= 2
-    child = None
-    if fork and processes != 1:
-        here, there = mp.get_context("fork").Pipe(duplex=False)
-        child = mp.get_context("fork").Process(target=_second_half, daemon=True,
-                                                args=(second, data, states[1], there))
-        child.start()
-        there.close()
-        receive = here.recv
-    else:  # the second half first, here: its epoch ends are kept for the merge
+
+    def in_turn():  # the second half here, first: its epoch ends are kept for the merge
         ends = []
         hooks2 = Hooks(stop=hooks.stop, checkpoint=lambda st: st.step or ends.append(_copy(st)),
                        progress=hooks.progress and bar)
         done = _fit_part(second, data, hooks2, states[1])
-        messages = iter([("epoch", st) for st in ends] + [("done", done)])
-        receive = messages.__next__
+        return iter([("epoch", st) for st in ends] + [("done", done)]).__next__
+
+    child = None
+    if method is not None:
+        ctx = mp.get_context(method)
+        here, there = ctx.Pipe(duplex=False)
+        sent = data if method == "fork" else _training_part(data)  # spawn: pickled, so no test split
+        child = ctx.Process(target=_second_half, daemon=True, args=(second, sent, states[1], there))
+        child.start()
+        there.close()
+        receive = here.recv
+    else:
+        receive = in_turn()
     other = {"state": states[1], "results": None}
 
     def take() -> None:  # the second half's next message: an epoch end, its results, an error
-        kind, value = receive()
+        nonlocal receive
+        try:
+            kind, value = receive()
+        except (EOFError, OSError):  # the second process died (killed, out of memory, a crash)
+            child.join(5)
+            if hooks.log:
+                hooks.log(f"the second process ended unexpectedly (exit code {child.exitcode}); "
+                          "its half of the settings trains here, after this one")
+            receive = in_turn()  # from the pass's start again: the same bits
+            kind, value = receive()
         if kind == "error":
             raise value
         other["results" if kind == "done" else "state"] = value
@@ -514,6 +536,14 @@ def _fit_halves(configs, parts, data, hooks: Hooks, state, processes) -> list[Re
             child.join()
 
 
+def _training_part(data):
+    """What a half needs of ``data``: the training and validation splits."""
+    from types import SimpleNamespace
+
+    return SimpleNamespace(x_train=data.x_train, y_train=data.y_train,
+                           x_val=getattr(data, "x_val", None), y_val=getattr(data, "y_val", None))
+
+
 def _second_half(configs, data, state, conn) -> None:
     """The child process: trains its settings, sends each epoch end and then its results."""
     import signal
@@ -524,7 +554,7 @@ def _second_half(configs, data, state, conn) -> None:
         import ctypes
 
         ctypes.CDLL(None).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
-    except (OSError, AttributeError):
+    except (OSError, AttributeError, TypeError):  # no prctl (macOS), no SIGKILL or CDLL(None) (Windows)
         pass
     try:
         hooks = Hooks(checkpoint=lambda st: st.step or conn.send(("epoch", st)))

@@ -34,8 +34,8 @@ from pathlib import Path
 
 import numpy as np
 
-from softmax_mnist.errors import DataError
-from softmax_mnist.fileio import atomic_write_json, atomic_write_text
+from softmax_mnist.errors import DataError, command
+from softmax_mnist.fileio import SPREADSHEET, atomic_write_json, atomic_write_text
 
 THRESHOLDS = (0.90, 0.92)
 BASELINE = "momentum-0"        # the course's first setting: plain SGD, lr 0.01
@@ -100,7 +100,7 @@ def load_results(results_dir: str | os.PathLike) -> dict:
     """results.json of ``results_dir``, checked enough that a report can trust its shape."""
     path = Path(results_dir) / "results.json"
     if not path.is_file():
-        raise ResultsError(f"{path} not found; run `softmax-mnist study --out {results_dir}` "
+        raise ResultsError(f"{path} not found; run `{command('study', '--out', results_dir)}` "
                            "first, or pass the folder a study or sweep wrote")
     try:
         results = json.loads(path.read_text(encoding="utf-8"))
@@ -297,7 +297,7 @@ def save_results(results: dict, out_dir) -> tuple[Path, Path]:
     """Write results.json and results.csv into ``out_dir`` (atomically)."""
     out = Path(out_dir)
     return (atomic_write_json(out / "results.json", json_safe(results)),
-            atomic_write_text(out / "results.csv", results_csv(results)))
+            atomic_write_text(out / "results.csv", results_csv(results), SPREADSHEET))
 
 
 # ---- runs, settings and groups -------------------------------------------------------------

@@ -25,8 +25,8 @@ from softmax_mnist.core.config import TrainConfig
 from softmax_mnist.core.data import NUM_CLASSES, Splits, load_splits, resolve_data_dir
 from softmax_mnist.core.idx import read_regular
 from softmax_mnist.core.loop import History, Hooks, evaluate, fit
-from softmax_mnist.errors import ConfigError, output_error
-from softmax_mnist.fileio import atomic_write_json, atomic_write_text, replace_folder
+from softmax_mnist.errors import ConfigError, command, output_error
+from softmax_mnist.fileio import SPREADSHEET, FileInUse, atomic_write_json, atomic_write_text, replace_folder
 from softmax_mnist.study.checkpoint import Interrupted, checkpoint_path, restore, save_checkpoint
 from softmax_mnist.study.modelfile import save_model
 from softmax_mnist.study.visualize import plot_history, save_figure
@@ -222,7 +222,7 @@ def train_run(config: TrainConfig, data_dir=None, out=None, log=None, force=Fals
         if len(x):
             metrics[f"{split}_loss"], metrics[f"{split}_acc"] = evaluate(model, x, y)
     if out is not None:
-        atomic_write_text(out / "history.csv", history_csv(history))
+        atomic_write_text(out / "history.csv", history_csv(history), SPREADSHEET)
         atomic_write_json(out / "metrics.json", metrics)
         save_model(out / "model.npz", model, data.preprocess, data.stats,
                    extra={"config": config.to_dict()}, transform=data.transform)
@@ -231,6 +231,17 @@ def train_run(config: TrainConfig, data_dir=None, out=None, log=None, force=Fals
         if replaces is not None:
             swap_in(out, replaces)
     return metrics
+
+
+def finish_staged(folder: Path) -> Path | None:
+    """Move a complete staged run (``<out>.partial`` whose swap was refused, e.g. by a file
+    open in another program on Windows) to the folder it replaces; that folder, or None when
+    ``folder`` is not such a run."""
+    target = replaced_by(folder)
+    if target is None or checkpoint_path(folder).exists() or not (folder / "model.npz").is_file():
+        return None
+    swap_in(folder, target)
+    return target
 
 
 def staging_path(out: Path) -> Path:
@@ -260,9 +271,17 @@ def replaced_by(folder: str | os.PathLike, name: str = "config.json") -> Path | 
     return target
 
 
-def swap_in(new: Path, target: Path) -> None:
-    """Put the complete run in ``new`` where ``target`` is (fileio.replace_folder)."""
-    replace_folder(new, target)
+def swap_in(new: Path, target: Path, kind: str = "train") -> None:
+    """Put the complete run (``kind`` "study", "sweep": folder) in ``new`` where ``target`` is
+    (fileio.replace_folder). When a file in ``target`` is held open, the error says how to
+    finish once it is closed."""
+    try:
+        replace_folder(new, target)
+    except FileInUse as e:
+        finish = (f"move it in with {command('train', '--resume', new)}" if kind == "train" else
+                  f"remove {target} and rename {new} to {target.name}")
+        raise FileInUse(f"{e}; the new {'run' if kind == 'train' else kind} is complete in {new}: "
+                        f"after closing it, {finish}") from None
 
 
 def read_run_config(out) -> tuple[TrainConfig, str]:

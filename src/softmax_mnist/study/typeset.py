@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 
-from softmax_mnist.errors import DataError
+from softmax_mnist.errors import DataError, command
 from softmax_mnist.fileio import atomic_write, atomic_write_text
 from softmax_mnist.study import fonts
 
@@ -220,7 +220,7 @@ def compile_pdf(typ_path: str | os.PathLike, pdf_path: str | os.PathLike | None 
     except Exception as e:  # typst raises its own error types with the message and location
         first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
         raise TypesetError(f"{typ_path} does not compile: {first}; fix the file, or rebuild "
-                           f"it with `softmax-mnist report {typ_path.parent}`") from None
+                           f"it with `{command('report', typ_path.parent)}`") from None
     atomic_write(Path(pdf_path) if pdf_path else typ_path.with_suffix(".pdf"), lambda f: f.write(pdf))
     m = re.search(rb"/Type\s*/Pages\s*/Count\s+(\d+)", pdf)  # the page tree's root
     return int(m.group(1)) if m else len(re.findall(rb"/Type\s*/Page(?!s)", pdf))
