@@ -582,7 +582,7 @@ def test_each_with_a_truncated_mnist_file_is_could_not_check_for_everyone(tmp_pa
     code = main(["check", str(subs), "--each", "--jobs", "2", "--data-dir", str(truncated_mnist)])
     capsys.readouterr()
     assert code == 2
-    rows = list(csv.DictReader((subs / "results.csv").open(encoding="utf-8")))
+    rows = list(csv.DictReader((subs / "results.csv").open(encoding="utf-8-sig")))
     assert [(r["submission"], r["status"]) for r in rows] == [("alice", "2"), ("bob", "2")]
     assert all("the train check needs MNIST" in r["error"] for r in rows)
 
@@ -604,7 +604,7 @@ def test_each_goes_on_when_checking_one_submission_fails_unexpectedly(tmp_path, 
     code = main(["check", str(subs), "--each", "--data-dir", str(mnist_dir)])
     capsys.readouterr()
     assert code == 1
-    rows = {r["submission"]: r for r in csv.DictReader((subs / "results.csv").open(encoding="utf-8"))}
+    rows = {r["submission"]: r for r in csv.DictReader((subs / "results.csv").open(encoding="utf-8-sig"))}
     assert rows["alice"]["status"] == "2" and "KeyError" in rows["alice"]["error"]
     assert rows["bob"]["status"] == "0"
 

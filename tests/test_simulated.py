@@ -11,6 +11,7 @@ On a real Windows or macOS the simulation says nothing new, so these tests skip 
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 import urllib.request
@@ -170,3 +171,43 @@ def test_serve(trained):
         proc.terminate()
         _, err = proc.communicate(timeout=30)
     assert "Traceback" not in err, err
+
+
+CASES = Path(__file__).parent / "check_cases"
+
+
+@pytest.fixture(scope="module")
+def submissions(home):
+    """A correct submission and one whose gradient is summed, not averaged, in folders with
+    Chinese names and spaces; the wrong one prints a µ the GBK console cannot show."""
+    import shutil
+
+    system, base = home
+    right, wrong = base / "对的 作业", base / "错的 作业"
+    for case, folder in ((CASES / "correct", right), (CASES / "not_divided", wrong)):
+        if not folder.exists():
+            shutil.copytree(case, folder)
+    loss = wrong / "loss.py"
+    loss.write_text(loss.read_text(encoding="utf-8") + '\nprint("µ 调试")\n', encoding="utf-8")
+    return system, base, right, wrong
+
+
+def test_check_a_correct_submission(submissions):
+    system, base, right, _ = submissions
+    out = ok(run(system, base, "check", right.name))
+    assert re.search(r"^(\d+) of \1 checks passed", out, re.M) and "FAIL" not in out, out
+
+
+def test_check_a_wrong_submission(submissions):
+    system, base, _, wrong = submissions
+    result = run(system, base, "check", wrong.name)
+    assert result.returncode == 1 and "Traceback" not in result.stderr, result.stderr
+    assert "FAIL  gradient" in result.stdout, result.stdout
+    assert "PASS  forward" in result.stdout, result.stdout
+
+
+def test_study_impl(submissions):
+    system, base, right, _ = submissions
+    out = ok(run(system, base, "study", "--impl", right.name, "--quick", "--lang", "en",
+                 "--data-dir", base / "数据 集", "--out", base / "我的 研究", "-q"))
+    assert (base / "我的 研究" / "report.pdf").is_file(), out

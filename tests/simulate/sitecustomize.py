@@ -5,13 +5,13 @@ Put this folder first on PYTHONPATH and set SOFTMAX_MNIST_SIMULATE to ``windows`
 and in every process it starts, so the children are simulated too.
 
 windows: what Windows' Python lacks is taken away from the project's code (anything outside
-the Python installation: softmax_mnist, a student's files): ``import resource`` / ``fcntl`` /
-``termios`` fail; signal.SIGALRM, SIGKILL, SIGHUP, SIGQUIT, SIGUSR1/2, alarm and setitimer and
-os.fork, killpg, setsid, getpgid, setpgid and the prctl of libc are gone; multiprocessing
-offers spawn only; os.set_blocking works on pipes only (Python 3.12 and later on Windows);
-select.select works on sockets only (for the project's calls: a package such as waitress
-chose its POSIX way at import); Popen refuses pass_fds and preexec_fn and ignores
-start_new_session; Popen.kill is terminate.
+the Python installation: softmax_mnist, a student's files; an installed package such as
+psutil or waitress chose its POSIX branch at import and keeps it): ``import resource`` /
+``fcntl`` / ``termios`` / ``pwd`` fail; signal.SIGALRM, SIGKILL, SIGHUP, SIGQUIT, SIGUSR1/2,
+alarm and setitimer and os.fork, killpg, setsid, getpgid, setpgid, getuid and select.poll are
+gone; os.set_blocking works on pipes only (Python 3.12 and later on Windows) and select.select
+on sockets only. For every caller: multiprocessing offers spawn only; libc has no prctl;
+Popen refuses pass_fds and preexec_fn and ignores start_new_session; Popen.kill is terminate.
 
 macos: multiprocessing starts with spawn (fork is there but not the default: Python's own
 sign that fork is unsafe there) and a forked child crashes, as one may there; libc has no
@@ -28,6 +28,7 @@ from __future__ import annotations
 import os
 import sys
 import sysconfig
+import types
 
 SYSTEM = os.environ.get("SOFTMAX_MNIST_SIMULATE", "")
 _INSTALLED = tuple({os.path.realpath(sysconfig.get_paths()[k]) for k in ("stdlib", "platstdlib", "purelib",
@@ -41,34 +42,72 @@ def _outside_python(filename: str | None) -> bool:
     return not os.path.realpath(filename).startswith(_INSTALLED)
 
 
-def _windows() -> None:
+class _Without(types.ModuleType):
+    """A module as the project's code sees it on the simulated system: some names gone, some
+    replaced. Installed packages keep the real one (they chose their POSIX branch at import)."""
+
+    def __init__(self, real, removed=(), replaced=None):
+        super().__init__(real.__name__, real.__doc__)
+        self.__dict__.update(_real=real, _removed=set(removed), _replaced=dict(replaced or {}))
+
+    def __getattr__(self, name):
+        if name in self._removed:
+            raise AttributeError(f"module {self.__name__!r} has no attribute {name!r} (simulated {SYSTEM})")
+        if name in self._replaced:
+            return self._replaced[name]
+        return getattr(self._real, name)
+
+
+def _project_imports(missing=(), seen=None) -> None:
+    """The project's ``import X``: ModuleNotFoundError for ``missing``, ``seen[X]`` for X."""
     import builtins
+
+    real_import = builtins.__import__
+    seen = seen or {}
+
+    def simulated_import(name, globals=None, locals=None, fromlist=(), level=0):
+        top = name.split(".")[0]
+        if level == 0 and (top in missing or top in seen) \
+                and _outside_python((globals or {}).get("__file__")):
+            if top in missing:
+                raise ModuleNotFoundError(f"No module named '{name}' (simulated {SYSTEM})", name=name)
+            if name == top or not fromlist:
+                real_import(name, globals, locals, fromlist, level)
+                return seen[top]
+        return real_import(name, globals, locals, fromlist, level)
+
+    builtins.__import__ = simulated_import
+
+
+def _windows() -> None:
     import errno
     import select
     import signal
     import stat
     import subprocess
 
-    missing_modules = {"resource", "fcntl", "termios", "pwd", "grp"}
-    real_import = builtins.__import__
+    def set_blocking(fd, blocking):
+        if not stat.S_ISFIFO(os.fstat(fd).st_mode):
+            raise OSError(errno.ENOTSUP, "set_blocking works on pipes only (simulated Windows)")
+        os.set_blocking(fd, blocking)
 
-    def simulated_import(name, globals=None, locals=None, fromlist=(), level=0):
-        if level == 0 and name.split(".")[0] in missing_modules:
-            where = (globals or {}).get("__file__")
-            if _outside_python(where):
-                raise ModuleNotFoundError(f"No module named '{name}' (simulated Windows)", name=name)
-        return real_import(name, globals, locals, fromlist, level)
+    def simulated_select(rlist, wlist, xlist, timeout=None):
+        for obj in (*rlist, *wlist, *xlist):
+            fd = obj if isinstance(obj, int) else obj.fileno()
+            if not stat.S_ISSOCK(os.fstat(fd).st_mode):
+                raise OSError(10038, "An operation was attempted on something that is not a "
+                              "socket (simulated Windows)")
+        return select.select(rlist, wlist, xlist, timeout)
 
-    builtins.__import__ = simulated_import
-
-    for name in ("SIGALRM", "SIGKILL", "SIGHUP", "SIGQUIT", "SIGUSR1", "SIGUSR2", "alarm",
-                 "setitimer", "getitimer", "ITIMER_REAL", "ITIMER_VIRTUAL", "ITIMER_PROF"):
-        if hasattr(signal, name):
-            delattr(signal, name)
-    for name in ("fork", "forkpty", "killpg", "setsid", "getpgid", "setpgid", "setpgrp",
-                 "sched_getaffinity", "sched_setaffinity"):
-        if hasattr(os, name):
-            delattr(os, name)
+    _project_imports(missing={"resource", "fcntl", "termios", "pwd", "grp"}, seen={
+        "signal": _Without(signal, ["SIGALRM", "SIGKILL", "SIGHUP", "SIGQUIT", "SIGUSR1", "SIGUSR2",
+                                    "alarm", "setitimer", "getitimer", "ITIMER_REAL",
+                                    "ITIMER_VIRTUAL", "ITIMER_PROF", "pthread_kill"]),
+        "os": _Without(os, ["fork", "forkpty", "killpg", "setsid", "getpgid", "setpgid", "setpgrp",
+                            "sched_getaffinity", "sched_setaffinity", "getuid", "geteuid"],
+                       {"set_blocking": set_blocking}),
+        "select": _Without(select, ["poll", "epoll"], {"select": simulated_select}),
+    })
 
     # Popen: what Windows refuses, and kill is terminate
     real_init = subprocess.Popen.__init__
@@ -82,29 +121,6 @@ def _windows() -> None:
 
     subprocess.Popen.__init__ = popen_init
     subprocess.Popen.kill = subprocess.Popen.terminate
-
-    # set_blocking and select: pipes and sockets only, as Windows' Python has them
-    real_set_blocking = os.set_blocking
-
-    def set_blocking(fd, blocking):
-        if not stat.S_ISFIFO(os.fstat(fd).st_mode):
-            raise OSError(errno.ENOTSUP, "set_blocking works on pipes only (simulated Windows)")
-        real_set_blocking(fd, blocking)
-
-    os.set_blocking = set_blocking
-    real_select = select.select
-
-    def simulated_select(rlist, wlist, xlist, timeout=None):
-        if not _outside_python(sys._getframe(1).f_code.co_filename):
-            return real_select(rlist, wlist, xlist, timeout)  # waitress takes its POSIX branch here
-        for obj in (*rlist, *wlist, *xlist):
-            fd = obj if isinstance(obj, int) else obj.fileno()
-            if not stat.S_ISSOCK(os.fstat(fd).st_mode):
-                raise OSError(10038, "An operation was attempted on something that is not a "
-                              "socket (simulated Windows)")
-        return real_select(rlist, wlist, xlist, timeout)
-
-    select.select = simulated_select
     _spawn_only(all_methods=["spawn"])
     _no_prctl()
 
