@@ -140,7 +140,7 @@ def test_study_quick_in_chinese(studied):
 def test_report_in_english(studied):
     system, base, _ = studied
     out = ok(run(system, base, "report", base / "课程 研究", "--lang", "en"))
-    assert str(base / "课程 研究" / "report.pdf") in out, out
+    assert str(base / "课程 研究" / "report.en.pdf") in out, out
 
 
 def test_a_suggested_command_pastes_whole(home):
