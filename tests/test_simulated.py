@@ -210,4 +210,4 @@ def test_study_impl(submissions):
     system, base, right, _ = submissions
     out = ok(run(system, base, "study", "--impl", right.name, "--quick", "--lang", "en",
                  "--data-dir", base / "数据 集", "--out", base / "我的 研究", "-q"))
-    assert (base / "我的 研究" / "report.pdf").is_file(), out
+    assert (base / "我的 研究" / "report.en.pdf").is_file(), out
