@@ -50,9 +50,10 @@ elif what == "timing":
 sys.exit(cli.main(sys.argv[3:]))
 """
 
-# the fields that hold times or the moment of a start: they differ between any two studies
+# the fields that hold times, the moment of a start or the machine's load: they differ between
+# any two studies
 CLOCK = {"started", "train_seconds", "timing_seconds", "seconds", "seconds_per_epoch",
-         "before_resume", "timing"}
+         "before_resume", "timing", "load"}
 
 
 def killed_at(what: str, n: int, args: list[str]) -> None:
