@@ -1,16 +1,17 @@
 """``softmax-mnist check DIR``: is a student's loss.py and optimizer.py right?
 
 The student's ``SoftmaxCrossEntropyLoss`` and ``SGD`` are run against this package's reference
-(``softmax_mnist.course.loss``, ``softmax_mnist.course.optimizer``) in a child process (check_child.py) with a
-time limit per check and a memory limit (RLIMIT_AS), so an exception, an endless loop or a huge
-allocation fails one check instead of the checker. A guard against mistakes, not a sandbox for
-hostile code: the student's files run with this user's rights.
+(``softmax_mnist.course.loss``, ``softmax_mnist.course.optimizer``) in a child process
+(check_child.py, started and read by ``Child``) with a time limit per check, a memory limit and a
+limit on processes, on Windows, macOS and Linux alike, so an exception, an endless loop, a huge
+allocation, an exit or a stray process fails one check instead of the checker. A guard against
+mistakes, not a sandbox for hostile code: the student's files run with this user's rights.
 
 This module only parses the student's files (never runs them), starts the child, reads its
 events and puts the results together. Status: 0 every check passed, 1 some failed, 2 the check
-could not run (``CannotRun``: no folder, no loss.py, a syntax error, no MNIST).
+could not run (``CannotRun``: no folder, no loss.py, a file not UTF-8, a syntax error, no
+readable MNIST).
 """
-
 from __future__ import annotations
 
 import ast
