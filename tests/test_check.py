@@ -775,3 +775,30 @@ def test_the_windows_job_object_has_the_layout_windows_reads():
         assert info.ProcessMemoryLimit.offset == 112
     if not hasattr(ctypes, "WinDLL"):
         assert check.WindowsJob.create(os.getpid(), 16, 2048) is None
+
+
+def test_the_child_ends_when_the_checker_is_killed(tmp_path):
+    """`check` killed outright (no finally runs) leaves no child running the student's code."""
+    pid_file = tmp_path / "pid"
+    folder = frozen_case(tmp_path, f"import os\nopen({str(pid_file)!r}, 'w').write(str(os.getpid()))\n"
+                                   "while True:\n    try:\n        while True:\n            pass\n"
+                                   "    except BaseException:\n        pass\n")
+    proc = subprocess.Popen([sys.executable, "-c", "import sys; from softmax_mnist.course import check; "
+                             "check.run_check(sys.argv[1], checks=['frozen'])", str(folder)])
+    try:
+        deadline = time.monotonic() + 60
+        while not pid_file.exists() or not pid_file.read_text():
+            assert time.monotonic() < deadline and proc.poll() is None
+            time.sleep(0.1)
+        proc.kill()
+        proc.wait()
+        child = int(pid_file.read_text())
+        deadline = time.monotonic() + 10
+        while _alive(pid_file) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert not _alive(pid_file), f"child {child} still runs"
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        if pid_file.exists() and pid_file.read_text() and _alive(pid_file):
+            psutil.Process(int(pid_file.read_text())).kill()
