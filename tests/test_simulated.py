@@ -31,13 +31,45 @@ pytestmark = pytest.mark.skipif(
     reason="simulates Windows and macOS on Linux; on a real Windows or macOS the suite itself runs there")
 
 
+FONT_ENV: dict[str, dict] = {}  # system -> the environment that shows only its fonts
+
+
 def env_for(system: str) -> dict:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("SOFTMAX_MNIST_", "PYTHONIOENCODING"))}
     env.update(PYTHONPATH=os.pathsep.join([str(SIMULATE), str(SRC)]), MPLBACKEND="Agg",
                SOFTMAX_MNIST_STRICT_ENCODING="1", PYTHONWARNDEFAULTENCODING="1")
     if system != "linux":
         env.update(SOFTMAX_MNIST_SIMULATE=system, PYTHONIOENCODING="gbk")
+    for k, v in FONT_ENV.get(system, {}).items():
+        if v is None:
+            env.pop(k, None)
+        else:
+            env[k] = v
     return env
+
+
+def system_fonts(system: str, root: Path) -> None:
+    """Only that system's own CJK fonts visible (the installed Noto CJK renamed with fontTools,
+    tests/fontkit.py): Microsoft YaHei and SimSun in %WINDIR%\\Fonts; PingFang SC and Songti SC in
+    ~/Library/Fonts. Linux keeps its Noto CJK."""
+    import fontkit
+
+    if system == "linux":
+        return
+    env = fontkit.only_fonts_env(root)  # no system folder, HOME under root
+    if system == "windows":
+        fontkit.windows_fonts(root / "Windows" / "Fonts")
+        env["WINDIR"] = str(root / "Windows")
+    else:
+        folder = root / "home" / "Library" / "Fonts"
+        fontkit.write(folder / "PingFang.otf", [fontkit.renamed(fontkit.noto("sans"), "PingFang SC")])
+        fontkit.write(folder / "Songti.otf", [fontkit.renamed(fontkit.noto("serif"), "Songti SC")])
+    FONT_ENV[system] = env
+
+
+def pdffonts(pdf: Path) -> str:
+    return subprocess.run(["pdffonts", str(pdf)], capture_output=True, encoding="utf-8",
+                          check=True, timeout=60).stdout
 
 
 def run(system: str, cwd: Path, *args, timeout: float = 600) -> subprocess.CompletedProcess:
@@ -60,6 +92,7 @@ def home(request, tmp_path_factory, mnist_dir):
     """A student's folder with Chinese characters and spaces, the MNIST files under it too."""
     base = tmp_path_factory.mktemp(request.param) / "我的 作业"
     base.mkdir()
+    system_fonts(request.param, base.parent / "系统")
     (base / "数据 集").symlink_to(Path(mnist_dir).resolve(), target_is_directory=True)
     return request.param, base
 
@@ -134,6 +167,9 @@ def test_study_quick_in_chinese(studied):
     system, base, result = studied
     out = ok(result)
     assert "report (zh)" in out and (base / "课程 研究" / "report.pdf").is_file(), out
+    embedded = pdffonts(base / "课程 研究" / "report.pdf")
+    expected = {"linux": "NotoSerifCJK", "windows": "SimSun", "macos": "SongtiSC"}[system]
+    assert expected in embedded and (system == "linux" or "Noto" not in embedded), embedded
     assert (base / "课程 研究" / "results.csv").read_bytes().startswith(b"\xef\xbb\xbf")
 
 
