@@ -13,7 +13,6 @@ from __future__ import annotations
 import io
 import json
 import os
-import resource
 import struct
 import threading
 import tracemalloc
@@ -36,6 +35,16 @@ from softmax_mnist.fileio import atomic_write_json
 from softmax_mnist.study.checkpoint import CheckpointError, checkpoint_path, load_checkpoint, restore
 from softmax_mnist.study.modelfile import ModelFileError, load_model, save_model
 from softmax_mnist.study.results import ResultsError, load_results
+
+try:
+    import resource
+except ImportError:  # Windows
+    resource = None
+needs_rlimit = pytest.mark.skipif(
+    resource is None or not Path("/proc/self/status").exists(),
+    reason="sets RLIMIT_AS and reads /proc/self/status, which this system lacks")
+needs_fifo = pytest.mark.skipif(not hasattr(os, "mkfifo") or not os.path.exists("/dev/zero"),
+                                reason="this system has no FIFOs and no /dev/zero")
 
 PREFIX = "softmax-mnist {}: error: "
 
@@ -140,6 +149,7 @@ def test_any_failure_preparing_one_image_is_its_own_line(model_file, tmp_path, c
 # ---- 12: memory and files that never end ------------------------------------------------------
 
 
+@needs_rlimit
 def test_available_memory_follows_the_address_space_limit():
     from softmax_mnist.core.idx import available_memory
 
@@ -174,6 +184,7 @@ def test_an_idx_header_beyond_the_memory_limit_is_refused_before_reading(tmp_pat
     assert read_idx(path, memory_limit=20_000_000).shape == (4000, 28, 28)
 
 
+@needs_rlimit
 def test_load_raw_caps_each_file_by_the_memory_available(tmp_path, monkeypatch):
     import softmax_mnist.core.data as datasets
 
@@ -202,6 +213,7 @@ def address_space_cap(extra: int = 1 << 30):
         resource.setrlimit(resource.RLIMIT_AS, (soft, hard))
 
 
+@needs_fifo
 def test_predict_refuses_a_device_in_one_line(model_file, tmp_path, capsys):
     digit_image().save(tmp_path / "good.png")
     with address_space_cap():
@@ -244,6 +256,7 @@ def fifo_with_a_writer(path: Path, data: bytes):
         t.join()
 
 
+@needs_fifo
 def test_predict_refuses_a_fifo_in_one_line(model_file, tmp_path, capsys):
     png = io.BytesIO()
     digit_image().save(png, "PNG")
@@ -254,6 +267,7 @@ def test_predict_refuses_a_fifo_in_one_line(model_file, tmp_path, capsys):
     one_line_error(err, "predict", "pipe.png", "FIFO", "not a regular file")
 
 
+@needs_fifo
 def test_read_idx_refuses_a_fifo(tmp_path):
     buf = tmp_path / "real.idx"
     write_idx(buf, np.zeros((2, 28, 28), np.uint8))

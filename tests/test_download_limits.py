@@ -11,7 +11,6 @@ import http.server
 import io
 import os
 import shutil
-import signal
 import subprocess
 import sys
 import textwrap
@@ -207,7 +206,7 @@ def test_sigkilled_download_leaves_nothing_after_the_next_run(tmp_path, site, on
         while not list(dest.glob("*.tmp")) and time.monotonic() < end and child.poll() is None:
             time.sleep(0.05)
         time.sleep(0.5)  # a few bytes in
-        child.send_signal(signal.SIGKILL)
+        child.kill()
     finally:
         child.kill()
         child.wait(10)

@@ -24,7 +24,6 @@ import io
 import json
 import math
 import os
-import resource
 import signal
 import struct
 import time
@@ -47,6 +46,11 @@ from softmax_mnist.core.idx import IdxError, read_idx
 from softmax_mnist.core.model import SoftmaxRegression
 from softmax_mnist.errors import ConfigError, SoftmaxMnistError
 from softmax_mnist.study.modelfile import MAX_META_BYTES, ModelFileError, load_model, model_inputs, save_model
+
+resource = pytest.importorskip("resource", reason="the fuzzing caps memory with RLIMIT_AS and time "
+                               "with SIGALRM, which this system (Windows) lacks")
+if not hasattr(signal, "SIGALRM"):
+    pytest.skip("the fuzzing's time limit is SIGALRM, which this system lacks", allow_module_level=True)
 
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "200"))
 FUZZ = settings(

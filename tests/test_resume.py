@@ -55,7 +55,7 @@ def test_sigkill_at_a_random_step_then_resume_gives_the_same_weights(mnist_dir, 
     proc = start_train(mnist_dir, out)
     wait_for(out / "checkpoint.npz", proc)
     time.sleep(random.uniform(0.0, 1.5))  # somewhere after the first checkpoint
-    proc.send_signal(signal.SIGKILL)
+    proc.kill()
     proc.wait()
     assert not (out / "model.npz").exists()
     state, _ = load_checkpoint(out / "checkpoint.npz")
@@ -69,6 +69,8 @@ def test_sigkill_at_a_random_step_then_resume_gives_the_same_weights(mnist_dir, 
     assert not (out / "checkpoint.npz").exists()  # complete: the checkpoint is gone
 
 
+@pytest.mark.skipif(os.name == "nt", reason="Windows sends Ctrl-C to a whole console and ends a "
+                    "process at once for SIGTERM: no signal reaches one child to stop it gently")
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
 def test_signal_stops_after_the_step_with_a_checkpoint_and_a_resume_hint(mnist_dir, tmp_path,
                                                                          uninterrupted, sig):
@@ -128,7 +130,7 @@ def test_a_study_resumes_at_the_first_unfinished_run(mnist_dir, tmp_path):
             break
         assert proc.poll() is None and time.monotonic() < end, proc.communicate()
         time.sleep(0.01)
-    proc.send_signal(signal.SIGKILL)
+    proc.kill()
     proc.wait()
     done_before = set(json.loads((out / "progress.json").read_text())["finished"])
     assert main(["study", "--resume", str(out)]) == 0
@@ -204,7 +206,7 @@ def test_a_stacked_sweep_with_decay_killed_mid_pass_resumes_bit_for_bit(mnist_di
            str(mnist_dir), "--out", str(out), "-q", "--lang", "en"]
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     wait_for(out / "checkpoint.npz", proc)  # the first epoch of the pass is done
-    proc.send_signal(signal.SIGKILL)
+    proc.kill()
     proc.wait()
     state, configs = load_checkpoint(out / "checkpoint.npz")
     assert len(configs) == 6 and state.epoch < 4  # killed inside the pass

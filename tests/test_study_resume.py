@@ -20,6 +20,9 @@ import pytest
 
 from softmax_mnist.apps.cli import main
 
+pytestmark = pytest.mark.skipif(not hasattr(signal, "SIGKILL"), reason="the child kills itself with "
+                                "SIGKILL, which this system (Windows) lacks")
+
 # a study in a child process whose Nth call of one function ends it with SIGKILL
 KILLING = r"""
 import os, signal, sys

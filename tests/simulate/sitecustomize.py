@@ -8,7 +8,7 @@ windows: what Windows' Python lacks is taken away from the project's code (anyth
 the Python installation: softmax_mnist, a student's files; an installed package such as
 psutil or waitress chose its POSIX branch at import and keeps it): ``import resource`` /
 ``fcntl`` / ``termios`` / ``pwd`` fail; signal.SIGALRM, SIGKILL, SIGHUP, SIGQUIT, SIGUSR1/2,
-alarm and setitimer and os.fork, killpg, setsid, getpgid, setpgid, getuid and select.poll are
+alarm and setitimer and os.fork, killpg, setsid, getpgid, setpgid, getuid, mkfifo and select.poll are
 gone; os.set_blocking works on pipes only (Python 3.12 and later on Windows) and select.select
 on sockets only. For every caller: multiprocessing offers spawn only; libc has no prctl;
 Popen refuses pass_fds and preexec_fn and ignores start_new_session; Popen.kill is terminate.
@@ -104,7 +104,7 @@ def _windows() -> None:
                                     "alarm", "setitimer", "getitimer", "ITIMER_REAL",
                                     "ITIMER_VIRTUAL", "ITIMER_PROF", "pthread_kill"]),
         "os": _Without(os, ["fork", "forkpty", "killpg", "setsid", "getpgid", "setpgid", "setpgrp",
-                            "sched_getaffinity", "sched_setaffinity", "getuid", "geteuid"],
+                            "sched_getaffinity", "sched_setaffinity", "getuid", "geteuid", "mkfifo", "mknod"],
                        {"set_blocking": set_blocking}),
         "select": _Without(select, ["poll", "epoll"], {"select": simulated_select}),
     })
