@@ -59,7 +59,7 @@ from softmax_mnist.course.check_child import (
     Watchdog,
     open_channel,
 )
-from softmax_mnist.errors import DivergenceError, Interrupted, SoftmaxMnistError
+from softmax_mnist.errors import DivergenceError, Interrupted, SoftmaxMnistError, command
 from softmax_mnist.fileio import atomic_write_text
 
 SOURCE_DIR = "impl"  # the study folder's copy of the student's files, read by the report
@@ -163,7 +163,7 @@ class Worker:
                 if deadline is not None and now > deadline:
                     self.end()
                     raise ImplError(f"{self.name}: {what} did not finish within {seconds:g} s "
-                                    f"(an endless loop?); `softmax-mnist check {self.folder}` says where")
+                                    f"(an endless loop?); `{command('check', self.folder)}` says where")
                 continue
             kind = event["event"]
             if kind == "log":
@@ -363,14 +363,14 @@ class Loaded:
             if not bounded:
                 raise
             raise ImplError(f"{self.name}: {what} did not finish within {e.seconds:g} s (an endless "
-                            f"loop?); `softmax-mnist check {self.folder}` says where") from None
+                            f"loop?); `{command('check', self.folder)}` says where") from None
         except SystemExit as e:
             code = "" if e.code is None else repr(e.code)
             raise ImplError(f"{self.name}: {what} called sys.exit({code}); "
                             "the course's classes return their results instead; remove it") from None
         except Exception as e:  # noqa: BLE001 - the student's code may raise anything
             raise ImplError(f"{self.name}: {what} raised {type(e).__name__}: {e}; "
-                            f"`softmax-mnist check {self.folder}` says where") from None
+                            f"`{command('check', self.folder)}` says where") from None
 
     def _pair(self, out) -> tuple[float, float]:
         try:
@@ -379,7 +379,7 @@ class Loaded:
                 float(np.asarray(acc, dtype=np.float64).reshape(()))
         except (TypeError, ValueError):
             raise ImplError(f"{self.name}: forward returned {type(out).__name__}, not the pair "
-                            f"(loss, acc); `softmax-mnist check {self.folder}` says more") from None
+                            f"(loss, acc); `{command('check', self.folder)}` says more") from None
 
     def _copy(self, model, core: SoftmaxRegression) -> None:
         """The student's W and b into ``core`` (float32), or ImplError naming the bad shape."""
@@ -388,7 +388,7 @@ class Loaded:
             want = core.params[key]
             if value.size != want.size or not np.issubdtype(value.dtype, np.number):
                 raise ImplError(f"{self.name}: after training, {key} has shape {value.shape}, not "
-                                f"{want.shape}; `softmax-mnist check {self.folder}` says more")
+                                f"{want.shape}; `{command('check', self.folder)}` says more")
             want[...] = value.reshape(want.shape)
 
     def smoke_test(self, seconds: float) -> None:
@@ -402,7 +402,7 @@ class Loaded:
                 self.dog.disarm()
         except CheckTimeout:
             raise ImplError(f"{self.name}: one iteration on a batch of 8 did not finish within "
-                            f"{seconds:g} s (an endless loop?); `softmax-mnist check {self.folder}` "
+                            f"{seconds:g} s (an endless loop?); `{command('check', self.folder)}` "
                             "says where") from None
 
     def _smoke(self) -> None:
@@ -417,7 +417,7 @@ class Loaded:
         loss, _ = self._pair(self._call("forward", model.forward, x, y, bounded=False))
         if not math.isfinite(loss):
             raise ImplError(f"{self.name}: forward gave a loss of {loss} on a small batch; "
-                            f"`softmax-mnist check {self.folder}` says where")
+                            f"`{command('check', self.folder)}` says where")
         self._call("gradient_computing", model.gradient_computing, bounded=False)
         self._call("step", opt.step, bounded=False)
         self._copy(model, core)
@@ -445,7 +445,7 @@ def import_classes(folder: Path, dog, import_seconds: float) -> tuple[type, type
                             "import)") from None
         except (Exception, SystemExit) as e:  # noqa: BLE001 - the student's import may raise anything
             raise ImplError(f"{folder.name}: importing {module}.py raised {type(e).__name__}: {e}; "
-                            f"`softmax-mnist check {folder}` says where") from None
+                            f"`{command('check', folder)}` says where") from None
         if Path(getattr(mod, "__file__", "") or "").resolve() != folder / f"{module}.py":
             raise ImplError(f"`import {module}` found {mod.__file__}, not {folder / module}.py")
         found = getattr(mod, cls, None)
