@@ -42,7 +42,7 @@ from PIL import Image
 from softmax_mnist.apps.prepare import prepare_file
 from softmax_mnist.core.config import TrainConfig, read_toml
 from softmax_mnist.core.data import PREPROCESS_MODES
-from softmax_mnist.core.idx import IdxError, read_idx
+from softmax_mnist.core.idx import MAX_BYTES, IdxError, read_idx
 from softmax_mnist.core.model import SoftmaxRegression
 from softmax_mnist.errors import ConfigError, SoftmaxMnistError
 from softmax_mnist.study.modelfile import MAX_META_BYTES, ModelFileError, load_model, model_inputs, save_model
@@ -279,9 +279,10 @@ def peak_memory(limit: int):
 
 @pytest.mark.parametrize("compress", [False, True], ids=["raw", "gz"])
 @pytest.mark.parametrize("code, shape, what", [
-    (0x08, (1_000_000, 1_000_000), "over the"),  # 10**12 elements: over the 2 GiB limit
+    (0x08, (1_000_000, 1_000_000), "over the"),  # 10**12 elements: over the limit
     (0x0E, (2**32 - 1,) * 3, "over the"),
-    (0x08, (2**31 - 1,), "truncated"),  # just under the limit: allowed, but the data is not there
+    (0x08, (MAX_BYTES + 1,), "over the"),  # one byte over the cap of a data file
+    (0x08, (MAX_BYTES,), "truncated"),  # exactly the cap: allowed, but the data is not there
     (0x0D, (60000, 28, 28), "truncated"),
 ])
 def test_idx_big_claims_refused_without_allocating(tmp_path, compress, code, shape, what):
