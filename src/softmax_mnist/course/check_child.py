@@ -962,7 +962,7 @@ class Watchdog:
     def __init__(self, files: set[str], late=None, memory_mb: int | None = None):
         self.files, self.late, self.memory_mb = files, late, memory_mb
         self.main = threading.main_thread().ident
-        self.cond = threading.Condition()
+        self.cond = threading.Condition(threading.Lock())  # a plain lock: arm() runs per call
         self.deadline: float | None = None
         self.seconds = 0.0
         self.told: set[tuple[str, str]] = set()
