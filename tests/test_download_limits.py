@@ -26,6 +26,11 @@ from softmax_mnist.core import data as datasets
 from softmax_mnist.core.data import download
 from softmax_mnist.errors import ConfigError, DataError
 
+try:
+    import fcntl
+except ImportError:  # Windows
+    fcntl = None
+
 LABELS = "t10k-labels-idx1-ubyte"  # the smallest file (4,542 bytes on the mirrors)
 CAP = 4542 + 4542 // 8  # what it may be: room for another gzip level of the same content
 BIG = 64 << 20  # what the oversized mirror would send if nobody stopped it
@@ -179,8 +184,9 @@ def test_stale_temporary_file_is_removed(tmp_path, site, one_file):
     assert sorted(p.name for p in dest.iterdir()) == sorted([f"{LABELS}.gz", "notes.tmp"])
 
 
+@pytest.mark.skipif(fcntl is None, reason="a running download is told by its flock here; "
+                    "Windows has no fcntl (there an open file cannot be removed)")
 def test_temporary_file_of_a_running_download_is_kept(tmp_path, site, one_file):
-    import fcntl
 
     dest = tmp_path / "mnist"
     dest.mkdir()
