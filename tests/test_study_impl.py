@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import io
 import json
+import shutil
 from dataclasses import replace
 from pathlib import Path
 
@@ -146,6 +147,32 @@ def test_a_broken_folder_is_one_line_before_anything_is_written(tmp_path, mnist_
 def test_resume_takes_the_implementation_from_the_folder(tmp_path, capsys):
     assert main(["study", "--resume", str(tmp_path), "--impl", str(CORRECT), "--lang", "en"]) == 1
     assert "drop --impl" in capsys.readouterr().err
+
+
+@pytest.mark.skipif(not hasattr(__import__("signal"), "SIGKILL"), reason="the study is killed with "
+                    "SIGKILL, which this system (Windows) lacks")
+def test_resume_trains_the_studys_own_copy_of_the_files(tmp_path, mnist_dir, capsys):
+    """progress.json's impl_dir is not followed: an edited one names other code (here a
+    loss.py that leaves a marker when imported), and resume loads the study's copy instead."""
+    study_dir, marker, other = tmp_path / "study", tmp_path / "imported", tmp_path / "other"
+    killed = ("import os, signal, sys\nfrom softmax_mnist.apps import cli\n"
+              "from softmax_mnist.study import experiments as ex\nsave = ex.save_progress\n"
+              "def once(*a, **k):\n    save(*a, **k)\n    os.kill(os.getpid(), signal.SIGKILL)\n"
+              "ex.save_progress = once\nsys.exit(cli.main(sys.argv[1:]))\n")
+    subprocess.run([sys.executable, "-c", killed, "study", "--quick", "--impl", str(CORRECT),
+                    "--data-dir", str(mnist_dir), "--out", str(study_dir), "--lang", "en", "-q"],
+                   capture_output=True, timeout=300)
+    progress = json.loads((study_dir / "progress.json").read_text(encoding="utf-8"))
+    assert not progress["finished"]  # killed at its first save, before any run
+    other.mkdir()
+    (other / "loss.py").write_text(f"open({str(marker)!r}, 'w').close()\n"
+                                   + (CORRECT / "loss.py").read_text(encoding="utf-8"), encoding="utf-8")
+    shutil.copy(CORRECT / "optimizer.py", other / "optimizer.py")
+    progress["impl_dir"] = str(other)
+    (study_dir / "progress.json").write_text(json.dumps(progress), encoding="utf-8")
+    assert main(["study", "--resume", str(study_dir), "--lang", "en", "-q"]) == 0, capsys.readouterr().err
+    assert not marker.exists()
+    assert json.loads((study_dir / "results.json").read_text(encoding="utf-8"))["meta"]["impl"]
 
 
 def test_loading_leaves_no_module_names_behind():

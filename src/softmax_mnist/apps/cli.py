@@ -326,7 +326,13 @@ def _run_plan(args, kind: str, plan, data_dir, quick: bool = False) -> int:
         plan, quick = progress["plan"], progress["meta"]["quick"]
         data_dir = data_dir or progress["meta"]["data_dir"]
         progress["meta"]["data_dir"] = str(resolve_data_dir(data_dir))
-        impl_dir = progress.get("impl_dir")
+        # the study's own copy of the student's files (saved when it started), never a path read
+        # from progress.json: an edited file could name other code, and the student's folder
+        # may have changed since; so the resumed runs train the classes the first ones did
+        if "impl_dir" in progress:
+            from softmax_mnist.study.impl import SOURCE_DIR
+
+            impl_dir = out / SOURCE_DIR
     # everything that can be checked is checked before anything is written: the data first
     impl = None
     if impl_dir is not None:
