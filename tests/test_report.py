@@ -358,3 +358,15 @@ def test_the_derivation_typesets_grouped_fractions(tmp_path, lang):
              and float(w[1]) > float(top[3])                      # under it ...
              and float(top[0]) <= float(w[0]) <= float(top[0]) + 60]  # ... and within its span
     assert below, "the numerator ∂(−log p) has no ∂z under it: not a fraction"
+
+
+@pytest.mark.parametrize("load, busy", [([0.0, 1.0], False), ([2.1, 3.0], True)])
+def test_the_appendix_calls_the_machine_shared_only_when_other_work_ran(load, busy):
+    """The load when training began is other programs' (the study has barely started); at the
+    timing the study's own training counts, so 1.0 on 2 cores is no sign of a shared machine."""
+    for lang, shared in (("zh", "并非空闲"), ("en", "was shared")):
+        doc = typeset.Document("t", "s", lang)
+        report._appendix(doc, {"meta": {"machine": {"cpu": "X", "cores": 2}, "load": load}}, lang)
+        text = doc.blocks[-1].text
+        assert (shared in text) is busy, text
+        assert f"{load[0]:.1f}" in text and f"{load[1]:.1f}" in text

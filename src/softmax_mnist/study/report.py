@@ -937,12 +937,17 @@ def _initial_weights(results: dict, ref: str | None, model):
     return init.W
 
 
+# the 1-minute load average when training begins, before the study has run long enough to count:
+# at or above it, other work shared the machine and the appendix says the times are inflated
+BUSY_LOAD = 0.5
+
+
 def _appendix(doc, results, L) -> None:
     m = results.get("meta", {})
     mc = {k: literal(v) for k, v in m.get("machine", {}).items()}  # as the study's machine wrote them
     load = m.get("load")
     load_en = load_zh = ""
-    if load:
+    if load and load[0] >= BUSY_LOAD:
         load_en = (f" The machine was shared: its load average (runnable processes, 1 minute) was "
                    f"{load[0]:.1f} when training began and {load[1]:.1f} when the timing began, on "
                    f"{mc.get('cores', '?')} cores; times measured on a quieter machine are shorter, and "
@@ -950,6 +955,12 @@ def _appendix(doc, results, L) -> None:
         load_zh = (f"测量时机器并非空闲：开始训练时的 1 分钟平均负载（可运行的进程数）为 {load[0]:.1f}，开始计时测量时为 "
                    f"{load[1]:.1f}，而机器只有 {mc.get('cores', '?')} 个核；在空闲的机器上时间会更短，交替测量得到的"
                    "时间之比比时间本身更稳定。")
+    elif load:
+        load_en = (f" Nothing else ran: the load average (runnable processes, 1 minute) was {load[0]:.1f} "
+                   f"when training began and {load[1]:.1f} when the timing began, the study's own "
+                   "training included.")
+        load_zh = (f"测量时机器上没有其他任务：开始训练时的 1 分钟平均负载（可运行的进程数）为 {load[0]:.1f}，"
+                   f"开始计时测量时为 {load[1]:.1f}（含本次训练自身）。")
     doc.add(Heading(T(L, "Appendix: machine and times", "附录：机器与耗时")),
             Para(T(L, f"Machine: {mc.get('cpu', '?')}, {mc.get('cores', '?')} cores; Python "
                    f"{mc.get('python', '?')}, NumPy {mc.get('numpy', '?')}, Typst (Python package) "
