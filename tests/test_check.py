@@ -550,7 +550,9 @@ def test_a_submission_that_starts_many_processes_is_stopped(tmp_path):
     assert "no processes of their own" in frozen.hint
     assert momentum.passed
     started = [int(p) for p in pids.read_text().split()]
-    assert len(started) < 40
+    # the cap holds at each start (an audit hook in the child), not at the watchdog's next look:
+    # a quiet machine starts all 40 between two looks
+    assert len(started) <= check.MAX_PROCESSES, len(started)
     time.sleep(1)
     assert not [p for p in started if psutil.pid_exists(p)
                 and psutil.Process(p).status() != psutil.STATUS_ZOMBIE]

@@ -606,8 +606,9 @@ def _add_check(sub) -> None:
                        "trust. What a determined student can still forge: the results come from "
                        "the child over a private channel with a random key, but code that searches "
                        "its own process can find both and report PASS for every check; it can also "
-                       "outrun the limits (a process started with a cleaned environment after a "
-                       "double fork is not found), and read or change any file this user can.")
+                       "outrun the limits (processes started from C code pass the cap on starts, and "
+                       "one started with a cleaned environment after a double fork is not found), "
+                       "and read or change any file this user can.")
     p.add_argument("folder", metavar="DIR", help="the folder with loss.py and optimizer.py (with "
                    "--each: a folder of such folders)")
     _data_dir_flag(p)

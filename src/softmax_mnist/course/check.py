@@ -568,7 +568,8 @@ def _run_child(folder: Path, data_dir: str, names: list[str], broken: dict, outp
     limits = _limits()
     dump = Path(cwd) / "tracebacks.txt"
     spec = {"folder": str(folder), "data_dir": data_dir, "checks": names, "broken": broken,
-            "memory_mb": MEMORY_MB, "limits": limits, "dump": str(dump), "late": GRACE / 2}
+            "memory_mb": MEMORY_MB, "max_processes": MAX_PROCESSES, "limits": limits, "dump": str(dump),
+            "late": GRACE / 2}
     child = Child("softmax_mnist.course.check_child", spec, CHECK_EVENTS, output, cwd, MEMORY_MB)
     current, where, done, code = None, {}, set(), None
     deadline = time.monotonic() + limits["import"] + GRACE + 10  # + the child's own start-up

@@ -4,12 +4,12 @@ and runs the checks on them, reporting one JSON line per event to the parent (ch
     python -X utf8 -m softmax_mnist.course.check_child      (the spec as one JSON line on stdin)
 
 Spec: {"key", "folder", "data_dir", "checks": [names], "broken": {method: why}, "memory_mb",
-"limits": {name: seconds}, "dump": a file for tracebacks (Dumps), "late": seconds}. Events, each
-with the spec's "key": {"event": "limits", "memory": "rlimit" | "none"}, {"event": "ready"},
-{"event": "start", "check"}, {"event": "result", "check", "passed", "message", "hint", "seconds",
-"broken", "frameworks"}, {"event": "where", "check", "where", "why"}, {"event": "fatal", "error",
-"data"}. The events go to this process's own stdout, kept as a private copy (``channel``); file
-descriptor 1 itself then points at stderr and 0 at the null device, so whatever the student's
+"max_processes", "limits": {name: seconds}, "dump": a file for tracebacks (Dumps), "late": seconds}.
+Events, each with the spec's "key": {"event": "limits", "memory": "rlimit" | "none"}, {"event":
+"ready"}, {"event": "start", "check"}, {"event": "result", "check", "passed", "message", "hint",
+"seconds", "broken", "frameworks"}, {"event": "where", "check", "where", "why"}, {"event": "fatal",
+"error", "data"}. The events go to this process's own stdout, kept as a private copy (``channel``);
+file descriptor 1 itself then points at stderr and 0 at the null device, so whatever the student's
 code prints (Python or C) lands on stderr and ``input()`` ends at once.
 
 Nothing here is POSIX-only. Time limits are a watchdog thread (``Watchdog``): at the limit it
@@ -928,6 +928,29 @@ def limit_processes() -> str:
     return "rlimit"
 
 
+# audit events (PEP 578) that start a process, on any system
+STARTS_PROCESS = {"os.fork", "os.forkpty", "os.posix_spawn", "os.spawn", "os.system", "os.startfile",
+                  "subprocess.Popen", "_winapi.CreateProcess", "pty.spawn"}
+
+
+def cap_processes(max_processes: int) -> None:
+    """Hold every start of a process once this one has ``max_processes`` live descendants: the
+    start waits (the tree is then over the parent's cap, MAX_PROCESSES counting this process,
+    and its watchdog ends the tree within a poll). The watchdog alone samples, and 40 starts
+    fit between two of its looks on a quiet machine; RLIMIT_NPROC does not bind root. An audit
+    hook cannot be removed from Python code, only passed by C code (check --help says so)."""
+    import psutil
+
+    me = psutil.Process()
+
+    def hook(event, _args):
+        if event in STARTS_PROCESS:
+            while len(me.children(recursive=True)) >= max_processes:
+                time.sleep(0.05)
+
+    sys.addaudithook(hook)
+
+
 def _raise_in(thread_id: int, exc_type: type | None) -> None:
     """Raise ``exc_type`` in thread ``thread_id`` at its next bytecode (CPython's documented
     PyThreadState_SetAsyncExc; what a signal handler does, without signals); None takes back
@@ -1064,6 +1087,7 @@ def main() -> int:
     end_with_parent(stdin)
     memory = limit_memory(spec["memory_mb"])
     limit_processes()
+    cap_processes(spec["max_processes"])
     emit(event="limits", memory=memory)
     sys.dont_write_bytecode = True  # no __pycache__ in the student's folder
     folder = Path(spec["folder"])

@@ -44,6 +44,7 @@ from softmax_mnist.core.loop import History, Hooks, evaluate, schedule_of, setti
 from softmax_mnist.core.model import SoftmaxRegression
 from softmax_mnist.course.check import (
     IMPORT_LIMIT,
+    MAX_PROCESSES,
     CannotRun,
     Child,
     Output,
@@ -57,6 +58,7 @@ from softmax_mnist.course.check_child import (
     CourseShims,
     FrameworkBlocker,
     Watchdog,
+    cap_processes,
     open_channel,
 )
 from softmax_mnist.errors import DivergenceError, Interrupted, SoftmaxMnistError, command
@@ -119,7 +121,7 @@ class Worker:
         self.tmp = tempfile.TemporaryDirectory(prefix="softmax-mnist-impl-")
         self.data: dict[int, tuple[object, str]] = {}  # id(Splits) -> (it, its folder)
         spec = {"folder": str(folder), "smoke_seconds": smoke_seconds, "call_seconds": CALL_SECONDS,
-                "import_seconds": IMPORT_LIMIT}
+                "import_seconds": IMPORT_LIMIT, "max_processes": MAX_PROCESSES}
         self.child = Child("softmax_mnist.study.impl", spec, WORKER_EVENTS, self.output,
                            cwd=self.tmp.name, memory_mb=None)
         self._end = weakref.finalize(self, Worker._close, self.child, self.tmp)
@@ -462,6 +464,7 @@ def import_classes(folder: Path, dog, import_seconds: float) -> tuple[type, type
 def worker_main() -> int:
     """The worker: load the classes, then train what the study asks, one run at a time."""
     spec, emit, requests = open_channel()
+    cap_processes(spec["max_processes"])
     if hasattr(signal, "SIGINT"):  # Ctrl-C reaches the whole console: the study decides
         signal.signal(signal.SIGINT, signal.SIG_IGN)
     folder = Path(spec["folder"])
