@@ -470,29 +470,22 @@ class Playground:
             self._resume.set()  # a paused run stops too
             return self.training
 
-    def pause(self, paused: bool) -> Run:
-        """Hold the run that trains after its current step (or let it go on); PageError if none."""
+    def pause(self, paused: bool, after_epoch: bool = False) -> Run:
+        """Hold the run that trains after its current step (or let it go on, and with
+        ``after_epoch`` hold it again at the end of its epoch); PageError if none."""
         with self.cond:
             run = self.training
             if run is None:
                 raise PageError("nothing is training", "idle")
             run.paused = paused
-            self._pause_after_epoch = False
+            self._pause_after_epoch = after_epoch
             (self._resume.clear if paused else self._resume.set)()
             self._changed(run, listed=True)
             return run
 
     def one_epoch(self) -> Run:
         """Let the run that trains go on to the end of its current epoch, then pause it."""
-        with self.cond:
-            run = self.training
-            if run is None:
-                raise PageError("nothing is training", "idle")
-            run.paused = False
-            self._pause_after_epoch = True
-            self._resume.set()
-            self._changed(run, listed=True)
-            return run
+        return self.pause(False, after_epoch=True)
 
     def remove(self, run_id: int) -> None:
         """Drop a run from the comparison (for every page); PageError while it trains."""
