@@ -6,6 +6,7 @@ setting that diverges drops out without touching the rest."""
 from __future__ import annotations
 
 import multiprocessing as mp
+import time
 from dataclasses import replace
 
 import numpy as np
@@ -257,3 +258,18 @@ def test_a_half_that_diverges_whole_still_checkpoints_a_pass_that_resumes(mnist_
     assert state.epoch == 2 and state.diverged[2] and state.diverged[3]
     for a, b in zip(whole, fit_stacked(cs, data, state=state)):
         same_bits(a, b)
+
+
+@pytest.mark.parametrize("busy, age, measured_again", [(False, 7200, False), (True, 7200, True),
+                                                       (True, 600, False), (False, 8 * 86400, True)])
+def test_a_calibration_taken_on_a_busy_machine_is_kept_an_hour(monkeypatch, tmp_path, busy, age,
+                                                                measured_again):
+    from softmax_mnist.core import twocores
+    from softmax_mnist.fileio import atomic_write_json
+
+    monkeypatch.setattr(twocores, "cache_file", lambda: tmp_path / "calibration.json")
+    old = {"alone": 0.3, "together": 0.6, "startup": 0.8, "measured": time.time() - age, "busy": busy}
+    atomic_write_json(tmp_path / "calibration.json", {twocores.machine_key("fork"): old})
+    fresh = {"alone": 0.1, "together": 0.1, "startup": 0.1, "measured": time.time(), "busy": False}
+    monkeypatch.setattr(twocores, "calibrate", lambda method: fresh)
+    assert twocores.calibration("fork") == (fresh if measured_again else old)

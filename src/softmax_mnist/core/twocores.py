@@ -10,8 +10,9 @@ Whether two processes pay is the machine's affair: two vCPUs are not always two 
 worth of work (on an AMD EPYC VM 16 settings took 1.34 s split against 0.90 s in one
 process). So it is measured once per machine and start method (``calibrate``: one half of a
 16-setting stack alone, then both halves at once in two processes, and the start-up of a
-process) and kept for a week in ``calibration.json`` in the user's cache folder. A pass is split only
-where the measurement says the split is faster; the bits are the same either way.
+process) and kept for a week in ``calibration.json`` in the user's cache folder (an hour when
+other work kept every core busy as it was measured). A pass is split only where the measurement
+says the split is faster; the bits are the same either way.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from pathlib import Path
 import numpy as np
 
 MAX_AGE = 7 * 86400  # seconds a measurement is kept: a machine busy that day is measured again
+BUSY_AGE = 3600  # ... and one taken while other work kept every core busy, only an hour
 SAVING = 0.9  # split only when it is expected to take at most this share of the time in turn
 PROBE = (12000, 16, 100)  # images, settings, batch size: a one-epoch probe, about 0.2 s a half
 
@@ -135,7 +137,13 @@ def calibrate(method: str) -> dict:
         child.join()
     per_image = min(alone) / PROBE[0]
     return {"alone": min(alone), "together": together, "startup": startup,
-            "seconds_per_image": per_image, "measured": time.time()}
+            "seconds_per_image": per_image, "measured": time.time(), "busy": busy()}
+
+
+def busy() -> bool:
+    """Whether other work keeps every core busy now (the 1-minute load average at least the
+    number of cores, where the system reports one): a split measured then says little."""
+    return hasattr(os, "getloadavg") and os.getloadavg()[0] >= (os.cpu_count() or 1)
 
 
 def calibration(method: str) -> dict:
@@ -149,7 +157,7 @@ def calibration(method: str) -> dict:
         saved = {}
     entry = saved.get(key)
     if isinstance(entry, dict) and {"alone", "together", "startup", "measured"} <= set(entry) \
-            and 0 <= time.time() - entry["measured"] < MAX_AGE:
+            and 0 <= time.time() - entry["measured"] < (BUSY_AGE if entry.get("busy") else MAX_AGE):
         return entry
     result = calibrate(method)
     saved[key] = result
