@@ -627,9 +627,7 @@ def cmd_check(args) -> int:
     from softmax_mnist.course import check
     from softmax_mnist.fileio import SPREADSHEET, atomic_write_text
 
-    for stream in (sys.stdout, sys.stderr):  # a student's text on a console that cannot show it
-        if hasattr(stream, "reconfigure"):
-            stream.reconfigure(errors="backslashreplace")
+    console_safe("backslashreplace")  # a student's text, shown as \xb5 rather than ?
 
     if args.skeleton:
         if args.each or args.json:
@@ -698,12 +696,13 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def console_safe() -> None:
+def console_safe(errors: str = "replace") -> None:
     """Never raise on a character the console cannot show (a GBK console and a µ, a path's
-    letters): it prints as ? instead. The console's own encoding is kept, so Chinese shows."""
+    letters): it prints as ? instead (``errors``: Python's codec error handler). The console's
+    own encoding is kept, so Chinese shows."""
     for stream in (sys.stdout, sys.stderr):
         try:
-            stream.reconfigure(errors="replace")
+            stream.reconfigure(errors=errors)
         except (AttributeError, ValueError):  # a replaced stream (StringIO in tests, a notebook)
             pass
 
