@@ -7,6 +7,7 @@ the optimizer's update and the one training loop. It imports nothing of the othe
     transforms   deskew, size-normalise, blur (the best preset's image transform)
     batches      seeded minibatches, batch-size checks
     functional   log_softmax, softmax, cross_entropy -> (loss, dlogits) for (N, C) or (N, K, C)
+    gradcheck    central_differences (the numerical gradient every gradient check compares with)
     model        SoftmaxRegression: W (D, K*C), b (1, K*C); K = 1 for one model
     optimizer    sgd_update (the one SGD update, numbers scalar or per column), Setting
     config       TrainConfig (frozen, validated), TOML reading

@@ -86,6 +86,7 @@ def gradient_check(W, b, x, y, entries: int = GRAD_CHECK_ENTRIES, h: float = 1e-
     is itself off by rounding (about 1e-16 L / h, 1e-11 here), which divided by a tiny
     gradient would look like a wrong formula."""
     from softmax_mnist.core.functional import cross_entropy
+    from softmax_mnist.core.gradcheck import central_differences
 
     W, b, x = (np.asarray(a, dtype=np.float64).copy() for a in (W, b, x))
 
@@ -98,16 +99,9 @@ def gradient_check(W, b, x, y, entries: int = GRAD_CHECK_ENTRIES, h: float = 1e-
     picks = [(W, dW, (int(i), int(j))) for i, j in zip(rng.integers(0, W.shape[0], entries),
                                                         rng.integers(0, W.shape[1], entries))]
     picks += [(b, db, (0, j)) for j in range(b.shape[1])]
-    errors = []
-    for param, grad, idx in picks:
-        old = param[idx]
-        param[idx] = old + h
-        up = loss()
-        param[idx] = old - h
-        down = loss()
-        param[idx] = old
-        num, ana = (up - down) / (2 * h), grad[idx]
-        errors.append(abs(num - ana) / max(abs(num), abs(ana), GRAD_FLOOR))
+    nums = central_differences(loss, [(param, idx) for param, _, idx in picks], h)
+    errors = [abs(num - grad[idx]) / max(abs(num), abs(grad[idx]), GRAD_FLOOR)
+              for num, (_, grad, idx) in zip(nums, picks)]
     return float(max(errors)), float(np.median(errors))
 
 
