@@ -124,7 +124,7 @@ def test_sweep_runs_a_toml_grid(mnist_dir, tmp_path, capsys):
 
 
 @pytest.mark.parametrize("text, words", [
-    ("[grid]\nlearning_rate = [0.1]\n", "grid.learning_rate is not a setting"),
+    ("[grid]\nlearning_rate = [0.1]\n", "[grid]: unknown setting(s) learning_rate"),
     ("[grid\n", "not valid TOML"),
 ])
 def test_sweep_bad_file_is_a_one_line_error_naming_it(tmp_path, capsys, text, words):

@@ -74,15 +74,21 @@ class TrainConfig:
     def from_dict(cls, d: dict) -> TrainConfig:
         if not isinstance(d, dict):
             raise ConfigError(f"settings must be a table of name = value, got {type(d).__name__}")
-        known = {f.name for f in fields(cls)}
-        # repr a name that is not plain, so a newline in it cannot break the one-line message
-        unknown = sorted(k if isinstance(k, str) and k.isidentifier() else repr(k) for k in set(d) - known)
-        if unknown:
-            raise ConfigError(f"unknown setting(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}")
+        check_names(d)
         return cls(**d)
 
     def to_dict(self) -> dict:
         return asdict(self)
+
+
+def check_names(names) -> None:
+    """A ConfigError naming those of ``names`` that are not TrainConfig settings: the one
+    "unknown setting" rule (from_dict, a sweep file's [grid] and [fixed])."""
+    known = {f.name for f in fields(TrainConfig)}
+    # repr a name that is not plain, so a newline in it cannot break the one-line message
+    unknown = sorted(k if isinstance(k, str) and k.isidentifier() else repr(k) for k in set(names) - known)
+    if unknown:
+        raise ConfigError(f"unknown setting(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}")
 
 
 def read_toml(path: str | os.PathLike) -> dict:

@@ -23,14 +23,14 @@ import shutil
 import subprocess
 import time
 from collections.abc import Callable
-from dataclasses import fields, replace
+from dataclasses import replace
 from datetime import datetime, timezone
 from pathlib import Path
 
 import numpy as np
 
 from softmax_mnist import __version__
-from softmax_mnist.core.config import TrainConfig
+from softmax_mnist.core.config import TrainConfig, check_names
 from softmax_mnist.core.data import NUM_CLASSES, VAL_SIZE, Splits, load_raw, load_splits
 from softmax_mnist.core.loop import STACK_FIELDS, Hooks, evaluate, fit_stacked
 from softmax_mnist.core.presets import preset
@@ -293,11 +293,11 @@ def grid_plan(spec: dict, seed: int = 0) -> list[tuple[str, str, TrainConfig]]:
         raise ConfigError("the sweep file needs a [grid] table of lists, e.g. [grid] lr = [0.01, 0.1]")
     if not isinstance(fixed, dict):
         raise ConfigError("fixed must be a table: [fixed] epochs = 5")
-    known = [f.name for f in fields(TrainConfig)]
     for table, d in (("grid", grid), ("fixed", fixed)):
-        for k in d:
-            if k not in known:
-                raise ConfigError(f"{table}.{k} is not a setting; known: {', '.join(known)}")
+        try:
+            check_names(d)
+        except ConfigError as e:
+            raise ConfigError(f"[{table}]: {e}") from None
     for k, values in grid.items():
         if k in ("preprocess", "val_size"):
             raise ConfigError(f"grid.{k} cannot vary (all runs share one data split); "
