@@ -176,7 +176,7 @@ def test_study_plan_is_the_course_study_with_seeds_and_controls():
     # every setting with three seeds, the preset and its ablation too; the heat map with one
     seeds: dict[str, dict] = {}
     for n, g, c in plan:
-        seeds.setdefault(g, {}).setdefault(rs.setting_of(n), set()).add(c.seed)
+        seeds.setdefault(g, {}).setdefault(rs.setting_name(n), set()).add(c.seed)
     assert {g: len(v) for g, v in seeds.items()} == {
         "momentum": 7, "lr": len(ex.LRS), "batch_size": 2 * len(ex.BATCH_SIZES),
         "lr_batch": len(ex.LRS) * len(ex.BATCH_SIZES), "preset": 2 + len(ex.ABLATION)}
@@ -187,7 +187,7 @@ def test_study_plan_is_the_course_study_with_seeds_and_controls():
 
     course = TrainConfig(epochs=10, batch_size=100, lr=0.01, momentum=0.0, seed=4, val_size=5000)
     m9 = replace(course, momentum=0.9)
-    momentum = {rs.setting_of(n): c for n, g, c in plan if g == "momentum" and c.seed == 4}
+    momentum = {rs.setting_name(n): c for n, g, c in plan if g == "momentum" and c.seed == 4}
     assert momentum == {
         "momentum-0": course, "momentum-0.9": m9, "nesterov-0.9": replace(m9, nesterov=True),
         "sgd-equal-step": replace(course, lr=0.1),           # 0.01 / (1 - 0.9)
@@ -197,7 +197,7 @@ def test_study_plan_is_the_course_study_with_seeds_and_controls():
     assert [c.lr for n, g, c in plan if g == "lr" and c.seed == 3] == list(ex.LRS)
     assert all(c.momentum == 0.9 and c.epochs == 10 for n, g, c in plan if g == "lr")
 
-    bs = {rs.setting_of(n): c for n, g, c in plan if g == "batch_size" and c.seed == 5}
+    bs = {rs.setting_name(n): c for n, g, c in plan if g == "batch_size" and c.seed == 5}
     assert list(bs) == [f"bs-{b}{s}" for b in ex.BATCH_SIZES for s in ("", "-scaled")]
     for b in ex.BATCH_SIZES:
         assert bs[f"bs-{b}"] == replace(m9, batch_size=b, epochs=ex.BATCH_EPOCHS, seed=5)
@@ -205,7 +205,7 @@ def test_study_plan_is_the_course_study_with_seeds_and_controls():
         assert replace(bs[f"bs-{b}-scaled"], lr=0.01) == bs[f"bs-{b}"]
     assert bs["bs-1000-scaled"].lr == 0.1 and bs["bs-10-scaled"].lr == 0.001
 
-    heat = {rs.setting_of(n): c for n, g, c in plan if g == "lr_batch" and c.seed == 3}
+    heat = {rs.setting_name(n): c for n, g, c in plan if g == "lr_batch" and c.seed == 3}
     assert len(heat) == len(ex.LRS) * len(ex.BATCH_SIZES)
     for lr in ex.LRS:
         for b in ex.BATCH_SIZES:
@@ -223,7 +223,7 @@ def test_study_plan_quick_and_other_seed_counts():
     assert {c.epochs for _, g, c in quick if g != "preset"} == {ex.QUICK["epochs"]}
     assert {c.val_size for _, _, c in quick} == {ex.QUICK["n_val"]}
     assert {c.batch_size for _, g, c in quick if g == "batch_size"} == set(ex.QUICK["batch_sizes"])
-    settings = {rs.setting_of(n) for n, g, _ in quick if g != "preset"}
+    settings = {rs.setting_name(n) for n, g, _ in quick if g != "preset"}
     heat = len(ex.QUICK["lrs"]) * len(ex.QUICK["batch_sizes"])
     assert len(settings) == 7 + len(ex.QUICK["lrs"]) + 2 * len(ex.QUICK["batch_sizes"]) + heat
     preset = 1 + len(ex.ABLATION)  # quick: no separate 10-epoch preset (its epochs are 2)
@@ -272,7 +272,7 @@ def test_study_results_shape(quick_study, splits):
     assert len(res["groups"]["momentum"]) == 21  # 7 settings x 3 seeds
     for r in res["runs"]:
         assert ENTRY_KEYS <= set(r), r["name"]
-        assert r["setting"] == rs.setting_of(r["name"]) and set(r["history"]) == set(rs.HISTORY_KEYS)
+        assert r["setting"] == rs.setting_name(r["name"]) and set(r["history"]) == set(rs.HISTORY_KEYS)
     assert meta["reference"] == "momentum-0.9@s0"
     assert set(models) == {r["name"] for r in res["runs"] if r["status"] == "ok"}
     assert any(r["status"] == "diverged" for r in res["runs"])  # lr 0.5 at batch 10
@@ -284,7 +284,7 @@ def test_best_is_the_setting_with_the_best_mean_over_seeds(quick_study):
     for group, names in res["groups"].items():
         means = {}
         for n in names:
-            s = rs.setting_of(n)
+            s = rs.setting_name(n)
             if s not in means and mean_val(res, s) is not None:
                 means[s] = mean_val(res, s)
         top = max(means.values())
@@ -332,7 +332,7 @@ def test_stacked_entries_name_their_pass_and_have_no_time(quick_study):
     in_passes = [n for p in passes.values() for n in p["runs"]]
     assert sorted(in_passes) == sorted(r["name"] for r in trained)
     first = passes[1]["runs"]
-    assert {rs.setting_of(n) for n in first} >= {"momentum-0", "momentum-0.9", "nesterov-0.9",
+    assert {rs.setting_name(n) for n in first} >= {"momentum-0", "momentum-0.9", "nesterov-0.9",
                                                  "sgd-equal-step", "lr-0.1"}
     # one log line per pass, then the timing line
     assert sum("settings in one pass" in line for line in lines) == 15
@@ -397,7 +397,7 @@ def test_without_time_epochs_there_is_no_timing(splits):
 def test_momentum_runs_share_init_and_data_order(splits):
     """Same init and same batches: the first loss is equal for all; plain SGD and heavy ball take
     the same first step (v = -lr g), Nesterov a longer one, so they part after."""
-    cfg = {rs.setting_of(n): c for n, g, c in ex.study_plan(quick=True) if g == "momentum"
+    cfg = {rs.setting_name(n): c for n, g, c in ex.study_plan(quick=True) if g == "momentum"
            and c.seed == 0}
     loss = {n: train_model(c, splits)[1].iter_loss[:3] for n, c in cfg.items()}
     assert len({v[0] for v in loss.values()}) == 1
@@ -790,7 +790,7 @@ def test_grid_seeds_gives_each_setting_n_seeds():
     assert [n for n, _, _ in plan] == ["lr=0.01@s2", "lr=0.1@s2", "lr=0.01@s3", "lr=0.1@s3",
                                        "lr=0.01@s4", "lr=0.1@s4"]
     assert [c.seed for _, _, c in plan] == [2, 2, 3, 3, 4, 4]
-    assert {rs.setting_of(n) for n, _, _ in plan} == {"lr=0.01", "lr=0.1"}
+    assert {rs.setting_name(n) for n, _, _ in plan} == {"lr=0.01", "lr=0.1"}
     # seeds count from the file's own seed when it fixes one
     assert {c.seed for _, _, c in grid("seeds = 2\n[grid]\nlr=[0.1]\n[fixed]\nseed=9\n")} == {9, 10}
 
@@ -857,9 +857,9 @@ def test_json_safe_turns_non_finite_into_null():
 
 def test_run_names_and_settings():
     assert rs.run_name("momentum-0.9", 2) == "momentum-0.9@s2"
-    assert rs.setting_of("momentum-0.9@s2") == "momentum-0.9"
-    assert rs.setting_of("lr=0.01,momentum=0.9@s10") == "lr=0.01,momentum=0.9"
-    assert rs.setting_of("no-seed") == "no-seed"
+    assert rs.setting_name("momentum-0.9@s2") == "momentum-0.9"
+    assert rs.setting_name("lr=0.01,momentum=0.9@s10") == "lr=0.01,momentum=0.9"
+    assert rs.setting_name("no-seed") == "no-seed"
 
 
 def test_stat_mean_and_sample_sd():

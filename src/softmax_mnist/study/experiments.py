@@ -157,7 +157,7 @@ def _entry(name, group, config, data, model, hist, error) -> dict:
     correct = (rs.pack_correct(model.predict(data.x_val) == data.y_val)
                if good and len(data.x_val) else None)
     return {
-        "name": name, "setting": rs.setting_of(name), "group": group,
+        "name": name, "setting": rs.setting_name(name), "group": group,
         "config": config.to_dict(), "status": "ok" if good else "diverged", "error": error,
         "history": h, "epochs_to": epochs_to,
         "final_train_acc": train[1], "final_train_loss": train[0],  # after training
@@ -254,7 +254,7 @@ def timing_plan(plan, runs: list[dict] | None = None) -> dict[str, TrainConfig]:
     With the study's ``runs``, a setting that diverged is never timed (another of its kind is)."""
     seed0 = min(c.seed for _, _, c in plan)
     diverged = {r["name"] for r in runs or () if r.get("status") != "ok"}
-    first = [(rs.setting_of(n), g, c) for n, g, c in plan if c.seed == seed0 and n not in diverged]
+    first = [(rs.setting_name(n), g, c) for n, g, c in plan if c.seed == seed0 and n not in diverged]
     out: dict[str, TrainConfig] = {}
     kinds = set()
     for name, group, c in first:
@@ -537,7 +537,7 @@ def run_study(plan, data: Splits, log: Log = None, verbose: bool = False,
             continue  # trained in an earlier stacked pass
         if config in done and done[config] in entries:  # deterministic: copy, do not retrain
             first = entries[done[config]]
-            record(({**copy.deepcopy(first), "name": name, "setting": rs.setting_of(name),
+            record(({**copy.deepcopy(first), "name": name, "setting": rs.setting_name(name),
                      "group": group, "copy_of": first["name"]}, models.get(first["name"])))
             continue
         job += 1

@@ -226,9 +226,9 @@ class Impl:
 
     def study_meta(self, plan) -> dict:
         """results.json meta: the implementation, and the settings it could not train."""
-        from softmax_mnist.study.results import setting_of
+        from softmax_mnist.study.results import setting_name
 
-        return {"impl": self.name, "impl_reference": sorted({setting_of(n) for n, _, c in plan
+        return {"impl": self.name, "impl_reference": sorted({setting_name(n) for n, _, c in plan
                                                              if reference_only(c)})}
 
     def save_source(self, out) -> list[Path]:

@@ -801,7 +801,7 @@ def _run_words(results: dict, name: str | None, L: str) -> str:
     run = next((r for r in results["runs"] if r["name"] == name), None)
     if run is None:
         return T(L, "the study's reference run", "本实验的参考运行")
-    s = summarize(results, run.get("setting", rs.setting_of(name)))
+    s = summarize(results, run.get("setting", rs.setting_name(name)))
     what = ds._name(s, L) if s.group == "momentum" else s.setting
     return T(L, f"{what}, seed {run['config']['seed']}", f"{what}，随机种子 {run['config']['seed']}")
 

@@ -66,8 +66,9 @@ def run_name(setting: str, seed: int) -> str:
     return f"{setting}@s{seed}"
 
 
-def setting_of(name: str) -> str:
-    """``momentum-0.9@s1`` -> ``momentum-0.9``; a name without a seed is its own setting."""
+def setting_name(name: str) -> str:
+    """A run's name -> its setting's name: ``momentum-0.9@s1`` -> ``momentum-0.9`` (run_name's inverse); a
+    name without a seed is its own setting."""
     return name.rsplit("@s", 1)[0]
 
 
@@ -305,14 +306,14 @@ def save_results(results: dict, out_dir) -> tuple[Path, Path]:
 
 def runs_of(results: dict, setting: str) -> list[dict]:
     """Every seed's run of ``setting``, in file order."""
-    return [r for r in results["runs"] if r.get("setting", setting_of(r["name"])) == setting]
+    return [r for r in results["runs"] if r.get("setting", setting_name(r["name"])) == setting]
 
 
 def settings_of(results: dict, group: str) -> list[str]:
     """The settings of ``group`` in file order (each once)."""
     out: list[str] = []
     for r in results["runs"]:
-        s = r.get("setting", setting_of(r["name"]))
+        s = r.get("setting", setting_name(r["name"]))
         if r["group"] == group and s not in out:
             out.append(s)
     return out
