@@ -225,11 +225,11 @@ def test_a_study_resume_sweeps_the_temporary_files_a_kill_left(mnist_dir, tmp_pa
     out = tmp_path / "study"
     grid = tmp_path / "grid.toml"
     grid.write_text("[grid]\nlr = [0.1]\n[fixed]\nepochs = 1\n", encoding="utf-8")
-    from softmax_mnist.study import experiments as ex
+    from softmax_mnist.study import pipeline, plans
 
-    plan = ex.grid_plan(read_toml(grid))
+    plan = plans.grid_plan(read_toml(grid))
     out.mkdir()
-    ex.save_progress(out, {"kind": "sweep", "plan": plan, "finished": {},
+    pipeline.save_progress(out, {"kind": "sweep", "plan": plan, "finished": {},
                            "meta": {"seed": 0, "quick": False, "data_dir": str(mnist_dir)}})
     stale = [out / ".progress.json.k2j4_x9a.tmp", out / ".checkpoint.npz.abcdefgh.tmp"]
     for p in stale:
@@ -244,12 +244,12 @@ def test_a_study_resume_sweeps_the_temporary_files_a_kill_left(mnist_dir, tmp_pa
 def test_a_progress_json_with_impossible_history_values_is_refused(mnist_dir, mnist_splits,
                                                                    tmp_path, capsys, value):
     """A finished run's history goes into results.json as it is: refused when read."""
-    from softmax_mnist.study import experiments as ex
+    from softmax_mnist.study import plans, runner
 
     grid = tmp_path / "grid.toml"
     grid.write_text("[grid]\nlr = [0.1, 0.05]\n[fixed]\nepochs = 1\n", encoding="utf-8")
-    plan = ex.grid_plan(read_toml(grid))
-    entry = ex.run_study(plan[:1], mnist_splits, time_epochs=False)["runs"][0]
+    plan = plans.grid_plan(read_toml(grid))
+    entry = runner.run_study(plan[:1], mnist_splits, time_epochs=False)["runs"][0]
     entry["history"]["val_acc"][0] = value
     out = tmp_path / "sweep"
     out.mkdir()

@@ -17,9 +17,8 @@ from softmax_mnist.core.config import TrainConfig, tomllib
 from softmax_mnist.core.data import Splits
 from softmax_mnist.core.loop import History, evaluate
 from softmax_mnist.errors import ConfigError, DivergenceError
-from softmax_mnist.study import experiments as ex
+from softmax_mnist.study import artifacts, plans, runner, timing
 from softmax_mnist.study import results as rs
-from softmax_mnist.study import timing
 from softmax_mnist.study.modelfile import load_model
 from softmax_mnist.study.run import train_model
 
@@ -75,7 +74,7 @@ def _model(data):
 
 def test_run_one_records_what_the_schema_asks(splits):
     config = TrainConfig(epochs=3, batch_size=50, lr=0.05, momentum=0.9)
-    r = ex.run_one("a@s0", "g", config, splits)
+    r = runner.run_one("a@s0", "g", config, splits)
     assert set(r) == ENTRY_KEYS | TIME_KEYS
     assert r["name"] == "a@s0" and r["setting"] == "a" and r["group"] == "g"
     assert r["config"] == config.to_dict() and r["status"] == "ok" and r["error"] is None
@@ -106,8 +105,8 @@ def test_run_one_records_what_the_schema_asks(splits):
 def test_epochs_to_threshold(monkeypatch, splits, val_acc, want):
     hist = History(train_loss=[1.0] * 3, train_acc=[0.5] * 3, val_loss=[1.0] * 3,
                    val_acc=val_acc, epoch_time=[0.5, 1.0, 2.0])
-    monkeypatch.setattr(ex, "train_model", lambda config, data, log=None, **_: (_model(splits), hist))
-    r = ex.run_one("a@s0", "g", TrainConfig(epochs=3), splits)
+    monkeypatch.setattr(runner, "train_model", lambda config, data, log=None, **_: (_model(splits), hist))
+    r = runner.run_one("a@s0", "g", TrainConfig(epochs=3), splits)
     assert r["epochs_to"] == want
     assert "seconds_to" not in r  # times come from timing.py only
     assert r["seconds_per_epoch"] == pytest.approx(3.5 / 3)
@@ -121,8 +120,8 @@ def test_a_diverging_run_is_recorded_with_its_partial_history(monkeypatch, split
     def diverge(config, data, log=None, **_):
         raise DivergenceError("training diverged in epoch 3: ...", history=hist)
 
-    monkeypatch.setattr(ex, "train_model", diverge)
-    r = ex.run_one("lr-9@s0", "lr", TrainConfig(lr=9.0), splits)
+    monkeypatch.setattr(runner, "train_model", diverge)
+    r = runner.run_one("lr-9@s0", "lr", TrainConfig(lr=9.0), splits)
     assert r["status"] == "diverged" and "diverged in epoch 3" in r["error"]
     assert r["history"]["val_acc"] == [0.91, 0.93]
     assert all(len(v) == 2 for v in r["history"].values())  # whole epochs only
@@ -132,8 +131,8 @@ def test_a_diverging_run_is_recorded_with_its_partial_history(monkeypatch, split
         assert r[k] is None
     # even with the best validation numbers so far, a diverged run is never the best
     ok = {"name": "ok", "status": "ok", "final_val_acc": 0.5}
-    assert ex.best_run([{**r, "final_val_acc": 0.99}, ok]) == "ok"
-    assert ex.best_run([r]) is None
+    assert runner.best_run([{**r, "final_val_acc": 0.99}, ok]) == "ok"
+    assert runner.best_run([r]) is None
 
 
 @pytest.mark.parametrize("stack", [False, True])
@@ -142,7 +141,7 @@ def test_divergence_is_recorded_and_the_sweep_goes_on(splits, stack):
     plan = [("lr-0.05@s0", "lr", base), ("lr-100@s0", "lr", replace(base, lr=100.0)),
             ("lr-0.01@s0", "lr", replace(base, lr=0.01))]
     lines: list[str] = []
-    res = ex.run_study(plan, splits, lines.append, stack=stack)
+    res = runner.run_study(plan, splits, lines.append, stack=stack)
     status = {r["name"]: r["status"] for r in res["runs"]}
     assert status == {"lr-0.05@s0": "ok", "lr-100@s0": "diverged", "lr-0.01@s0": "ok"}
     bad = res["runs"][1]
@@ -160,7 +159,7 @@ def test_divergence_is_recorded_and_the_sweep_goes_on(splits, stack):
 
 def test_non_finite_loss_is_divergence_too(splits):
     with np.errstate(over="ignore", invalid="ignore"):
-        r = ex.run_one("x@s0", "g", TrainConfig(epochs=2, lr=1e30, momentum=0.9), splits)
+        r = runner.run_one("x@s0", "g", TrainConfig(epochs=2, lr=1e30, momentum=0.9), splits)
     assert r["status"] == "diverged" and r["test_acc"] is None
 
 
@@ -168,7 +167,7 @@ def test_non_finite_loss_is_divergence_too(splits):
 
 
 def test_study_plan_is_the_course_study_with_seeds_and_controls():
-    plan = ex.study_plan(quick=False, seed=3)
+    plan = plans.study_plan(quick=False, seed=3)
     names = [n for n, _, _ in plan]
     assert len(set(names)) == len(names)
     cfg = {n: c for n, _, c in plan}
@@ -178,12 +177,12 @@ def test_study_plan_is_the_course_study_with_seeds_and_controls():
     for n, g, c in plan:
         seeds.setdefault(g, {}).setdefault(rs.setting_name(n), set()).add(c.seed)
     assert {g: len(v) for g, v in seeds.items()} == {
-        "momentum": 7, "lr": len(ex.LRS), "batch_size": 2 * len(ex.BATCH_SIZES),
-        "lr_batch": len(ex.LRS) * len(ex.BATCH_SIZES), "preset": 2 + len(ex.ABLATION)}
+        "momentum": 7, "lr": len(plans.LRS), "batch_size": 2 * len(plans.BATCH_SIZES),
+        "lr_batch": len(plans.LRS) * len(plans.BATCH_SIZES), "preset": 2 + len(plans.ABLATION)}
     for g, per_setting in seeds.items():
         want = {3} if g == "lr_batch" else {3, 4, 5}
         assert all(v == want for v in per_setting.values()), g
-    assert set(seeds["preset"]) == {"best", rs.BEST_SHORT} | {f"best-{k}" for k in ex.ABLATION}
+    assert set(seeds["preset"]) == {"best", rs.BEST_SHORT} | {f"best-{k}" for k in plans.ABLATION}
 
     course = TrainConfig(epochs=10, batch_size=100, lr=0.01, momentum=0.0, seed=4, val_size=5000)
     m9 = replace(course, momentum=0.9)
@@ -194,23 +193,23 @@ def test_study_plan_is_the_course_study_with_seeds_and_controls():
         "momentum-0.9-lr-0.001": replace(m9, lr=0.001),     # 0.01 * (1 - 0.9)
         # plain SGD at the effective steps of momentum 0.9 at lr 0.1 and 0.5
         "sgd-lr-1": replace(course, lr=1.0), "sgd-lr-5": replace(course, lr=5.0)}
-    assert [c.lr for n, g, c in plan if g == "lr" and c.seed == 3] == list(ex.LRS)
+    assert [c.lr for n, g, c in plan if g == "lr" and c.seed == 3] == list(plans.LRS)
     assert all(c.momentum == 0.9 and c.epochs == 10 for n, g, c in plan if g == "lr")
 
     bs = {rs.setting_name(n): c for n, g, c in plan if g == "batch_size" and c.seed == 5}
-    assert list(bs) == [f"bs-{b}{s}" for b in ex.BATCH_SIZES for s in ("", "-scaled")]
-    for b in ex.BATCH_SIZES:
-        assert bs[f"bs-{b}"] == replace(m9, batch_size=b, epochs=ex.BATCH_EPOCHS, seed=5)
+    assert list(bs) == [f"bs-{b}{s}" for b in plans.BATCH_SIZES for s in ("", "-scaled")]
+    for b in plans.BATCH_SIZES:
+        assert bs[f"bs-{b}"] == replace(m9, batch_size=b, epochs=plans.BATCH_EPOCHS, seed=5)
         assert bs[f"bs-{b}-scaled"].lr == pytest.approx(0.01 * b / 100)
         assert replace(bs[f"bs-{b}-scaled"], lr=0.01) == bs[f"bs-{b}"]
     assert bs["bs-1000-scaled"].lr == 0.1 and bs["bs-10-scaled"].lr == 0.001
 
     heat = {rs.setting_name(n): c for n, g, c in plan if g == "lr_batch" and c.seed == 3}
-    assert len(heat) == len(ex.LRS) * len(ex.BATCH_SIZES)
-    for lr in ex.LRS:
-        for b in ex.BATCH_SIZES:
+    assert len(heat) == len(plans.LRS) * len(plans.BATCH_SIZES)
+    for lr in plans.LRS:
+        for b in plans.BATCH_SIZES:
             assert heat[f"lr-{lr:g}-bs-{b}"] == replace(m9, lr=lr, batch_size=b,
-                                                        epochs=ex.BATCH_EPOCHS, seed=3)
+                                                        epochs=plans.BATCH_EPOCHS, seed=3)
     best = cfg["best@s3"]
     assert best.transform() is not None and best.epochs == 20 and best.lr_decay != "none"
     assert cfg["best-no-transform@s3"].transform() is None
@@ -219,23 +218,23 @@ def test_study_plan_is_the_course_study_with_seeds_and_controls():
 
 
 def test_study_plan_quick_and_other_seed_counts():
-    quick = ex.study_plan(quick=True)
-    assert {c.epochs for _, g, c in quick if g != "preset"} == {ex.QUICK["epochs"]}
-    assert {c.val_size for _, _, c in quick} == {ex.QUICK["n_val"]}
-    assert {c.batch_size for _, g, c in quick if g == "batch_size"} == set(ex.QUICK["batch_sizes"])
+    quick = plans.study_plan(quick=True)
+    assert {c.epochs for _, g, c in quick if g != "preset"} == {plans.QUICK["epochs"]}
+    assert {c.val_size for _, _, c in quick} == {plans.QUICK["n_val"]}
+    assert {c.batch_size for _, g, c in quick if g == "batch_size"} == set(plans.QUICK["batch_sizes"])
     settings = {rs.setting_name(n) for n, g, _ in quick if g != "preset"}
-    heat = len(ex.QUICK["lrs"]) * len(ex.QUICK["batch_sizes"])
-    assert len(settings) == 7 + len(ex.QUICK["lrs"]) + 2 * len(ex.QUICK["batch_sizes"]) + heat
-    preset = 1 + len(ex.ABLATION)  # quick: no separate 10-epoch preset (its epochs are 2)
+    heat = len(plans.QUICK["lrs"]) * len(plans.QUICK["batch_sizes"])
+    assert len(settings) == 7 + len(plans.QUICK["lrs"]) + 2 * len(plans.QUICK["batch_sizes"]) + heat
+    preset = 1 + len(plans.ABLATION)  # quick: no separate 10-epoch preset (its epochs are 2)
     assert len(quick) == 3 * (len(settings) - heat + preset) + heat
-    one = ex.study_plan(quick=True, seed=7, seeds=1)
+    one = plans.study_plan(quick=True, seed=7, seeds=1)
     assert {c.seed for _, _, c in one} == {7} and len(one) == len(settings) + preset
     assert [n for n, _, _ in one][:2] == ["momentum-0@s7", "momentum-0.9@s7"]
 
 
 def course_plan(**kw):
     """The study without its preset rows, whose transformed images need real MNIST digits."""
-    return [p for p in ex.study_plan(**kw) if p[1] != "preset"]
+    return [p for p in plans.study_plan(**kw) if p[1] != "preset"]
 
 
 # ---- the study -----------------------------------------------------------------------------
@@ -245,7 +244,7 @@ def course_plan(**kw):
 def quick_study(splits):
     models: dict = {}
     lines: list[str] = []
-    res = ex.run_study(course_plan(quick=True), splits, lines.append,
+    res = runner.run_study(course_plan(quick=True), splits, lines.append,
                        meta={"quick": True, "data_dir": "/somewhere"}, models=models)
     return res, models, lines
 
@@ -308,11 +307,11 @@ def test_final_train_acc_is_measured_on_the_training_split_after_training(quick_
 
 def test_test_numbers_only_for_the_final_settings(quick_study, splits):
     res, models, _ = quick_study
-    finals = [r for r in res["runs"] if r["setting"] in ex.FINAL]
+    finals = [r for r in res["runs"] if r["setting"] in plans.FINAL]
     assert {r["setting"] for r in finals} == {"momentum-0", "momentum-0.9", "nesterov-0.9"}
     assert len(finals) == 9  # every seed of each
     for r in res["runs"]:
-        if r["setting"] in ex.FINAL:
+        if r["setting"] in plans.FINAL:
             want = evaluate(models[r["name"]], splits.x_test, splits.y_test)
             assert (r["test_loss"], r["test_acc"]) == want, r["name"]
         else:  # lr-0.01 too, though it is a copy of momentum-0.9: test numbers go by setting
@@ -379,7 +378,7 @@ def test_the_study_times_its_settings_apart(quick_study):
     t = res["timing"]
     assert t["rounds"] == timing.ROUNDS and t["warmup"] == timing.WARMUP
     assert list(t["epoch"]) == ["momentum-0", "momentum-0.9", "nesterov-0.9",
-                                *(f"bs-{b}" for b in ex.QUICK["batch_sizes"])]
+                                *(f"bs-{b}" for b in plans.QUICK["batch_sizes"])]
     for name, e in t["epoch"].items():
         assert len(e["times"]) == timing.ROUNDS and e["q1"] <= e["median"] <= e["q3"], name
         assert e["median"] == statistics.median(e["times"]) > 0
@@ -389,15 +388,15 @@ def test_the_study_times_its_settings_apart(quick_study):
 
 def test_without_time_epochs_there_is_no_timing(splits):
     plan = [("a@s0", "momentum", TrainConfig(epochs=1)), ("b@s0", "batch_size", TrainConfig(epochs=1))]
-    res = ex.run_study(plan, splits, time_epochs=False)
+    res = runner.run_study(plan, splits, time_epochs=False)
     assert res["timing"] == {}
-    assert ex.timing_plan(plan) == {"b": plan[1][2]}  # a is not a course momentum setting
+    assert plans.timing_plan(plan) == {"b": plan[1][2]}  # a is not a course momentum setting
 
 
 def test_momentum_runs_share_init_and_data_order(splits):
     """Same init and same batches: the first loss is equal for all; plain SGD and heavy ball take
     the same first step (v = -lr g), Nesterov a longer one, so they part after."""
-    cfg = {rs.setting_name(n): c for n, g, c in ex.study_plan(quick=True) if g == "momentum"
+    cfg = {rs.setting_name(n): c for n, g, c in plans.study_plan(quick=True) if g == "momentum"
            and c.seed == 0}
     loss = {n: train_model(c, splits)[1].iter_loss[:3] for n, c in cfg.items()}
     assert len({v[0] for v in loss.values()}) == 1
@@ -413,8 +412,8 @@ def test_shuffling_the_test_set_changes_no_choice(splits):
     plan = course_plan(quick=True)
     models_a: dict = {}
     models_b: dict = {}
-    a = ex.run_study(plan, splits, models=models_a, time_epochs=False)
-    b = ex.run_study(plan, shuffled_test(splits), models=models_b, time_epochs=False)
+    a = runner.run_study(plan, splits, models=models_a, time_epochs=False)
+    b = runner.run_study(plan, shuffled_test(splits), models=models_b, time_epochs=False)
     assert choices(a) == choices(b)
     assert a["best"] == b["best"]
     for name in models_a:
@@ -425,22 +424,22 @@ def test_shuffling_the_test_set_changes_no_choice(splits):
 
 def test_shuffling_the_test_set_changes_no_choice_on_real_mnist(mnist_splits):
     d = mnist_splits
-    q = ex.QUICK
+    q = plans.QUICK
     data = replace(d, x_train=d.x_train[:q["n_train"]], y_train=d.y_train[:q["n_train"]],
                    x_val=d.x_val[:q["n_val"]], y_val=d.y_val[:q["n_val"]],
                    x_test=d.x_test[:q["n_test"]], y_test=d.y_test[:q["n_test"]])
     plan = course_plan(quick=True)
-    a = ex.run_study(plan, data, time_epochs=False)
-    b = ex.run_study(plan, shuffled_test(data), time_epochs=False)
+    a = runner.run_study(plan, data, time_epochs=False)
+    b = runner.run_study(plan, shuffled_test(data), time_epochs=False)
     assert choices(a) == choices(b)
     assert [r["test_acc"] for r in a["runs"]] != [r["test_acc"] for r in b["runs"]]
 
 
 def test_same_seed_same_numbers_other_seed_other_numbers(splits):
     plan = course_plan(quick=True, seed=5)
-    a, b = (ex.run_study(plan, splits, time_epochs=False) for _ in range(2))
+    a, b = (runner.run_study(plan, splits, time_epochs=False) for _ in range(2))
     assert without_times(a) == without_times(b)
-    c = ex.run_study(course_plan(quick=True, seed=6), splits, time_epochs=False)
+    c = runner.run_study(course_plan(quick=True, seed=6), splits, time_epochs=False)
     assert [r["history"]["val_loss"] for r in a["runs"]] != \
         [r["history"]["val_loss"] for r in c["runs"]]
 
@@ -448,7 +447,7 @@ def test_same_seed_same_numbers_other_seed_other_numbers(splits):
 def test_an_identical_setting_run_alone_is_reused_not_retrained(splits):
     cfg = TrainConfig(epochs=2, lr=0.05, momentum=0.9)
     lines: list[str] = []
-    res = ex.run_study([("a@s0", "g1", cfg), ("b@s0", "g2", cfg)], splits, lines.append)
+    res = runner.run_study([("a@s0", "g1", cfg), ("b@s0", "g2", cfg)], splits, lines.append)
     a, b = res["runs"]
     assert b == {**a, "name": "b@s0", "setting": "b", "group": "g2", "copy_of": "a@s0"}
     assert a["seconds"] > 0 and res["passes"] == []
@@ -458,11 +457,11 @@ def test_an_identical_setting_run_alone_is_reused_not_retrained(splits):
 def test_verbose_logs_each_epoch(splits):
     lines: list[str] = []
     plan = [("a@s0", "g", TrainConfig(epochs=3, lr=0.05))]
-    ex.run_study(plan, splits, lines.append, verbose=True)
+    runner.run_study(plan, splits, lines.append, verbose=True)
     assert sum(line.startswith("  a@s0: epoch") for line in lines) == 3 and len(lines) == 4
     lines.clear()
     plan.append(("b@s0", "g", TrainConfig(epochs=3, lr=0.1)))
-    ex.run_study(plan, splits, lines.append, verbose=True)
+    runner.run_study(plan, splits, lines.append, verbose=True)
     assert sum(line.startswith("  pass 1: epoch") for line in lines) == 3 and len(lines) == 4
 
 
@@ -475,7 +474,7 @@ def test_run_study_refuses_bad_plans_before_training(splits, plan, data, words):
     if data == "no-val":
         splits = replace(splits, x_val=splits.x_val[:0], y_val=splits.y_val[:0])
     with pytest.raises(ConfigError) as e:
-        ex.run_study(plan, splits)
+        runner.run_study(plan, splits)
     assert words in str(e.value) and "\n" not in str(e.value)
 
 
@@ -483,7 +482,7 @@ def test_run_study_refuses_bad_plans_before_training(splits, plan, data, words):
 
 
 def buckets(plan, skip=()):
-    return [[n for n, _, _ in b] for b in ex._stack_buckets(plan, set(skip))]
+    return [[n for n, _, _ in b] for b in runner._stack_buckets(plan, set(skip))]
 
 
 def test_runs_differing_only_in_optimizer_numbers_stack_whatever_their_group():
@@ -524,8 +523,8 @@ def test_a_sweep_trains_settings_stacked_and_matches_separate_runs(splits):
             ("e@s0", "grid", replace(base, weight_decay=1e-3)),
             ("f@s0", "other", replace(base, batch_size=64))]
     assert buckets(plan) == [["a@s0", "b@s0", "c@s0", "d@s0", "e@s0"]]
-    stacked = ex.run_study(plan, splits, time_epochs=False)
-    separate = ex.run_study(plan, splits, stack=False, time_epochs=False)
+    stacked = runner.run_study(plan, splits, time_epochs=False)
+    separate = runner.run_study(plan, splits, stack=False, time_epochs=False)
     for r1, r2 in zip(stacked["runs"], separate["runs"]):
         assert r1["status"] == r2["status"], r1["name"]
         assert "stacked_with" not in r2 and "pass" not in r2 and r2["seconds"] > 0
@@ -550,7 +549,7 @@ def test_a_sweep_reports_test_numbers_for_its_best_setting_only(splits):
     plan = [(rs.run_name(f"lr={lr:g}", s), "grid", replace(base, lr=lr, seed=s))
             for s in (0, 1) for lr in (0.001, 0.05)]
     models: dict = {}
-    res = ex.run_study(plan, splits, models=models, time_epochs=False)
+    res = runner.run_study(plan, splits, models=models, time_epochs=False)
     best = res["best"]["grid"]
     assert best == res["best"]["overall"] == "lr=0.05"
     for r in res["runs"]:
@@ -665,10 +664,10 @@ def study(splits, tmp_path_factory):
             ("lr-100@s0", "lr", replace(base, lr=100.0)), ("lr-0.1@s0", "lr", replace(base, lr=0.1)),
             ("bs-50@s0", "batch_size", replace(base, batch_size=50))]
     models: dict = {}
-    res = ex.run_study(plan, splits, models=models)
+    res = runner.run_study(plan, splits, models=models)
     out = tmp_path_factory.mktemp("study")
     rs.save_results(res, out)
-    ex.save_reference(out, res, splits, models["momentum-0.9@s0"])
+    artifacts.save_reference(out, res, splits, models["momentum-0.9@s0"])
     return res, out, models
 
 
@@ -734,22 +733,22 @@ def test_reference_model_and_examples(study, splits):
 def test_reference_retrained_when_not_kept_is_the_same_model(splits, tmp_path):
     # the reference trained alone (a single run), so its retraining is the same computation
     models: dict = {}
-    res = ex.run_study([("momentum-0.9@s0", "momentum", TrainConfig(epochs=2, momentum=0.9))],
+    res = runner.run_study([("momentum-0.9@s0", "momentum", TrainConfig(epochs=2, momentum=0.9))],
                        splits, models=models, time_epochs=False)
-    ex.save_reference(tmp_path / "a", res, splits, models["momentum-0.9@s0"])
-    assert ex.save_reference(tmp_path / "b", res, splits) == "momentum-0.9@s0"
+    artifacts.save_reference(tmp_path / "a", res, splits, models["momentum-0.9@s0"])
+    assert artifacts.save_reference(tmp_path / "b", res, splits) == "momentum-0.9@s0"
     a, _ = load_model(tmp_path / "a" / "model.npz")
     b, _ = load_model(tmp_path / "b" / "model.npz")
     np.testing.assert_array_equal(a.W, b.W)
 
 
 def test_real_test_images_and_class_means_go_into_examples(splits, tmp_path):
-    res = ex.run_study([("momentum-0.9@s0", "momentum", TrainConfig(epochs=1, momentum=0.9))], splits)
+    res = runner.run_study([("momentum-0.9@s0", "momentum", TrainConfig(epochs=1, momentum=0.9))], splits)
     y = splits.y_test.copy()
     y[y == 7] = 1  # a class with no test image: its mean is zeros
     data = replace(splits, y_test=y)
     images = (np.arange(len(y) * 784, dtype=np.int64).reshape(-1, 28, 28) % 251).astype(np.uint8)
-    ex.save_reference(tmp_path, res, data, images=images)
+    artifacts.save_reference(tmp_path, res, data, images=images)
     with np.load(tmp_path / "examples.npz") as z:
         first = z["ambiguous_images"][0]
         means = z["class_means"]
@@ -761,9 +760,9 @@ def test_real_test_images_and_class_means_go_into_examples(splits, tmp_path):
 
 
 def test_no_reference_when_everything_diverged(splits, tmp_path):
-    res = ex.run_study([("x@s0", "g", TrainConfig(epochs=1, lr=100.0, momentum=0.9))], splits)
+    res = runner.run_study([("x@s0", "g", TrainConfig(epochs=1, lr=100.0, momentum=0.9))], splits)
     assert res["best"] == {"g": None, "overall": None} and res["meta"]["reference"] is None
-    assert ex.save_reference(tmp_path, res, splits) is None
+    assert artifacts.save_reference(tmp_path, res, splits) is None
     rs.save_results(res, tmp_path)
     assert not (tmp_path / "model.npz").exists()
 
@@ -772,7 +771,7 @@ def test_no_reference_when_everything_diverged(splits, tmp_path):
 
 
 def grid(text: str, seed: int = 0):
-    return ex.grid_plan(tomllib.loads(text), seed)
+    return plans.grid_plan(tomllib.loads(text), seed)
 
 
 def test_grid_plan_every_combination_in_file_order():
@@ -841,7 +840,7 @@ def test_grid_ignores_a_data_dir_key():
 
 def test_grid_timing_plan_one_setting_per_batch_size_and_optimizer_kind():
     plan = grid("seeds = 2\n[grid]\nlr = [0.01, 0.1]\nmomentum = [0, 0.9]\nbatch_size = [50, 100]\n")
-    timed = ex.timing_plan(plan)
+    timed = plans.timing_plan(plan)
     assert list(timed) == ["lr=0.01,momentum=0,batch_size=50", "lr=0.01,momentum=0,batch_size=100",
                            "lr=0.01,momentum=0.9,batch_size=50", "lr=0.01,momentum=0.9,batch_size=100"]
     assert {c.seed for c in timed.values()} == {0}

@@ -13,7 +13,7 @@ import pytest
 from softmax_mnist.apps.cli import main
 from softmax_mnist.core.config import TrainConfig
 from softmax_mnist.core.idx import write_idx
-from softmax_mnist.study import experiments as ex
+from softmax_mnist.study import pipeline
 from softmax_mnist.study.run import prepare_out_dir
 
 
@@ -70,7 +70,7 @@ def test_study_resume_honours_data_dir_and_refuses_other_flags(tmp_path, capsys)
     out.mkdir()
     plan = [(f"lr={lr:g}@s0", "grid", TrainConfig(epochs=1, batch_size=50, lr=lr, val_size=50))
             for lr in (0.01, 0.1)]
-    ex.save_progress(out, {"kind": "study", "plan": plan, "finished": {},
+    pipeline.save_progress(out, {"kind": "study", "plan": plan, "finished": {},
                            "meta": {"seed": 0, "quick": False, "data_dir": str(tmp_path / "moved")}})
     rc = main(["study", "--resume", str(out), "--seed", "5", "--lang", "en"])
     err = capsys.readouterr().err

@@ -12,7 +12,7 @@ import pytest
 
 from softmax_mnist.apps.cli import main
 from softmax_mnist.core.config import TrainConfig
-from softmax_mnist.study import experiments as ex
+from softmax_mnist.study import plans, runner
 
 
 @pytest.fixture(scope="module")
@@ -33,7 +33,7 @@ def test_study_quick_writes_a_consistent_folder(quick_study):
         assert (out / name).is_file(), name
     assert not (out / "report.md").exists()  # the Chinese name stays free for the Chinese report
     res = json.loads((out / "results.json").read_text())
-    plan = ex.study_plan(quick=True)
+    plan = plans.study_plan(quick=True)
     assert [r["name"] for r in res["runs"]] == [n for n, _, _ in plan]
     assert res["meta"]["quick"] is True and res["meta"]["seeds"] == [0, 1, 2]
     assert "data_dir" not in res["meta"]  # no path of this machine in the results
@@ -48,7 +48,7 @@ def test_study_quick_writes_a_consistent_folder(quick_study):
         assert run["final_val_acc"] == run["history"]["val_acc"][-1]
         assert len(run["history"]["val_acc"]) == run["config"]["epochs"] == 2
         # the test split only for the final models
-        assert (run["test_acc"] is not None) == (run["setting"] in ex.FINAL), run["name"]
+        assert (run["test_acc"] is not None) == (run["setting"] in plans.FINAL), run["name"]
     from softmax_mnist.study.results import summaries
 
     lr = summaries(res, "lr")
@@ -140,6 +140,6 @@ def test_sweep_bad_file_is_a_one_line_error_naming_it(tmp_path, capsys, text, wo
 def test_course_settings_reach_the_course_accuracy(mnist_splits, momentum, low, high):
     """Full size: 55k/5k/10k, batch 100, lr 0.01, 10 epochs, as the course trains them."""
     config = TrainConfig(epochs=10, batch_size=100, lr=0.01, momentum=momentum)
-    r = ex.run_one(f"momentum-{momentum:g}", "momentum", config, mnist_splits)
+    r = runner.run_one(f"momentum-{momentum:g}", "momentum", config, mnist_splits)
     assert r["status"] == "ok"
     assert low <= r["test_acc"] <= high, r["test_acc"]

@@ -15,8 +15,7 @@ import pytest
 from softmax_mnist.apps.cli import main
 from softmax_mnist.core.config import TrainConfig
 from softmax_mnist.core.loop import evaluate
-from softmax_mnist.study import experiments as ex
-from softmax_mnist.study import impl
+from softmax_mnist.study import impl, plans, runner
 from softmax_mnist.study.modelfile import load_model
 from softmax_mnist.study.run import train_model
 
@@ -46,7 +45,7 @@ def test_impl_study_runs_the_same_plan_and_records_the_implementation(impl_study
     rc, out, printed = impl_study
     assert rc == 0
     res = json.loads((out / "results.json").read_text())
-    assert [r["name"] for r in res["runs"]] == [n for n, _, _ in ex.study_plan(quick=True)]
+    assert [r["name"] for r in res["runs"]] == [n for n, _, _ in plans.study_plan(quick=True)]
     assert res["meta"]["impl"] == "correct"
     assert res["meta"]["impl_reference"] == ["nesterov-0.9"]  # the course's SGD has no Nesterov
     assert str(CORRECT.resolve()) not in (out / "results.json").read_text()  # a name, not a path
@@ -60,8 +59,8 @@ def test_impl_study_runs_the_same_plan_and_records_the_implementation(impl_study
 def test_a_correct_implementation_gives_the_references_numbers(impl_study, mnist_dir):
     _, out, _ = impl_study
     res = json.loads((out / "results.json").read_text())
-    plan = {n: c for n, _, c in ex.study_plan(quick=True)}
-    data_for = ex.data_loader(mnist_dir, quick=True)
+    plan = {n: c for n, _, c in plans.study_plan(quick=True)}
+    data_for = runner.data_loader(mnist_dir, quick=True)
     for name in ("momentum-0@s0", "momentum-0.9@s1", "bs-10@s0", "best@s0"):
         run = next(r for r in res["runs"] if r["name"] == name)
         _, hist = train_model(plan[name], data_for(plan[name]))
@@ -156,9 +155,9 @@ def test_resume_trains_the_studys_own_copy_of_the_files(tmp_path, mnist_dir, cap
     loss.py that leaves a marker when imported), and resume loads the study's copy instead."""
     study_dir, marker, other = tmp_path / "study", tmp_path / "imported", tmp_path / "other"
     killed = ("import os, signal, sys\nfrom softmax_mnist.apps import cli\n"
-              "from softmax_mnist.study import experiments as ex\nsave = ex.save_progress\n"
+              "from softmax_mnist.study import pipeline\nsave = pipeline.save_progress\n"
               "def once(*a, **k):\n    save(*a, **k)\n    os.kill(os.getpid(), signal.SIGKILL)\n"
-              "ex.save_progress = once\nsys.exit(cli.main(sys.argv[1:]))\n")
+              "pipeline.save_progress = once\nsys.exit(cli.main(sys.argv[1:]))\n")
     subprocess.run([sys.executable, "-c", killed, "study", "--quick", "--impl", str(CORRECT),
                     "--data-dir", str(mnist_dir), "--out", str(study_dir), "--lang", "en", "-q"],
                    capture_output=True, timeout=300)

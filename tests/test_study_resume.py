@@ -27,7 +27,7 @@ pytestmark = pytest.mark.skipif(not hasattr(signal, "SIGKILL"), reason="the chil
 KILLING = r"""
 import os, signal, sys
 from softmax_mnist.apps import cli
-from softmax_mnist.study import experiments as ex, run, timing
+from softmax_mnist.study import pipeline, run, runner, timing
 
 what, n = sys.argv[1], int(sys.argv[2])
 count = [0]
@@ -44,9 +44,9 @@ def killing(f, before=False):
     return g
 
 if what == "progress":
-    ex.save_progress = killing(ex.save_progress)
-elif what == "checkpoint":  # stacked passes (experiments) and runs alone (run) share the count
-    ex.save_checkpoint = killing(ex.save_checkpoint)
+    pipeline.save_progress = killing(pipeline.save_progress)
+elif what == "checkpoint":  # stacked passes (runner) and runs alone (run) share the count
+    runner.save_checkpoint = killing(runner.save_checkpoint)
     run.save_checkpoint = killing(run.save_checkpoint)
 elif what == "timing":
     timing.epoch_times = killing(timing.epoch_times, before=True)
@@ -179,11 +179,11 @@ def test_a_sweep_whose_settings_diverge_finishes_and_marks_them(mnist_dir, tmp_p
 
 def test_the_timing_never_trains_a_setting_that_diverged():
     from softmax_mnist.core.config import TrainConfig
-    from softmax_mnist.study import experiments as ex
+    from softmax_mnist.study import plans
 
     plan = [("lr=1e+30@s0", "grid", TrainConfig(lr=1e30)), ("lr=0.1@s0", "grid", TrainConfig(lr=0.1))]
     runs = [{"name": "lr=1e+30@s0", "status": "diverged"}, {"name": "lr=0.1@s0", "status": "ok"}]
-    assert list(ex.timing_plan(plan, runs)) == ["lr=0.1"]
+    assert list(plans.timing_plan(plan, runs)) == ["lr=0.1"]
 
 
 def test_ctrl_c_in_the_timing_stops_the_study_with_a_resume_hint(mnist_splits):

@@ -235,7 +235,7 @@ def cmd_download(args) -> int:
     return 0
 
 
-# ---- study, sweep, report (experiments.py; report.py writes report.md and report.pdf) -------
+# ---- study, sweep, report (study/pipeline.py: plans -> runner -> artifacts -> report) ------
 
 
 def _study_flags(p: argparse.ArgumentParser, kind: str) -> None:
@@ -302,11 +302,8 @@ def _add_report(sub) -> None:
 
 def _run_plan(args, kind: str, plan, data_dir, quick: bool = False) -> int:
     """Train ``plan``, write the study folder and its report; the shared body of study and sweep."""
-    from softmax_mnist.core.data import resolve_data_dir
-    from softmax_mnist.study import experiments as ex
-    from softmax_mnist.study.checkpoint import Interrupted, catch_signals, checkpoint_path
-    from softmax_mnist.study.results import save_results
-    from softmax_mnist.study.run import prepare_out_dir, remove_stale_temps, replaced_by, stage, swap_in
+    from softmax_mnist.study import pipeline
+    from softmax_mnist.study.checkpoint import Interrupted, catch_signals
     from softmax_mnist.study.typeset import check_fonts
 
     check_fonts(args.lang)  # before any training: a missing CJK font is a one-line stop
@@ -319,123 +316,55 @@ def _run_plan(args, kind: str, plan, data_dir, quick: bool = False) -> int:
         if given:
             raise ConfigError(f"--resume takes the plan from {args.resume}/progress.json; drop "
                               f"{', '.join(given)}")
-        out = Path(args.resume)
-        progress = ex.load_progress(out)
-        replaces = replaced_by(out, "progress.json")  # a --force study staged in <out>.partial
-        remove_stale_temps(out)
-        plan, quick = progress["plan"], progress["meta"]["quick"]
-        data_dir = data_dir or progress["meta"]["data_dir"]
-        progress["meta"]["data_dir"] = str(resolve_data_dir(data_dir))
-        # the study's own copy of the student's files (saved when it started), never a path read
-        # from progress.json: an edited file could name other code, and the student's folder
-        # may have changed since; so the resumed runs train the classes the first ones did
-        if "impl_dir" in progress:
-            from softmax_mnist.study.impl import SOURCE_DIR
-
-            impl_dir = out / SOURCE_DIR
-    # everything that can be checked is checked before anything is written: the data first
-    impl = None
-    if impl_dir is not None:
-        from softmax_mnist.study import impl as impl_mod
-
-        impl = impl_mod.load(impl_dir)
-    trainer = impl.trainer if impl else None
-    data, images = ex.load_study_data(data_dir, plan, quick)
-    ex.check_plan(plan, data)
-    if not args.resume:
-        # over an old study with --force: staged in <out>.partial, swapped in once complete
-        out, replaces = stage(args.out or f"runs/{kind}-{time.strftime('%Y%m%d-%H%M%S')}",
-                              args.force)
-        out = prepare_out_dir(out, args.force)
-        meta = {"seed": plan[0][2].seed, "quick": quick, "data_dir": str(resolve_data_dir(data_dir))}
-        progress = {"kind": kind, "plan": plan, "meta": meta, "finished": {},
-                    **({"replaces": replaces.name} if replaces else {})}
-        if impl:  # its name in the results, its path only here (for --resume), its files copied
-            meta.update(impl.study_meta(plan))
-            progress["impl_dir"] = str(impl.folder)
-            impl.save_source(out)
-        ex.save_progress(out, progress)
-    print(f"{kind}: {len(plan)} runs on {len(data.x_train):,} training images -> {out}"
-          + (f" (with the classes of {impl.folder})" if impl else ""))
-    models: dict = {}
-    finished = dict(progress["finished"])
-
-    def on_run(entries):  # after each run or pass, so a kill loses at most the one in progress
-        progress["finished"].update({e["name"]: e for e in entries})
-        ex.save_progress(out, progress)
-
+        study = pipeline.resume_study(kind, args.resume, data_dir)
+    else:
+        study = pipeline.open_study(kind, plan, args.out or f"runs/{kind}-{time.strftime('%Y%m%d-%H%M%S')}",
+                                    data_dir, quick, args.force, impl_dir)
+    print(f"{kind}: {len(study.plan)} runs on {len(study.data.x_train):,} training images -> {study.out}"
+          + (f" (with the classes of {study.impl.folder})" if study.impl else ""))
     with catch_signals() as stop:
         try:
             bars = progress_bars(args.quiet)
-            data_for = ex.data_loader(data_dir, quick, bars)
-            results = ex.run_study(plan, data, None if args.quiet else print, args.verbose,
-                                   progress["meta"], models, finished, on_run, checkpoint_path(out),
-                                   stop, data_for=data_for, progress=bars, trainer=trainer)
+            results = study.train(None if args.quiet else print, args.verbose, bars, stop)
         except Interrupted as e:
             print(f"softmax-mnist {kind}: {stop.signal or 'interrupted'}: {e}; progress saved in "
-                  f"{out}; resume with: "
-                  + command(kind, "--resume", out, *([args.config] if kind == "sweep" else [])),
+                  f"{study.out}; resume with: "
+                  + command(kind, "--resume", study.out, *([args.config] if kind == "sweep" else [])),
                   file=sys.stderr)
             return 130
-    save_results(results, out)
-    ref = results["meta"]["reference"]
-    if ref is not None:  # its own splits when its images are transformed (a sweep's best run)
-        ref_config = TrainConfig.from_dict(next(r["config"] for r in results["runs"] if r["name"] == ref))
-        ref_data = data_for(ref_config)
-        ex.save_reference(out, results, ref_data,
-                          ex.model_of(ref, results["runs"], models, data_for, trainer),
-                          images[: len(ref_data.x_test)])
-    best = results["best"]["overall"]
-    best_run = ex.save_best(out, results, models, data_for, trainer=trainer)
-    final = replaces or out
-    _build_report(out, args.lang, progress=progress_bars(args.quiet), shown=final)
-    ex.finish_progress(out)
-    if replaces is not None:
-        swap_in(out, replaces, kind)
-        out = final
-    if ref is not None:
-        print(f"model.npz: {ref}, the report's reference (the course's setting with momentum 0.9)"
-              if kind == "study" else f"model.npz: {ref}, the best setting on validation")
-    if best is not None:
-        from softmax_mnist.study.results import summarize
-
-        s = summarize(results, best)
-        seeds = f"mean over {s.val_acc.n} seeds" if s.val_acc.n > 1 else "one seed"
-        print(f"best on validation accuracy: {best} ({s.val_acc.mean:.4f}, {seeds})"
-              + (f"; its model: model-best.npz ({best_run})" if best_run else ""))
-    m = results["meta"]
-    print(f"{kind} done in {time.perf_counter() - start:.1f}s (training {m['train_seconds']:.1f}s, "
-          f"timing {m['timing_seconds']:.1f}s, the rest data, report and files) -> {out}")
+    written = study.write(results, args.lang, progress_bars(args.quiet))
+    _print_report(written.report)
+    out = study.close()
+    if written.reference is not None:
+        print(f"model.npz: {written.reference}, the report's reference (the course's setting with "
+              "momentum 0.9)" if kind == "study" else
+              f"model.npz: {written.reference}, the best setting on validation")
+    if written.best is not None:
+        seeds = f"mean over {written.best_seeds} seeds" if written.best_seeds > 1 else "one seed"
+        print(f"best on validation accuracy: {written.best} ({written.best_val_acc:.4f}, {seeds})"
+              + (f"; its model: model-best.npz ({written.best_model})" if written.best_model else ""))
+    print(f"{kind} done in {time.perf_counter() - start:.1f}s (training {written.train_seconds:.1f}s, "
+          f"timing {written.timing_seconds:.1f}s, the rest data, report and files) -> {out}")
     return 0
 
 
-def _build_report(out, lang: str, typeset_only: bool = False, progress=None, shown=None) -> None:
-    """Write the report in folder ``out``; the lines name ``shown`` (where it will be) or out.
-    English is report.en.* beside the Chinese report.* (report.output_name)."""
-    from softmax_mnist.study.report import build_report, output_name
-    from softmax_mnist.study.typeset import compile_pdf
-
-    start = time.perf_counter()
-    where = shown or out
-    typ, pdf = output_name(lang, ".typ"), output_name(lang, ".pdf")
-    if typeset_only:
-        pages = compile_pdf(Path(out) / typ)
-        print(f"report: {Path(where, pdf)} ({pages} pages) from {Path(where, typ)}")
-        return
-    paths = build_report(out, lang, progress)
-    where = Path(where)
-    print(f"report ({lang}): {where / pdf} ({paths.pages} pages), {where / output_name(lang, '.md')}, "
-          f"{where / typ}  {time.perf_counter() - start:.1f}s")
+def _print_report(report) -> None:
+    """The line of a report built (pipeline.ReportWritten)."""
+    if report.markdown is None:  # only typeset
+        print(f"report: {report.pdf} ({report.pages} pages) from {report.typst}")
+    else:
+        print(f"report ({report.lang}): {report.pdf} ({report.pages} pages), {report.markdown}, "
+              f"{report.typst}  {report.seconds:.1f}s")
 
 
 def cmd_study(args) -> int:
-    from softmax_mnist.study.experiments import study_plan
+    from softmax_mnist.study.plans import study_plan
 
     return _run_plan(args, "study", study_plan(args.quick, args.seed or 0), args.data_dir, args.quick)
 
 
 def cmd_sweep(args) -> int:
-    from softmax_mnist.study.experiments import grid_plan
+    from softmax_mnist.study.plans import grid_plan
 
     spec = read_toml(args.config)
     try:
@@ -463,7 +392,9 @@ def cmd_report(args) -> int:
             raise ConfigError(f"{typ} not found; run `{again}` first to write it")
     else:
         check_fonts(args.lang)
-    _build_report(folder, args.lang, args.typeset_only, progress_bars())
+    from softmax_mnist.study.pipeline import build_report
+
+    _print_report(build_report(folder, args.lang, args.typeset_only, progress_bars()))
     return 0
 
 

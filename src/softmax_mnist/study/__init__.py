@@ -4,7 +4,11 @@ results, times, figures, sentences and report. Imports the core and the course.
     run          one training run and its folder (config.json, history.csv, model.npz, ...)
     checkpoint   checkpoint files, resume, SIGINT/SIGTERM handling
     modelfile    model.npz: weights + JSON meta, loaded without pickle
-    experiments  the study and sweeps: plans, seeds, controls, stacked passes (no plotting)
+    plans        which runs a study or sweep trains: settings, seeds, controls, a sweep file
+    runner       a plan trained -> the results dict: stacked passes, resumed runs (no files, no printing)
+    artifacts    model.npz, examples.npz, model-best.npz of a study folder
+    pipeline     a study folder end to end: stage, progress.json, runner, artifacts, report
+    machine      the machine a study ran on: CPU name, cores, versions, load
     impl         `study --impl`: the study's runs trained with a student's own classes
     timing       interleaved epoch times and the cost of one update: the only times reported
     results      the results schema, in one place: names, thresholds, summaries, noise

@@ -823,7 +823,7 @@ def _load_model_and_examples(folder: Path):
 
 
 def _read_examples(path: Path) -> dict:
-    """The arrays of examples.npz (experiments.examples), each of the dtype and shape the
+    """The arrays of examples.npz (artifacts.examples), each of the dtype and shape the
     report draws: confusion (10, 10) counts, class_means (10, 28, 28), and per prefix
     (mistakes, ambiguous) images (k, 28, 28) uint8, true and pred (k,) classes, prob (k,)."""
     import zipfile

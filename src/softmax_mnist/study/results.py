@@ -1,6 +1,6 @@
 """The results of a study folder: its schema, in one place (docs/results-schema.md).
 
-experiments.py writes results.json through ``save_results``; report.py, discussion.py and
+pipeline.py writes results.json through ``save_results``; report.py, discussion.py and
 visualize.py read it through the functions here: the names of the groups and the reference
 runs, the thresholds and their keys, a setting's runs over seeds, and the noise rule.
 
