@@ -20,7 +20,8 @@ from pathlib import Path
 import pytest
 
 from softmax_mnist.apps.cli import build_parser, main
-from softmax_mnist.course import check
+from softmax_mnist.checker import checks, process, runner
+from softmax_mnist.checker.folder import framework_imports
 
 CASES = Path(__file__).parent / "check_cases"
 NEEDS_GRADIENT = {"gradient-shapes", "gradient", "vectorised", "train"}
@@ -86,13 +87,13 @@ def test_each_over_the_cases(each):
     rows = {r["submission"]: r for r in csv.DictReader(csv_path.open(encoding="utf-8-sig"))}
     for case, report in reports.items():
         assert rows[case]["status"] == str(report["status"])
-        assert {n for n in check.CHECKS if rows[case][n] == "FAIL"} == set(report["failed"])
+        assert {n for n in checks.CHECKS if rows[case][n] == "FAIL"} == set(report["failed"])
 
 
 def test_single_folder_exit_status_and_json(mnist_dir, capsys):
     code, report = run_json(capsys, CASES / "correct", "--data-dir", mnist_dir)
     assert (code, report["status"], report["failed"]) == (0, 0, [])
-    assert report["passed"] == len(check.CHECKS)
+    assert report["passed"] == len(checks.CHECKS)
 
 
 def line_of(path: Path, text: str) -> int:
@@ -103,10 +104,10 @@ def line_of(path: Path, text: str) -> int:
 def test_case_fails_exactly_its_checks(checked, case):
     code, report = checked(case)
     must_fail, words = EXPECTED[case]
-    assert [c["name"] for c in report["checks"]] == list(check.CHECKS)
+    assert [c["name"] for c in report["checks"]] == list(checks.CHECKS)
     assert set(report["failed"]) == must_fail, report["failed"]
     assert code == report["status"] == (1 if must_fail else 0)
-    assert report["passed"] == len(check.CHECKS) - len(must_fail)
+    assert report["passed"] == len(checks.CHECKS) - len(must_fail)
     by_name = {c["name"]: c for c in report["checks"]}
     for name, text in words.items():
         said = by_name[name]["message"] + " " + by_name[name]["hint"]
@@ -123,12 +124,12 @@ def test_correct_submission_matches_the_reference_run(checked):
     assert train["val_acc"] > 0.88  # one epoch with momentum 0.9 (the full course run: ~0.93)
     assert abs(train["val_acc"] - train["reference_val_acc"]) < 1e-3  # same start, same batches
     vec = by_name["vectorised"]["details"]["vectorised"]
-    assert 0 < vec["ratio"] <= check_child_bound()  # the checker's own generous bound
+    assert 0 < vec["ratio"] <= vector_bound()  # the checker's own generous bound
     assert "relative error" in by_name["gradient"]["message"]
 
 
-def check_child_bound() -> float:
-    from softmax_mnist.course.check_child import VECTOR_BOUND
+def vector_bound() -> float:
+    from softmax_mnist.checker.checks_training import VECTOR_BOUND
 
     return VECTOR_BOUND
 
@@ -241,7 +242,7 @@ def frozen_case(tmp_path, body: str) -> Path:
 
 def test_a_dying_child_fails_one_check_and_the_rest_go_on(tmp_path):
     folder = frozen_case(tmp_path, "import os, sys\nsys.stderr.write('bye from step\\n')\nos._exit(3)\n")
-    report = check.run_check(folder, checks=["sgd", "frozen", "vectorised"])
+    report = runner.run_check(folder, checks=["sgd", "frozen", "vectorised"])
     assert report.status == 1
     assert report.failed == ["frozen"]
     sgd, frozen, vectorised = report.checks
@@ -252,7 +253,7 @@ def test_a_dying_child_fails_one_check_and_the_rest_go_on(tmp_path):
 def test_a_child_ignoring_its_alarm_is_killed(tmp_path):
     folder = frozen_case(tmp_path, "while True:\n    try:\n        while True:\n            pass\n"
                                    "    except BaseException:\n        pass\n")
-    report = check.run_check(folder, checks=["frozen", "vectorised"])
+    report = runner.run_check(folder, checks=["frozen", "vectorised"])
     assert report.failed == ["frozen"]
     frozen, vectorised = report.checks
     assert "did not finish within 10 s and was stopped" in frozen.message
@@ -263,7 +264,7 @@ def test_a_chatty_submission_does_not_block(tmp_path):
     loss = CORRECT_LOSS.replace("        self.Input = Input\n",
                                 "        print('x' * 300_000)\n        self.Input = Input\n")
     folder = write(tmp_path / "s", loss=loss, optimizer=CORRECT_SGD)
-    report = check.run_check(folder, checks=["forward", "forward-odd-batch", "accuracy"])
+    report = runner.run_check(folder, checks=["forward", "forward-odd-batch", "accuracy"])
     assert report.status == 0, report.checks
 
 
@@ -271,7 +272,7 @@ def test_a_student_file_named_like_a_library_does_not_break_the_checker(tmp_path
     folder = write(tmp_path / "s", loss=CORRECT_LOSS, optimizer=CORRECT_SGD,
                    signal="raise RuntimeError('the checker imported this')\n",
                    json="raise RuntimeError('the checker imported this')\n")
-    report = check.run_check(folder, checks=["framework", "construction", "forward"])
+    report = runner.run_check(folder, checks=["framework", "construction", "forward"])
     assert report.status == 0, report.checks
 
 
@@ -281,7 +282,7 @@ def test_a_student_file_named_like_a_library_does_not_break_the_checker(tmp_path
 def test_framework_imported_by_a_local_module(tmp_path):
     folder = write(tmp_path / "s", loss="from helper import np\n" + CORRECT_LOSS, optimizer=CORRECT_SGD,
                    helper="import numpy as np\nimport tensorflow as tf  # noqa\n")
-    report = check.run_check(folder, checks=["framework", "forward"])
+    report = runner.run_check(folder, checks=["framework", "forward"])
     assert report.failed == ["framework"]
     assert "helper.py line 2: import tensorflow" in report.checks[0].message
 
@@ -290,7 +291,7 @@ def test_framework_imported_at_run_time_by_a_computed_name(tmp_path):
     loss = CORRECT_LOSS.replace('        self.Input = Input\n',
                                 '        __import__("to" + "rch")\n        self.Input = Input\n')
     folder = write(tmp_path / "s", loss=loss, optimizer=CORRECT_SGD)
-    report = check.run_check(folder, checks=["framework", "forward"])
+    report = runner.run_check(folder, checks=["framework", "forward"])
     assert report.failed == ["framework"]
     assert "torch (from loss.py line" in report.checks[0].message
     assert report.checks[1].passed  # the stand-in let the NumPy code run
@@ -299,7 +300,7 @@ def test_framework_imported_at_run_time_by_a_computed_name(tmp_path):
 def test_the_reference_itself_is_not_a_submission(tmp_path):
     folder = write(tmp_path / "s", optimizer=CORRECT_SGD,
                    loss="from softmax_mnist.course.loss import SoftmaxCrossEntropyLoss  # noqa\n")
-    report = check.run_check(folder, checks=["framework", "forward"])
+    report = runner.run_check(folder, checks=["framework", "forward"])
     assert report.failed == ["framework"]
     assert "SoftmaxCrossEntropyLoss in loss.py is not defined in your folder" in report.checks[0].message
 
@@ -309,7 +310,7 @@ def test_framework_imports_in_the_source(tmp_path):
     path.write_text("import torch.nn as nn\nfrom tensorflow import keras\nimport importlib\n"
                     "jax = __import__('jax')\nimportlib.import_module('paddle')\n"
                     "import torchmetrics_like, numpy\nfrom .torch import x\n")
-    assert check.framework_imports(path) == [("torch", 1), ("tensorflow", 2), ("jax", 4), ("paddle", 5)]
+    assert framework_imports(path) == [("torch", 1), ("tensorflow", 2), ("jax", 4), ("paddle", 5)]
 
 
 def test_course_files_missing_from_the_folder_are_supplied(tmp_path):
@@ -317,7 +318,7 @@ def test_course_files_missing_from_the_folder_are_supplied(tmp_path):
             "from visualize import plot_loss_and_acc  # noqa\n"
             "from solver import Solver  # noqa\n")
     folder = write(tmp_path / "s", loss=loss + CORRECT_LOSS, optimizer=CORRECT_SGD)
-    report = check.run_check(folder, checks=["framework", "construction", "forward"])
+    report = runner.run_check(folder, checks=["framework", "construction", "forward"])
     assert report.status == 0, report.checks
 
 
@@ -330,8 +331,8 @@ def test_text_output_one_line_per_check_then_the_summary(mnist_dir, capsys):
     lines = out.strip().splitlines()
     verdicts = [ln for ln in lines if re.match(r"(PASS|FAIL)  ", ln)]
     assert code == 1
-    assert len(verdicts) == len(check.CHECKS)
-    assert [ln.split()[1] for ln in verdicts] == list(check.CHECKS)
+    assert len(verdicts) == len(checks.CHECKS)
+    assert [ln.split()[1] for ln in verdicts] == list(checks.CHECKS)
     fail = lines.index(next(ln for ln in verdicts if ln.startswith("FAIL")))
     assert lines[fail].split()[1] == "forward-overflow"
     assert "hint: exp overflows" in lines[fail + 1]
@@ -366,8 +367,8 @@ def test_each_writes_one_row_per_submission(tmp_path, mnist_dir, capsys):
     assert code == 1
     rows = list(csv.DictReader((subs / "results.csv").open(encoding="utf-8-sig")))
     assert [r["submission"] for r in rows] == ["alice", "bob", "carol"]
-    assert list(rows[0])[4:-1] == list(check.CHECKS)
-    assert rows[0]["status"] == "0" and set(rows[0][n] for n in check.CHECKS) == {"PASS"}
+    assert list(rows[0])[4:-1] == list(checks.CHECKS)
+    assert rows[0]["status"] == "0" and set(rows[0][n] for n in checks.CHECKS) == {"PASS"}
     assert rows[1]["status"] == "1" and rows[1]["frozen"] == "FAIL" and rows[1]["failed"] == "1"
     assert rows[2]["status"] == "2" and "syntax error" in rows[2]["error"] and rows[2]["train"] == ""
     assert re.search(r"^bob +13 of 14 +frozen$", out, re.M)
@@ -495,7 +496,7 @@ def test_lines_that_are_not_well_formed_events_are_the_students_output(tmp_path)
                 except OSError:
                     pass
         """)
-    report = run_with_deadline(120, check.run_check, folder, checks=["forward", "accuracy", "frozen"])
+    report = run_with_deadline(120, runner.run_check, folder, checks=["forward", "accuracy", "frozen"])
     assert report.status == 0, report.checks
     assert [c.name for c in report.checks] == ["forward", "accuracy", "frozen"]
 
@@ -505,7 +506,7 @@ def test_a_child_that_closes_its_channel_and_ignores_its_alarm_is_ended_on_time(
                                    "    except OSError:\n        pass\n"
                                    "while True:\n    try:\n        while True:\n            pass\n"
                                    "    except BaseException:\n        pass\n")
-    report = run_with_deadline(90, check.run_check, folder, checks=["frozen", "momentum"])
+    report = run_with_deadline(90, runner.run_check, folder, checks=["frozen", "momentum"])
     momentum, frozen = report.checks
     assert not frozen.passed and "did not finish within 10 s and was stopped" in frozen.message
     assert momentum.passed  # in a new child
@@ -528,7 +529,7 @@ def test_processes_that_escape_with_setsid_are_ended_and_do_not_hold_the_check(t
             f"        open({str(pid_file)!r}, 'w').write(str(os.getpid()))\n        time.sleep(120)\n"
             f"    os._exit(0)\nos.wait()\n") + CORRECT_LOSS
     folder = write(tmp_path / "s", loss=loss, optimizer=CORRECT_SGD)
-    report = run_with_deadline(60, check.run_check, folder, checks=["forward", "sgd"])
+    report = run_with_deadline(60, runner.run_check, folder, checks=["forward", "sgd"])
     assert report.status == 0, report.checks
     deadline = time.monotonic() + 5
     while _alive(pid_file) and time.monotonic() < deadline:
@@ -543,16 +544,16 @@ def test_a_submission_that_starts_many_processes_is_stopped(tmp_path):
                                    "                          'import time; time.sleep(120)'])\n"
                                    f"    open({str(pids)!r}, 'a').write(f'{{p.pid}}\\n')\n"
                                    "import time\ntime.sleep(30)\n")
-    report = run_with_deadline(120, check.run_check, folder, checks=["frozen", "momentum"])
+    report = run_with_deadline(120, runner.run_check, folder, checks=["frozen", "momentum"])
     momentum, frozen = report.checks
-    assert not frozen.passed and f"started more than {getattr(check, 'MAX_PROCESSES', 16) - 1} processes" \
+    assert not frozen.passed and f"started more than {process.MAX_PROCESSES - 1} processes" \
         in frozen.message
     assert "no processes of their own" in frozen.hint
     assert momentum.passed
     started = [int(p) for p in pids.read_text().split()]
     # the cap holds at each start (an audit hook in the child), not at the watchdog's next look:
     # a quiet machine starts all 40 between two looks
-    assert len(started) <= check.MAX_PROCESSES, len(started)
+    assert len(started) <= process.MAX_PROCESSES, len(started)
     time.sleep(1)
     assert not [p for p in started if psutil.pid_exists(p)
                 and psutil.Process(p).status() != psutil.STATUS_ZOMBIE]
@@ -571,7 +572,7 @@ def truncated_mnist(mnist_dir, tmp_path_factory):
 
 
 def test_a_truncated_mnist_file_is_could_not_check(truncated_mnist):
-    report = check.run_check(CASES / "correct", truncated_mnist, checks=["forward", "train"])
+    report = runner.run_check(CASES / "correct", truncated_mnist, checks=["forward", "train"])
     assert report.status == 2, report.checks
     assert "the train check needs MNIST" in report.error and "truncated" in report.error
 
@@ -595,14 +596,14 @@ def test_each_goes_on_when_checking_one_submission_fails_unexpectedly(tmp_path, 
     for name in ("alice", "bob"):
         write(subs / name, loss=CORRECT_LOSS, optimizer=CORRECT_SGD)
     (subs / "results.csv").write_text("old results\n")
-    real = check.run_check
+    real = runner.run_check
 
     def flaky(folder, data_dir=None, checks=None):
         if Path(folder).name == "alice":
             raise KeyError("event")
         return real(folder, data_dir, ["forward"])
 
-    monkeypatch.setattr(check, "run_check", flaky)
+    monkeypatch.setattr(runner, "run_check", flaky)
     code = main(["check", str(subs), "--each", "--data-dir", str(mnist_dir)])
     capsys.readouterr()
     assert code == 1
@@ -641,7 +642,7 @@ def test_a_utf8_file_with_a_bom_or_a_coding_line_is_read(tmp_path):
     folder.mkdir()
     (folder / "loss.py").write_bytes(b"\xef\xbb\xbf" + GBK_LOSS.encode("utf-8"))
     (folder / "optimizer.py").write_bytes(("# -*- coding: gbk -*-\n# 优化器\n" + CORRECT_SGD).encode("gbk"))
-    report = check.run_check(folder, checks=["framework", "forward", "sgd"])
+    report = runner.run_check(folder, checks=["framework", "forward", "sgd"])
     assert report.status == 0, report.checks
 
 
@@ -719,35 +720,35 @@ def signal_module():
 
 
 def test_without_posix_the_limits_still_hold(no_posix, tmp_path, monkeypatch):
-    endless = check.run_check(CASES / "endless_loop", checks=["gradient-shapes", "gradient", "sgd"])
+    endless = runner.run_check(CASES / "endless_loop", checks=["gradient-shapes", "gradient", "sgd"])
     shapes, gradient, sgd = endless.checks
     line = line_of(CASES / "endless_loop" / "loss.py", "while i < n:")
     assert f"gradient_computing() did not finish within 5 s; it was running at loss.py line {line}" \
         in shapes.message
     assert gradient.message.startswith("not run: gradient_computing() did not finish")
     assert sgd.passed
-    dying = check.run_check(frozen_case(tmp_path, "import os\nos._exit(3)\n"), checks=["frozen", "sgd"])
+    dying = runner.run_check(frozen_case(tmp_path, "import os\nos._exit(3)\n"), checks=["frozen", "sgd"])
     sgd, frozen = dying.checks
     assert "the process running your code died (exit code 3)" in frozen.message
     assert sgd.passed
     # memory: no RLIMIT_AS here, so the parent's watchdog stops the tree at the limit and says so
-    monkeypatch.setattr(check, "MEMORY_MB", 400)
+    monkeypatch.setattr(runner, "MEMORY_MB", 400)
     grows = forward_case(tmp_path, """\
         _hoard = []
         while True:
             _hoard.append(np.ones(8 << 20))  # 64 MB a time, touched
         """, name="grows")
-    report = run_with_deadline(120, check.run_check, grows, checks=["forward", "sgd"])
+    report = run_with_deadline(120, runner.run_check, grows, checks=["forward", "sgd"])
     forward, sgd = report.checks
     assert "ran out of memory (the limit is 400 MB) and was stopped" in forward.message
     assert f"at loss.py line {line_of(grows / 'loss.py', '_hoard.append')}" in forward.message
-    assert forward.hint == check.MEMORY_HINT
+    assert forward.hint == checks.MEMORY_HINT
     assert sgd.passed
 
 
 def test_without_posix_every_case_has_its_verdict(no_posix, mnist_dir):
     for case in ("correct", "no_max_shift", "huge_allocation", "python_loop"):
-        report = check.run_check(CASES / case, mnist_dir)
+        report = runner.run_check(CASES / case, mnist_dir)
         assert set(report.failed) == EXPECTED[case][0], (case, report.checks)
 
 
@@ -755,7 +756,7 @@ def test_a_hang_inside_a_c_call_is_named_at_its_line(tmp_path):
     """A C loop that holds the interpreter (no Python thread runs, no exception lands):
     faulthandler's own thread still names the line."""
     folder = frozen_case(tmp_path, "total = sum(range(10 ** 13))\n")
-    report = run_with_deadline(120, check.run_check, folder, checks=["frozen"])
+    report = run_with_deadline(120, runner.run_check, folder, checks=["frozen"])
     frozen = report.checks[0]
     line = line_of(folder / "optimizer.py", "sum(range(")
     assert not frozen.passed and "did not finish within 10 s and was stopped" in frozen.message
@@ -768,7 +769,7 @@ def test_the_windows_job_object_has_the_layout_windows_reads():
     Where there are no job objects, none is made and the watchdog stands in."""
     import ctypes
 
-    info = check.job_limits(ctypes)
+    info = process.job_limits(ctypes)
     if ctypes.sizeof(ctypes.c_void_p) == 8:
         basic = info.BasicLimitInformation
         assert ctypes.sizeof(info) == 144
@@ -776,7 +777,7 @@ def test_the_windows_job_object_has_the_layout_windows_reads():
         assert info._fields_[0][1].ActiveProcessLimit.offset == 40
         assert info.ProcessMemoryLimit.offset == 112
     if not hasattr(ctypes, "WinDLL"):
-        assert check.WindowsJob.create(os.getpid(), 16, 2048) is None
+        assert process.WindowsJob.create(os.getpid(), 16, 2048) is None
 
 
 def test_the_child_ends_when_the_checker_is_killed(tmp_path):
@@ -785,8 +786,8 @@ def test_the_child_ends_when_the_checker_is_killed(tmp_path):
     folder = frozen_case(tmp_path, f"import os\nopen({str(pid_file)!r}, 'w').write(str(os.getpid()))\n"
                                    "while True:\n    try:\n        while True:\n            pass\n"
                                    "    except BaseException:\n        pass\n")
-    proc = subprocess.Popen([sys.executable, "-c", "import sys; from softmax_mnist.course import check; "
-                             "check.run_check(sys.argv[1], checks=['frozen'])", str(folder)])
+    proc = subprocess.Popen([sys.executable, "-c", "import sys; from softmax_mnist.checker import runner; "
+                             "runner.run_check(sys.argv[1], checks=['frozen'])", str(folder)])
     try:
         deadline = time.monotonic() + 60
         while not pid_file.exists() or not pid_file.read_text():

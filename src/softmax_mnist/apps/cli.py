@@ -343,7 +343,8 @@ def cmd_serve(args) -> int:
 
 
 def cmd_check(args) -> int:
-    from softmax_mnist.course import check
+    from softmax_mnist.checker.output import format_each, format_report, results_csv, to_json
+    from softmax_mnist.checker.runner import CannotRun, run_check, run_each
     from softmax_mnist.fileio import SPREADSHEET, atomic_write_text
 
     console_safe("backslashreplace")  # a student's text, shown as \xb5 rather than ?
@@ -358,35 +359,35 @@ def cmd_check(args) -> int:
         raise ConfigError(f"--jobs must be at least 1, got {args.jobs}")
     if args.each:
         try:
-            reports = check.run_each(args.folder, args.data_dir, args.jobs, done=lambda r: print(
+            reports = run_each(args.folder, args.data_dir, args.jobs, done=lambda r: print(
                 f"checked {r.folder}: " + ("cannot run" if r.status == 2 else
                                            f"{len(r.checks) - len(r.failed)} of {len(r.checks)} passed"),
                 file=sys.stderr, flush=True))
-        except check.CannotRun as e:
+        except CannotRun as e:
             print(f"softmax-mnist check: error: {e}", file=sys.stderr)
             return 2
         csv_path = atomic_write_text(args.out or Path(args.folder) / "results.csv",
-                                     check.results_csv(reports), SPREADSHEET)
+                                     results_csv(reports), SPREADSHEET)
         print(json.dumps([r.to_json() for r in reports], indent=2) if args.json else
-              f"{check.format_each(reports)}\nresults: {csv_path}")
+              f"{format_each(reports)}\nresults: {csv_path}")
         # 2 when nothing could be checked (no readable MNIST: every row says why)
         return 0 if all(r.status == 0 for r in reports) else 2 if all(r.status == 2 for r in reports) else 1
-    report = check.run_check(args.folder, args.data_dir)
+    report = run_check(args.folder, args.data_dir)
     if args.json:
-        print(check.to_json(report))
+        print(to_json(report))
     elif report.status == 2:
-        print(f"softmax-mnist check: error: {check.format_report(report)}", file=sys.stderr)
+        print(f"softmax-mnist check: error: {format_report(report)}", file=sys.stderr)
     else:
-        print(check.format_report(report))
+        print(format_report(report))
     return report.status
 
 
 def cmd_skeleton(args) -> int:
-    from softmax_mnist.course import check
+    from softmax_mnist.checker.folder import CannotRun, write_skeleton
 
     try:
-        paths = check.write_skeleton(args.folder)
-    except check.CannotRun as e:
+        paths = write_skeleton(args.folder)
+    except CannotRun as e:
         print(f"softmax-mnist {args.command}: error: {e}", file=sys.stderr)
         return 2
     print(f"wrote {paths[0]} and {paths[1]}; fill in the TODOs, then run: "

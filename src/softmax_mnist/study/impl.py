@@ -1,15 +1,15 @@
 """``softmax-mnist study --impl DIR``: the study on a student's own loss.py and optimizer.py.
 
-The folder is read as ``softmax-mnist check`` reads it (check.preflight: the files, their
-encoding and syntax; no deep learning framework in the source or at import,
-check_child.FrameworkBlocker; the course's other files supplied, check_child.CourseShims). The
-student's code runs in a worker process (``python -m softmax_mnist.study.impl``), without the
-checker's memory limit, so that whatever it does stays a one-line failure: an exception, a
-sys.exit() or os._exit(), a call that never returns (CALL_SECONDS), a crash. The study itself
-(plans, results, files, reports) stays in this process, which stays responsive: SIGINT and
-SIGTERM ask the worker to stop after its current step and end it when it does not
-(STOP_SECONDS). The worker talks as check's child does (check.Child: events on its own stdout,
-the student's prints on stderr, forwarded here).
+The folder is read as ``softmax-mnist check`` reads it (checker.folder: preflight, the files,
+their encoding and syntax; no deep learning framework in the source or at import,
+FrameworkBlocker; the course's other files supplied, CourseShims). The student's code runs in a
+worker process (``python -m softmax_mnist.study.impl``), without the checker's memory limit, so
+that whatever it does stays a one-line failure: an exception, a sys.exit() or os._exit(), a
+call that never returns (CALL_SECONDS), a crash. The study itself (plans, results, files,
+reports) stays in this process, which stays responsive: SIGINT and SIGTERM ask the worker to
+stop after its current step and end it when it does not (STOP_SECONDS). The worker talks as
+check's child does (checker.process.Child, checker.guard: events on its own stdout, the
+student's prints on stderr, forwarded here).
 
 ``Impl.trainer`` is run_study's ``trainer`` hook: the worker runs one run of the package's one
 loop (core.loop.train: its seeded minibatches, History and divergence rule) with the student's
@@ -38,29 +38,22 @@ from types import SimpleNamespace
 
 import numpy as np
 
-from softmax_mnist.core.config import TrainConfig
-from softmax_mnist.core.data import Splits
-from softmax_mnist.core.loop import History, Hooks, evaluate, schedule_of, setting_of, train
-from softmax_mnist.core.model import SoftmaxRegression
-from softmax_mnist.course.check import (
-    IMPORT_LIMIT,
-    MAX_PROCESSES,
+from softmax_mnist.checker.checks import IMPORT_LIMIT
+from softmax_mnist.checker.folder import (
     CannotRun,
-    Child,
-    Output,
+    CourseShims,
+    FrameworkBlocker,
     framework_imports,
     local_imports,
     preflight,
     read_source,
 )
-from softmax_mnist.course.check_child import (
-    CheckTimeout,
-    CourseShims,
-    FrameworkBlocker,
-    Watchdog,
-    cap_processes,
-    open_channel,
-)
+from softmax_mnist.checker.guard import CheckTimeout, Watchdog, cap_processes, open_channel
+from softmax_mnist.checker.process import MAX_PROCESSES, Child, Output
+from softmax_mnist.core.config import TrainConfig
+from softmax_mnist.core.data import Splits
+from softmax_mnist.core.loop import History, Hooks, evaluate, schedule_of, setting_of, train
+from softmax_mnist.core.model import SoftmaxRegression
 from softmax_mnist.errors import DivergenceError, Interrupted, SoftmaxMnistError, command
 from softmax_mnist.fileio import atomic_write_text
 
