@@ -14,8 +14,10 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -36,6 +38,9 @@ from softmax_mnist.study.run import (
     swap_in,
 )
 from softmax_mnist.study.runner import data_loader, load_study_data, model_of, run_study
+
+if TYPE_CHECKING:
+    from softmax_mnist.study.impl import Impl
 
 
 @dataclass
@@ -77,9 +82,9 @@ class Study:
     images: np.ndarray  # the uint8 test images, for examples.npz
     data_dir: str | None
     quick: bool
-    impl: object = None  # impl.Impl: a student's classes train the runs
-    models: dict = field(default_factory=dict)
-    data_for: object = None  # config -> its splits (runner.data_loader), set by train
+    impl: Impl | None = None  # study --impl: a student's classes train the runs
+    models: dict = field(default_factory=dict)  # run name -> its trained model, as they finish
+    data_for: Callable[[TrainConfig], Splits] | None = None  # runner.data_loader, set by train
 
     @property
     def folder(self) -> Path:
