@@ -229,6 +229,46 @@ def _best_settings(results: dict) -> dict:
 
 
 
+def _pass_line(bucket, entries: list[dict]) -> str:
+    """The progress line of a stacked pass: what its runs share, and the best of them."""
+    c = bucket[0][2]
+    top = max((e for e in entries if e["status"] == "ok"), key=lambda e: e["final_val_acc"],
+              default=None)
+    return (f"{len(bucket)} settings in one pass (seed {c.seed}, batch {c.batch_size}, "
+            f"{c.epochs} epochs)"
+            + (f"  best val {top['final_val_acc']:.4f} ({top['setting']})" if top else ""))
+
+
+def _run_line(entry: dict) -> str:
+    """The progress line of a run trained alone: its validation accuracy, or its divergence."""
+    return (f"val {entry['final_val_acc']:.4f}" if entry["status"] == "ok" else
+            f"diverged after {len(entry['history']['val_acc'])} epoch(s)")
+
+
+def _time_epochs(plan, runs: list[dict], data: Splits, log: Log, stop) -> dict:
+    """results.json's timing: the epoch times of timing_plan's settings, interleaved
+    (timing.py), and the cost of one update; {} when there is nothing to time."""
+    configs = timing_plan(plan, runs)
+    if not configs:
+        return {}
+    if log:
+        log(f"timing: {len(configs)} settings, {timing.ROUNDS} interleaved epochs each "
+            f"after {timing.WARMUP} warm-up")
+    return {"epoch": timing.epoch_times(configs, data, stop=stop), "rounds": timing.ROUNDS,
+            "warmup": timing.WARMUP,
+            "step": timing.step_cost({rs.BASELINE: {}, rs.REFERENCE: {"momentum": 0.9},
+                                      rs.NESTEROV: {"momentum": 0.9, "nesterov": True}})}
+
+
+def _reference(plan, runs: list[dict], best: dict) -> str | None:
+    """The run in model.npz: the course's setting with momentum 0.9 at the first seed, else
+    (a sweep, or it diverged) the first good run of the best setting; None when none is good."""
+    name = rs.run_name(rs.REFERENCE, plan[0][2].seed) if plan else None
+    if any(r["name"] == name and r["status"] == "ok" for r in runs):
+        return name
+    return next((r["name"] for r in runs if r["setting"] == best["overall"] and rs.ok(r)), None)
+
+
 def run_study(plan, data: Splits, log: Log = None, verbose: bool = False,
               meta: dict | None = None, models: dict | None = None,
               finished: dict | None = None, on_run: Callable[[list[dict]], None] | None = None,
@@ -324,13 +364,7 @@ def run_study(plan, data: Splits, log: Log = None, verbose: bool = False,
                 done.setdefault(c, n)
             record(*(out[n] for n, _, _ in bucket))
             if log:
-                c = bucket[0][2]
-                good = [out[n][0] for n, _, _ in bucket if out[n][0]["status"] == "ok"]
-                top = max(good, key=lambda e: e["final_val_acc"], default=None)
-                log(f"{head} {len(bucket)} settings in one pass (seed {c.seed}, batch "
-                    f"{c.batch_size}, {c.epochs} epochs)"
-                    + (f"  best val {top['final_val_acc']:.4f} ({top['setting']})" if top else "")
-                    + f"  {seconds:.1f}s")
+                log(f"{head} {_pass_line(bucket, [out[n][0] for n, _, _ in bucket])}  {seconds:.1f}s")
         else:
             epoch_log = (lambda s, n=name: log(f"  {n}: {s}")) if log and verbose else None
             entry, model = _train(name, group, config, splits(config), epoch_log,
@@ -338,9 +372,7 @@ def run_study(plan, data: Splits, log: Log = None, verbose: bool = False,
             done.setdefault(config, name)
             record((entry, model))
             if log:
-                what = (f"val {entry['final_val_acc']:.4f}" if entry["status"] == "ok" else
-                        f"diverged after {len(entry['history']['val_acc'])} epoch(s)")
-                log(f"{head} {name}  {what}  {time.perf_counter() - t0:.1f}s")
+                log(f"{head} {name}  {_run_line(entry)}  {time.perf_counter() - t0:.1f}s")
     runs = [entries[n] for n in names]
     train_seconds = time.perf_counter() - start
     groups: dict[str, list[str]] = {}
@@ -355,30 +387,17 @@ def run_study(plan, data: Splits, log: Log = None, verbose: bool = False,
             test = splits(config_of(r))
             model = model_of(r["name"], runs, models, splits, trainer)
             r["test_loss"], r["test_acc"] = evaluate(model, test.x_test, test.y_test)
-    timed: dict = {}
     load.append(machine.load_average())
     t0 = time.perf_counter()
-    if time_epochs:
-        configs = timing_plan(plan, runs)
-        if configs:
-            if log:
-                log(f"timing: {len(configs)} settings, {timing.ROUNDS} interleaved epochs each "
-                    f"after {timing.WARMUP} warm-up")
-            timed = {"epoch": timing.epoch_times(configs, data, stop=stop), "rounds": timing.ROUNDS,
-                     "warmup": timing.WARMUP,
-                     "step": timing.step_cost({rs.BASELINE: {}, rs.REFERENCE: {"momentum": 0.9},
-                                               rs.NESTEROV: {"momentum": 0.9, "nesterov": True}})}
+    timed = _time_epochs(plan, runs, data, log, stop) if time_epochs else {}
     timing_seconds = time.perf_counter() - t0
-    ref_name = rs.run_name(rs.REFERENCE, plan[0][2].seed) if plan else None
-    ref = ref_name if ref_name in entries and entries[ref_name]["status"] == "ok" else None
-    if ref is None and best["overall"]:
-        ref = next(r["name"] for r in runs if r["setting"] == best["overall"] and rs.ok(r))
     results_meta = {"version": __version__, "seed": plan[0][2].seed if plan else None,
                     "seeds": sorted({c.seed for _, _, c in plan}),
                     "quick": False, "data_dir": None, **(meta or {}),
                     "started": started, "train_seconds": train_seconds,
                     "timing_seconds": timing_seconds,
-                    "machine": machine.describe(), "thresholds": list(rs.THRESHOLDS), "reference": ref,
+                    "machine": machine.describe(), "thresholds": list(rs.THRESHOLDS),
+                    "reference": _reference(plan, runs, best),
                     **({"load": load} if None not in load else {})}
     results_meta.pop("data_dir", None)  # a path of this machine: not in the results
     cfg = plan[0][2] if plan else TrainConfig()
