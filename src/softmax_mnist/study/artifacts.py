@@ -5,12 +5,13 @@ keep is trained again as it was (runner.model_of: the same bits)."""
 from __future__ import annotations
 
 import io
+import math
 from pathlib import Path
 
 import numpy as np
 
 from softmax_mnist.core.config import TrainConfig
-from softmax_mnist.core.data import Splits
+from softmax_mnist.core.data import NUM_CLASSES, Splits
 from softmax_mnist.fileio import atomic_write
 from softmax_mnist.study import results as rs
 from softmax_mnist.study.modelfile import save_model
@@ -18,16 +19,18 @@ from softmax_mnist.study.runner import config_of, model_of
 
 
 def _to_uint8_images(x: np.ndarray) -> np.ndarray:
-    """Features (N, 784) -> (N, 28, 28) uint8, each image stretched to 0..255 (for display)."""
+    """Features (N, D) -> (N, side, side) uint8 (MNIST: (N, 784) -> (N, 28, 28)), each image
+    stretched to 0..255 (for display)."""
     lo, hi = x.min(axis=1, keepdims=True), x.max(axis=1, keepdims=True)
-    return np.round(255 * (x - lo) / np.maximum(hi - lo, 1e-12)).astype(np.uint8).reshape(-1, 28, 28)
+    side = math.isqrt(x.shape[1])
+    return np.round(255 * (x - lo) / np.maximum(hi - lo, 1e-12)).astype(np.uint8).reshape(-1, side, side)
 
 
 def examples(model, x_test: np.ndarray, y_test: np.ndarray, images: np.ndarray, k: int = 16) -> dict:
     """The arrays of examples.npz: test confusion matrix, most confident mistakes, most ambiguous."""
     proba = model.predict_proba(x_test)
     pred = proba.argmax(axis=1)
-    confusion = np.zeros((10, 10), dtype=np.int64)
+    confusion = np.zeros((NUM_CLASSES, NUM_CLASSES), dtype=np.int64)
     np.add.at(confusion, (y_test, pred), 1)
     top2 = np.sort(proba, axis=1)[:, -2:]
     p_pred, margin = top2[:, 1], top2[:, 1] - top2[:, 0]
@@ -36,7 +39,7 @@ def examples(model, x_test: np.ndarray, y_test: np.ndarray, images: np.ndarray, 
     ambiguous = np.argsort(margin, kind="stable")[:k]
     out = {"confusion": confusion,  # and each class's mean test image, for the weight templates
            "class_means": np.stack([images[y_test == c].mean(axis=0) if (y_test == c).any()
-                                    else np.zeros(images.shape[1:]) for c in range(10)]
+                                    else np.zeros(images.shape[1:]) for c in range(NUM_CLASSES)]
                                    ).astype(np.float32)}
     for prefix, idx in (("mistakes", mistakes), ("ambiguous", ambiguous)):
         out[f"{prefix}_images"] = images[idx]
@@ -47,7 +50,7 @@ def examples(model, x_test: np.ndarray, y_test: np.ndarray, images: np.ndarray, 
     # the three most frequent confusions, each with its most confident examples (for the report)
     off = confusion.copy()
     np.fill_diagonal(off, 0)
-    pairs = [divmod(int(i), 10) for i in np.argsort(-off, axis=None, kind="stable")[:3]]
+    pairs = [divmod(int(i), NUM_CLASSES) for i in np.argsort(-off, axis=None, kind="stable")[:3]]
     per = 6
     picks = np.zeros((len(pairs), per, *images.shape[1:]), dtype=np.uint8)
     for row, (t, p) in enumerate(pairs):

@@ -46,9 +46,9 @@ def study_plan(quick: bool = False, seed: int = 0, seeds: int = SEEDS
     lr_batch   every learning rate at every batch size (the heat map; first seed only)
     preset     the best preset, its ablation, and the preset at 10 epochs (not in quick)
     """
-    epochs = QUICK["epochs"] if quick else 10
-    base = TrainConfig(epochs=epochs, batch_size=100, lr=0.01, momentum=0.0, seed=seed,
-                       val_size=QUICK["n_val"] if quick else VAL_SIZE)
+    course = TrainConfig()  # the course's settings are TrainConfig's defaults (batch 100, lr 0.01)
+    epochs = QUICK["epochs"] if quick else course.epochs
+    base = replace(course, epochs=epochs, seed=seed, val_size=QUICK["n_val"] if quick else VAL_SIZE)
     m9 = replace(base, momentum=0.9)
     lrs = QUICK["lrs"] if quick else LRS
     sizes = QUICK["batch_sizes"] if quick else BATCH_SIZES
