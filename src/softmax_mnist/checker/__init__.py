@@ -18,5 +18,7 @@ the study (which trains a student's classes). A check's verdict, from the comman
     checks_sgd       sgd, momentum, frozen
     checks_training  vectorised, train
     cases            CheckFailed, seeded weights and batches, the reference, call_forward
+    learner          CourseLearner: course objects trained by core.loop.train (the train check's
+                     student and reference side by side; study --impl's one setting)
     skeleton/        the course's loss.py and optimizer.py with TODOs (package data)
 """

@@ -9,11 +9,15 @@ import sys
 import time
 from collections import Counter
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 
 from softmax_mnist.checker.cases import SEED, CheckFailed, DataProblem, batch, reference, weights
 from softmax_mnist.checker.folder import C, D, Student, source_line
+from softmax_mnist.checker.learner import CourseLearner
+from softmax_mnist.core.loop import train
+from softmax_mnist.core.optimizer import Setting
 from softmax_mnist.course.optimizer import SGD as RefSGD
 
 
@@ -120,20 +124,11 @@ def check_train(s: Student, ctx) -> str:
     lr, mu, bs = TRAIN["learning_rate"], TRAIN["momentum"], TRAIN["batch_size"]
     model, ref = s.loss(W0, b0), reference(W0, b0)
     opt, ref_opt = s.SGD(model, lr, mu), RefSGD(ref, lr, mu)
-    first_bad = None
-    it = 0
-    for _ in range(TRAIN["epochs"]):
-        order = rng.permutation(len(x_train))
-        for start in range(0, len(order), bs):  # the course's loop, both models on the same batches
-            idx = order[start:start + bs]
-            xb, yb = x_train[idx].astype(np.float64), y_train[idx]
-            for m, o in ((model, opt), (ref, ref_opt)):
-                loss, _ = m.forward(xb.copy() if m is model else xb, yb)
-                m.gradient_computing()
-                o.step()
-                if m is model and first_bad is None and not math.isfinite(float(np.asarray(loss).ravel()[0])):
-                    first_bad = it + 1
-            it += 1
+    # the course's loop (core.loop.train), both models on the same batches, in float64
+    learner = CourseLearner([(model, opt), (ref, ref_opt)], [Setting(lr, mu)] * 2, dtype=np.float64,
+                            keep_going=True)
+    train(learner, SimpleNamespace(x_train=x_train, y_train=y_train), TRAIN["epochs"], bs, rng)
+    first_bad = learner.first_bad[0]
 
     def val_acc(Wm, bm):
         Wm, bm = np.asarray(Wm, np.float64), np.asarray(bm, np.float64).reshape(1, C)

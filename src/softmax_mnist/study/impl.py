@@ -49,10 +49,11 @@ from softmax_mnist.checker.folder import (
     read_source,
 )
 from softmax_mnist.checker.guard import CheckTimeout, Watchdog, cap_processes, open_channel
+from softmax_mnist.checker.learner import CourseLearner
 from softmax_mnist.checker.process import MAX_PROCESSES, Child, Output
 from softmax_mnist.core.config import TrainConfig
 from softmax_mnist.core.data import Splits
-from softmax_mnist.core.loop import History, Hooks, evaluate, schedule_of, setting_of, train
+from softmax_mnist.core.loop import History, Hooks, schedule_of, setting_of, train
 from softmax_mnist.core.model import SoftmaxRegression
 from softmax_mnist.errors import DivergenceError, Interrupted, SoftmaxMnistError, command
 from softmax_mnist.fileio import atomic_write_text
@@ -274,46 +275,6 @@ def load(folder) -> Impl:
 # ---- in the worker process: the student's classes --------------------------------------------
 
 
-class _CourseLearner:
-    """One setting trained by the student's objects, for loop.train: ``step`` is the course's
-    forward, gradient_computing and SGD.step; the weights are read out to evaluate."""
-
-    size, num_classes = 1, 10
-
-    def __init__(self, impl: Loaded, config: TrainConfig, core: SoftmaxRegression):
-        self.impl, self.core, self.schedule = impl, core, schedule_of(config)
-        self.settings = [setting_of(config)]
-        self.model = impl._call("SoftmaxCrossEntropyLoss(784, 10)", impl.Loss, core.W.shape[0], 10)
-        self.model.W, self.model.b = core.W.copy(), core.b.copy()
-        self.opt = impl._call("SGD(model, learning_rate, momentum)", impl.SGD, self.model,
-                              config.lr, config.momentum)
-
-    def start_epoch(self, epoch: int) -> None:
-        self.opt.learning_rate = self.schedule(self.settings[0].lr, epoch)
-
-    def step(self, xb, yb):
-        impl = self.impl
-        loss, acc = impl._pair(impl._call("forward", self.model.forward, xb, yb))
-        if math.isfinite(loss):
-            impl._call("gradient_computing", self.model.gradient_computing)
-            impl._call("step", self.opt.step)
-        return loss, acc
-
-    def drop(self, mask) -> None:
-        """Nothing to mask: one setting, and the loop stops when it diverges."""
-
-    def copy_out(self) -> None:
-        self.impl._copy(self.model, self.core)
-
-    def evaluate(self, x, y):
-        self.copy_out()
-        loss, acc = evaluate(self.core, x, y)
-        return np.array([loss]), np.array([acc])
-
-    def arrays(self) -> dict:
-        return {}  # train is given no checkpoint hook: the student's objects are not saved
-
-
 class Loaded:
     """The student's classes, imported in the worker; ``dog`` bounds each call of theirs."""
 
@@ -328,7 +289,11 @@ class Loaded:
 
         rng = np.random.default_rng(config.seed)
         core = SoftmaxRegression(data.x_train.shape[1], 10, rng=rng)
-        learner = _CourseLearner(self, config, core)
+        model = self._call("SoftmaxCrossEntropyLoss(784, 10)", self.Loss, core.W.shape[0], 10)
+        model.W, model.b = core.W.copy(), core.b.copy()
+        opt = self._call("SGD(model, learning_rate, momentum)", self.SGD, model, config.lr, config.momentum)
+        learner = CourseLearner([(model, opt)], [setting_of(config)], schedule_of(config),
+                                call=self._call, pair=self._pair, cores=[core], copy=self._copy)
         hooks = Hooks(log=log, stop=stop)
         with threadpool_limits(1, user_api="blas"), np.errstate(over="ignore", invalid="ignore"):
             try:
