@@ -96,6 +96,20 @@ def test_the_gradient_and_the_update_are_written_once():
     assert momentum == ["softmax_mnist.core.optimizer"]
 
 
+def test_a_central_difference_is_written_once():
+    """(f(a + h) - f(a - h)) / (2 h): core.gradcheck, for the checker and the report alike."""
+    pattern = re.compile(r"\)\s*/\s*\(\s*2(\.0)?\s*\*\s*h\b")
+    found = [name_of(p) for p in modules() if pattern.search(p.read_text(encoding="utf-8"))]
+    assert found == ["softmax_mnist.core.gradcheck"]
+
+
+def test_the_checks_child_is_started_never_imported():
+    """checker.child is a process's entry (python -m); what the study's worker shares with it
+    lives in checker.folder (reading and importing a folder) and checker.guard (its limits)."""
+    for path in modules():
+        assert not any(m.startswith("softmax_mnist.checker.child") for m in imports(path)), name_of(path)
+
+
 def test_the_course_paths_still_import():
     from softmax_mnist.course import dataloader, loss, optimizer, solver, visualize
     from softmax_mnist.dataloader import build_dataloader

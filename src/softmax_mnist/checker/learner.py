@@ -12,9 +12,8 @@ from collections.abc import Callable
 
 import numpy as np
 
+from softmax_mnist.core.data import NUM_CLASSES
 from softmax_mnist.core.loop import evaluate
-
-NUM_CLASSES = 10  # the course's SoftmaxCrossEntropyLoss(784, 10)
 
 
 def first_float(value) -> float:
