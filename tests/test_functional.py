@@ -14,7 +14,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from softmax_mnist.core.functional import accuracy, cross_entropy, log_softmax, softmax
+from softmax_mnist.core.functional import (
+    accuracy,
+    confusion_matrix,
+    cross_entropy,
+    init_std,
+    log_softmax,
+    softmax,
+)
 
 PROPS = settings(max_examples=60, deadline=None)
 
@@ -211,3 +218,12 @@ def test_log_softmax_is_never_positive(zy):
 def test_loss_equals_naive_formula_on_moderate_logits(zy):
     z, y = zy
     assert cross_entropy(z, y)[0] == pytest.approx(naive_loss(z, y), rel=1e-10, abs=1e-12)
+
+
+def test_confusion_matrix_counts_true_rows_and_predicted_columns():
+    m = confusion_matrix(np.array([0, 1, 1, 2]), np.array([0, 2, 1, 2]), 3)
+    assert m.dtype == np.int64 and m.tolist() == [[1, 0, 0], [0, 1, 1], [0, 0, 1]]
+
+
+def test_init_std_is_the_courses_scale():
+    assert init_std(784, 10) == math.sqrt(4 / 794)

@@ -243,6 +243,35 @@ def test_a_split_pass_logs_and_shows_progress_for_all_its_settings(mnist_splits,
     assert bars and all(b.endswith(", 5 settings") for b in bars)
 
 
+def test_live_view_hooks_see_steps_and_epoch_ends_without_copies(mnist_splits):
+    data = small_splits(mnist_splits, n_train=2000, n_val=200)
+    cs = configs(SETTINGS[:2], epochs=2, batch_size=100, seed=5)
+    steps, epochs = [], []
+
+    def on_step(epoch, step, n_iter, losses, accs):
+        assert losses.shape == accs.shape == (step, 2) and not losses.flags.owndata  # views
+        steps.append((epoch, step, n_iter))
+
+    def on_epoch(epoch, histories, arrays):
+        epochs.append((epoch, [len(h.val_acc) for h in histories], arrays()["W"].shape))
+
+    results = fit_stacked(cs, data, Hooks(on_step=on_step, on_step_every=5, on_epoch=on_epoch))
+    assert steps == [(e, s, 20) for e in (1, 2) for s in (5, 10, 15, 20)]
+    assert epochs == [(1, [1, 1], (784, 20)), (2, [2, 2], (784, 20))]
+    for watched, plain in zip(results, fit_stacked(cs, data)):
+        same_bits(watched, plain)  # watching changes nothing
+
+
+def test_a_split_pass_calls_on_epoch_with_all_its_settings(mnist_splits):
+    data = small_splits(mnist_splits, n_train=25000, n_val=200)
+    cs = configs(SETTINGS_BATCH_1[:3], epochs=2, batch_size=500, seed=5)
+    assert len(halves(len(cs), 25000 * 2)) == 2
+    seen = []
+    hooks = Hooks(on_epoch=lambda e, hs, arrays: seen.append((e, len(hs), arrays()["W"].shape)))
+    fit_stacked(cs, data, hooks, processes=1)
+    assert seen == [(1, 3, (784, 30)), (2, 3, (784, 30))]
+
+
 def test_a_half_that_diverges_whole_still_checkpoints_a_pass_that_resumes(mnist_splits, tmp_path):
     """The second half's settings all run away in epoch 1: the merged checkpoints at the later
     epoch ends still describe every setting, and resuming from one ends as the whole pass."""

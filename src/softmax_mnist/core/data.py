@@ -55,7 +55,8 @@ MIRRORS = (
     "https://storage.googleapis.com/cvdf-datasets/mnist/",
     "http://yann.lecun.com/exdb/mnist/",
 )
-NUM_CLASSES = 10
+NUM_CLASSES = 10  # the digits 0 .. 9
+NUM_FEATURES = 784  # 28 x 28 pixels, one feature each
 # a label file holds at most a million labels of up to 8 bytes (images: idx.MAX_BYTES)
 MAX_LABEL_BYTES = 1_000_000 * 8
 PREPROCESS_MODES = ("course", "unit", "standardize")
@@ -175,7 +176,7 @@ def fit_stats(images: np.ndarray) -> dict:
 
 @dataclass
 class Splits:
-    """Preprocessed float32 features (N, 784) and int64 labels for train, val and test."""
+    """Preprocessed float32 features (N, NUM_FEATURES) and int64 labels for train, val and test."""
 
     x_train: np.ndarray
     y_train: np.ndarray

@@ -4,6 +4,8 @@ log_softmax(z)_ic = z_ic - max_k z_ik - log sum_k exp(z_ik - max_k z_ik)
 cross_entropy     = -(1/N) sum_i log_softmax(z)_{i, y_i}
 d loss / d z      = (softmax(z) - onehot(y)) / N
 
+init_std(D, C)    = sqrt(4 / (D + C)), the course's init scale
+
 cross_entropy and accuracy also take (N, K, C) logits: K models scoring the same N samples
 (a stacked sweep, loop.py), each with its own mean over N. The math is the same; the
 (N, K, C) array is read as N*K rows of C scores, row (i, k) with label y_i.
@@ -11,7 +13,14 @@ cross_entropy and accuracy also take (N, K, C) logits: K models scoring the same
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
+
+
+def init_std(num_features: int, num_classes: int) -> float:
+    """The course's init scale for W and b, Normal(0, sqrt(4 / (D + C))) (Xavier-style)."""
+    return math.sqrt(4.0 / (num_features + num_classes))
 
 
 def log_softmax(
@@ -87,3 +96,10 @@ def correct(logits: np.ndarray, y: np.ndarray, top: np.ndarray | None = None):
 def accuracy(logits: np.ndarray, y: np.ndarray, top: np.ndarray | None = None):
     """The fraction of rows ``correct``: a float for (N, C) logits, (K,) for (N, K, C)."""
     return correct(logits, y, top) / len(logits)
+
+
+def confusion_matrix(y: np.ndarray, pred: np.ndarray, num_classes: int) -> np.ndarray:
+    """Counts (C, C) int64: entry [i, j] is how many samples of true class i were predicted j."""
+    y, pred = np.asarray(y, dtype=np.int64), np.asarray(pred, dtype=np.int64)
+    counts = np.bincount(y * num_classes + pred, minlength=num_classes * num_classes)
+    return counts.reshape(num_classes, num_classes).astype(np.int64, copy=False)

@@ -140,6 +140,13 @@ class Hooks:
     stopping; ``state`` holds views, to be written out before the call returns.
     ``stop()``: polled after every step; when true, train checkpoints and raises Interrupted.
     ``progress(desc=, total=, initial=, unit=)``: a bar per epoch (tqdm's signature).
+    ``on_step(epoch, step, n_iter, losses, accs)``: every ``on_step_every`` steps, for a live
+    view: ``step`` batches of epoch ``epoch`` (of ``n_iter``) done, ``losses`` and ``accs``
+    their (step, K) values so far, views (copy what you keep); nothing is copied for it.
+    ``on_epoch(epoch, histories, arrays)``: at each epoch end, after validation: each
+    setting's History, and ``arrays()`` the learner's arrays now, as views: for a Stack W
+    (D, K*C), b and the velocities (what a checkpoint holds), with no TrainState built.
+    A sweep split over two processes calls on_epoch at the merged epoch ends, never on_step.
     """
 
     log: Callable[[str], None] | None = None
@@ -148,6 +155,9 @@ class Hooks:
     checkpoint_every: int = 0
     stop: Callable[[], bool] | None = None
     progress: Callable | None = None
+    on_step: Callable[[int, int, int, np.ndarray, np.ndarray], None] | None = None
+    on_step_every: int = 1
+    on_epoch: Callable[[int, list[History], Callable[[], dict[str, np.ndarray]]], None] | None = None
 
 
 @dataclass
@@ -332,6 +342,8 @@ def train(learner, data, epochs: int, batch_size: int, rng: np.random.Generator,
                 best = np.flatnonzero(live)[np.argmin(losses[it][live])]
                 hooks.log(f"epoch {epoch} iter {done}/{n_iter}  loss {losses[it, best]:.4f}  "
                           f"acc {accs[it, best]:.4f}" + (f"  (setting {best})" if K > 1 else ""))
+            if hooks.on_step and done % hooks.on_step_every == 0:
+                hooks.on_step(epoch, done, n_iter, losses[:done], accs[:done])
             stopping = hooks.stop is not None and hooks.stop()
             if hooks.checkpoint and (stopping or (hooks.checkpoint_every
                                                   and done % hooks.checkpoint_every == 0)):
@@ -360,6 +372,8 @@ def train(learner, data, epochs: int, batch_size: int, rng: np.random.Generator,
                 hists[k].val_acc.append(float(va[k]))
         if hooks.log:
             hooks.log(_epoch_line(epoch, epochs, hists, live, seconds))
+        if hooks.on_epoch:
+            hooks.on_epoch(epoch, hists, learner.arrays)
         if hooks.checkpoint:  # the next epoch starts from the current RNG state, at step 0
             hooks.checkpoint(snapshot(epoch, 0, rng.bit_generator.state, losses[:0], accs[:0]))
     return hists, diverged
@@ -519,6 +533,9 @@ def _fit_halves(configs, parts, data, hooks: Hooks, state, method: str | None) -
             hists = [History(**h) for h in merged.histories]
             seconds = next((h.epoch_time[-1] for h in hists if len(h.epoch_time) == st.epoch), 0.0)
             hooks.log(_epoch_line(st.epoch, first[0].epochs, hists, live, seconds))
+        if hooks.on_epoch:
+            hooks.on_epoch(st.epoch, [History(**h) for h in merged.histories],
+                           lambda: merged.arrays)
         if hooks.checkpoint:
             hooks.checkpoint(merged)
 

@@ -12,25 +12,26 @@ from __future__ import annotations
 
 import numpy as np
 
-from softmax_mnist.core.functional import softmax
+from softmax_mnist.core.data import NUM_CLASSES, NUM_FEATURES
+from softmax_mnist.core.functional import init_std, softmax
 
 
 class SoftmaxRegression:
-    """Linear softmax classifier with the course's init: W, b ~ Normal(0, sqrt(4 / (D + C))).
+    """Linear softmax classifier with the course's init: W, b ~ Normal(0, init_std(D, C)).
 
     ``copies``: K models side by side, all starting from the one init drawn from ``rng``.
     """
 
     def __init__(
         self,
-        num_features: int = 784,
-        num_classes: int = 10,
+        num_features: int = NUM_FEATURES,
+        num_classes: int = NUM_CLASSES,
         rng: np.random.Generator | None = None,
         dtype: np.dtype | type = np.float32,
         copies: int = 1,
     ):
         rng = np.random.default_rng(0) if rng is None else rng
-        std = np.sqrt(4.0 / (num_features + num_classes))  # Xavier-style, as the course does it
+        std = init_std(num_features, num_classes)
         W = rng.normal(0.0, std, (num_features, num_classes)).astype(dtype)
         b = rng.normal(0.0, std, (1, num_classes)).astype(dtype)
         self.num_classes, self.copies = num_classes, copies

@@ -27,6 +27,8 @@ from pathlib import Path
 
 import numpy as np
 
+from softmax_mnist.core.data import NUM_CLASSES, NUM_FEATURES
+
 MAX_AGE = 7 * 86400  # seconds a measurement is kept: a machine busy that day is measured again
 BUSY_AGE = 3600  # ... and one taken while other work kept every core busy, only an hour
 SAVING = 0.9  # split only when it is expected to take at most this share of the time in turn
@@ -68,8 +70,8 @@ def _probe_data():
 
     n, _, _ = PROBE
     rng = np.random.default_rng(0)
-    x = rng.random((n, 784), dtype=np.float32) - np.float32(0.5)
-    y = rng.integers(0, 10, n)
+    x = rng.random((n, NUM_FEATURES), dtype=np.float32) - np.float32(0.5)
+    y = rng.integers(0, NUM_CLASSES, n)
     return SimpleNamespace(x_train=x, y_train=y, x_val=x[:500], y_val=y[:500])
 
 

@@ -8,7 +8,7 @@ import os
 import numpy as np
 
 from softmax_mnist.core.batches import check_batch_size, iterate_minibatches, num_batches
-from softmax_mnist.core.data import load_raw, preprocess, split_at
+from softmax_mnist.core.data import NUM_CLASSES, load_raw, preprocess, split_at
 from softmax_mnist.errors import ConfigError
 
 
@@ -24,7 +24,7 @@ class Dataset:
         part = {"train": slice(0, cut), "val": slice(cut, None), "test": slice(None)}[mode]
         self.images = preprocess(images[part], "course")
         self.labels = labels[part]
-        self.num_classes = 10
+        self.num_classes = NUM_CLASSES
 
     def __len__(self) -> int:
         return len(self.images)

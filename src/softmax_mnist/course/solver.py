@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from softmax_mnist.core.config import TrainConfig
-from softmax_mnist.core.data import load_splits
+from softmax_mnist.core.data import NUM_CLASSES, NUM_FEATURES, load_splits
 from softmax_mnist.core.loop import History, Hooks, evaluate, fit
 from softmax_mnist.course.loss import SoftmaxCrossEntropyLoss
 from softmax_mnist.course.optimizer import SGD
@@ -35,7 +35,7 @@ class Solver:
         )
         self.data = load_splits(cfg["data_root"], self.config.val_size, "course")
         self.rng = np.random.default_rng(self.config.seed)
-        self.model = SoftmaxCrossEntropyLoss(784, 10, rng=self.rng)
+        self.model = SoftmaxCrossEntropyLoss(NUM_FEATURES, NUM_CLASSES, rng=self.rng)
         self.optimizer = SGD(self.model, self.config.lr, self.config.momentum)
         self.history: History | None = None
 
