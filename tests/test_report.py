@@ -15,8 +15,7 @@ import pytest
 
 from softmax_mnist.apps.cli import main
 from softmax_mnist.fileio import atomic_write_json
-from softmax_mnist.study import discussion as ds
-from softmax_mnist.study import report, typeset
+from softmax_mnist.study import discussion, findings, report, typeset, wording
 from softmax_mnist.study.results import summarize
 
 N_VAL = 5000
@@ -67,7 +66,7 @@ def momentum_case(control_finals):
 @pytest.mark.parametrize("lang", ["en", "zh"])
 def test_momentum_that_only_matches_its_equal_step_control_says_so(lang):
     _, s = momentum_case([0.9351, 0.9346, 0.9349])
-    text = " ".join(ds.momentum_text(s["momentum-0"], s["momentum-0.9"], s["sgd-equal-step"],
+    text = " ".join(discussion.momentum_text(s["momentum-0"], s["momentum-0.9"], s["sgd-equal-step"],
                                      s["momentum-0.9-lr-0.001"], None, [0.9, 0.92], N_VAL, lang))
     if lang == "en":
         assert "momentum 0.9 is within noise of it" in text
@@ -81,7 +80,7 @@ def test_momentum_that_only_matches_its_equal_step_control_says_so(lang):
 
 def test_momentum_ahead_of_its_control_is_said_to_be_ahead():
     _, s = momentum_case([0.9195, 0.9201, 0.9190])  # the control is as slow as plain SGD
-    text = " ".join(ds.momentum_text(s["momentum-0"], s["momentum-0.9"], s["sgd-equal-step"],
+    text = " ".join(discussion.momentum_text(s["momentum-0"], s["momentum-0.9"], s["sgd-equal-step"],
                                      None, None, [0.9, 0.92], N_VAL, "en"))
     assert "beyond the noise" in text and "stays ahead at an equal effective step" in text
     assert "'a larger effective step trains faster'" not in text
@@ -97,7 +96,7 @@ def lr_case(finals_by_lr, sd=0.0004):
 @pytest.mark.parametrize("lang", ["en", "zh"])
 def test_a_rate_ahead_by_less_than_its_noise_is_not_called_best(lang):
     items = lr_case({0.001: 0.9199, 0.01: 0.9348, 0.05: 0.9360, 0.1: 0.9354})
-    text = " ".join(ds.lr_text(items, N_VAL, lang))
+    text = " ".join(discussion.lr_text(items, N_VAL, lang))
     if lang == "en":
         assert "Learning rates 0.01 and 0.1 are within noise of it: the sweep does not separate" in text
         assert "Too small: lr 0.001" in text
@@ -108,19 +107,19 @@ def test_a_rate_ahead_by_less_than_its_noise_is_not_called_best(lang):
 
 def test_a_rate_ahead_beyond_its_noise_leads_by_its_margin():
     items = lr_case({0.01: 0.90, 0.05: 0.95, 0.1: 0.91})
-    text = " ".join(ds.lr_text(items, N_VAL, "en"))
+    text = " ".join(discussion.lr_text(items, N_VAL, "en"))
     assert "It is 4.00 points higher than the runner-up, lr 0.1, beyond the noise bound" in text
     assert "separate" not in text
 
 
 def test_without_per_image_data_the_rule_pairs_seeds_and_adds_binomial_errors():
     items = lr_case({0.01: 0.93, 0.05: 0.94}, sd=0.0)
-    d, nz, real = ds.gap(items[0], items[1], N_VAL)
+    d, nz, real = findings.gap(items[0], items[1], N_VAL)
     p1, p2 = 0.93, 0.94
     assert nz == pytest.approx(2 * np.sqrt(p1 * (1 - p1) / N_VAL + p2 * (1 - p2) / N_VAL))
     assert d == pytest.approx(0.01) and real  # 1 point against about 1.0
     wide = lr_case({0.01: 0.93, 0.05: 0.94}, sd=0.02)  # the same seeds move both together:
-    assert ds.gap(wide[0], wide[1], N_VAL)[1] == pytest.approx(nz)  # paired, no wider
+    assert findings.gap(wide[0], wide[1], N_VAL)[1] == pytest.approx(nz)  # paired, no wider
 
 
 def test_time_within_noise_and_beyond():
@@ -128,11 +127,11 @@ def test_time_within_noise_and_beyond():
     step = {"momentum-0": {"median": 4.0}, "momentum-0.9": {"median": 7.0}}
     near = {"momentum-0": {"median": 0.100, "q1": 0.098, "q3": 0.103},
             "momentum-0.9": {"median": 0.104, "q1": 0.101, "q3": 0.106}}
-    text = ds.time_text(near, step, s["momentum-0"], s["momentum-0.9"], [0.9, 0.92], 5, "en")
+    text = discussion.time_text(near, step, s["momentum-0"], s["momentum-0.9"], [0.9, 0.92], 5, "en")
     assert "within noise" in text and "costs 4.0 µs without momentum and 7.0 µs" in text
     assert "0.10 s with plain SGD and 0.10 s with momentum" in text  # two significant digits
     far = {**near, "momentum-0.9": {"median": 0.200, "q1": 0.198, "q3": 0.203}}
-    text = ds.time_text(far, step, s["momentum-0"], s["momentum-0.9"], [0.9, 0.92], 5, "en")
+    text = discussion.time_text(far, step, s["momentum-0"], s["momentum-0.9"], [0.9, 0.92], 5, "en")
     assert "momentum is 100% slower, beyond the noise" in text
 
 
@@ -148,12 +147,12 @@ def test_time_is_compared_round_by_round():
         b = [t * f for t, f in zip(a, factors)]
         epoch = {"momentum-0": {"times": a, "median": float(np.median(a)), "q1": 0.1, "q3": 0.27},
                  "momentum-0.9": {"times": b, "median": float(np.median(b)), "q1": 0.1, "q3": 0.3}}
-        text = ds.time_text(epoch, step, s["momentum-0"], s["momentum-0.9"], [0.9, 0.92], 7, "en")
+        text = discussion.time_text(epoch, step, s["momentum-0"], s["momentum-0.9"], [0.9, 0.92], 7, "en")
         assert words in text, text
 
 
 def test_two_significant_digits():
-    assert [ds.sig2(x) for x in (0.5721, 1.069, 12.3, 347.0, 0.0312)] == \
+    assert [wording.two_significant(x) for x in (0.5721, 1.069, 12.3, 347.0, 0.0312)] == \
         ["0.57", "1.1", "12", "350", "0.031"]
 
 
@@ -188,13 +187,13 @@ def test_confusion_and_mistakes_sentences_come_from_the_counts():
     cm = np.diag(np.full(10, 100))
     cm[5, 5], cm[5, 3] = 80, 20  # class 5 is the hardest, taken for 3
     cm[9, 4], cm[7, 1] = 7, 3
-    text = ds.confusion_text(cm, "en")
+    text = discussion.confusion_text(cm, "en")
     assert "hardest class is 5 (recall 0.800)" in text
     assert ("three most frequent confusions are a 5 read as 3 (20 images), a 9 read as 4 (7 images) "
             "and a 7 read as 1 (3 images)") in text
-    assert "最常见的三种错误是把 5 判为 3（20 张）" in ds.confusion_text(cm, "zh")
-    assert "the only" not in ds.confusion_text(np.diag(np.full(10, 5)), "en")
-    text = ds.mistakes_text([7, 7, 2], [2, 2, 7], np.array([0.999, 0.995, 0.97]), "en")
+    assert "最常见的三种错误是把 5 判为 3（20 张）" in discussion.confusion_text(cm, "zh")
+    assert "the only" not in discussion.confusion_text(np.diag(np.full(10, 5)), "en")
+    text = discussion.mistakes_text([7, 7, 2], [2, 2, 7], np.array([0.999, 0.995, 0.97]), "en")
     assert "probability 0.970 to 0.999 (2 above 0.99)" in text and "a 7 read as 2 (2 images)" in text
 
 

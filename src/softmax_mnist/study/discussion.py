@@ -14,48 +14,9 @@ import statistics
 
 import numpy as np
 
-from softmax_mnist.study.results import Stat, Summary, beyond, compare, differs, median_epoch
-
-TIME_FLOOR = 0.10  # on a shared machine, time differences under 10% are not resolved
-
-
-def f4(x) -> str:
-    return "–" if x is None or (isinstance(x, float) and math.isnan(x)) else f"{x:.4f}"
-
-
-def ms(s: Stat) -> str:
-    """'0.9348 ± 0.0012' (mean ± sd over seeds), or the one value."""
-    if not s.n:
-        return "–"
-    return f"{s.mean:.4f} ± {s.sd:.4f}" if s.n > 1 else f"{s.mean:.4f}"
-
-
-def pts(x: float) -> str:
-    """An accuracy difference in percentage points: '1.46'."""
-    return f"{abs(x) * 100:.2f}"
-
-
-def sig2(x: float) -> str:
-    """``x`` to two significant digits, as a time measured on a shared machine deserves:
-    0.57, 1.1, 12, 350."""
-    if not x or not math.isfinite(x):
-        return f"{x:g}"
-    d = 1 - math.floor(math.log10(abs(x)))
-    return f"{round(x, d):.{max(d, 0)}f}"
-
-
-def sec(x: float) -> str:
-    return sig2(x)
-
-
-def _join(items: list[str], lang: str) -> str:
-    if len(items) <= 1:
-        return "".join(items)
-    if lang == "zh":  # a space between 和 and a number or Latin word, as around any of them
-        head = "、".join(items[:-1])
-        return (head + (" " if head[-1:].isascii() else "") + "和"
-                + (" " if items[-1][:1].isascii() else "") + items[-1])
-    return ", ".join(items[:-1]) + " and " + items[-1]
+from softmax_mnist.study.findings import confusions, gap, step_fit, time_ratio
+from softmax_mnist.study.results import Summary, compare, differs, median_epoch
+from softmax_mnist.study.wording import join_words, mean_sd, points, spaced, two_significant
 
 
 def _reach(epochs: list, t: float, lang: str, total: int) -> str:
@@ -69,13 +30,6 @@ def _reach(epochs: list, t: float, lang: str, total: int) -> str:
         return (f"did not reach {t:.2f} within {total} epochs"
                 + (f" ({hit} of {len(epochs)} seeds did)" if hit else ""))
     return f"在第 {e:g} 轮首次达到 {t:.2f}" if lang == "zh" else f"first reached {t:.2f} in epoch {e:g}"
-
-
-def gap(a: Summary, b: Summary, n_eval: int) -> tuple[float, float, bool]:
-    """(b's mean validation accuracy minus a's, the rule's noise bound, whether the rule finds
-    them apart): results.compare, paired by seed and by image."""
-    c = compare(a, b, n_eval)
-    return c.gain, c.noise, c.real
 
 
 def _loss(a: Summary, b: Summary, n_eval: int, lang: str, name_a: str = "", name_b: str = "") -> str:
@@ -149,13 +103,13 @@ def curves_text(plain: Summary, mom: Summary, test: dict, lang: str, n_train: in
     if r is not None and r < v:
         if t < v:
             text += (f"动量 0.9 在最后一轮的训练准确率（轮内平均）为 {r:.4f}，低于验证准确率 {v:.4f}。其中 "
-                     f"{pts(t - r)} 个百分点来自轮内平均（训练结束后重新测量，训练准确率为 {t:.4f}），其余 "
-                     f"{pts(v - t)} 个百分点是因为这 {n_val:,} 张验证图像对模型来说更容易：即使正确测量，训练准确率仍低于验证准确率。"
+                     f"{points(t - r)} 个百分点来自轮内平均（训练结束后重新测量，训练准确率为 {t:.4f}），其余 "
+                     f"{points(v - t)} 个百分点是因为这 {n_val:,} 张验证图像对模型来说更容易：即使正确测量，训练准确率仍低于验证准确率。"
                      if zh else
                      f" With momentum 0.9 the running training accuracy of the last epoch, {r:.4f}, "
-                     f"sits below the validation accuracy, {v:.4f}. {pts(t - r)} points of that "
+                     f"sits below the validation accuracy, {v:.4f}. {points(t - r)} points of that "
                      f"gap are the running average (measured again after training, the training "
-                     f"accuracy is {t:.4f}); the other {pts(v - t)} points are the images: these "
+                     f"accuracy is {t:.4f}); the other {points(v - t)} points are the images: these "
                      f"{n_val:,} validation images are easier for the model, since even measured "
                      "properly the training accuracy stays below validation.")
         else:
@@ -165,14 +119,14 @@ def curves_text(plain: Summary, mom: Summary, test: dict, lang: str, n_train: in
                      f"sits below validation, {v:.4f}, only because it is a running average: "
                      f"measured again after training it is {t:.4f}.")
     if zh:
-        text += (f"训练结束后在 {n_train:,} 张训练图像上测量：不带动量时训练、验证、测试准确率分别为 {ms(plain.train_acc)}、"
-                 f"{ms(plain.val_acc)}、{ms(plain.test_acc)}；动量 0.9 时为 {ms(mom.train_acc)}、{ms(mom.val_acc)}、"
-                 f"{ms(mom.test_acc)}。")
+        text += (f"训练结束后在 {n_train:,} 张训练图像上测量：不带动量时训练、验证、测试准确率分别为 {mean_sd(plain.train_acc)}、"
+                 f"{mean_sd(plain.val_acc)}、{mean_sd(plain.test_acc)}；动量 0.9 时为 {mean_sd(mom.train_acc)}、{mean_sd(mom.val_acc)}、"
+                 f"{mean_sd(mom.test_acc)}。")
     else:
         text += (f" After training, measured on the {n_train:,} training images: plain SGD has training "
-                 f"accuracy {ms(plain.train_acc)} (validation {ms(plain.val_acc)}, test "
-                 f"{ms(plain.test_acc)}), momentum 0.9 {ms(mom.train_acc)} (validation "
-                 f"{ms(mom.val_acc)}, test {ms(mom.test_acc)}).")
+                 f"accuracy {mean_sd(plain.train_acc)} (validation {mean_sd(plain.val_acc)}, test "
+                 f"{mean_sd(plain.test_acc)}), momentum 0.9 {mean_sd(mom.train_acc)} (validation "
+                 f"{mean_sd(mom.val_acc)}, test {mean_sd(mom.test_acc)}).")
     return text + ("" if zh else " ") + _fit_gap(mom, lang)
 
 
@@ -189,14 +143,14 @@ def _fit_gap(s: Summary, lang: str) -> str:
                 + (", and the test accuracy is closer to the training one" if near_test else "")
                 + ": a linear model hardly overfits.")
     if tr - va < 0.02:
-        return (f"训练准确率只比验证准确率高 {pts(tr - va)} 个百分点：线性模型的容量有限，几乎没有过拟合。" if zh
-                else f"Training accuracy is only {pts(tr - va)} points above validation: a linear "
+        return (f"训练准确率只比验证准确率高 {points(tr - va)} 个百分点：线性模型的容量有限，几乎没有过拟合。" if zh
+                else f"Training accuracy is only {points(tr - va)} points above validation: a linear "
                 "model has little capacity to overfit.")
-    return (f"训练准确率比验证准确率高 {pts(tr - va)} 个百分点：有一定程度的过拟合。" if zh
-            else f"Training accuracy is {pts(tr - va)} points above validation: some overfitting.")
+    return (f"训练准确率比验证准确率高 {points(tr - va)} 个百分点：有一定程度的过拟合。" if zh
+            else f"Training accuracy is {points(tr - va)} points above validation: some overfitting.")
 
 
-def _name(s: Summary, lang: str) -> str:
+def optimizer_name(s: Summary, lang: str) -> str:
     c = s.config
     zh = lang == "zh"
     if c.get("nesterov"):
@@ -211,11 +165,6 @@ def _name(s: Summary, lang: str) -> str:
 # ---- (b) momentum --------------------------------------------------------------------------
 
 
-def _sp(ref: str) -> str:
-    """A space before a reference that starts with a number or a Latin word (after 比, 与)."""
-    return (" " if ref[:1].isascii() else "") + ref
-
-
 def _verdict(c, lang: str, ref: str = "") -> str:
     """A comparison by the rule, as a predicate of the setting compared against ``ref``:
     '比它高 0.25 个百分点，超过噪声界 0.12 个百分点' / '与它相差 0.05 个百分点，在噪声范围（…）之内';
@@ -224,14 +173,14 @@ def _verdict(c, lang: str, ref: str = "") -> str:
     if c.real:
         up = c.gain > 0
         if zh:
-            return (f"{'比' + _sp(ref) if ref else ''}{'高' if up else '低'} {pts(c.gain)} 个百分点，"
-                    f"超过噪声界 {pts(c.noise)} 个百分点")
-        return (f"{pts(c.gain)} points {'higher' if up else 'lower'}{' than ' + ref if ref else ''}, "
-                f"beyond the noise bound of {pts(c.noise)} points")
+            return (f"{'比' + spaced(ref) if ref else ''}{'高' if up else '低'} {points(c.gain)} 个百分点，"
+                    f"超过噪声界 {points(c.noise)} 个百分点")
+        return (f"{points(c.gain)} points {'higher' if up else 'lower'}{' than ' + ref if ref else ''}, "
+                f"beyond the noise bound of {points(c.noise)} points")
     if zh:
-        return f"{'与' + _sp(ref) if ref else ''}相差 {pts(c.gain)} 个百分点，在噪声范围（{pts(c.noise)} 个百分点）之内"
-    return (f"within noise{' of ' + ref if ref else ''} (a difference of {pts(c.gain)} points, "
-            f"bound {pts(c.noise)})")
+        return f"{'与' + spaced(ref) if ref else ''}相差 {points(c.gain)} 个百分点，在噪声范围（{points(c.noise)} 个百分点）之内"
+    return (f"within noise{' of ' + ref if ref else ''} (a difference of {points(c.gain)} points, "
+            f"bound {points(c.noise)})")
 
 
 def momentum_text(plain: Summary, mom: Summary, control: Summary | None,
@@ -248,13 +197,13 @@ def momentum_text(plain: Summary, mom: Summary, control: Summary | None,
     if zh:
         p = (f"按 {mom.val_acc.n} 个种子的中位数，动量 0.9 的验证准确率{_reach(mom.epochs_to[k], t, lang, E)}，"
              f"普通 SGD {_reach(plain.epochs_to[k], t, lang, E)}。{E} 轮后，动量 0.9 的平均验证准确率为 "
-             f"{ms(mom.val_acc)}，普通 SGD 为 {ms(plain.val_acc)}：{_verdict(c, lang)}；"
+             f"{mean_sd(mom.val_acc)}，普通 SGD 为 {mean_sd(plain.val_acc)}：{_verdict(c, lang)}；"
              f"{_loss(plain, mom, n_val, lang)}。")
     else:
         p = (f"As the median over {mom.val_acc.n} seeds, the validation accuracy with momentum 0.9 "
              f"{_reach(mom.epochs_to[k], t, lang, E)}; plain SGD {_reach(plain.epochs_to[k], t, lang, E)}. "
-             f"After {E} epochs the mean validation accuracy was {ms(mom.val_acc)} with momentum "
-             f"and {ms(plain.val_acc)} without: {_verdict(c, lang)}; {_loss(plain, mom, n_val, lang)}.")
+             f"After {E} epochs the mean validation accuracy was {mean_sd(mom.val_acc)} with momentum "
+             f"and {mean_sd(plain.val_acc)} without: {_verdict(c, lang)}; {_loss(plain, mom, n_val, lang)}.")
     out.append(p)
     matched = False
     if control is not None:
@@ -265,27 +214,27 @@ def momentum_text(plain: Summary, mom: Summary, control: Summary | None,
         if zh:
             p = (f"但这一比较把两件事混在了一起。动量 μ 使参数沿稳定梯度方向的有效步长变为 η/(1−μ)："
                  f"学习率 0.01、动量 0.9 的有效步长是 {lr_eff:g}。对照实验让普通 SGD 以同样的有效步长训练（学习率 {lr_eff:g}）："
-                 f"它的验证准确率{_reach(control.epochs_to[k], t, lang, E)}，{E} 轮后为 {ms(control.val_acc)}，"
-                 f"动量 0.9 {_verdict(cc, lang, '它')}；两者逐轮的平均验证准确率最多相差 {pts(far)} 个百分点"
+                 f"它的验证准确率{_reach(control.epochs_to[k], t, lang, E)}，{E} 轮后为 {mean_sd(control.val_acc)}，"
+                 f"动量 0.9 {_verdict(cc, lang, '它')}；两者逐轮的平均验证准确率最多相差 {points(far)} 个百分点"
                  "（@fig-momentum）。")
         else:
             p = (f"That comparison mixes two things. Momentum μ makes the effective step along a "
                  f"steady gradient η/(1−μ): lr 0.01 with momentum 0.9 has an effective step of "
                  f"{lr_eff:g}. The control trains plain SGD at that step, lr {lr_eff:g}: its "
                  f"validation accuracy {_reach(control.epochs_to[k], t, lang, E)} and ends at "
-                 f"{ms(control.val_acc)}; momentum 0.9 is {_verdict(cc, lang, 'it')}. The mean "
-                 f"validation curves of the two differ by at most {pts(far)} points in any epoch "
+                 f"{mean_sd(control.val_acc)}; momentum 0.9 is {_verdict(cc, lang, 'it')}. The mean "
+                 f"validation curves of the two differ by at most {points(far)} points in any epoch "
                  "(@fig-momentum).")
         matched = not cc.real
         if small is not None:
             cs = compare(plain, small, n_val)
             if zh:
                 p += (f"反过来，动量 0.9 配学习率 {small.config['lr']:g}（有效步长 0.01，与普通 SGD 相同）"
-                      f"得到 {ms(small.val_acc)}，{_verdict(cs, lang, f'普通 SGD 的 {ms(plain.val_acc)} ')}。")
+                      f"得到 {mean_sd(small.val_acc)}，{_verdict(cs, lang, f'普通 SGD 的 {mean_sd(plain.val_acc)} ')}。")
             else:
                 p += (f" Conversely, momentum 0.9 at lr {small.config['lr']:g} (effective step "
-                      f"0.01, as plain SGD's) ends at {ms(small.val_acc)}, "
-                      f"{_verdict(cs, lang, 'plain SGD (' + ms(plain.val_acc) + ')')}.")
+                      f"0.01, as plain SGD's) ends at {mean_sd(small.val_acc)}, "
+                      f"{_verdict(cs, lang, 'plain SGD (' + mean_sd(plain.val_acc) + ')')}.")
             matched = matched and not cs.real
         out.append(p)
         out.append(_why(not cc.real, matched, cc.real and cc.gain > 0, zh))
@@ -294,10 +243,10 @@ def momentum_text(plain: Summary, mom: Summary, control: Summary | None,
     if nesterov is not None:
         cn = compare(mom, nesterov, n_val)
         if zh:
-            out.append(f"Nesterov 动量 0.9 得到 {ms(nesterov.val_acc)}，{_verdict(cn, lang, '普通（heavy-ball）动量')}"
+            out.append(f"Nesterov 动量 0.9 得到 {mean_sd(nesterov.val_acc)}，{_verdict(cn, lang, '普通（heavy-ball）动量')}"
                        + ("：在这个光滑的凸问题上，“先看一步”的修正几乎不起作用。" if not cn.real else "。"))
         else:
-            out.append(f"Nesterov momentum 0.9 ends at {ms(nesterov.val_acc)}, "
+            out.append(f"Nesterov momentum 0.9 ends at {mean_sd(nesterov.val_acc)}, "
                        f"{_verdict(cn, lang, 'heavy-ball momentum')}"
                        + ("; on this smooth convex problem the look-ahead correction changes "
                           "little." if not cn.real else "."))
@@ -314,30 +263,30 @@ def _large_steps(pairs: list, n_val: int, lang: str) -> str:
         if not p.ok and m.ok:
             own.append(eff)
             bad = p.diverged
-            parts.append(f"有效步长 {eff:g} 时，动量 0.9（学习率 {m.config['lr']:g}）得到 {ms(m.val_acc)}，"
+            parts.append(f"有效步长 {eff:g} 时，动量 0.9（学习率 {m.config['lr']:g}）得到 {mean_sd(m.val_acc)}，"
                          f"普通 SGD（学习率 {p.config['lr']:g}）在 {len(p.seeds)} 个种子中有 {bad} 个发散" if zh else
                          f"at effective step {eff:g}, momentum 0.9 (lr {m.config['lr']:g}) ends at "
-                         f"{ms(m.val_acc)} while plain SGD (lr {p.config['lr']:g}) diverged in {bad} of "
+                         f"{mean_sd(m.val_acc)} while plain SGD (lr {p.config['lr']:g}) diverged in {bad} of "
                          f"{len(p.seeds)} seeds")
         elif not m.ok:
             if p.ok:
                 worse.append(eff)
             parts.append(f"有效步长 {eff:g} 时，动量 0.9 在 {m.diverged} 个种子中发散，普通 SGD "
-                         + (f"得到 {ms(p.val_acc)}" if p.ok else f"在 {p.diverged} 个种子中发散") if zh else
+                         + (f"得到 {mean_sd(p.val_acc)}" if p.ok else f"在 {p.diverged} 个种子中发散") if zh else
                          f"at effective step {eff:g}, momentum 0.9 diverged in {m.diverged} seeds and plain SGD "
-                         + (f"ends at {ms(p.val_acc)}" if p.ok else f"in {p.diverged}"))
+                         + (f"ends at {mean_sd(p.val_acc)}" if p.ok else f"in {p.diverged}"))
         else:
             c = compare(p, m, n_val)
             if c.real:
                 (own if c.gain > 0 else worse).append(eff)
-            parts.append(f"有效步长 {eff:g} 时，动量 0.9 为 {ms(m.val_acc)}，普通 SGD 为 {ms(p.val_acc)}，"
+            parts.append(f"有效步长 {eff:g} 时，动量 0.9 为 {mean_sd(m.val_acc)}，普通 SGD 为 {mean_sd(p.val_acc)}，"
                          f"动量{_verdict(c, lang, '普通 SGD ')}" if zh else
-                         f"at effective step {eff:g}, momentum 0.9 ends at {ms(m.val_acc)} and plain SGD "
-                         f"at {ms(p.val_acc)}: momentum is {_verdict(c, lang, 'plain SGD')}")
-    steps = _join([f"{e:g}" for e in own], lang)
+                         f"at effective step {eff:g}, momentum 0.9 ends at {mean_sd(m.val_acc)} and plain SGD "
+                         f"at {mean_sd(p.val_acc)}: momentum is {_verdict(c, lang, 'plain SGD')}")
+    steps = join_words([f"{e:g}" for e in own], lang)
     if zh:
         text = ("动量自身的好处会不会在大步长时才显现？学习率实验中动量 0.9 的两个最大学习率对应有效步长 "
-                + _join([f"{m.config['lr'] / (1 - m.config['momentum']):g}" for m, _ in pairs], lang)
+                + join_words([f"{m.config['lr'] / (1 - m.config['momentum']):g}" for m, _ in pairs], lang)
                 + "，对照组用普通 SGD 以相同的有效步长训练：" + "；".join(parts) + "。")
         if own:
             text += f"所以在有效步长 {steps} 时，动量确实有普通 SGD 没有的好处：它在这样大的步长下仍然稳定、结果更好。"
@@ -351,7 +300,7 @@ def _large_steps(pairs: list, n_val: int, lang: str) -> str:
         return text
     text = ("Does momentum help on its own at large steps? The lr group's two "
             "largest rates give momentum 0.9 the effective steps "
-            + _join([f"{m.config['lr'] / (1 - m.config['momentum']):g}" for m, _ in pairs], lang)
+            + join_words([f"{m.config['lr'] / (1 - m.config['momentum']):g}" for m, _ in pairs], lang)
             + "; the controls train plain SGD at those steps: " + "; ".join(parts) + ".")
     if own:
         text += (f" So at effective step {steps} momentum does what plain SGD cannot: it stays "
@@ -399,37 +348,6 @@ def _why(equal: bool, matched: bool, momentum_ahead: bool, zh: bool) -> str:
     return "At an equal effective step momentum ends lower."
 
 
-def time_ratio(a: dict, b: dict) -> tuple[float, float, bool]:
-    """How much longer b's epochs take than a's (a fraction), the noise bound, and whether
-    the difference is real: the noise rule on paired rounds.
-
-    The epochs were interleaved, so round r of a and of b ran side by side: each round gives
-    one paired difference b_r / a_r − 1. The rule: beyond two standard errors of their mean,
-    the same sign in every round, and (a shared machine) at least TIME_FLOOR."""
-    if a.get("times") and b.get("times") and len(a["times"]) == len(b["times"]):
-        d = [y / x - 1 for x, y in zip(a["times"], b["times"])]
-        mean = statistics.fmean(d)
-        se = statistics.stdev(d) / math.sqrt(len(d)) if len(d) > 1 else math.inf
-        return mean, max(TIME_FLOOR, 2 * se), beyond(mean, se, d) and abs(mean) >= TIME_FLOOR
-    spread = max((x["q3"] - x["q1"]) / x["median"] for x in (a, b))
-    rel = (b["median"] - a["median"]) / a["median"]
-    tol = max(TIME_FLOOR, spread)
-    return rel, tol, abs(rel) > tol
-
-
-def step_fit(epoch: dict, n_train: int) -> tuple[float, float] | None:
-    """The time of one training step t(B) = a + c B fitted over the batch sizes timed
-    (``epoch``: batch -> {"median": seconds per epoch}): (a, c) in microseconds, the part of a
-    step that does not grow with the batch and the cost per image. None for fewer than 5
-    (a quick study's four sizes give too loose a line to speak of)."""
-    sizes = sorted(epoch)
-    if len(sizes) < 5:
-        return None
-    per_step = [epoch[b]["median"] / math.ceil(n_train / b) * 1e6 for b in sizes]
-    c, a = np.polyfit(np.array(sizes, dtype=np.float64), np.array(per_step), 1)
-    return float(a), float(c)
-
-
 def time_text(epoch: dict, step: dict, plain: Summary, mom: Summary, thresholds, rounds: int,
               lang: str, n_train: int = 55000, control: Summary | None = None) -> str:
     """Seconds per epoch with and without momentum (interleaved medians, two significant
@@ -450,41 +368,41 @@ def time_text(epoch: dict, step: dict, plain: Summary, mom: Summary, thresholds,
     step_us = b["median"] / math.ceil(n_train / B) * 1e6
     share = (sm - sp) / step_us
     if zh:
-        text = (f"每轮训练耗时（{rounds} 轮的中位数）：普通 SGD {sec(a['median'])} 秒，动量 0.9 {sec(b['median'])} 秒。"
+        text = (f"每轮训练耗时（{rounds} 轮的中位数）：普通 SGD {two_significant(a['median'])} 秒，动量 0.9 {two_significant(b['median'])} 秒。"
                 "两种设置在预热一轮后逐轮交替测量，机器负载的变化同时落在两者身上；按同一规则比较逐轮耗时之比，")
         text += (f"两者相差 {abs(rel):.0%}，在噪声范围（{tol:.0%}）之内。" if not real else
                  f"动量{'慢' if rel > 0 else '快'} {abs(rel):.0%}，超过噪声界 {tol:.0%}。")
-        text += (f"单独测量一次参数更新：不带动量 {sig2(sp)} 微秒，带动量 {sig2(sm)} 微秒，"
-                 f"而批大小 {B} 时完整的一步训练约 {sig2(step_us)} 微秒，动量多出的部分"
+        text += (f"单独测量一次参数更新：不带动量 {two_significant(sp)} 微秒，带动量 {two_significant(sm)} 微秒，"
+                 f"而批大小 {B} 时完整的一步训练约 {two_significant(step_us)} 微秒，动量多出的部分"
                  + (f"约占一步的 {share:.0%}。" if share >= 0.01 else "不到一步的 1%。"))
         if em is not None:
-            text += (f"按“达到 {t:.2f} 的轮数 × 每轮耗时中位数”估算，动量 0.9 约需 {sec(em * b['median'])} 秒训练时间；"
-                     + (f"普通 SGD 约需 {sec(ep * a['median'])} 秒" if ep is not None else
+            text += (f"按“达到 {t:.2f} 的轮数 × 每轮耗时中位数”估算，动量 0.9 约需 {two_significant(em * b['median'])} 秒训练时间；"
+                     + (f"普通 SGD 约需 {two_significant(ep * a['median'])} 秒" if ep is not None else
                         f"普通 SGD 在 {E} 轮内没有达到")
                      + (f"；有效步长相同的普通 SGD（学习率 {control.config['lr']:g}，每轮耗时与普通 SGD 相同）"
-                        f"约需 {sec(ec * a['median'])} 秒" if ec is not None else "")
+                        f"约需 {two_significant(ec * a['median'])} 秒" if ec is not None else "")
                      + "。")
             if ec is not None and ec <= em:
                 text += "省下的时间来自更大的有效步长，而不是动量。"
         return text
-    text = (f"One epoch took {sec(a['median'])} s with plain SGD and {sec(b['median'])} s with "
+    text = (f"One epoch took {two_significant(a['median'])} s with plain SGD and {two_significant(b['median'])} s with "
             f"momentum 0.9 (medians of {rounds} epochs, the two interleaved epoch by epoch after a "
             "warm-up, so that the machine's load falls on both alike). By the same rule on the "
             "per-round ratios, ")
     text += (f"they differ by {abs(rel):.0%}, within noise ({tol:.0%})." if not real else
              f"momentum is {abs(rel):.0%} {'slower' if rel > 0 else 'faster'}, beyond the noise "
              f"bound of {tol:.0%}.")
-    text += (f" Timed alone, one update costs {sig2(sp)} µs without momentum and {sig2(sm)} µs "
-             f"with it, while a whole training step at batch {B} takes about {sig2(step_us)} µs: "
+    text += (f" Timed alone, one update costs {two_significant(sp)} µs without momentum and {two_significant(sm)} µs "
+             f"with it, while a whole training step at batch {B} takes about {two_significant(step_us)} µs: "
              + (f"momentum's extra is about {share:.0%} of a step." if share >= 0.01 else
                 "momentum's extra is under 1% of a step."))
     if em is not None:
         text += (f" As epochs to {t:.2f} times the median epoch time, momentum 0.9 needs about "
-                 f"{sec(em * b['median'])} s of training; "
-                 + (f"plain SGD about {sec(ep * a['median'])} s" if ep is not None else
+                 f"{two_significant(em * b['median'])} s of training; "
+                 + (f"plain SGD about {two_significant(ep * a['median'])} s" if ep is not None else
                     f"plain SGD does not get there within {E} epochs")
                  + (f"; plain SGD at the same effective step (lr {control.config['lr']:g}, whose "
-                    f"epochs cost what plain SGD's do) about {sec(ec * a['median'])} s"
+                    f"epochs cost what plain SGD's do) about {two_significant(ec * a['median'])} s"
                     if ec is not None else "") + ".")
         if ec is not None and ec <= em:
             text += " The time saved belongs to the larger effective step, not to momentum."
@@ -509,9 +427,9 @@ def lr_text(items: list[Summary], n_val: int, lang: str) -> list[str]:
     lrs = [f"{s.config['lr']:g}" for s in tied]
     second = max((s for s in good if s is not top), key=lambda s: s.val_acc.mean, default=None)
     if zh:
-        p = f"平均验证准确率最高的是学习率 {top.config['lr']:g}（{ms(top.val_acc)}）。"
+        p = f"平均验证准确率最高的是学习率 {top.config['lr']:g}（{mean_sd(top.val_acc)}）。"
         if tied:
-            p += (f"学习率 {_join(lrs, lang)} 与它的差异在噪声范围内，这组实验在"
+            p += (f"学习率 {join_words(lrs, lang)} 与它的差异在噪声范围内，这组实验在"
                   f"{'两者' if len(tied) == 1 else '它们'}之间分不出高下。")
         elif second:
             p += f"它{_verdict(compare(second, top, n_val), lang, f'第二名（学习率 {_lr(second)}）')}。"
@@ -520,9 +438,9 @@ def lr_text(items: list[Summary], n_val: int, lang: str) -> list[str]:
         if mu:
             p += f"所有学习率都配合动量 {mu:g}，有效步长是学习率的 {1 / (1 - mu):g} 倍。"
     else:
-        p = f"The highest mean validation accuracy was at lr {top.config['lr']:g} ({ms(top.val_acc)})."
+        p = f"The highest mean validation accuracy was at lr {top.config['lr']:g} ({mean_sd(top.val_acc)})."
         if tied:
-            p += (f" Learning rate{'s' if len(tied) > 1 else ''} {_join(lrs, lang)} "
+            p += (f" Learning rate{'s' if len(tied) > 1 else ''} {join_words(lrs, lang)} "
                   f"{'are' if len(tied) > 1 else 'is'} within noise of it: the sweep does not "
                   "separate them.")
         elif second:
@@ -542,12 +460,12 @@ def lr_text(items: list[Summary], n_val: int, lang: str) -> list[str]:
         if zh:
             p = f"步长太小：学习率 {names}低于最高值，超过噪声界。"
             if rising:
-                p += (f"学习率 {_join([_lr(s) for s in rising], lang)} "
+                p += (f"学习率 {join_words([_lr(s) for s in rising], lang)} "
                       "的验证准确率在最后一轮仍在上升（@fig-lr）：在给定的轮数内还没有收敛。")
         else:
             p = f"Too small: lr {names} end below the top, beyond noise."
             if rising:
-                p += (f" The validation accuracy at lr {_join([_lr(s) for s in rising], lang)} "
+                p += (f" The validation accuracy at lr {join_words([_lr(s) for s in rising], lang)} "
                       "still rises in the last epoch (@fig-lr): not converged in the epochs given.")
         out.append(p)
     if large:
@@ -559,7 +477,7 @@ def lr_text(items: list[Summary], n_val: int, lang: str) -> list[str]:
             parts.append(f"学习率 {names}低于最高值，超过噪声界" if zh else
                          f"lr {names} end below the top beyond noise")
         if bad:
-            names = _join([f"{s.config['lr']:g}" for s in bad], lang)
+            names = join_words([f"{s.config['lr']:g}" for s in bad], lang)
             parts.append(f"学习率 {names} 发散" if zh else f"lr {names} diverged")
         out.append(("步长太大：" + "；".join(parts) + "。") if zh else
                    ("Too large: " + "; ".join(parts) + "."))
@@ -585,13 +503,13 @@ def _loss_against(top: Summary, others: list[Summary], n_val: int, lang: str) ->
         groups[key].append(f"学习率 {_lr(s)} 的 {s.train_loss.mean:.3f}" if zh else
                            f"the {s.train_loss.mean:.3f} of lr {_lr(s)}")
     if zh:
-        parts = [f"每个种子都{'低于' if k == 'lower' else '高于'}{_join(v, lang)}" for k, v in groups.items()
+        parts = [f"每个种子都{'低于' if k == 'lower' else '高于'}{join_words(v, lang)}" for k, v in groups.items()
                  if v and k != "same"]
-        parts += [f"与{_join(groups['same'], lang)}在噪声范围内"] if groups["same"] else []
+        parts += [f"与{join_words(groups['same'], lang)}在噪声范围内"] if groups["same"] else []
         return f"学习率 {_lr(top)} 最后一轮的训练损失为 {top.train_loss.mean:.3f}，" + "，".join(parts)
-    parts = [f"{'below' if k == 'lower' else 'above'} {_join(v, lang)} in every seed"
+    parts = [f"{'below' if k == 'lower' else 'above'} {join_words(v, lang)} in every seed"
              for k, v in groups.items() if v and k != "same"]
-    parts += [f"within noise of {_join(groups['same'], lang)}"] if groups["same"] else []
+    parts += [f"within noise of {join_words(groups['same'], lang)}"] if groups["same"] else []
     return f"the final training loss at lr {_lr(top)} is {top.train_loss.mean:.3f}, " + ", ".join(parts)
 
 
@@ -601,8 +519,8 @@ def _lr(s: Summary) -> str:
 
 def _rates(items: list[Summary], lang: str) -> str:
     """'0.001 (0.9199 ± 0.0013) and 0.5 (…)': rates with their validation accuracy."""
-    return _join([f"{s.config['lr']:g}（{ms(s.val_acc)}）" if lang == "zh" else
-                  f"{s.config['lr']:g} ({ms(s.val_acc)})" for s in items], lang)
+    return join_words([f"{s.config['lr']:g}（{mean_sd(s.val_acc)}）" if lang == "zh" else
+                  f"{s.config['lr']:g} ({mean_sd(s.val_acc)})" for s in items], lang)
 
 
 # ---- (c) batch size ------------------------------------------------------------------------
@@ -626,18 +544,18 @@ def batch_text(fixed: list[Summary], scaled: list[Summary], epoch: dict, heat: d
     if zh:
         p = (f"批大小为 B 时每轮有 {n_train:,}/B 次参数更新：批大小 {lo.config['batch_size']} 每轮 {u[0]:,} 次，"
              f"批大小 {hi.config['batch_size']} 只有 {u[1]:,} 次。在固定学习率 0.01、固定 {E} 轮的条件下，"
-             f"验证准确率从批大小 {lo.config['batch_size']} 的 {ms(lo.val_acc)} 变为批大小 {hi.config['batch_size']} 的 "
-             f"{ms(hi.val_acc)}，")
-        p += (f"{'下降' if d < 0 else '上升'} {pts(d)} 个百分点，超过噪声界 {pts(nz)} 个百分点。" if real else
-              f"差异在噪声范围（{pts(nz)} 个百分点）之内。")
+             f"验证准确率从批大小 {lo.config['batch_size']} 的 {mean_sd(lo.val_acc)} 变为批大小 {hi.config['batch_size']} 的 "
+             f"{mean_sd(hi.val_acc)}，")
+        p += (f"{'下降' if d < 0 else '上升'} {points(d)} 个百分点，超过噪声界 {points(nz)} 个百分点。" if real else
+              f"差异在噪声范围（{points(nz)} 个百分点）之内。")
         p += "但这一比较同时改变了更新次数：大批量在同样的轮数里走的步数少得多。"
     else:
         p = (f"At batch size B an epoch makes {n_train:,}/B updates: {u[0]:,} at batch "
              f"{lo.config['batch_size']}, only {u[1]:,} at batch {hi.config['batch_size']}. At the "
-             f"fixed lr 0.01 and {E} epochs, validation accuracy goes from {ms(lo.val_acc)} at "
-             f"batch {lo.config['batch_size']} to {ms(hi.val_acc)} at batch {hi.config['batch_size']}")
-        p += (f", {pts(d)} points {'lower' if d < 0 else 'higher'}, beyond the noise of {pts(nz)} points." if real
-              else f", within noise ({pts(nz)} points).")
+             f"fixed lr 0.01 and {E} epochs, validation accuracy goes from {mean_sd(lo.val_acc)} at "
+             f"batch {lo.config['batch_size']} to {mean_sd(hi.val_acc)} at batch {hi.config['batch_size']}")
+        p += (f", {points(d)} points {'lower' if d < 0 else 'higher'}, beyond the noise of {points(nz)} points." if real
+              else f", within noise ({points(nz)} points).")
         p += (" But that comparison also changes the number of updates: a large batch takes far "
               "fewer steps in the same epochs.")
     out.append(p)
@@ -648,8 +566,8 @@ def batch_text(fixed: list[Summary], scaled: list[Summary], epoch: dict, heat: d
         shrinks = rng_s < rng_f / 2
         if zh:
             p = (f"把学习率按批大小线性缩放（0.01 × B/100，使每个样本对参数的平均推动相同）后，"
-                 f"各批大小之间的验证准确率极差从 {pts(rng_f)} 个百分点"
-                 f"{'缩小' if rng_s < rng_f else '变'}为 {pts(rng_s)} 个百分点"
+                 f"各批大小之间的验证准确率极差从 {points(rng_f)} 个百分点"
+                 f"{'缩小' if rng_s < rng_f else '变'}为 {points(rng_s)} 个百分点"
                  f"（@fig-batch）；其余 {len(scaled) - 1} 个批大小"
                  + ("全都" if len(within) == len(scaled) else f"中有 {len(within) - 1} 个")
                  + f"与最高值（批大小 {top.config['batch_size']}）在噪声范围内。")
@@ -661,8 +579,8 @@ def batch_text(fixed: list[Summary], scaled: list[Summary], epoch: dict, heat: d
         else:
             p = (f"With the rate scaled with the batch (0.01 × B/100, so that each sample pushes "
                  f"the weights as far on average), the range of validation accuracy across batch "
-                 f"sizes {'shrinks' if rng_s < rng_f else 'goes'} from {pts(rng_f)} to "
-                 f"{pts(rng_s)} points (@fig-batch); "
+                 f"sizes {'shrinks' if rng_s < rng_f else 'goes'} from {points(rng_f)} to "
+                 f"{points(rng_s)} points (@fig-batch); "
                  + ("all" if len(within) == len(scaled) else f"{len(within) - 1}")
                  + f" of the other {len(scaled) - 1} batch sizes are within noise of the top "
                  f"(batch {top.config['batch_size']}).")
@@ -678,7 +596,7 @@ def batch_text(fixed: list[Summary], scaled: list[Summary], epoch: dict, heat: d
         sizes = sorted(heat)
         best = [heat[b] for b in sizes]
         rising = all(x <= y for x, y in zip(best, best[1:])) and best[0] < best[-1]
-        pairs = _join([f"{b}: {heat[b]:g}" for b in sizes], lang)
+        pairs = join_words([f"{b}: {heat[b]:g}" for b in sizes], lang)
         if zh:
             out.append(f"学习率 × 批大小的热图（@fig-heatmap）中每个批大小的最佳学习率为（批大小: 学习率）{pairs}；"
                        + ("最佳学习率随批大小增大而增大，与上面的缩放规律一致。" if rising else
@@ -697,24 +615,24 @@ def batch_text(fixed: list[Summary], scaled: list[Summary], epoch: dict, heat: d
         fit = step_fit(epoch, n_train)
         if zh:
             per = [epoch[k]["median"] / n_train * 1e6 for k in (sizes[0], sizes[-1])]
-            p = (f"时间上，批大小 {sizes[0]} 每轮 {sec(a)} 秒，是批大小 {sizes[-1]}（{sec(b)} 秒）的 "
-                 f"{sig2(a / b)} 倍（交替测量的中位数）；摊到每张图像上，分别约为 {sig2(per[0])} 微秒和 "
-                 f"{sig2(per[1])} 微秒。每一步都有一部分开销与批大小无关（函数调用、启动矩阵乘法、参数更新），"
+            p = (f"时间上，批大小 {sizes[0]} 每轮 {two_significant(a)} 秒，是批大小 {sizes[-1]}（{two_significant(b)} 秒）的 "
+                 f"{two_significant(a / b)} 倍（交替测量的中位数）；摊到每张图像上，分别约为 {two_significant(per[0])} 微秒和 "
+                 f"{two_significant(per[1])} 微秒。每一步都有一部分开销与批大小无关（函数调用、启动矩阵乘法、参数更新），"
                  "批越小，这部分摊到每张图像上就越多。")
             if fit and fit[0] > 0:
-                p += (f"把每步耗时拟合成“固定部分 + 每张图像的部分”：每步约有 {sig2(fit[0])} 微秒与批大小无关，"
-                      f"每张图像另需约 {sig2(fit[1])} 微秒。")
+                p += (f"把每步耗时拟合成“固定部分 + 每张图像的部分”：每步约有 {two_significant(fit[0])} 微秒与批大小无关，"
+                      f"每张图像另需约 {two_significant(fit[1])} 微秒。")
         else:
             per = [epoch[k]["median"] / n_train * 1e6 for k in (sizes[0], sizes[-1])]
-            p = (f"In time, an epoch at batch {sizes[0]} took {sec(a)} s, {sig2(a / b)} times the "
-                 f"{sec(b)} s at batch {sizes[-1]} (interleaved medians): about {sig2(per[0])} µs and "
-                 f"{sig2(per[1])} µs per image. Part of every step does not depend on the batch "
+            p = (f"In time, an epoch at batch {sizes[0]} took {two_significant(a)} s, {two_significant(a / b)} times the "
+                 f"{two_significant(b)} s at batch {sizes[-1]} (interleaved medians): about {two_significant(per[0])} µs and "
+                 f"{two_significant(per[1])} µs per image. Part of every step does not depend on the batch "
                  "(calls, starting the matrix products, the update); the smaller the batch, the more "
                  "of it each image carries.")
             if fit and fit[0] > 0:
                 p += (f" Fitting the time of a step as a fixed part plus a part per image: about "
-                      f"{sig2(fit[0])} µs of each step do not depend on the batch, and each image "
-                      f"adds about {sig2(fit[1])} µs.")
+                      f"{two_significant(fit[0])} µs of each step do not depend on the batch, and each image "
+                      f"adds about {two_significant(fit[1])} µs.")
         out.append(p)
     return out
 
@@ -733,24 +651,24 @@ def ablation_text(full: Summary, rows: list[tuple[str, Summary]], n_val: int, la
         E, Ec = full.config["epochs"], course.config["epochs"]
         g = compare(course, full, n_val)
         if zh:
-            p = (f"训练 {E} 轮时，这个设置的验证准确率为 {ms(full.val_acc)}，"
+            p = (f"训练 {E} 轮时，这个设置的验证准确率为 {mean_sd(full.val_acc)}，"
                  f"{_verdict(g, lang, f'课程设置（动量 0.9，{Ec} 轮）')}。")
         else:
-            p = (f"Trained for {E} epochs the preset reaches validation accuracy {ms(full.val_acc)}, "
+            p = (f"Trained for {E} epochs the preset reaches validation accuracy {mean_sd(full.val_acc)}, "
                  f"{_verdict(g, lang, f'the course setting (momentum 0.9, {Ec} epochs)')}.")
         if short is not None and short.ok:
             gs, dl = compare(course, short, n_val), compare(short, full, n_val)
             Es = short.config["epochs"]
             if zh:
-                p += (f"只训练课程的 {Es} 轮（学习率在 {Es} 轮内衰减）时为 {ms(short.val_acc)}，"
+                p += (f"只训练课程的 {Es} 轮（学习率在 {Es} 轮内衰减）时为 {mean_sd(short.val_acc)}，"
                       f"{_verdict(gs, lang, '课程设置')}；{E} 轮的结果{_verdict(dl, lang, f'{Es} 轮')}。")
             else:
                 p += (f" Trained for the course's {Es} epochs (the rate decaying over {Es}) it reaches "
-                      f"{ms(short.val_acc)}, {_verdict(gs, lang, 'the course setting')}; {E} epochs "
+                      f"{mean_sd(short.val_acc)}, {_verdict(gs, lang, 'the course setting')}; {E} epochs "
                       f"are {_verdict(dl, lang, f'{Es}')}.")
         if full.test_acc.n:
-            p += (f"测试准确率（只对最终模型测量）为 {ms(full.test_acc)}。" if zh else
-                  f" Its test accuracy, measured for the final models only, is {ms(full.test_acc)}.")
+            p += (f"测试准确率（只对最终模型测量）为 {mean_sd(full.test_acc)}。" if zh else
+                  f" Its test accuracy, measured for the final models only, is {mean_sd(full.test_acc)}.")
         out.append(p)
     drops = [(name, s, compare(s, full, n_val)) for name, s in rows if s.ok]
     if not drops:
@@ -762,28 +680,28 @@ def ablation_text(full: Summary, rows: list[tuple[str, Summary]], n_val: int, la
     seeds = full.val_acc.n
     if zh:
         p = (f"逐一去掉其中一部分（@tab-ablation，{seeds} 个种子，按同一规则比较）：去掉{worst[0]}损失最大，"
-             f"验证准确率下降 {pts(worst[2].gain)} 个百分点。")
+             f"验证准确率下降 {points(worst[2].gain)} 个百分点。")
         if earn:
-            p += (f"去掉{_join(earn, lang)}的下降" + ("超过噪声界，这一部分有其作用。" if len(earn) == 1 else
+            p += (f"去掉{join_words(earn, lang)}的下降" + ("超过噪声界，这一部分有其作用。" if len(earn) == 1 else
                                                   "都超过噪声界，这些部分各有其作用。"))
         if same:
-            p += (f"去掉{_join(same, lang)}的差异在噪声范围内：{'它' if len(same) == 1 else '它们'}"
+            p += (f"去掉{join_words(same, lang)}的差异在噪声范围内：{'它' if len(same) == 1 else '它们'}"
                   "在这里没有证明自己的作用，保留只是沿用了搜索时的选择。")
         if hurt:
-            p += f"去掉{_join(hurt, lang)}后反而更高，超过噪声界：这部分应当去掉。"
+            p += f"去掉{join_words(hurt, lang)}后反而更高，超过噪声界：这部分应当去掉。"
     else:
         p = (f"Switching off one part at a time (@tab-ablation, {seeds} seeds, the same rule): "
-             f"removing {worst[0]} costs the most, {pts(worst[2].gain)} points of validation accuracy.")
+             f"removing {worst[0]} costs the most, {points(worst[2].gain)} points of validation accuracy.")
         if earn:
-            p += (f" Removing {_join(earn, lang)} costs accuracy beyond noise: "
+            p += (f" Removing {join_words(earn, lang)} costs accuracy beyond noise: "
                   + ("it earns its place." if len(earn) == 1 else "each earns its place."))
         if same:
-            p += (f" Removing {_join(same, lang)} change{'s' if len(same) == 1 else ''} it by less than "
+            p += (f" Removing {join_words(same, lang)} change{'s' if len(same) == 1 else ''} it by less than "
                   "the noise: "
                   f"{'it has' if len(same) == 1 else 'they have'} not shown a use here and "
                   f"{'stays' if len(same) == 1 else 'stay'} only as the search chose.")
         if hurt:
-            p += f" Removing {_join(hurt, lang)} scores higher, beyond noise: that part should go."
+            p += f" Removing {join_words(hurt, lang)} scores higher, beyond noise: that part should go."
     out.append(p)
     return out
 
@@ -872,15 +790,6 @@ def weights_text(W, class_means, lang: str, W0=None) -> str:
     return text
 
 
-def confusions(cm, k: int = 3) -> list[tuple[int, int, int]]:
-    """The ``k`` most frequent confusions of a confusion matrix: (true, predicted, count)."""
-    off = np.array(cm, dtype=np.int64)
-    np.fill_diagonal(off, 0)
-    order = np.argsort(-off, axis=None, kind="stable")[:k]
-    return [(int(i // off.shape[1]), int(i % off.shape[1]), int(off.flat[i])) for i in order
-            if off.flat[i] > 0]
-
-
 def confusion_text(cm: np.ndarray, lang: str, class_means=None, figure: str = "") -> str:
     """The hardest and easiest class, the three most frequent confusions, and why a linear
     model makes them (how alike the two classes' mean images are)."""
@@ -893,17 +802,17 @@ def confusion_text(cm: np.ndarray, lang: str, class_means=None, figure: str = ""
         return ("所有测试图像都判对了。" if zh else "Every test image is classified correctly.")
     if zh:
         text = (f"最难的类别是 {hard}（召回率 {recall[hard]:.3f}），最容易的是 {easy}（召回率 {recall[easy]:.3f}）。"
-                f"最常见的{'一两三'[len(top) - 1]}种错误是" + _join([f"把 {a} 判为 {b}（{n} 张）" for a, b, n in top], lang) + "。")
+                f"最常见的{'一两三'[len(top) - 1]}种错误是" + join_words([f"把 {a} 判为 {b}（{n} 张）" for a, b, n in top], lang) + "。")
     else:
         text = (f"The hardest class is {hard} (recall {recall[hard]:.3f}), the easiest {easy} (recall "
                 f"{recall[easy]:.3f}). The {('', 'two ', 'three ')[len(top) - 1]}most frequent "
                 f"confusion{'s are' if len(top) > 1 else ' is'} "
-                + _join([f"a {a} read as {b} ({n} images)" for a, b, n in top], lang) + ".")
+                + join_words([f"a {a} read as {b} ({n} images)" for a, b, n in top], lang) + ".")
     if class_means is not None and top:
         m = np.asarray(class_means, np.float64).reshape(len(class_means), -1)
         r = np.corrcoef(m)
         pairs = [r[i, j] for i in range(len(m)) for j in range(i + 1, len(m))]
-        rs_ = _join([f"{r[a, b]:.2f}" for a, b, _ in top], lang)
+        rs_ = join_words([f"{r[a, b]:.2f}" for a, b, _ in top], lang)
         if zh:
             text += (f"这几对数字的平均图相关系数分别为 {rs_}（45 对数字的中位数是 {np.median(pairs):.2f}）："
                      "它们的笔画大部分重合，只在少数几处不同" + (f"（{figure}）" if figure else "") + "。线性模型对每个像素只有一个固定的权重，"
@@ -946,16 +855,16 @@ def grid_text(items: list[Summary], n_val: int, lang: str) -> list[str]:
     tied = [s.setting for s in good if s is not top and not differs(s, top, n_val)]
     bad = [s.setting for s in items if not s.ok]
     if lang == "zh":
-        text = f"平均验证准确率最高的设置是 {top.setting}（{ms(top.val_acc)}）。"
-        text += (f"{_join(tied, lang)} 与它的差异在噪声范围内，不能认为它更好。" if tied else
+        text = f"平均验证准确率最高的设置是 {top.setting}（{mean_sd(top.val_acc)}）。"
+        text += (f"{join_words(tied, lang)} 与它的差异在噪声范围内，不能认为它更好。" if tied else
                  "其余设置都低于它且超过噪声界。")
         if bad:
-            text += f"发散的设置：{_join(bad, lang)}。"
+            text += f"发散的设置：{join_words(bad, lang)}。"
         return [text]
-    text = f"The highest mean validation accuracy was {top.setting} ({ms(top.val_acc)})."
-    text += (f" {_join(tied, lang)} {'is' if len(tied) == 1 else 'are'} within noise of it, so it "
+    text = f"The highest mean validation accuracy was {top.setting} ({mean_sd(top.val_acc)})."
+    text += (f" {join_words(tied, lang)} {'is' if len(tied) == 1 else 'are'} within noise of it, so it "
              "is not shown to be better." if tied else
              " Every other setting is below it beyond noise.")
     if bad:
-        text += f" Diverged: {_join(bad, lang)}."
+        text += f" Diverged: {join_words(bad, lang)}."
     return [text]

@@ -21,8 +21,7 @@ import numpy as np
 
 from softmax_mnist import __version__
 from softmax_mnist.fileio import atomic_write_text
-from softmax_mnist.study import discussion as ds
-from softmax_mnist.study import fonts
+from softmax_mnist.study import discussion, findings, fonts
 from softmax_mnist.study import results as rs
 from softmax_mnist.study import visualize as viz
 from softmax_mnist.study.results import ResultsError, load_results, summaries, summarize
@@ -41,6 +40,7 @@ from softmax_mnist.study.typeset import (
     to_markdown,
     write_typst,
 )
+from softmax_mnist.study.wording import four_places, mean_sd, points, two_significant
 
 ReportError = ResultsError
 FIGURES = 8  # a full study's figures: the length of the report's progress bar
@@ -339,7 +339,7 @@ def _acc_cell(s, L: str) -> str:
     if s.diverged:
         n = len(s.seeds)
         return T(L, f"diverged ({s.diverged}/{n})", f"发散（{s.diverged}/{n}）")
-    return ds.ms(s.val_acc)
+    return mean_sd(s.val_acc)
 
 
 def _large_pairs(results: dict) -> list:
@@ -412,7 +412,7 @@ def build_document(results: dict, folder: Path, lang: str, bar=None) -> tuple[Do
         finals.append(grid_best)
     doc.add(Heading(T(L, "Summary", "摘要")))
     if finals:
-        rows = [[_final_name(s, L), ds.ms(s.train_acc), ds.ms(s.val_acc), ds.ms(s.test_acc)]
+        rows = [[_final_name(s, L), mean_sd(s.train_acc), mean_sd(s.val_acc), mean_sd(s.test_acc)]
                 for s in finals]
         doc.add(Para(_summary_para(results, S, n_val, L)),
                 Table([T(L, "final model", "最终模型"), T(L, "train accuracy", "训练准确率"),
@@ -434,7 +434,7 @@ def build_document(results: dict, folder: Path, lang: str, bar=None) -> tuple[Do
     # -- setup
     doc.add(Heading(T(L, "Setup", "实验设置")), Bullets(_setup_items(results, n_train, n_val, n_test,
                                                                     seeds, L)),
-            Para(ds.noise_rule(n_val, len(seeds), L)))
+            Para(discussion.noise_rule(n_val, len(seeds), L)))
 
     if not sweep and S[rs.BASELINE] and S[rs.REFERENCE]:
         plain, mom = S[rs.BASELINE], S[rs.REFERENCE]
@@ -452,7 +452,7 @@ def build_document(results: dict, folder: Path, lang: str, bar=None) -> tuple[Do
                   "lowest to the highest seed.",
                   f"每轮的损失（左）与准确率（右）：训练（实线，轮内平均）与验证（虚线），{len(seeds)} 个种子的均值，"
                   "阴影为最低到最高的种子。"), L))
-        doc.add(Para(ds.curves_text(plain, mom, {}, L, n_train, n_val)))
+        doc.add(Para(discussion.curves_text(plain, mom, {}, L, n_train, n_val)))
 
         # -- momentum
         has_time = bool(epoch_t and step_t and all(k in epoch_t and k in step_t
@@ -494,13 +494,13 @@ def build_document(results: dict, folder: Path, lang: str, bar=None) -> tuple[Do
                   "(dashed): η/(1−μ) is the same for the two lines of one colour pair.",
                   "每轮验证准确率（均值与种子范围）。左：η = 0.01 时的普通 SGD、动量 0.9 与 Nesterov。"
                   "右：各自与其等有效步长对照（虚线）比较，成对的两条线 η/(1−μ) 相同。"), L))
-        for p in ds.momentum_text(plain, mom, S[rs.CONTROL], S[rs.CONTROL_SMALL], S[rs.NESTEROV],
+        for p in discussion.momentum_text(plain, mom, S[rs.CONTROL], S[rs.CONTROL_SMALL], S[rs.NESTEROV],
                                   thresholds, n_val, L, _large_pairs(results)):
             doc.add(Para(p))
         if has_time:
-            rows = [[_opt_name(S[k], L), ds.sec(epoch_t[k]["median"]),
-                     f"{ds.sec(epoch_t[k]['q1'])}–{ds.sec(epoch_t[k]['q3'])}",
-                     ds.sig2(step_t[k]["median"])] for k in (rs.BASELINE, rs.REFERENCE, rs.NESTEROV)
+            rows = [[_opt_name(S[k], L), two_significant(epoch_t[k]["median"]),
+                     f"{two_significant(epoch_t[k]['q1'])}–{two_significant(epoch_t[k]['q3'])}",
+                     two_significant(step_t[k]["median"])] for k in (rs.BASELINE, rs.REFERENCE, rs.NESTEROV)
                     if k in epoch_t and k in step_t and S[k]]
             doc.add(Table([T(L, "optimizer", "优化器"), T(L, "s per epoch (median)", "每轮秒数（中位数）"),
                            T(L, "quartiles", "四分位数"), T(L, "µs per update", "每次更新微秒数")], rows,
@@ -512,7 +512,7 @@ def build_document(results: dict, folder: Path, lang: str, bar=None) -> tuple[Do
                             f"训练时间：批大小 {mom.config['batch_size']} 下一轮 {n_train:,} 张图像（不含验证），预热后各 {timing.get('rounds', 5)} 轮交替测量，"
                             "给出中位数与四分位数；以及在 784 × 10 模型上单独测量的一次参数更新。只保留两位有效数字："
                             "在共用的机器上重测一次的差别可能更大；各行按固定顺序排列，不是排名。"), "tab-time"),
-                    Para(ds.time_text(epoch_t, step_t, plain, mom, thresholds, timing.get("rounds", 5), L,
+                    Para(discussion.time_text(epoch_t, step_t, plain, mom, thresholds, timing.get("rounds", 5), L,
                                       n_train, S[rs.CONTROL])))
 
         # -- learning rate and batch size
@@ -524,8 +524,8 @@ def build_document(results: dict, folder: Path, lang: str, bar=None) -> tuple[Do
                     Para(T(L, f"{len(lrs)} learning rates, each with momentum 0.9 and {len(seeds)} seeds: "
                            "@tab-lr and @fig-lr.",
                            f"{len(lrs)} 个学习率，均配合动量 0.9、各 {len(seeds)} 个种子：见 @tab-lr 和 @fig-lr。")))
-            rows = [[f"{s.config['lr']:g}", _eff(s.config), ds.ms(s.val_acc),
-                     ds.ms(s.train_loss) if s.ok else T(L, "diverged", "发散")] for s in
+            rows = [[f"{s.config['lr']:g}", _eff(s.config), mean_sd(s.val_acc),
+                     mean_sd(s.train_loss) if s.ok else T(L, "diverged", "发散")] for s in
                     sorted(lrs, key=lambda s: s.config["lr"])]
             doc.add(Table(["η", "η/(1−μ)", T(L, "val. accuracy", "验证准确率"),
                            T(L, "final training loss", "最终训练损失")], rows,
@@ -538,7 +538,7 @@ def build_document(results: dict, folder: Path, lang: str, bar=None) -> tuple[Do
                                      T(L, "Learning rate: validation accuracy per epoch (left) and final "
                                        "validation accuracy, mean ± sd over seeds (right).",
                                        "学习率：每轮验证准确率（左）与最终验证准确率的均值 ± 标准差（右）。"), L))
-            for p in ds.lr_text(lrs, n_val, L):
+            for p in discussion.lr_text(lrs, n_val, L):
                 doc.add(Para(p))
         bss = summaries(results, "batch_size")
         if bss:
@@ -557,9 +557,9 @@ def build_document(results: dict, folder: Path, lang: str, bar=None) -> tuple[Do
             for s in fixed:
                 b = s.config["batch_size"]
                 sc = scaled.get(b)
-                rows.append([str(b), f"{-(-n_train // b):,}", ds.ms(s.val_acc),
-                             f"{sc.config['lr']:g}" if sc else "–", ds.ms(sc.val_acc) if sc else "–",
-                             ds.sec(bs_time[b]["median"]) if b in bs_time else "–"])
+                rows.append([str(b), f"{-(-n_train // b):,}", mean_sd(s.val_acc),
+                             f"{sc.config['lr']:g}" if sc else "–", mean_sd(sc.val_acc) if sc else "–",
+                             two_significant(bs_time[b]["median"]) if b in bs_time else "–"])
             doc.add(Table([T(L, "batch", "批大小"), T(L, "updates/epoch", "每轮更新数"),
                            T(L, "val. acc. (η 0.01)", "验证准确率（η 0.01）"), T(L, "scaled η", "缩放后 η"),
                            T(L, "val. acc. (scaled)", "验证准确率（缩放）"), T(L, "s/epoch", "每轮秒数")], rows,
@@ -596,7 +596,7 @@ def build_document(results: dict, folder: Path, lang: str, bar=None) -> tuple[Do
                                            f"rate and batch size (momentum 0.9, {ep} epochs); bold: the highest.",
                                            f"各学习率与批大小组合的最终验证准确率（{seeds_zh}；动量 0.9，{ep} 轮），"
                                            "粗体为最高值。"), L, 0.8))
-            for p in ds.batch_text(fixed, list(scaled.values()), bs_time, best_lr, n_train, n_val, L):
+            for p in discussion.batch_text(fixed, list(scaled.values()), bs_time, best_lr, n_train, n_val, L):
                 doc.add(Para(p))
         _ablation(doc, results, S, n_val, L)
     else:
@@ -629,15 +629,15 @@ def _summary_para(results, S, n_val, L) -> str:
     if not (plain and mom):
         return T(L, "Results of a user sweep; every choice below is made on the validation split.",
                  "用户参数扫描的结果；下面所有选择都基于验证集。")
-    d, nz, real = ds.gap(plain, mom, n_val)
+    d, nz, real = findings.gap(plain, mom, n_val)
     ctrl = S[rs.CONTROL]
-    matched = ctrl is not None and not ds.gap(ctrl, mom, n_val)[2]
+    matched = ctrl is not None and not findings.gap(ctrl, mom, n_val)[2]
     if real:
-        verdict = T(L, f"{ds.pts(d)} points {'above' if d > 0 else 'below'} plain SGD on validation, "
-                    "beyond noise", f"比普通 SGD {'高' if d > 0 else '低'} {ds.pts(d)} 个百分点，超过噪声界")
+        verdict = T(L, f"{points(d)} points {'above' if d > 0 else 'below'} plain SGD on validation, "
+                    "beyond noise", f"比普通 SGD {'高' if d > 0 else '低'} {points(d)} 个百分点，超过噪声界")
     else:
-        verdict = T(L, f"within noise of plain SGD ({ds.pts(d)} points apart)",
-                    f"与普通 SGD 相差 {ds.pts(d)} 个百分点，在噪声范围内")
+        verdict = T(L, f"within noise of plain SGD ({points(d)} points apart)",
+                    f"与普通 SGD 相差 {points(d)} 个百分点，在噪声范围内")
     text = T(L, f"With the course's settings, momentum 0.9 ends {verdict}"
              + ("; plain SGD with the same effective step η/(1−μ) is within noise of momentum, so the "
                 "gain belongs to the larger step." if matched else "."),
@@ -646,9 +646,9 @@ def _summary_para(results, S, n_val, L) -> str:
     if best and best.test_acc.n:
         text += T(L, f" The preset \"best\" (chosen by a search on the validation split: deskewed, "
                   "size-normalised and blurred images, a decaying rate, still a linear model) reaches "
-                  f"test accuracy {ds.f4(best.test_acc.mean)}.",
+                  f"test accuracy {four_places(best.test_acc.mean)}.",
                   "预设 best（在验证集上搜索选出：图像做倾斜校正、尺寸归一化和模糊，学习率线性衰减，仍是线性模型）"
-                  f"的测试准确率为 {ds.f4(best.test_acc.mean)}。")
+                  f"的测试准确率为 {four_places(best.test_acc.mean)}。")
     text += T(L, " @tab-summary gives the accuracies of the final models.", "最终模型的准确率见 @tab-summary。")
     return text
 
@@ -719,16 +719,16 @@ def _ablation(doc, results, S, n_val, L) -> None:
     course = S[rs.REFERENCE]
     parts = [(n, s) for (k, n), (_, s) in zip(names.items(), rows_s) if k != "no-transform"] \
         if len(rows_s) == len(names) else rows_s
-    text = ds.ablation_text(full, parts, n_val, L, course, S[rs.BEST_SHORT])
+    text = discussion.ablation_text(full, parts, n_val, L, course, S[rs.BEST_SHORT])
     for p in text[:1]:
         doc.add(Para(p))
-    rows = [[T(L, "full preset", "完整预设"), ds.ms(full.val_acc), "–", "–",
+    rows = [[T(L, "full preset", "完整预设"), mean_sd(full.val_acc), "–", "–",
              f"{full.train_loss.mean:.3f}" if full.train_loss.n else "–"]]
     for n, s in rows_s:
         if s.ok:
             cmp = rs.compare(s, full, n_val)
             verdict = (T(L, "beyond noise", "超过噪声界") if cmp.real else T(L, "within noise", "在噪声范围内"))
-            rows.append([T(L, f"without {n}", f"去掉{n}"), ds.ms(s.val_acc), f"{-cmp.gain * 100:+.2f}",
+            rows.append([T(L, f"without {n}", f"去掉{n}"), mean_sd(s.val_acc), f"{-cmp.gain * 100:+.2f}",
                          verdict, f"{s.train_loss.mean:.3f}"])
         else:
             rows.append([T(L, f"without {n}", f"去掉{n}"), _acc_cell(s, L), "–", "–", "–"])
@@ -751,8 +751,8 @@ def _grid(doc, results, figs, paths, n_val, L) -> None:
     doc.add(Heading(T(L, "The grid", "参数网格")))
     varying = [k for k in items[0].config if k != "seed"
                and len({repr(s.config[k]) for s in items}) > 1]
-    rows = [[s.setting, ds.ms(s.val_acc) if s.ok else T(L, "diverged", "发散"), ds.ms(s.train_acc),
-             ds.ms(s.test_acc) if s.test_acc.n else "–"] for s in items]
+    rows = [[s.setting, mean_sd(s.val_acc) if s.ok else T(L, "diverged", "发散"), mean_sd(s.train_acc),
+             mean_sd(s.test_acc) if s.test_acc.n else "–"] for s in items]
     doc.add(Table([T(L, "setting", "设置"), T(L, "val. accuracy", "验证准确率"),
                    T(L, "train accuracy", "训练准确率"), T(L, "test", "测试")], rows,
                   T(L, "Every setting of the grid (mean ± sd over seeds); the test split only for the "
@@ -773,13 +773,13 @@ def _grid(doc, results, figs, paths, n_val, L) -> None:
                 paths.append(_figure(doc, figs, "grid", viz.plot_bars(items, L),
                                      T(L, "Final validation accuracy per setting (mean, sd as the error bar).",
                                        "每个设置的最终验证准确率（均值，误差线为标准差）。"), L, 0.8))
-    for p in ds.grid_text(items, n_val, L):
+    for p in discussion.grid_text(items, n_val, L):
         doc.add(Para(p))
     epoch_t = (results.get("timing") or {}).get("epoch", {})
     stacked = any(r.get("pass") for r in results["runs"] if r["group"] == "grid")
     if epoch_t:
         batch = {name: s.config["batch_size"] for name in epoch_t if (s := summarize(results, name))}
-        rows = [[name, str(batch.get(name, "–")), ds.sec(t["median"]), f"{ds.sec(t['q1'])}–{ds.sec(t['q3'])}"]
+        rows = [[name, str(batch.get(name, "–")), two_significant(t["median"]), f"{two_significant(t['q1'])}–{two_significant(t['q3'])}"]
                 for name, t in epoch_t.items()]
         doc.add(Table([T(L, "setting", "设置"), T(L, "batch", "批大小"), T(L, "s per epoch (median)", "每轮秒数（中位数）"),
                        T(L, "quartiles", "四分位数")], rows,
@@ -802,7 +802,7 @@ def _run_words(results: dict, name: str | None, L: str) -> str:
     if run is None:
         return T(L, "the study's reference run", "本实验的参考运行")
     s = summarize(results, run.get("setting", rs.setting_name(name)))
-    what = ds._name(s, L) if s.group == "momentum" else s.setting
+    what = discussion.optimizer_name(s, L) if s.group == "momentum" else s.setting
     return T(L, f"{what}, seed {run['config']['seed']}", f"{what}，随机种子 {run['config']['seed']}")
 
 
@@ -894,7 +894,7 @@ def _model_section(doc, figs, paths, model, ex, results, L) -> None:
                                  T(L, "The ten weight templates (columns of W), one colour scale centred "
                                    "at 0: red raises the class's score, blue lowers it.",
                                    "十个权重模板（W 的各列），以 0 为中心的同一色标：红色提高该类得分，蓝色降低。"), L, 0.8))
-            text = ds.weights_text(model.W, means, L, _initial_weights(results, ref, model))
+            text = discussion.weights_text(model.W, means, L, _initial_weights(results, ref, model))
             doc.add(Para(T(L, "@fig-weights: ", "@fig-weights：") + text))
         if ex is not None and "confusion" in ex:
             paths.append(_figure(doc, figs, "confusion", viz.plot_confusion(ex["confusion"], lang=L),
@@ -907,14 +907,14 @@ def _model_section(doc, figs, paths, model, ex, results, L) -> None:
                     T(L, "The three most frequent confusions on the test split, each with its most "
                       "confident examples.", "测试集上最常见的三种错误，每种给出置信度最高的几个例子。"), L, 0.75))
                 shown = "@fig-confusions"
-            doc.add(Para(T(L, "@fig-confusion: ", "@fig-confusion：") + ds.confusion_text(
+            doc.add(Para(T(L, "@fig-confusion: ", "@fig-confusion：") + discussion.confusion_text(
                 ex["confusion"], L, ex.get("class_means"), shown)))
         if ex is not None and "mistakes_images" in ex and len(ex["mistakes_images"]):
             paths.append(_figure(doc, figs, "mistakes", viz.plot_examples(
                 ex["mistakes_images"], ex["mistakes_true"], ex["mistakes_pred"], ex["mistakes_prob"],
                 lang=L), T(L, "The most confident mistakes on the test split: true class, prediction and "
                            "its probability.", "测试集上置信度最高的错误：真实类别、预测类别及其概率。"), L, 0.9))
-            doc.add(Para(T(L, "@fig-mistakes: ", "@fig-mistakes：") + ds.mistakes_text(ex["mistakes_true"], ex["mistakes_pred"],
+            doc.add(Para(T(L, "@fig-mistakes: ", "@fig-mistakes：") + discussion.mistakes_text(ex["mistakes_true"], ex["mistakes_pred"],
                                           ex["mistakes_prob"], L)))
 
 

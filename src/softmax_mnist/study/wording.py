@@ -1,0 +1,52 @@
+"""How the report writes a number or a list, in either language: a mean over seeds with its
+spread, an accuracy difference in percentage points, a time to two significant digits, a list
+joined with 和 or "and"; and ``say``, which looks a finding's sentence up in the language's own
+table (phrases_zh.py, phrases_en.py) and fills in its fields."""
+
+from __future__ import annotations
+
+import math
+
+from softmax_mnist.study.results import Stat
+
+
+def four_places(x) -> str:
+    """A value to four decimal places, or '–' when there is none."""
+    return "–" if x is None or (isinstance(x, float) and math.isnan(x)) else f"{x:.4f}"
+
+
+def mean_sd(stat: Stat) -> str:
+    """'0.9348 ± 0.0012' (mean ± sd over seeds), or the one value."""
+    if not stat.n:
+        return "–"
+    return f"{stat.mean:.4f} ± {stat.sd:.4f}" if stat.n > 1 else f"{stat.mean:.4f}"
+
+
+def points(x: float) -> str:
+    """An accuracy difference in percentage points: '1.46'."""
+    return f"{abs(x) * 100:.2f}"
+
+
+def two_significant(x: float) -> str:
+    """``x`` to two significant digits, as a time measured on a shared machine deserves:
+    0.57, 1.1, 12, 350."""
+    if not x or not math.isfinite(x):
+        return f"{x:g}"
+    places = 1 - math.floor(math.log10(abs(x)))
+    return f"{round(x, places):.{max(places, 0)}f}"
+
+
+def join_words(items: list[str], lang: str) -> str:
+    """'a, b and c' / 'a、b 和 c'."""
+    if len(items) <= 1:
+        return "".join(items)
+    if lang == "zh":  # a space between 和 and a number or Latin word, as around any of them
+        head = "、".join(items[:-1])
+        return (head + (" " if head[-1:].isascii() else "") + "和"
+                + (" " if items[-1][:1].isascii() else "") + items[-1])
+    return ", ".join(items[:-1]) + " and " + items[-1]
+
+
+def spaced(ref: str) -> str:
+    """A space before a reference that starts with a number or a Latin word (after 比, 与)."""
+    return (" " if ref[:1].isascii() else "") + ref
