@@ -134,7 +134,7 @@ def test_slow_mirror_is_cut_at_the_deadline_then_the_next_is_tried(tmp_path, sit
     assert isinstance(error, DataError), got
     msg = str(error)
     assert "\n" not in msg and url in msg
-    assert "deadline" in msg and "--timeout" in msg
+    assert "deadline" in msg and "longer `timeout`" in msg
     assert list(dest.iterdir()) == []
     time.sleep(0.5)  # let the server notice the hang-up
     # cut at 1 s: about 5 bytes at one per 0.2 s (a per-read timeout would take all 4,542)
@@ -158,7 +158,7 @@ def test_oversized_stream_is_cut_at_the_cap(tmp_path, site, one_file, mirror):
     assert list(dest.iterdir()) == []  # neither the file nor a .tmp
     msg = str(error)
     assert "\n" not in msg and site.url + mirror + LABELS + ".gz" in msg
-    assert f"{CAP:,} bytes" in msg and "another --mirror" in msg
+    assert f"{CAP:,} bytes" in msg and "another `mirror`" in msg
 
     download(dest, mirrors=(site.url + mirror, site.url + "good/"), **quiet(timeout=30))
     assert [p.name for p in dest.iterdir()] == [f"{LABELS}.gz"]
@@ -255,8 +255,9 @@ def test_content_longer_than_mnist_is_refused(tmp_path, site, one_file):
 
 
 def test_nonpositive_timeout_is_refused(tmp_path):
-    with pytest.raises(ConfigError, match="--timeout"):
+    with pytest.raises(ConfigError, match="timeout must be more than 0") as e:
         download(tmp_path / "d", mirrors=("http://127.0.0.1:9/",), **quiet(timeout=0))
+    assert e.value.setting == "timeout"
 
 
 # ---- the command line: progress on a terminal, plain lines elsewhere, nothing with --quiet ----

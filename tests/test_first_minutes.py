@@ -122,7 +122,7 @@ def test_a_runaway_rate_is_one_error_not_warnings(tmp_path, capsys):
         assert "diverged" in err and "--lr" in err
         assert main(base + ["--weight-decay", "1e6", "--out", str(tmp_path / "b")]) == 1
     err = capsys.readouterr().err
-    assert "diverged" in err and "smaller weight decay" in err
+    assert "diverged" in err and "smaller weight decay" in err and "--weight-decay 10000" in err
 
 
 def test_tests_look_for_data_where_the_cli_does(tmp_path, monkeypatch):

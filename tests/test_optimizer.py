@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from softmax_mnist.course.optimizer import SGD
-from softmax_mnist.errors import ConfigError
+from softmax_mnist.errors import ConfigError, advice, in_terms
 
 STEPS = 6
 
@@ -165,7 +165,7 @@ def test_nesterov_needs_momentum():
     with pytest.raises(ConfigError) as e:
         SGD(Toy(np.float32), learning_rate=0.01, momentum=0.0, nesterov=True)
     msg = one_line_config_error(e)
-    assert "Nesterov" in msg and "momentum" in msg
+    assert "Nesterov" in msg and "`momentum=0.9`" in msg and "--" not in msg  # a setting, not a flag
 
 
 @pytest.mark.parametrize("wd", [-0.1, math.nan, math.inf])
@@ -179,3 +179,10 @@ def test_bad_weight_decay(wd):
 def test_config_error_is_a_value_error():
     with pytest.raises(ValueError):
         SGD(Toy(np.float32), learning_rate=-1)
+
+
+def test_a_front_end_says_a_messages_settings_in_its_own_terms():
+    msg = f"try {advice('lr', 0.001)} or a writable {advice('data_dir')}; run `softmax-mnist x`"
+    assert msg == "try `lr=0.001` or a writable `data_dir`; run `softmax-mnist x`"
+    flags = in_terms(msg, lambda name, value: f"--{name.replace('_', '-')}" + (f" {value}" if value else ""))
+    assert flags == "try --lr 0.001 or a writable --data-dir; run `softmax-mnist x`"

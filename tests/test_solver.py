@@ -125,7 +125,7 @@ def test_diverging_learning_rate_raises_and_names_it(scale, where):
     msg = one_line(e)
     assert msg.startswith("training diverged ") and where in msg
     assert "learning rate 10000" in msg
-    assert "smaller" in msg and "--lr 1000" in msg
+    assert "smaller" in msg and "`lr=1000`" in msg and "--" not in msg  # a setting, not a flag
     assert isinstance(e.value, FloatingPointError)
 
 
@@ -135,7 +135,7 @@ def test_divergence_on_real_mnist(mnist_splits):
     with pytest.raises(DivergenceError) as e:  # the fresh init of seed 0
         fit(TrainConfig(epochs=10, batch_size=100, lr=1e4), data)
     msg = one_line(e)
-    assert "epoch 1" in msg and "learning rate 10000" in msg and "--lr 1000" in msg
+    assert "epoch 1" in msg and "learning rate 10000" in msg and "`lr=1000`" in msg
     assert e.value.history is not None and len(e.value.history.train_loss) == 1
 
 

@@ -186,7 +186,7 @@ def test_a_diverging_setting_drops_out_and_the_rest_are_undisturbed(mnist_splits
     with pytest.raises(DivergenceError) as alone:
         train_model(cs[1], data)
     assert results[1].diverged == str(alone.value)  # the message a run alone gives
-    assert "diverged" in results[1].diverged and "--lr 1000" in results[1].diverged
+    assert "diverged" in results[1].diverged and "`lr=1000`" in results[1].diverged
     assert np.isfinite(results[1].model.W).all()  # frozen, not NaN
     assert len(results[1].history.train_loss) < 3
     for k in (0, 2):

@@ -1,12 +1,17 @@
 """The project's own error types: every message is one line naming the problem and the fix.
 
-And the two checks of a number that every setting's validation uses (is_whole, is_real).
+A message names a setting to change as code, `name` or `name=value` (`lr=0.001`), never as
+a front end's flag or label; ``in_terms`` puts a front end's own words in its place (the CLI's
+``--lr 0.001``). And the two checks of a number that every setting's validation uses
+(is_whole, is_real).
 """
 
 import math
 import os
+import re
 import shlex
 import subprocess
+from collections.abc import Callable
 
 
 class SoftmaxMnistError(Exception):
@@ -52,6 +57,23 @@ def output_error(path, e: OSError) -> OutputError:
     cause = e.strerror or type(e).__name__
     return OutputError(f"cannot write {path} ({cause}); choose another output folder"
                        + (" or free some disk space" if getattr(e, "errno", None) == 28 else ""))
+
+
+def advice(setting: str, value=None) -> str:
+    """How a message names a setting to change: `setting` or `setting=value` (``value`` as
+    ``{:g}`` for a number)."""
+    if value is None:
+        return f"`{setting}`"
+    return f"`{setting}={value:g}`" if is_real(value) else f"`{setting}={value}`"
+
+
+_ADVICE = re.compile(r"`([a-z][a-z_]*)(?:=([^`\s]+))?`")
+
+
+def in_terms(message: str, term: Callable[[str, str | None], str]) -> str:
+    """``message`` with each setting it names (see ``advice``) as ``term(setting, value)``
+    says it (value None when the message gives none)."""
+    return _ADVICE.sub(lambda m: term(m.group(1), m.group(2)), message)
 
 
 def command(*args) -> str:

@@ -16,7 +16,7 @@ from pathlib import Path
 from softmax_mnist.apps import arguments
 from softmax_mnist.core.config import TrainConfig, read_toml
 from softmax_mnist.core.presets import preset
-from softmax_mnist.errors import ConfigError, SoftmaxMnistError, command
+from softmax_mnist.errors import ConfigError, SoftmaxMnistError, command, in_terms
 
 
 def progress_bars(quiet: bool = False):
@@ -388,7 +388,7 @@ def cmd_skeleton(args) -> int:
     try:
         paths = write_skeleton(args.folder)
     except CannotRun as e:
-        print(f"softmax-mnist {args.command}: error: {e}", file=sys.stderr)
+        print(f"softmax-mnist {args.command}: error: {in_terms(str(e), as_flag)}", file=sys.stderr)
         return 2
     print(f"wrote {paths[0]} and {paths[1]}; fill in the TODOs, then run: "
           f"{command('check', args.folder)}")
@@ -416,13 +416,19 @@ def console_safe(errors: str = "replace") -> None:
             pass
 
 
+def as_flag(setting: str, value: str | None) -> str:
+    """A setting a message names (errors.advice) as this command line's flag: lr=0.1 -> --lr 0.1."""
+    flag = "--" + setting.replace("_", "-")
+    return flag if value is None else f"{flag} {value}"
+
+
 def main(argv: list[str] | None = None) -> int:
     console_safe()
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
     except SoftmaxMnistError as e:
-        print(f"softmax-mnist {args.command}: error: {e}", file=sys.stderr)
+        print(f"softmax-mnist {args.command}: error: {in_terms(str(e), as_flag)}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print(f"softmax-mnist {args.command}: interrupted", file=sys.stderr)

@@ -23,7 +23,7 @@ import numpy as np
 
 from softmax_mnist.core.idx import available_memory, read_idx
 from softmax_mnist.core.transforms import apply_transform, check_transform
-from softmax_mnist.errors import ConfigError, DataError, command, is_whole
+from softmax_mnist.errors import ConfigError, DataError, advice, command, is_whole
 from softmax_mnist.fileio import atomic_write
 
 try:
@@ -90,8 +90,8 @@ def find_file(data_dir: Path, name: str) -> Path:
     that lists the names looked for and says how to get the file."""
     if not data_dir.is_dir():
         raise DataError(
-            f"data directory {data_dir} does not exist; run `softmax-mnist download "
-            f"--data-dir {data_dir}` or pass --data-dir DIR (or set MNIST_DATA_DIR)"
+            f"data directory {data_dir} does not exist; run `{command('download', '--data-dir', data_dir)}` "
+            f"or set {advice('data_dir')} (or MNIST_DATA_DIR) to the folder of the MNIST files"
         )
     names = file_names(name)
     for candidate in names:
@@ -330,7 +330,7 @@ def _fetch(url: str, name: str, timeout: float, progress, out) -> None:
 
     def late() -> _MirrorFailed:
         return _MirrorFailed(f"{url}: not complete within the {timeout:g} s deadline "
-                             f"({n:,} bytes received); pass a longer --timeout")
+                             f"({n:,} bytes received); pass a longer {advice('timeout')}")
 
     try:
         r = urllib.request.urlopen(url, timeout=min(timeout, STALL))
@@ -342,8 +342,8 @@ def _fetch(url: str, name: str, timeout: float, progress, out) -> None:
         except (KeyError, TypeError, ValueError):
             length = None
         if length is not None and length > cap:
-            raise _MirrorFailed(f"{url}: announces {length:,} bytes, more than the {cap:,} bytes "
-                                "an MNIST file can have; not an MNIST mirror, try another --mirror")
+            raise _MirrorFailed(f"{url}: announces {length:,} bytes, more than the {cap:,} bytes an "
+                                f"MNIST file can have; not an MNIST mirror, try another {advice('mirror')}")
         bar = progress(desc=f"{name}.gz", total=length or GZ_SIZES[name]) if progress else None
         sock = getattr(getattr(r, "fp", None), "raw", None)
         # http(s)' socket, so that no read waits past the deadline (without it: at most STALL more)
@@ -368,7 +368,7 @@ def _fetch(url: str, name: str, timeout: float, progress, out) -> None:
                 n += len(chunk)
                 if n > cap:
                     raise _MirrorFailed(f"{url}: cut at {cap:,} bytes, more than an MNIST file can "
-                                        "have; not an MNIST mirror, try another --mirror")
+                                        f"have; not an MNIST mirror, try another {advice('mirror')}")
                 out.write(chunk)
                 check.update(chunk)
                 if bar is not None:
@@ -399,14 +399,14 @@ def download(
     interface: ``update(n)``, ``close()``) for each file fetched.
     """
     if not timeout > 0:
-        raise ConfigError(f"--timeout must be more than 0 seconds per file, got {timeout}")
+        raise ConfigError(f"timeout must be more than 0 seconds per file, got {timeout}", setting="timeout")
     log = log or (lambda line: None)
     data_dir = resolve_data_dir(data_dir)
     try:
         data_dir.mkdir(parents=True, exist_ok=True)
     except OSError as e:
         raise DataError(
-            f"cannot create {data_dir} ({e.strerror}); pass a writable --data-dir"
+            f"cannot create {data_dir} ({e.strerror}); choose a writable {advice('data_dir')}"
         ) from None
     for name in FILES.values():
         target = data_dir / f"{name}.gz"
@@ -425,7 +425,7 @@ def download(
                 continue
             except OSError as e:
                 raise DataError(f"cannot write {target} ({e.strerror or e}); free some space "
-                                "or pass a writable --data-dir") from None
+                                f"or choose a writable {advice('data_dir')}") from None
             seconds, size = max(time.monotonic() - start, 1e-3), target.stat().st_size
             log(f"{target}: downloaded from {url} ({size:,} bytes in {seconds:.1f} s, "
                 f"{size / seconds / 1e6:.1f} MB/s)")

@@ -34,7 +34,7 @@ from softmax_mnist.core.data import NUM_CLASSES
 from softmax_mnist.core.functional import correct, cross_entropy
 from softmax_mnist.core.model import SoftmaxRegression
 from softmax_mnist.core.optimizer import Setting, sgd_update
-from softmax_mnist.errors import ConfigError, DivergenceError, Interrupted
+from softmax_mnist.errors import ConfigError, DivergenceError, Interrupted, advice
 
 
 @dataclass
@@ -91,11 +91,13 @@ def all_finite(values) -> bool:
 
 
 def divergence_message(setting: Setting, where: str) -> str:
-    """The one line a diverged run reports: where, and the learning rate to try instead."""
-    hint = (f", or a smaller weight decay than {setting.weight_decay:g} (e.g. --weight-decay "
-            f"{setting.weight_decay / 100:g})" if setting.weight_decay else "")  # lr*wd >= 1 flips W
+    """The one line a diverged run reports: where, and the learning rate to try instead (the
+    setting named as errors.advice does, for each front end to say in its own terms)."""
+    hint = (f", or a smaller weight decay than {setting.weight_decay:g} (e.g. "
+            f"{advice('weight_decay', setting.weight_decay / 100)})"
+            if setting.weight_decay else "")  # lr*wd >= 1 flips W
     return (f"training diverged {where} with learning rate {setting.lr:g}; try a smaller one, "
-            f"e.g. --lr {setting.lr / 10:g}{hint}")
+            f"e.g. {advice('lr', setting.lr / 10)}{hint}")
 
 
 def evaluate(model: SoftmaxRegression, x: np.ndarray, y: np.ndarray, chunk: int = 10000):

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from softmax_mnist.errors import ConfigError, is_real
+from softmax_mnist.errors import ConfigError, advice, is_real
 
 
 def check_settings(learning_rate, momentum, nesterov, weight_decay) -> None:
@@ -29,7 +29,8 @@ def check_settings(learning_rate, momentum, nesterov, weight_decay) -> None:
     if not is_real(weight_decay) or weight_decay < 0:
         raise ConfigError(f"weight decay must be a number >= 0, got {weight_decay!r}", setting="weight_decay")
     if nesterov and momentum == 0:
-        raise ConfigError("Nesterov needs a momentum above 0, e.g. --momentum 0.9", setting="nesterov")
+        raise ConfigError(f"Nesterov needs a momentum above 0, e.g. {advice('momentum', 0.9)}",
+                          setting="nesterov")
 
 
 @dataclass(frozen=True)
