@@ -11,8 +11,8 @@ A setting that diverges is masked (its learning rate and momentum 0, its weights
 the others carry on. One run is the case K = 1 of the same code.
 
 ``train`` is the loop: epochs, shuffled batches, the History, divergence, validation and the
-hooks (log, checkpoint, stop, progress). A learner does the steps: ``Stack`` (this package's
-math), or the course's own objects (impl.py).
+hooks (log, checkpoint, stop, progress, on_step, on_epoch). A learner (learner.Learner) does the
+steps: ``Stack`` (this package's math), or the course's own objects (checker.learner).
 The loop knows nothing of files: a checkpoint hook gets a TrainState to write.
 """
 
@@ -32,6 +32,7 @@ from softmax_mnist.core import twocores
 from softmax_mnist.core.batches import batch_lengths, check_batch_size, iterate_minibatches, num_batches
 from softmax_mnist.core.data import NUM_CLASSES
 from softmax_mnist.core.functional import correct, cross_entropy
+from softmax_mnist.core.learner import Learner
 from softmax_mnist.core.model import SoftmaxRegression
 from softmax_mnist.core.optimizer import Setting, sgd_update
 from softmax_mnist.errors import ConfigError, DivergenceError, Interrupted, advice
@@ -187,7 +188,7 @@ def schedule_of(config) -> Callable[[float, int], float]:
 
 # ---- the learner: K models side by side ------------------------------------------------------
 
-class Stack:
+class Stack(Learner):
     """K models side by side as one SoftmaxRegression (``copies=K``), with each model's
     optimizer numbers spread over its C columns; ``step`` trains all K on one minibatch.
     This is the learner ``train`` drives for this package's runs (K = 1 for one run)."""
@@ -275,7 +276,7 @@ class Stack:
 # ---- the loop -------------------------------------------------------------------------------
 
 
-def train(learner, data, epochs: int, batch_size: int, rng: np.random.Generator,
+def train(learner: Learner, data, epochs: int, batch_size: int, rng: np.random.Generator,
           hooks: Hooks | None = None, state: TrainState | None = None):
     """Train ``learner`` for ``epochs`` passes over ``data``'s shuffled training minibatches.
 
