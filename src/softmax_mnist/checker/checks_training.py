@@ -4,7 +4,6 @@ classes and the reference on the same batches, the same validation accuracy with
 
 from __future__ import annotations
 
-import math
 import sys
 import time
 from collections import Counter
@@ -16,6 +15,7 @@ import numpy as np
 from softmax_mnist.checker.cases import SEED, CheckFailed, DataProblem, batch, reference, weights
 from softmax_mnist.checker.folder import C, D, Student, source_line
 from softmax_mnist.checker.learner import CourseLearner
+from softmax_mnist.core.functional import init_std
 from softmax_mnist.core.loop import train
 from softmax_mnist.core.optimizer import Setting
 from softmax_mnist.course.optimizer import SGD as RefSGD
@@ -119,7 +119,7 @@ def check_train(s: Student, ctx) -> str:
     cut = split_at(len(x))
     x_train, y_train, x_val, y_val = x[:cut], labels[:cut], x[cut:], labels[cut:]
     rng = np.random.default_rng(SEED + 60)
-    std = math.sqrt(4.0 / (D + C))  # the course's init
+    std = init_std(D, C)  # the course's init
     W0, b0 = rng.normal(0, std, (D, C)), rng.normal(0, std, (1, C))
     lr, mu, bs = TRAIN["learning_rate"], TRAIN["momentum"], TRAIN["batch_size"]
     model, ref = s.loss(W0, b0), reference(W0, b0)
