@@ -103,6 +103,15 @@ def test_a_central_difference_is_written_once():
     assert found == ["softmax_mnist.core.gradcheck"]
 
 
+def test_the_init_scale_is_written_once():
+    """sqrt(4 / (D + C)) computed: core.functional.init_std; the skeleton (checker/skeleton/loss.py,
+    the student's own file to fill in) keeps the course's given copy of it."""
+    pattern = re.compile(r"(np|math|numpy)\.sqrt\(\s*4(\.0)?\s*/"  # np.sqrt(4 / (D + C))
+                         r"|\(\s*4(\.0)?\s*/\s*\([^()]*\)\s*\)\s*\*\*\s*0?\.5")  # (4 / (D + C)) ** 0.5
+    found = {name_of(p) for p in modules() if pattern.search(p.read_text(encoding="utf-8"))}
+    assert found == {"softmax_mnist.core.functional", "softmax_mnist.checker.skeleton.loss"}
+
+
 def test_the_checks_child_is_started_never_imported():
     """checker.child is a process's entry (python -m); what the study's worker shares with it
     lives in checker.folder (reading and importing a folder) and checker.guard (its limits)."""
