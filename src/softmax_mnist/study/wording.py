@@ -7,7 +7,10 @@ from __future__ import annotations
 
 import math
 
+from softmax_mnist.study import phrases_en, phrases_zh
 from softmax_mnist.study.results import Stat
+
+PHRASES = {"zh": phrases_zh.PHRASES, "en": phrases_en.PHRASES}
 
 
 def four_places(x) -> str:
@@ -50,3 +53,8 @@ def join_words(items: list[str], lang: str) -> str:
 def spaced(ref: str) -> str:
     """A space before a reference that starts with a number or a Latin word (after 比, 与)."""
     return (" " if ref[:1].isascii() else "") + ref
+
+
+def say(lang: str, key: str, **fields) -> str:
+    """The sentence for finding ``key`` in ``lang`` ("zh" or "en"), its fields filled."""
+    return PHRASES[lang][key].format(**fields)
