@@ -12,6 +12,7 @@ import numpy as np
 
 from softmax_mnist.core.config import TrainConfig
 from softmax_mnist.core.data import NUM_CLASSES, Splits
+from softmax_mnist.core.functional import confusion_matrix
 from softmax_mnist.fileio import atomic_write
 from softmax_mnist.study import results as rs
 from softmax_mnist.study.modelfile import save_model
@@ -30,8 +31,7 @@ def examples(model, x_test: np.ndarray, y_test: np.ndarray, images: np.ndarray, 
     """The arrays of examples.npz: test confusion matrix, most confident mistakes, most ambiguous."""
     proba = model.predict_proba(x_test)
     pred = proba.argmax(axis=1)
-    confusion = np.zeros((NUM_CLASSES, NUM_CLASSES), dtype=np.int64)
-    np.add.at(confusion, (y_test, pred), 1)
+    confusion = confusion_matrix(y_test, pred, NUM_CLASSES)
     top2 = np.sort(proba, axis=1)[:, -2:]
     p_pred, margin = top2[:, 1], top2[:, 1] - top2[:, 0]
     wrong = np.flatnonzero(pred != y_test)
