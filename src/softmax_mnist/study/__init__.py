@@ -13,7 +13,10 @@ results, times, figures, sentences and report. Imports the core and the course.
     timing       interleaved epoch times and the cost of one update: the only times reported
     results      the results schema, in one place: names, thresholds, summaries, noise
     visualize    the study's plots, as functions returning Figures, labelled in zh or en
-    discussion   the report's sentences: pure functions from numbers to text, zh and en
+    findings     what the numbers show, in no language: the noise rule's verdicts, gaps, fits
+    phrases_zh   each finding's sentence in Chinese (phrases_en: in English), with format fields
+    wording      numbers and lists as the report writes them; say(): a finding's sentence filled in
+    discussion   the report's sentences: a finding from findings, phrased from its language's table
     report       the report's blocks: method, key code from the source, tables, figures
     typeset      blocks -> report.typ (Typst, templates/report.typ) -> report.pdf, and report.md
 """
