@@ -4,7 +4,7 @@ Both train softmax regression on the first 55,000 MNIST training images with
 minibatch SGD (heavy-ball momentum) and the course's preprocessing (x / 255 minus
 each image's own mean), for exactly one epoch from a fresh model.
 
-  package  softmax_mnist.core.loop.fit on float32 arrays preprocessed once, up front
+  package  softmax_mnist.core.fit.fit on float32 arrays preprocessed once, up front
            (batches gathered by fancy indexing).
   course   written here the way the course framework does it: a Dataset whose
            __getitem__ preprocesses one image (float64), a loader that loops in Python
@@ -34,7 +34,8 @@ import numpy as np
 
 from softmax_mnist.core.config import TrainConfig
 from softmax_mnist.core.data import load_raw, load_splits
-from softmax_mnist.core.loop import evaluate, fit
+from softmax_mnist.core.fit import fit
+from softmax_mnist.core.loop import evaluate
 from softmax_mnist.core.model import SoftmaxRegression
 from softmax_mnist.errors import SoftmaxMnistError
 

@@ -15,7 +15,7 @@ Four tables (issue 6):
               (lbfgs) and SGDClassifier(log_loss), PyTorch.
   4. memory   peak RSS of each training run of table 3: every run is its own subprocess,
               which reports its peak (VmHWM from /proc/self/status) at the end.
-  5. sweep    one epoch of 16 settings stacked in one pass (loop.fit_stacked, its two blocks
+  5. sweep    one epoch of 16 settings stacked in one pass (fit.fit_stacked, its two blocks
               on two threads, and on one thread) against one setting.
 
     python benchmarks/peers.py [--data-dir DIR] [--repeats N] [--batch-sizes 1,10,100,1000]
@@ -53,7 +53,8 @@ from epoch import (  # noqa: E402  (after the path fix)
 
 from softmax_mnist.core.config import TrainConfig  # noqa: E402
 from softmax_mnist.core.data import load_raw, load_splits  # noqa: E402
-from softmax_mnist.core.loop import evaluate, fit, fit_stacked  # noqa: E402
+from softmax_mnist.core.fit import fit, fit_stacked  # noqa: E402
+from softmax_mnist.core.loop import evaluate  # noqa: E402
 from softmax_mnist.core.model import SoftmaxRegression  # noqa: E402
 
 N_TRAIN = 55000
@@ -580,7 +581,7 @@ def accuracy_table(data_dir: Path, quick: bool) -> None:
 
 
 def sweep_table(data_dir: Path, batch_sizes, repeats: int, k: int = 16) -> None:
-    """One epoch of k settings stacked (loop.fit_stacked) against one setting alone (fit)."""
+    """One epoch of k settings stacked (fit.fit_stacked) against one setting alone (fit)."""
     data = load_splits(data_dir, 60000 - N_TRAIN, "course")
     train_only = replace(data, x_val=None, y_val=None)
     lrs = np.geomspace(0.001, 0.3, k // 2)

@@ -26,7 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 from softmax_mnist.core import twocores  # noqa: E402
 from softmax_mnist.core.config import TrainConfig  # noqa: E402
 from softmax_mnist.core.data import load_splits  # noqa: E402
-from softmax_mnist.core.loop import fit_stacked  # noqa: E402
+from softmax_mnist.core.fit import fit_stacked  # noqa: E402
 
 WAYS = {"fork": dict(start="fork"), "spawn": dict(start="spawn"), "in turn": dict(processes=1)}
 

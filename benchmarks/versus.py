@@ -25,7 +25,7 @@ try:
     from dataclasses import replace
     from softmax_mnist.core.config import TrainConfig
     from softmax_mnist.core.data import load_splits
-    from softmax_mnist.core.loop import fit
+    from softmax_mnist.core.fit import fit
     from softmax_mnist.core.model import SoftmaxRegression
     data = load_splits(sys.argv[1], 5000, "course")
     train_only = replace(data, x_val=None, y_val=None)

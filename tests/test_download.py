@@ -17,8 +17,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from softmax_mnist.core import data as datasets
-from softmax_mnist.core.data import FILES, download, load_raw
+from softmax_mnist.core import download as downloading
+from softmax_mnist.core.data import FILES, load_raw
+from softmax_mnist.core.download import download
 from softmax_mnist.errors import DataError
 
 NAMES = list(FILES.values())
@@ -123,12 +124,12 @@ def labels_only(monkeypatch) -> list[str]:
     """download() fetches only the two small label files: for tests of the mirror logic,
     which is the same for every file, without decompressing 47 MB of images each time."""
     files = {k: v for k, v in FILES.items() if k.endswith("labels")}
-    monkeypatch.setattr(datasets, "FILES", files)
+    monkeypatch.setattr(downloading, "FILES", files)
     return list(files.values())
 
 
 def assert_all_good(dest: Path, site) -> None:
-    names = list(datasets.FILES.values())  # all four, or the labels under labels_only
+    names = list(downloading.FILES.values())  # all four, or the labels under labels_only
     assert sorted(p.name for p in dest.iterdir()) == sorted(f"{n}.gz" for n in names)
     for name in names:
         good = (site.root / "good" / f"{name}.gz").read_bytes()
@@ -255,8 +256,8 @@ def test_mirror_gz_md5_accepted_as_is(tmp_path, site, monkeypatch, requests):
     for name in NAMES:
         shutil.copyfile(site.root / "good" / f"{name}.gz", dest / f"{name}.gz")
     own = {n: hashlib.md5((dest / f"{n}.gz").read_bytes()).hexdigest() for n in NAMES}
-    monkeypatch.setattr(datasets, "MD5_GZ", own)
-    monkeypatch.setattr(datasets, "MD5_RAW", dict.fromkeys(NAMES, "0" * 32))
+    monkeypatch.setattr(downloading, "MD5_GZ", own)
+    monkeypatch.setattr(downloading, "MD5_RAW", dict.fromkeys(NAMES, "0" * 32))
     download(dest, mirrors=(site.url + "good/",), **QUIET)
     assert requests == []
 

@@ -22,8 +22,8 @@ import pytest
 from test_download import serving
 
 from softmax_mnist.apps.cli import main
-from softmax_mnist.core import data as datasets
-from softmax_mnist.core.data import download
+from softmax_mnist.core import download as downloading
+from softmax_mnist.core.download import download
 from softmax_mnist.errors import ConfigError, DataError
 
 try:
@@ -84,7 +84,7 @@ def site(mnist_dir, tmp_path_factory):
     (endless, without and with a Content-Length of 64 MiB)."""
     root = tmp_path_factory.mktemp("site")
     (root / "good").mkdir()
-    for name in datasets.FILES.values():
+    for name in downloading.FILES.values():
         shutil.copyfile(mnist_dir / f"{name}.gz", root / "good" / f"{name}.gz")
     with serving(root, _Handler, sent={}) as site:
         yield site
@@ -99,7 +99,7 @@ def no_proxy(monkeypatch):
 @pytest.fixture
 def one_file(monkeypatch):
     """download() fetches only the smallest file (the logic is the same for all four)."""
-    monkeypatch.setattr(datasets, "FILES", {"test_labels": LABELS})
+    monkeypatch.setattr(downloading, "FILES", {"test_labels": LABELS})
 
 
 def within(seconds: float, fn, *args, **kwargs):
@@ -165,11 +165,11 @@ def test_oversized_stream_is_cut_at_the_cap(tmp_path, site, one_file, mirror):
 
 
 def test_the_cap_leaves_room_for_a_gzip_of_another_level(mnist_dir):
-    assert datasets.size_cap(LABELS) == CAP
-    for name, size in datasets.GZ_SIZES.items():
-        assert size < datasets.size_cap(name) < size * 1.2
+    assert downloading.size_cap(LABELS) == CAP
+    for name, size in downloading.GZ_SIZES.items():
+        assert size < downloading.size_cap(name) < size * 1.2
         fastest = len(gzip.compress(gzip.decompress((mnist_dir / f"{name}.gz").read_bytes()), 1))
-        assert fastest <= datasets.size_cap(name)  # gzip -1 of the same content still fits
+        assert fastest <= downloading.size_cap(name)  # gzip -1 of the same content still fits
 
 
 def test_stale_temporary_file_is_removed(tmp_path, site, one_file):
@@ -201,9 +201,9 @@ def test_sigkilled_download_leaves_nothing_after_the_next_run(tmp_path, site, on
     """A real SIGKILL half-way through a file; the next download cleans up what it left."""
     dest = tmp_path / "mnist"
     code = textwrap.dedent(f"""
-        from softmax_mnist.core import data as datasets
-        datasets.FILES = {{"test_labels": {LABELS!r}}}
-        datasets.download({str(dest)!r}, mirrors=({site.url + 'slow/'!r},), timeout=60)
+        from softmax_mnist.core import download as downloading
+        downloading.FILES = {{"test_labels": {LABELS!r}}}
+        downloading.download({str(dest)!r}, mirrors=({site.url + 'slow/'!r},), timeout=60)
     """)
     env = {**os.environ, "no_proxy": "*", "NO_PROXY": "*"}
     child = subprocess.Popen([sys.executable, "-c", code], env=env, stdout=subprocess.DEVNULL)

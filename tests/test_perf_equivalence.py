@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 
 from softmax_mnist.core.config import TrainConfig
+from softmax_mnist.core.fit import fit
 from softmax_mnist.core.functional import cross_entropy, log_softmax
-from softmax_mnist.core.loop import fit
 from softmax_mnist.core.model import SoftmaxRegression
 from softmax_mnist.course.optimizer import SGD
 

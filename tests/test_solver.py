@@ -12,8 +12,9 @@ import pytest
 
 from softmax_mnist.core.config import TrainConfig
 from softmax_mnist.core.data import Splits
+from softmax_mnist.core.fit import fit
 from softmax_mnist.core.functional import accuracy, cross_entropy
-from softmax_mnist.core.loop import History, Hooks, evaluate, fit
+from softmax_mnist.core.loop import History, Hooks, evaluate
 from softmax_mnist.core.model import SoftmaxRegression
 from softmax_mnist.course.solver import Solver
 from softmax_mnist.errors import ConfigError, DivergenceError

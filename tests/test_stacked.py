@@ -12,11 +12,13 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from softmax_mnist.core import loop
+from softmax_mnist.core import twocores
 from softmax_mnist.core.config import TrainConfig
 from softmax_mnist.core.data import Splits
-from softmax_mnist.core.loop import Hooks, fit_stacked, halves
+from softmax_mnist.core.fit import fit_stacked
+from softmax_mnist.core.loop import Hooks
 from softmax_mnist.core.optimizer import Setting
+from softmax_mnist.core.twocores import halves
 from softmax_mnist.errors import ConfigError, DivergenceError, Interrupted
 from softmax_mnist.study.checkpoint import load_checkpoint, restore, save_checkpoint
 from softmax_mnist.study.run import train_model
@@ -107,7 +109,7 @@ def test_a_second_process_that_dies_is_one_line_and_its_half_runs_here(mnist_spl
     cs = configs(SETTINGS, epochs=3, batch_size=100, seed=3)
     assert len(halves(len(cs), 20000 * 3)) == 2
     whole = fit_stacked(cs, data, processes=1)
-    monkeypatch.setattr(loop, "_second_half", _dies)
+    monkeypatch.setattr(twocores, "_second_half", _dies)
     lines = []
     method = "fork" if "fork" in mp.get_all_start_methods() else "spawn"
     for a, b in zip(whole, fit_stacked(cs, data, Hooks(log=lines.append), start=method)):
@@ -117,7 +119,7 @@ def test_a_second_process_that_dies_is_one_line_and_its_half_runs_here(mnist_spl
                     "trains here, after this one"]
 
 
-def _dies(configs, data, state, conn):  # a second process killed before its first epoch end
+def _dies(fit_part, configs, data, state, conn):  # a second process killed before its first epoch end
     import os
 
     os._exit(3)
@@ -130,8 +132,6 @@ def _dies(configs, data, state, conn):  # a second process killed before its fir
 ])
 def test_a_pass_is_split_only_where_it_is_measured_faster(monkeypatch, together, startup, method,
                                                           expected):
-    from softmax_mnist.core import twocores
-
     monkeypatch.setattr(twocores, "start_method", lambda: method)
     monkeypatch.setattr(twocores, "calibration", lambda m: {"alone": 0.1, "together": together,
                                                             "startup": startup})
@@ -141,8 +141,6 @@ def test_a_pass_is_split_only_where_it_is_measured_faster(monkeypatch, together,
 
 
 def test_fork_only_where_python_itself_forks():
-    from softmax_mnist.core import twocores
-
     default = mp.get_context().get_start_method()
     assert twocores.fork_is_safe() == (default in ("fork", "forkserver"))
 
@@ -293,7 +291,6 @@ def test_a_half_that_diverges_whole_still_checkpoints_a_pass_that_resumes(mnist_
                                                        (True, 600, False), (False, 8 * 86400, True)])
 def test_a_calibration_taken_on_a_busy_machine_is_kept_an_hour(monkeypatch, tmp_path, busy, age,
                                                                 measured_again):
-    from softmax_mnist.core import twocores
     from softmax_mnist.fileio import atomic_write_json
 
     monkeypatch.setattr(twocores, "cache_file", lambda: tmp_path / "calibration.json")

@@ -141,7 +141,7 @@ def cmd_evaluate(args) -> int:
 def cmd_download(args) -> int:
     from functools import partial
 
-    from softmax_mnist.core.data import MIRRORS, download
+    from softmax_mnist.core.download import MIRRORS, download
 
     bars = progress_bars(args.quiet)  # on a terminal; the line per file gives bytes and rate too
     where = download(args.data_dir, tuple(args.mirror or MIRRORS), args.timeout,

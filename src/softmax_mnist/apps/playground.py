@@ -66,8 +66,9 @@ from softmax_mnist.core.data import (
     load_splits,
     resolve_data_dir,
 )
+from softmax_mnist.core.fit import fit
 from softmax_mnist.core.functional import softmax
-from softmax_mnist.core.loop import DIVERGENCE_FACTOR, Hooks, TrainState, divergence_limit, evaluate, fit
+from softmax_mnist.core.loop import DIVERGENCE_FACTOR, Hooks, TrainState, divergence_limit, evaluate
 from softmax_mnist.core.model import SoftmaxRegression
 from softmax_mnist.core.presets import preset
 from softmax_mnist.errors import (

@@ -7,7 +7,7 @@ d loss / d z      = (softmax(z) - onehot(y)) / N
 init_std(D, C)    = sqrt(4 / (D + C)), the course's init scale
 
 cross_entropy and accuracy also take (N, K, C) logits: K models scoring the same N samples
-(a stacked sweep, loop.py), each with its own mean over N. The math is the same; the
+(a stacked sweep, fit.py), each with its own mean over N. The math is the same; the
 (N, K, C) array is read as N*K rows of C scores, row (i, k) with label y_i.
 """
 

@@ -2,7 +2,7 @@
 
 A learner holds K settings side by side (K = 1 for one run) and does the steps; the loop owns
 the epochs, the shuffled batches, the History, divergence, validation and the hooks. This
-package's learner is loop.Stack (its own math); the checker's CourseLearner drives a student's
+package's learner is fit.Stack (its own math); the checker's CourseLearner drives a student's
 course objects through the same loop.
 """
 

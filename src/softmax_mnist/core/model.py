@@ -3,7 +3,7 @@
 Shapes: X (N, D), W (D, C), b (1, C), logits (N, C). ``params`` and ``grads`` are
 dicts with the same keys; they are the whole contract with the optimizer.
 
-K models side by side (a stacked sweep, loop.py) are one SoftmaxRegression with ``copies=K``:
+K models side by side (a stacked sweep, fit.py) are one SoftmaxRegression with ``copies=K``:
 W (D, K*C) and b (1, K*C), model k owning columns k*C .. k*C+C-1, so the K models' logits are
 one (N, K*C) product. Column j of X W depends on column j of W only: the models stay apart.
 """

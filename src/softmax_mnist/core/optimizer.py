@@ -5,7 +5,7 @@ Nesterov:  w <- w + mu v - lr (g + wd w)   (look-ahead form, same v)
 With mu = 0 the velocity is never kept and the step is exactly w <- w - lr g.
 
 ``sgd_update`` is that step as a function of the arrays and the numbers, where each number
-may be a scalar or one value per column (K stacked models, loop.py). The course's ``SGD``
+may be a scalar or one value per column (K stacked models, fit.py). The course's ``SGD``
 object around it is in course/optimizer.py.
 """
 

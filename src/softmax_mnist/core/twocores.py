@@ -21,13 +21,17 @@ import json
 import multiprocessing as mp
 import os
 import platform
+import re
 import sys
 import time
+from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 
 from softmax_mnist.core.data import NUM_CLASSES, NUM_FEATURES
+from softmax_mnist.core.loop import History, Hooks, TrainState, epoch_line
 
 MAX_AGE = 7 * 86400  # seconds a measurement is kept: a machine busy that day is measured again
 BUSY_AGE = 3600  # ... and one taken while other work kept every core busy, only an hour
@@ -88,14 +92,14 @@ def _half(configs):
 
 
 def _probe_child(conn) -> None:
-    from softmax_mnist.core.loop import Hooks, _fit_part
+    from softmax_mnist.core.fit import fit_part
 
     data, configs = _probe_data(), _probe_configs()
-    _fit_part(_half(configs), data, Hooks(), None)  # warm, as the parent is
+    fit_part(_half(configs), data, Hooks(), None)  # warm, as the parent is
     conn.send("ready")
     for _ in range(2):
         conn.recv()
-        _fit_part(_half(configs), data, Hooks(), None)
+        fit_part(_half(configs), data, Hooks(), None)
         conn.send("done")
     conn.close()
 
@@ -105,14 +109,14 @@ def calibrate(method: str) -> dict:
     process; ``together``, the seconds until both halves are done, each in its own process
     at once; ``startup``, seconds to start the second process until it is ready. A second
     that fails to start gives ``together`` = inf (never split)."""
-    from softmax_mnist.core.loop import Hooks, _fit_part
+    from softmax_mnist.core.fit import fit_part  # fit.py imports this module
 
     data, configs = _probe_data(), _probe_configs()
-    _fit_part(_half(configs), data, Hooks(), None)  # warm-up: first calls, page faults
+    fit_part(_half(configs), data, Hooks(), None)  # warm-up: first calls, page faults
     alone = []
     for _ in range(2):
         t = time.perf_counter()
-        _fit_part(_half(configs), data, Hooks(), None)
+        fit_part(_half(configs), data, Hooks(), None)
         alone.append(time.perf_counter() - t)
     ctx = mp.get_context(method)
     here, there = ctx.Pipe()
@@ -128,7 +132,7 @@ def calibrate(method: str) -> dict:
         for _ in range(2):
             t = time.perf_counter()
             here.send("go")
-            _fit_part(_half(configs), data, Hooks(), None)
+            fit_part(_half(configs), data, Hooks(), None)
             here.recv()
             together = min(together, time.perf_counter() - t)
     except (OSError, EOFError, TimeoutError):
@@ -185,3 +189,168 @@ def second_process(work: int, settings: int) -> str | None:
     half = c["alone"] * work / PROBE[0] * max(settings / PROBE[1], 0.25)
     split = c["startup"] * (method != "fork") + half * c["together"] / c["alone"]
     return method if split <= SAVING * 2 * half else None
+
+
+# ---- a sweep on two cores --------------------------------------------------------------------
+#
+# Two threads cannot share a step: on this project's 2-core machine handing half of a product
+# to another thread and back costs ~110 us (a sleeping core has to wake), more than the half
+# saves at batch 100, and NumPy's small calls contend for the GIL. Two processes need no
+# hand-over per step: each trains its half of the settings with the same seed, so the same
+# init and batches, and they meet only at epoch ends (for the log and the checkpoint).
+
+MIN_SPLIT_WORK = 50_000  # training images x epochs below which a second process does not pay
+
+
+def halves(size: int, work: int) -> list[slice]:
+    """The settings each process trains. Depends on the work only, never on the machine's
+    cores, so the same settings give the same bits everywhere."""
+    if size < 2 or work < MIN_SPLIT_WORK:
+        return [slice(0, size)]
+    half = (size + 1) // 2
+    return [slice(0, half), slice(half, size)]
+
+
+def fit_halves(fit_part: Callable, configs, parts, data, hooks: Hooks, state,
+               method: str | None) -> list:
+    """fit_stacked's pass in two halves of the settings (``parts``), each trained by
+    ``fit_part(configs, data, hooks, state)`` (fit.fit_part); their Results, in order.
+    ``method``: how the second half's process starts ("fork", "spawn"), or None: the halves
+    one after the other in this process."""
+    first, second = (configs[p] for p in parts)
+
+    def bar(desc, **kw):  # a half's bar stands for the whole pass
+        return hooks.progress(desc=re.sub(r"\d+ settings", f"{len(configs)} settings", desc), **kw)
+
+    states = _split_state(state, parts) if state is not None else [None, None]
+
+    def in_turn():  # the second half here, first: its epoch ends are kept for the merge
+        ends = []
+        hooks2 = Hooks(stop=hooks.stop, checkpoint=lambda st: st.step or ends.append(_copy(st)),
+                       progress=hooks.progress and bar)
+        done = fit_part(second, data, hooks2, states[1])
+        return iter([("epoch", st) for st in ends] + [("done", done)]).__next__
+
+    child = None
+    if method is not None:
+        ctx = mp.get_context(method)
+        here, there = ctx.Pipe(duplex=False)
+        sent = data if method == "fork" else _training_part(data)  # spawn: pickled, so no test split
+        child = ctx.Process(target=_second_half, daemon=True, args=(fit_part, second, sent, states[1], there))
+        child.start()
+        there.close()
+        receive = here.recv
+    else:
+        receive = in_turn()
+    other = {"state": states[1], "results": None}
+
+    def take() -> None:  # the second half's next message: an epoch end, its results, an error
+        nonlocal receive
+        try:
+            kind, value = receive()
+        except (EOFError, OSError):  # the second process died (killed, out of memory, a crash)
+            child.join(5)
+            if hooks.log:
+                hooks.log(f"the second process ended unexpectedly (exit code {child.exitcode}); "
+                          "its half of the settings trains here, after this one")
+            receive = in_turn()  # from the pass's start again: the same bits
+            kind, value = receive()
+        if kind == "error":
+            raise value
+        other["results" if kind == "done" else "state"] = value
+
+    def meet(st: TrainState) -> None:  # the first half's epoch end: merge with the second's
+        if st.step:
+            return  # the halves meet at epoch ends only; a stop resumes from the last one
+        while other["results"] is None and (other["state"] is None or other["state"].epoch < st.epoch):
+            take()
+        if other["state"] is None or other["state"].epoch < st.epoch:  # it ended early: all
+            other["state"] = _ended(other["results"], second)  # of its settings diverged
+        merged = _merge_states(st, other["state"])
+        if hooks.log:
+            live = np.array([d is None for d in merged.diverged])
+            hists = [History(**h) for h in merged.histories]
+            seconds = next((h.epoch_time[-1] for h in hists if len(h.epoch_time) == st.epoch), 0.0)
+            hooks.log(epoch_line(st.epoch, first[0].epochs, hists, live, seconds))
+        if hooks.on_epoch:
+            hooks.on_epoch(st.epoch, [History(**h) for h in merged.histories],
+                           lambda: merged.arrays)
+        if hooks.checkpoint:
+            hooks.checkpoint(merged)
+
+    # the log's lines are the merged epoch lines of meet (no per-step lines when split)
+    mine_hooks = Hooks(checkpoint=meet, stop=hooks.stop, progress=hooks.progress and bar)
+    try:
+        mine = fit_part(first, data, mine_hooks, states[0])
+        while other["results"] is None:
+            take()
+        return mine + other["results"]
+    finally:
+        if child is not None:
+            if other["results"] is None:  # stopped, or failed: the child's half is not needed
+                child.terminate()
+            child.join()
+
+
+def _training_part(data):
+    """What a half needs of ``data``: the training and validation splits."""
+    from types import SimpleNamespace
+
+    return SimpleNamespace(x_train=data.x_train, y_train=data.y_train,
+                           x_val=getattr(data, "x_val", None), y_val=getattr(data, "y_val", None))
+
+
+def _second_half(fit_part: Callable, configs, data, state, conn) -> None:
+    """The child process: trains its settings, sends each epoch end and then its results."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when to stop
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    try:  # die with the parent, even when it is killed (Linux)
+        import ctypes
+
+        ctypes.CDLL(None).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError, TypeError):  # no prctl (macOS), no SIGKILL or CDLL(None) (Windows)
+        pass
+    try:
+        hooks = Hooks(checkpoint=lambda st: st.step or conn.send(("epoch", st)))
+        conn.send(("done", fit_part(configs, data, hooks, state)))
+    except BaseException as e:  # noqa: BLE001 - reported to the parent, which raises it
+        conn.send(("error", e))
+    finally:
+        conn.close()
+
+
+def _ended(results: list, configs) -> TrainState:
+    """The state of a half whose settings all diverged before the other half's epoch end:
+    their final weights (frozen), histories and notes, no velocity left."""
+    arrays = {k: np.hstack([r.model.params[k] for r in results]) for k in ("W", "b")}
+    if any(c.momentum for c in configs):
+        arrays.update({f"velocity_{k}": np.zeros_like(v) for k, v in list(arrays.items())})
+    K = len(results)
+    return TrainState(0, 0, None, np.empty((0, K)), np.empty((0, K)),
+                      [vars(r.history) for r in results], [r.diverged for r in results], arrays)
+
+
+def _copy(state: TrainState) -> TrainState:
+    """A state that owns its arrays (the loop's hold views into training buffers)."""
+    return replace(state, arrays={k: v.copy() for k, v in state.arrays.items()},
+                   histories=[{k: list(v) for k, v in h.items()} for h in state.histories],
+                   losses=np.array(state.losses), accs=np.array(state.accs))
+
+
+def _merge_states(a: TrainState, b: TrainState) -> TrainState:
+    """The two halves' states at one epoch end as the state of all the settings."""
+    return TrainState(a.epoch, 0, a.rng_state, np.hstack([a.losses, b.losses]),
+                      np.hstack([a.accs, b.accs]), a.histories + b.histories,
+                      a.diverged + b.diverged,
+                      {k: np.hstack([a.arrays[k], b.arrays[k]]) for k in a.arrays})
+
+
+def _split_state(state: TrainState, parts: list[slice]) -> list[TrainState]:
+    """A merged state (a checkpoint of all the settings) as each half's own."""
+    C = NUM_CLASSES
+    return [TrainState(state.epoch, state.step, state.rng_state, state.losses[:, p],
+                       state.accs[:, p], state.histories[p], state.diverged[p],
+                       {k: v[:, p.start * C:p.stop * C] for k, v in state.arrays.items()})
+            for p in parts]

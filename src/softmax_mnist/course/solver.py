@@ -1,7 +1,7 @@
 """Course API: ``Solver(cfg)``; ``train() -> (epoch_losses, epoch_accs)``; ``test() -> (loss, acc)``.
 
 A thin shell over the core: the data split of core.data.load_splits, the course's
-SoftmaxCrossEntropyLoss and SGD, trained by loop.fit. The test split is never touched
+SoftmaxCrossEntropyLoss and SGD, trained by core.fit.fit. The test split is never touched
 during training; ``test()`` is the caller's explicit choice.
 """
 
@@ -11,7 +11,8 @@ import numpy as np
 
 from softmax_mnist.core.config import TrainConfig
 from softmax_mnist.core.data import NUM_CLASSES, NUM_FEATURES, load_splits
-from softmax_mnist.core.loop import History, Hooks, evaluate, fit
+from softmax_mnist.core.fit import fit
+from softmax_mnist.core.loop import History, Hooks, evaluate
 from softmax_mnist.course.loss import SoftmaxCrossEntropyLoss
 from softmax_mnist.course.optimizer import SGD
 from softmax_mnist.errors import ConfigError

@@ -15,7 +15,7 @@ student's prints on stderr, forwarded here).
 loop (core.loop.train: its seeded minibatches, History and divergence rule) with the student's
 objects as the learner (their ``forward``, ``gradient_computing`` and ``step``) on the same
 arrays (handed over as .npy files), and sends back the trained W and b (this package evaluates
-and saves them in a ``SoftmaxRegression``) and the History that ``core.loop.fit`` would record.
+and saves them in a ``SoftmaxRegression``) and the History that ``core.fit.fit`` would record.
 Settings the course's ``SGD(model, learning_rate, momentum)`` cannot express (Nesterov, weight
 decay) train with this package's SGD here instead (``reference_only``); the results say which.
 """
@@ -53,7 +53,8 @@ from softmax_mnist.checker.learner import CourseLearner
 from softmax_mnist.checker.process import MAX_PROCESSES, Child, Output
 from softmax_mnist.core.config import TrainConfig
 from softmax_mnist.core.data import Splits
-from softmax_mnist.core.loop import History, Hooks, schedule_of, setting_of, train
+from softmax_mnist.core.fit import schedule_of, setting_of
+from softmax_mnist.core.loop import History, Hooks, train
 from softmax_mnist.core.model import SoftmaxRegression
 from softmax_mnist.errors import DivergenceError, Interrupted, SoftmaxMnistError, command
 from softmax_mnist.fileio import atomic_write_text

@@ -23,8 +23,9 @@ from softmax_mnist import __version__
 from softmax_mnist.core.batches import check_batch_size
 from softmax_mnist.core.config import TrainConfig
 from softmax_mnist.core.data import NUM_CLASSES, Splits, load_splits, resolve_data_dir
+from softmax_mnist.core.fit import fit
 from softmax_mnist.core.idx import read_regular
-from softmax_mnist.core.loop import History, Hooks, evaluate, fit
+from softmax_mnist.core.loop import History, Hooks, evaluate
 from softmax_mnist.errors import ConfigError, command, output_error
 from softmax_mnist.fileio import SPREADSHEET, FileInUse, atomic_write_json, atomic_write_text, replace_folder
 from softmax_mnist.study.checkpoint import Interrupted, checkpoint_path, restore, save_checkpoint
@@ -154,7 +155,7 @@ def history_csv(history: History) -> str:
 def train_model(config: TrainConfig, data: Splits, log=None, display_freq: int = 0,
                 checkpoint_file=None, checkpoint_every: int = 0, stop=None, resume: bool = False,
                 progress=None):
-    """Train ``config`` on ``data``'s train split (loop.fit); (model, History).
+    """Train ``config`` on ``data``'s train split (core.fit.fit); (model, History).
 
     With ``checkpoint_file``, a checkpoint is written there after every epoch (and every
     ``checkpoint_every`` steps, and when ``stop()`` turns true); ``resume`` starts from it.

@@ -2,7 +2,7 @@
 
 ``run_study`` trains every run of a plan on one ``Splits``, skipping the runs a resumed study
 finished. Runs that share the data, batch size, epochs and seed and differ only in optimizer
-numbers train side by side in one stacked pass (loop.fit_stacked, ``_stack_buckets``); such a
+numbers train side by side in one stacked pass (fit.fit_stacked, ``_stack_buckets``); such a
 run has no time of its own, so every reported time comes from ``timing.py``, measured apart.
 The test split is only reported, for the final models (the course's settings and the best
 preset, or a sweep's best setting): every choice is made from validation numbers.
@@ -25,7 +25,8 @@ import numpy as np
 from softmax_mnist import __version__
 from softmax_mnist.core.config import TrainConfig
 from softmax_mnist.core.data import NUM_CLASSES, Splits, load_raw, load_splits
-from softmax_mnist.core.loop import STACK_FIELDS, Hooks, evaluate, fit_stacked
+from softmax_mnist.core.fit import STACK_FIELDS, fit_stacked
+from softmax_mnist.core.loop import Hooks, evaluate
 from softmax_mnist.errors import ConfigError, DivergenceError
 from softmax_mnist.study import machine, timing
 from softmax_mnist.study import results as rs
@@ -66,7 +67,7 @@ def _train(name: str, group: str, config: TrainConfig, data: Splits, log: Log = 
 
 def train_stacked(items, data: Splits, log: Log = None, pass_id: int = 0, progress=None,
                    checkpoint_file=None, stop=None) -> dict:
-    """Train settings that differ only in optimizer numbers in one pass (loop.fit_stacked).
+    """Train settings that differ only in optimizer numbers in one pass (fit.fit_stacked).
 
     ``items``: (name, group, config) sharing seed, batch size, epochs, schedule and data.
     Returns {name: (entry, model)}. Their entries have no time of their own: ``pass`` names

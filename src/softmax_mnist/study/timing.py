@@ -21,7 +21,7 @@ from threadpoolctl import threadpool_limits
 
 from softmax_mnist.core.config import TrainConfig
 from softmax_mnist.core.data import Splits
-from softmax_mnist.core.loop import fit
+from softmax_mnist.core.fit import fit
 from softmax_mnist.core.model import SoftmaxRegression
 from softmax_mnist.course.optimizer import SGD
 from softmax_mnist.errors import DivergenceError, Interrupted
