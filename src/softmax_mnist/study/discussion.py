@@ -15,9 +15,9 @@ import math
 import numpy as np
 
 from softmax_mnist.study import findings
-from softmax_mnist.study.findings import direction, effective_step, median_epoch
-from softmax_mnist.study.results import Comparison, Summary, compare
-from softmax_mnist.study.wording import join_words, mean_sd, points, say, spaced, two_significant
+from softmax_mnist.study.findings import direction, effective_step
+from softmax_mnist.study.results import Comparison, Summary, compare, median_epoch
+from softmax_mnist.study.wording import join_words, mean_sd, points, reference, say, two_significant
 
 
 def _verdict(c: Comparison, lang: str, ref: str = "") -> str:
@@ -25,8 +25,7 @@ def _verdict(c: Comparison, lang: str, ref: str = "") -> str:
     '比它高 0.25 个百分点，超过噪声界 0.12 个百分点' / '与它相差 0.05 个百分点，在噪声范围（…）之内';
     without ``ref`` the sentence already named it ('高 0.25 个百分点，…')."""
     key = f"verdict.{direction(c)}" + (".ref" if ref else "")
-    return say(lang, key, gain=points(c.gain), noise=points(c.noise),
-               ref=spaced(ref) if lang == "zh" else ref)
+    return say(lang, key, gain=points(c.gain), noise=points(c.noise), ref=reference(ref, lang))
 
 
 def _reach(epochs: list, t: float, lang: str, total: int) -> str:
@@ -161,11 +160,11 @@ def time_text(epoch: dict, step: dict, plain: Summary, mom: Summary, thresholds,
     k = f"{t:.2f}"
     batch = mom.config["batch_size"]
     step_us = mom_epoch / math.ceil(n_train / batch) * 1e6
-    share = (mom_update - plain_update) / step_us
+    share = findings.update_share(plain_update, mom_update, step_us)
     text = (say(lang, "time.epochs", rounds=rounds, plain=two_significant(plain_epoch),
                 mom=two_significant(mom_epoch))
             + say(lang, f"time.{findings.time_direction(rel, real)}", rel=abs(rel), tol=tol)
-            + say(lang, "time.update" if share >= 0.01 else "time.update.tiny",
+            + say(lang, "time.update.tiny" if share is None else "time.update",
                   plain=two_significant(plain_update), mom=two_significant(mom_update), batch=batch,
                   step=two_significant(step_us), share=share))
     mom_epochs, plain_epochs = median_epoch(mom.epochs_to[k]), median_epoch(plain.epochs_to[k])
@@ -273,16 +272,13 @@ def batch_text(fixed: list[Summary], scaled: list[Summary], epoch: dict, heat: d
     p += say(lang, f"batch.fixed.{direction(c)}", gain=points(c.gain), noise=points(c.noise))
     out = [p + say(lang, "batch.fixed.updates")]
     if len(scaled) >= 2:
-        scaled_spread = findings.spread(scaled)
-        top = max(scaled, key=lambda s: s.val_acc.mean)
-        within = [s for s in scaled if s is top or not findings.differs(s, top, n_val)]
-        p = say(lang, "batch.scaled", fixed=points(fixed_spread), scaled=points(scaled_spread),
-                change=say(lang, "batch.range.shrinks" if scaled_spread < fixed_spread
-                           else "batch.range.changes"),
-                within=say(lang, "batch.within.all" if len(within) == len(scaled)
-                           else "batch.within.some", count=len(within) - 1),
-                others=len(scaled) - 1, top=top.config["batch_size"])
-        if scaled_spread < fixed_spread / 2:
+        found = findings.scaled_batches(scaled, fixed_spread, n_val)
+        p = say(lang, "batch.scaled", fixed=points(fixed_spread), scaled=points(found.spread),
+                change=say(lang, "batch.range.shrinks" if found.narrower else "batch.range.changes"),
+                within=say(lang, "batch.within.all" if found.within == found.others
+                           else "batch.within.some", count=found.within),
+                others=found.others, top=found.top.config["batch_size"])
+        if found.updates_explain:
             p += say(lang, "batch.scaled.updates", hi=hi_batch, lo=lo_batch, ratio=hi_batch // lo_batch)
         else:
             p += say(lang, "batch.scaled.beyond")

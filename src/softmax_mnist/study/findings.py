@@ -162,6 +162,13 @@ def effective_step(config: dict) -> float:
     return config["lr"] / (1 - config["momentum"])
 
 
+def update_share(plain_update: float, mom_update: float, step: float) -> float | None:
+    """Momentum's extra cost per update as a fraction of a whole training step; None under
+    1%, too small to state."""
+    share = (mom_update - plain_update) / step
+    return share if share >= 0.01 else None
+
+
 def time_direction(rel: float, real: bool) -> str:
     """The second setting's epochs against the first's: "slower", "faster" or "same"."""
     if not real:
@@ -208,6 +215,26 @@ def rates(items: list[Summary], n_val: int) -> RateFindings | None:
 def spread(items: list[Summary]) -> float:
     """The range of mean validation accuracy over ``items``."""
     return max(s.val_acc.mean for s in items) - min(s.val_acc.mean for s in items)
+
+
+@dataclass(frozen=True)
+class ScaledBatches:
+    """The batch sizes trained with the rate scaled with the batch, against the fixed rate."""
+
+    top: Summary           # the highest mean validation accuracy
+    within: int            # how many of the other sizes are within noise of top
+    others: int            # how many other sizes
+    spread: float          # the range of mean validation accuracy
+    narrower: bool         # the range is below the fixed rate's
+    updates_explain: bool  # below half of it: the missing updates explain most of the gap
+
+
+def scaled_batches(scaled: list[Summary], fixed_spread: float, n_val: int) -> ScaledBatches:
+    top = max(scaled, key=lambda s: s.val_acc.mean)
+    within = sum(1 for s in scaled if s is not top and not differs(s, top, n_val))
+    scaled_spread = spread(scaled)
+    return ScaledBatches(top, within, len(scaled) - 1, scaled_spread, scaled_spread < fixed_spread,
+                         scaled_spread < fixed_spread / 2)
 
 
 def rising_steadily(values: list[float]) -> bool:

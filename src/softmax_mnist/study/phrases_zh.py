@@ -1,6 +1,6 @@
 """The report's findings in Chinese: one entry per finding (findings.py decides which), with
 format fields that discussion.py fills. phrases_en.py has the same keys. A reference placed
-after 比 or 与 comes in as ``ref`` already spaced (wording.spaced)."""
+after 比 or 与 comes in as ``ref`` already spaced (wording.reference)."""
 
 PHRASES = {
     # separators and references used inside other entries

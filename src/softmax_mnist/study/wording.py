@@ -50,9 +50,10 @@ def join_words(items: list[str], lang: str) -> str:
     return ", ".join(items[:-1]) + " and " + items[-1]
 
 
-def spaced(ref: str) -> str:
-    """A space before a reference that starts with a number or a Latin word (after 比, 与)."""
-    return (" " if ref[:1].isascii() else "") + ref
+def reference(ref: str, lang: str) -> str:
+    """A setting compared against, as it follows 比 or 与 in Chinese: a space before a number
+    or a Latin word; English takes it as it is."""
+    return (" " if lang == "zh" and ref[:1].isascii() else "") + ref
 
 
 def say(lang: str, key: str, **fields) -> str:
