@@ -103,38 +103,11 @@ def cmd_train(args) -> int:
 
 
 def cmd_evaluate(args) -> int:
-    import math
+    from softmax_mnist.study.run import evaluate_file
 
-    from softmax_mnist.core.data import VAL_SIZE, load_raw, split_at
-    from softmax_mnist.core.loop import evaluate
-    from softmax_mnist.study.modelfile import load_model, model_inputs
-
-    model, meta = load_model(args.model)
-    val_size = args.val_size if args.val_size is not None else \
-        meta.get("config", {}).get("val_size", VAL_SIZE)
-    images, labels = load_raw(args.data_dir, "t10k" if args.split == "test" else "train")
-    if args.split != "test":
-        if args.split == "val" and val_size == 0:
-            raise ConfigError(f"{args.model} was trained with no validation split (val_size 0); "
-                              "pass --val-size N or use --split test")
-        try:
-            cut = split_at(len(images), val_size)
-        except ConfigError:
-            raise ConfigError(f"--val-size must be in 0..{len(images) - 1}, got {val_size}") from None
-        part = slice(0, cut) if args.split == "train" else slice(cut, None)
-        images, labels = images[part], labels[part]
-    if images.shape[1] * images.shape[2] != model.W.shape[0]:
-        raise ConfigError(f"images have {images.shape[1] * images.shape[2]} pixels, "
-                          f"the model expects {model.W.shape[0]}")
-    if len(labels) and int(labels.max()) >= model.W.shape[1]:
-        raise ConfigError(f"{args.model} scores {model.W.shape[1]} classes but the labels go up to "
-                          f"{int(labels.max())}; evaluate a model trained on these data")
-    loss, acc = evaluate(model, model_inputs(images, meta), labels)
-    if not math.isfinite(loss):  # load_model bounds the scores; this is the last guard
-        raise ConfigError(f"{args.model} gives a non-finite loss ({loss}) on these images")
-    result = {"model": args.model, "split": args.split, "n": len(labels), "loss": loss, "acc": acc}
+    result = evaluate_file(args.model, args.data_dir, args.split, args.val_size)
     print(json.dumps(result) if args.json else
-          f"{args.split}: {len(labels):,} images  loss {loss:.4f}  accuracy {acc:.4f}")
+          f"{args.split}: {result['n']:,} images  loss {result['loss']:.4f}  accuracy {result['acc']:.4f}")
     return 0
 
 

@@ -1,4 +1,4 @@
-"""One training run end to end, and the folder it writes.
+"""One training run end to end, the folder it writes, and its model evaluated on a split.
 
     config.json   the resolved TrainConfig, data dir and package version
     history.csv   one row per epoch: train/val loss and accuracy, seconds
@@ -12,6 +12,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import math
 import os
 import re
 import shutil
@@ -22,14 +23,22 @@ from pathlib import Path
 from softmax_mnist import __version__
 from softmax_mnist.core.batches import check_batch_size
 from softmax_mnist.core.config import TrainConfig
-from softmax_mnist.core.data import NUM_CLASSES, Splits, load_splits, resolve_data_dir
+from softmax_mnist.core.data import (
+    NUM_CLASSES,
+    VAL_SIZE,
+    Splits,
+    load_raw,
+    load_splits,
+    resolve_data_dir,
+    split_at,
+)
 from softmax_mnist.core.fit import fit
 from softmax_mnist.core.idx import read_regular
 from softmax_mnist.core.loop import History, Hooks, evaluate
-from softmax_mnist.errors import ConfigError, command, output_error
+from softmax_mnist.errors import ConfigError, advice, command, output_error
 from softmax_mnist.fileio import SPREADSHEET, FileInUse, atomic_write_json, atomic_write_text, replace_folder
 from softmax_mnist.study.checkpoint import Interrupted, checkpoint_path, restore, save_checkpoint
-from softmax_mnist.study.modelfile import save_model
+from softmax_mnist.study.modelfile import load_model, model_inputs, save_model
 from softmax_mnist.study.visualize import plot_history, save_figure
 
 MAX_JSON_BYTES = 1 << 26  # 64 MB: a full study's progress.json is under 1 MB
@@ -308,3 +317,35 @@ def read_run_config(out) -> tuple[TrainConfig, str]:
         return TrainConfig.from_dict(saved), data_dir
     except ConfigError as e:
         raise ConfigError(f"{path}: {e}") from None
+
+
+def evaluate_file(path, data_dir=None, split: str = "test", val_size: int | None = None) -> dict:
+    """Loss and accuracy of the model in ``path`` on ``split``: "test" (the test file), or
+    "train" / "val", the model's own split of the training file (``val_size``: by default the
+    one it was trained with). {"model", "split", "n", "loss", "acc"}; a ConfigError when the
+    data do not fit the model."""
+    model, meta = load_model(path)
+    if val_size is None:
+        val_size = meta.get("config", {}).get("val_size", VAL_SIZE)
+    images, labels = load_raw(data_dir, "t10k" if split == "test" else "train")
+    if split != "test":
+        if split == "val" and val_size == 0:
+            raise ConfigError(f"{path} was trained with no validation split (val_size 0); "
+                              f"pass {advice('val_size', 'N')} or use {advice('split', 'test')}")
+        try:
+            cut = split_at(len(images), val_size)
+        except ConfigError:
+            raise ConfigError(f"{advice('val_size')} must be in 0..{len(images) - 1}, got {val_size}",
+                              "val_size") from None
+        part = slice(0, cut) if split == "train" else slice(cut, None)
+        images, labels = images[part], labels[part]
+    if images.shape[1] * images.shape[2] != model.W.shape[0]:
+        raise ConfigError(f"images have {images.shape[1] * images.shape[2]} pixels, "
+                          f"the model expects {model.W.shape[0]}")
+    if len(labels) and int(labels.max()) >= model.W.shape[1]:
+        raise ConfigError(f"{path} scores {model.W.shape[1]} classes but the labels go up to "
+                          f"{int(labels.max())}; evaluate a model trained on these data")
+    loss, acc = evaluate(model, model_inputs(images, meta), labels)
+    if not math.isfinite(loss):  # load_model bounds the scores; this is the last guard
+        raise ConfigError(f"{path} gives a non-finite loss ({loss}) on these images")
+    return {"model": path, "split": split, "n": len(labels), "loss": loss, "acc": acc}
