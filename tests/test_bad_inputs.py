@@ -553,10 +553,10 @@ def good_examples(k: int = 4) -> dict:
 
 
 def test_good_examples_are_read(tmp_path):
-    from softmax_mnist.study.report import _load_model_and_examples
+    from softmax_mnist.study.measures import load_model_and_examples
 
     np.savez(tmp_path / "examples.npz", **good_examples())
-    ex = _load_model_and_examples(tmp_path)[2]
+    ex = load_model_and_examples(tmp_path)[2]
     assert sorted(ex) == sorted(good_examples())
 
 

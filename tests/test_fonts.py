@@ -103,7 +103,7 @@ def test_the_report_appendix_names_the_fonts(windows):
     from softmax_mnist.study import report
 
     doc = Document("t", "s", "zh")
-    report._appendix(doc, {"meta": {"machine": {"cpu": "X"}}}, "zh")
+    report.appendix(doc, {"meta": {"machine": {"cpu": "X"}}}, "zh")
     assert "正文 SimSun，标题与图 Microsoft YaHei" in doc.blocks[-1].text
 
 

@@ -39,7 +39,7 @@ def test_key_code_equals_the_engine(momentum):
 
 
 def test_the_report_shows_the_three_methods_in_15_to_25_lines_with_chinese_comments():
-    from softmax_mnist.study.report import key_code
+    from softmax_mnist.study.keycode import key_code
 
     code = key_code()
     body = [line for line in code.splitlines() if line.strip()]

@@ -15,7 +15,7 @@ import pytest
 
 from softmax_mnist.apps.cli import main
 from softmax_mnist.fileio import atomic_write_json
-from softmax_mnist.study import discussion, findings, report, typeset, wording
+from softmax_mnist.study import discussion, findings, measures, method, report, typeset, wording
 from softmax_mnist.study.results import summarize
 
 N_VAL = 5000
@@ -201,7 +201,7 @@ def test_gradient_check_finds_a_wrong_gradient():
     rng = np.random.default_rng(0)
     W, b = rng.normal(0, 0.1, (20, 4)), rng.normal(0, 0.1, (1, 4))
     x, y = rng.normal(0, 1, (8, 20)), rng.integers(0, 4, 8)
-    assert report.gradient_check(W, b, x, y)[0] < 1e-6
+    assert measures.gradient_check(W, b, x, y)[0] < 1e-6
     from softmax_mnist.core import functional
 
     real = functional.cross_entropy
@@ -212,7 +212,7 @@ def test_gradient_check_finds_a_wrong_gradient():
 
     functional.cross_entropy = times_n
     try:
-        assert report.gradient_check(W, b, x, y)[0] > 0.5
+        assert measures.gradient_check(W, b, x, y)[0] > 0.5
     finally:
         functional.cross_entropy = real
 
@@ -222,9 +222,9 @@ def test_key_code_is_the_course_shaped_code_read_from_its_source():
     from softmax_mnist.study.typeset import Code, Document
 
     doc = Document("t", "s", "zh")
-    report.method_section(doc, "zh", None, 0)
+    method.method_section(doc, "zh", None, 0)
     code = next(b for b in doc.blocks if isinstance(b, Code) and b.label == "code-key")
-    assert code.source == report.key_code()
+    assert code.source == keycode.key_code()
     assert "def step(self)" in code.source and "stack" not in code.source.lower()
     import inspect
     assert inspect.getsource(keycode.SGD.step).rstrip() in code.source
@@ -338,7 +338,7 @@ def test_the_derivation_typesets_grouped_fractions(tmp_path, lang):
     ∂·[(−log p)/∂]·z: Typst's / binds to the next token, so each side needs its brackets;
     the Markdown gets \\frac and \\sum, never 'log sum'."""
     doc = typeset.Document("t", "s", lang)
-    report.method_section(doc, lang, None, 0)
+    method.method_section(doc, lang, None, 0)
     para = next(b.text for b in doc.blocks if isinstance(b, typeset.Para) and "partial" in b.text)
     maths = [m for m in re.findall(r"\$([^$]+)\$", para) if "/" in m]
     assert len(maths) == 3
@@ -365,7 +365,7 @@ def test_the_appendix_calls_the_machine_shared_only_when_other_work_ran(load, bu
     timing the study's own training counts, so 1.0 on 2 cores is no sign of a shared machine."""
     for lang, shared in (("zh", "并非空闲"), ("en", "was shared")):
         doc = typeset.Document("t", "s", lang)
-        report._appendix(doc, {"meta": {"machine": {"cpu": "X", "cores": 2}, "load": load}}, lang)
+        report.appendix(doc, {"meta": {"machine": {"cpu": "X", "cores": 2}, "load": load}}, lang)
         text = doc.blocks[-1].text
         assert (shared in text) is busy, text
         assert f"{load[0]:.1f}" in text and f"{load[1]:.1f}" in text
