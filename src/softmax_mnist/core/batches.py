@@ -16,6 +16,8 @@ from softmax_mnist.errors import ConfigError
 
 
 def check_batch_size(batch_size: int, n: int) -> None:
+    """The batch size rule where the data is known: a whole number from 1 to the N samples (a
+    TrainConfig checks >= 1 before any data; loop.train checks this once per run)."""
     if not isinstance(batch_size, (int, np.integer)) or not 1 <= batch_size <= n:
         raise ConfigError(f"batch size must be a whole number from 1 to {n:,}, got {batch_size}")
 
@@ -31,6 +33,9 @@ def iterate_minibatches(
 ) -> Iterator[tuple[np.ndarray, np.ndarray]]:
     """One epoch of (x_batch, y_batch); shuffled with ``rng``, in order when ``rng`` is None.
 
+    ``batch_size``: 1 .. len(x), checked by the caller where the data is known (check_batch_size:
+    loop.train, the course's DataLoader), not again here every epoch.
+
     ``first_batch``: skip the batches before it (resuming mid-epoch; the shuffle is the same).
     ``reuse``: gather every shuffled batch into the same two buffers (a training loop that is
     done with a batch before it asks for the next): no allocation, and np.take into a buffer
@@ -40,7 +45,6 @@ def iterate_minibatches(
     another thread costs ~0.1 ms here, the gather of 1,000 rows ~0.3 ms.
     """
     n = len(x)
-    check_batch_size(batch_size, n)
     if rng is None:
         for start in range(first_batch * batch_size, n, batch_size):  # views, no copy
             yield x[start : start + batch_size], y[start : start + batch_size]

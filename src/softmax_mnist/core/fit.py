@@ -20,13 +20,12 @@ import numpy as np
 from threadpoolctl import threadpool_limits
 
 from softmax_mnist.core import twocores
-from softmax_mnist.core.batches import check_batch_size
 from softmax_mnist.core.data import NUM_CLASSES
 from softmax_mnist.core.functional import correct, cross_entropy
 from softmax_mnist.core.learner import Learner
 from softmax_mnist.core.loop import History, Hooks, TrainState, all_finite, evaluate, train
 from softmax_mnist.core.model import SoftmaxRegression
-from softmax_mnist.core.optimizer import Setting, sgd_update
+from softmax_mnist.core.optimizer import Setting, new_velocity, sgd_update
 from softmax_mnist.errors import ConfigError, DivergenceError
 
 
@@ -65,8 +64,7 @@ class Stack(Learner):
         if model.copies != self.size:
             raise ConfigError(f"a model of {model.copies} copies for {self.size} settings")
         if velocity is None:
-            velocity = ({k: np.zeros_like(v) for k, v in model.params.items()}
-                        if any(s.momentum for s in self.settings) else {})
+            velocity = new_velocity(model.params, [s.momentum for s in self.settings])
         self.velocity = velocity
         self.live = np.ones(self.size, dtype=bool)
         W = model.params["W"]
@@ -168,7 +166,6 @@ def fit_stacked(configs, data, hooks: Hooks | None = None, state: TrainState | N
                                   f"{getattr(c, f)!r}")
     if model is not None and len(configs) > 1:
         raise ConfigError("a given model trains one setting")
-    check_batch_size(c0.batch_size, len(data.x_train))
     parts = twocores.halves(len(configs), len(data.x_train) * c0.epochs)
     if len(parts) == 1:
         return fit_part(configs, data, hooks, state, model, rng, velocity)

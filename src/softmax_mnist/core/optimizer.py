@@ -2,7 +2,8 @@
 
     v <- mu v - lr (g + wd w)        w <- w + v
 Nesterov:  w <- w + mu v - lr (g + wd w)   (look-ahead form, same v)
-With mu = 0 the velocity is never kept and the step is exactly w <- w - lr g.
+With mu = 0 the velocity is never kept and the step is exactly w <- w - lr g: the one rule
+``keeps_velocity`` / ``new_velocity`` (the course's SGD, a stacked learner, a checkpoint's check).
 
 ``sgd_update`` is that step as a function of the arrays and the numbers, where each number
 may be a scalar or one value per column (K stacked models, fit.py). The course's ``SGD``
@@ -11,6 +12,7 @@ object around it is in course/optimizer.py.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import numpy as np
@@ -33,17 +35,26 @@ def check_settings(learning_rate, momentum, nesterov, weight_decay) -> None:
                           setting="nesterov")
 
 
+def keeps_velocity(momenta: Iterable) -> bool:
+    """Whether an optimizer over these momenta keeps a velocity: only when one is set (a
+    momentum of 0, or None, is plain SGD)."""
+    return any(momenta)
+
+
+def new_velocity(params: dict[str, np.ndarray], momenta: Iterable) -> dict[str, np.ndarray]:
+    """A zero velocity like each of ``params`` when ``keeps_velocity(momenta)``, else none ({})."""
+    return {k: np.zeros_like(v) for k, v in params.items()} if keeps_velocity(momenta) else {}
+
+
 @dataclass(frozen=True)
 class Setting:
-    """The optimizer's numbers: what may differ between K models trained side by side."""
+    """The optimizer's numbers: what may differ between K models trained side by side. Built
+    from numbers already validated (TrainConfig, the course's SGD: check_settings), so trusted."""
 
     lr: float
     momentum: float = 0.0
     nesterov: bool = False
     weight_decay: float = 0.0
-
-    def __post_init__(self):
-        check_settings(self.lr, self.momentum, self.nesterov, self.weight_decay)
 
 
 def sgd_update(w, g, v, lr, mu=0.0, nesterov=False, wd=0.0) -> None:

@@ -32,6 +32,7 @@ import numpy as np
 
 from softmax_mnist.core.data import NUM_CLASSES, NUM_FEATURES
 from softmax_mnist.core.loop import History, Hooks, TrainState, epoch_line
+from softmax_mnist.core.optimizer import new_velocity
 
 MAX_AGE = 7 * 86400  # seconds a measurement is kept: a machine busy that day is measured again
 BUSY_AGE = 3600  # ... and one taken while other work kept every core busy, only an hour
@@ -325,8 +326,8 @@ def _ended(results: list, configs) -> TrainState:
     """The state of a half whose settings all diverged before the other half's epoch end:
     their final weights (frozen), histories and notes, no velocity left."""
     arrays = {k: np.hstack([r.model.params[k] for r in results]) for k in ("W", "b")}
-    if any(c.momentum for c in configs):
-        arrays.update({f"velocity_{k}": np.zeros_like(v) for k, v in list(arrays.items())})
+    velocity = new_velocity(arrays, [c.momentum for c in configs])
+    arrays.update({f"velocity_{k}": v for k, v in velocity.items()})
     K = len(results)
     return TrainState(0, 0, None, np.empty((0, K)), np.empty((0, K)),
                       [vars(r.history) for r in results], [r.diverged for r in results], arrays)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from softmax_mnist.core.optimizer import check_settings, sgd_update
+from softmax_mnist.core.optimizer import check_settings, keeps_velocity, new_velocity, sgd_update
 
 
 class SGD:
@@ -31,7 +31,7 @@ class SGD:
         self.nesterov = nesterov
         self.weight_decay = float(weight_decay)
         self.no_decay = set(no_decay)
-        self.velocity = {k: np.zeros_like(v) for k, v in self.params.items()} if momentum else {}
+        self.velocity = new_velocity(self.params, [momentum])
 
     # read from the model at every step, so a layer frozen later (trainable=False) stays frozen
     @property
@@ -46,7 +46,7 @@ class SGD:
         """Update every parameter in place from its gradient."""
         for key, w in self.params.items():
             v = self.velocity.get(key)
-            if v is None and self.momentum:  # a parameter unfrozen after the optimizer was made
+            if v is None and keeps_velocity([self.momentum]):  # a parameter unfrozen later
                 v = self.velocity[key] = np.zeros_like(w)
             sgd_update(w, self.grads[key], v, self.learning_rate, self.momentum, self.nesterov,
                        0.0 if key in self.no_decay else self.weight_decay)

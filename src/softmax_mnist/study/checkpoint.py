@@ -18,6 +18,7 @@ import numpy as np
 
 from softmax_mnist.core.batches import num_batches
 from softmax_mnist.core.loop import TrainState
+from softmax_mnist.core.optimizer import keeps_velocity
 from softmax_mnist.errors import DataError, Interrupted
 from softmax_mnist.errors import is_whole as _whole
 from softmax_mnist.fileio import atomic_write
@@ -225,7 +226,7 @@ def restore(path, configs: list[dict], shape: tuple[int, int], n_train: int | No
     for key, want in (("W", (D, cols)), ("b", (1, cols))):
         if state.arrays[key].shape != want:
             raise CheckpointError(f"{path}: {key} has shape {state.arrays[key].shape}, expected {want}")
-    momentum = any(c.get("momentum") for c in configs)
+    momentum = keeps_velocity(c.get("momentum") for c in configs)
     velocity = sorted(k[9:] for k in state.arrays if k.startswith("velocity_"))
     if velocity != (["W", "b"] if momentum else []):
         raise CheckpointError(f"{path}: velocities {velocity or 'none'}, the optimizer keeps "

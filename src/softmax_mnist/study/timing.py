@@ -20,9 +20,10 @@ import numpy as np
 from threadpoolctl import threadpool_limits
 
 from softmax_mnist.core.config import TrainConfig
-from softmax_mnist.core.data import Splits
+from softmax_mnist.core.data import NUM_CLASSES, Splits
 from softmax_mnist.core.fit import fit
 from softmax_mnist.core.model import SoftmaxRegression
+from softmax_mnist.core.optimizer import new_velocity
 from softmax_mnist.course.optimizer import SGD
 from softmax_mnist.errors import DivergenceError, Interrupted
 
@@ -45,8 +46,8 @@ def epoch_times(configs: dict[str, TrainConfig], data: Splits, rounds: int = ROU
     train_only = replace(data, x_val=data.x_val[:0], y_val=data.y_val[:0])
     for name, c in configs.items():
         rng = np.random.default_rng(c.seed)
-        model = SoftmaxRegression(data.x_train.shape[1], 10, rng=rng)
-        velocity = {k: np.zeros_like(v) for k, v in model.params.items()} if c.momentum else {}
+        model = SoftmaxRegression(data.x_train.shape[1], NUM_CLASSES, rng=rng)
+        velocity = new_velocity(model.params, [c.momentum])
         state[name] = (model, rng, velocity, replace(c, epochs=1, lr_decay="none"))
     names = list(configs)
     times: dict[str, list[float]] = {n: [] for n in names}
