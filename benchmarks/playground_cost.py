@@ -1,7 +1,7 @@
 """What watching costs training: a playground run with a Chromium page open, against `fit` alone.
 
     python benchmarks/playground_cost.py [--data-dir DIR] [--repeats 5] [--epochs 3]
-                                         [--batch-sizes 100 1000 10]
+                                         [--batch-sizes 100 1000 10] [--no-stream]
 
 Starts `softmax-mnist serve --port 0` (the playground, whichever code PYTHONPATH gives) in a child
 process and opens its page in Chromium (/usr/bin/chromium, or $CHROMIUM) through Playwright. For
@@ -11,12 +11,20 @@ from the page at full speed (slow motion off), while the page draws its charts, 
 pictures. Compared: the sum of the epochs' training seconds (History.epoch_time: history.csv's
 `seconds`, the page's epoch rows; data loading, the validation and test passes are outside it).
 Medians, and the ratio of the medians. The reference runs while the playground is idle.
+
+Also interleaved (unless ``--no-stream``): (c) the same run started through the API while only
+an event-stream reader in this process follows it (the server's hooks and its stream, no page
+drawing), which splits the cost between the server and the page. Per watched run, the CPU
+seconds of the server process and of all of Chromium's processes (not only its main thread).
+The page is waited for by polling every 100 ms (Playwright's default, a requestAnimationFrame
+loop, would keep Chromium drawing frames that a person's page does not).
 """
 
 from __future__ import annotations
 
 import argparse
 import csv
+import json
 import os
 import re
 import select
@@ -24,12 +32,17 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
+import urllib.request
 from pathlib import Path
+
+import psutil
 
 from softmax_mnist.core.data import resolve_data_dir
 
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
+ENDED = ("done", "stopped", "diverged", "failed")
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
         "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 
@@ -54,7 +67,56 @@ def train_alone(data_dir, epochs: int, batch_size: int, out: Path) -> float:
         return sum(float(row["seconds"]) for row in csv.DictReader(f))
 
 
-def page_run(page, epochs: int, batch_size: int) -> tuple[float, float]:
+def cpu_seconds(procs: list[psutil.Process]) -> float:
+    total = 0.0
+    for proc in procs:
+        try:
+            times = proc.cpu_times()
+            total += times.user + times.system
+        except psutil.NoSuchProcess:
+            pass
+    return total
+
+
+def tree(pid: int) -> list[psutil.Process]:
+    """A process and its descendants (Chromium: the browser, renderer, GPU and utility processes)."""
+    root = psutil.Process(pid)
+    return [root, *root.children(recursive=True)]
+
+
+def stream_run(url: str, epochs: int, batch_size: int) -> float:
+    """Start a run through the API while a reader follows /api/events (no page draws); its epochs'
+    seconds from the stream's epoch rows."""
+    rows, status, wanted, done = {}, {}, [], threading.Event()
+
+    def read() -> None:
+        with urllib.request.urlopen(url + "api/events", timeout=600) as resp:
+            event = None
+            for raw in resp:
+                line = raw.decode("utf-8").rstrip("\n")
+                if line.startswith("event: "):
+                    event = line[7:]
+                elif line.startswith("data: ") and event == "run":
+                    msg = json.loads(line[6:])
+                    rows.setdefault(msg["id"], []).extend(msg["epochs"])
+                    status[msg["id"]] = msg.get("status", status.get(msg["id"]))
+                    if wanted and status.get(wanted[0]) in ENDED and len(rows[wanted[0]]) == epochs:
+                        done.set()
+                        return
+
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
+    time.sleep(0.3)  # the reader has its hello, and the backlog of earlier runs
+    body = json.dumps({"epochs": epochs, "batch_size": batch_size, "slow": False}).encode()
+    req = urllib.request.Request(url + "api/train", body, {"Content-Type": "application/json"})
+    with urllib.request.urlopen(req, timeout=60) as resp:
+        wanted.append(json.loads(resp.read())["id"])
+    done.wait(600)
+    reader.join(5)
+    return sum(r["seconds"] for r in rows[wanted[0]])
+
+
+def page_run(page, epochs: int, batch_size: int, polling="raf") -> tuple[float, float]:
     """Start a run from the page (as a person would: the form, then Train); its epochs' seconds,
     and the page's own main-thread seconds meanwhile (Chromium's TaskDuration)."""
     cdp = page.context.new_cdp_session(page)
@@ -73,7 +135,8 @@ def page_run(page, epochs: int, batch_size: int) -> tuple[float, float]:
     page.click("#train")
     page.wait_for_function(f"state.order.some((id) => id > {before} && "
                            "['done', 'diverged', 'failed'].includes(state.runs.get(id).summary.status) && "
-                           f"state.runs.get(id).epochs.length === {epochs})", timeout=600_000)
+                           f"state.runs.get(id).epochs.length === {epochs})",
+                           polling=polling, timeout=600_000)
     seconds = page.evaluate("(() => { const id = Math.max(...state.order); "
                             "return state.runs.get(id).epochs.reduce((a, e) => a + e.seconds, 0); })()")
     page_cpu = busy() - busy_before
@@ -87,45 +150,69 @@ def main() -> None:
     ap.add_argument("--repeats", type=int, default=5)
     ap.add_argument("--epochs", type=int, default=3)
     ap.add_argument("--batch-sizes", type=int, nargs="+", default=[100, 1000, 10])
+    ap.add_argument("--no-stream", action="store_true", help="skip the runs followed by a reader only")
+    ap.add_argument("--polling", default="100",
+                    help="how the page is waited for: milliseconds, or raf (a frame loop; the old way)")
     args = ap.parse_args()
     from playwright.sync_api import sync_playwright
 
+    polling = args.polling if args.polling == "raf" else int(args.polling)
     data_dir = resolve_data_dir(args.data_dir)
+    load_start = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
     proc, url = serve(data_dir)
+    server = psutil.Process(proc.pid)
     out = Path(tempfile.mkdtemp()) / "run"
     rows = []
     try:
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
+            chromium = [c for c in psutil.Process().children(recursive=True) if "chrom" in c.name().lower()]
+            chromium_root = min(chromium, key=lambda c: c.create_time()).pid
             page = browser.new_page(viewport={"width": 1280, "height": 800})
             page.goto(url)
             page.wait_for_function("state.hello !== null")
-            page_run(page, 1, 55000)  # the server loads its data once, outside the timings
+            page_run(page, 1, 55000, polling)  # the server loads its data once, outside the timings
             for batch_size in args.batch_sizes:
-                alone, watched, page_cpu = [], [], []
+                got = {k: [] for k in ("alone", "stream", "page", "page_main", "page_cpu", "server_cpu")}
                 for _ in range(args.repeats):
-                    alone.append(train_alone(data_dir, args.epochs, batch_size, out))
-                    seconds, cpu = page_run(page, args.epochs, batch_size)
-                    watched.append(seconds)
-                    page_cpu.append(cpu)
+                    got["alone"].append(train_alone(data_dir, args.epochs, batch_size, out))
+                    if not args.no_stream:
+                        got["stream"].append(stream_run(url, args.epochs, batch_size))
+                        time.sleep(0.5)
+                    procs = tree(chromium_root)
+                    cpu0, server0 = cpu_seconds(procs), cpu_seconds([server])
+                    seconds, main_thread = page_run(page, args.epochs, batch_size, polling)
+                    got["page_cpu"].append(cpu_seconds(procs) - cpu0)
+                    got["server_cpu"].append(cpu_seconds([server]) - server0)
+                    got["page"].append(seconds)
+                    got["page_main"].append(main_thread)
                     time.sleep(0.5)
-                a, w = statistics.median(alone), statistics.median(watched)
-                rows.append((batch_size, a, min(alone), max(alone), w, min(watched), max(watched), w / a - 1,
-                             statistics.median(page_cpu)))
-                print(f"batch {batch_size}: fit {a:.2f} s, playground with a page {w:.2f} s "
-                      f"({100 * (w / a - 1):+.1f}%)", file=sys.stderr)
+                med = {k: statistics.median(v) if v else float("nan") for k, v in got.items()}
+                rows.append((batch_size, med, got))
+                print(f"batch {batch_size}: fit {med['alone']:.2f} s, "
+                      f"playground with a page {med['page']:.2f} s "
+                      f"({100 * (med['page'] / med['alone'] - 1):+.1f}%)", file=sys.stderr)
             browser.close()
     finally:
         proc.terminate()
         proc.wait(timeout=10)
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
     print(f"\n{args.epochs} epochs, {args.repeats} interleaved repeats, medians (min-max), "
-          f"{time.strftime('%Y-%m-%d')}, {os.cpu_count()} CPUs, load average at the end {load:.1f}\n")
-    print("| batch | `train` alone, s | playground + Chromium page, s | cost | page main thread, s |")
-    print("|---|---|---|---|---|")
-    for b, a, a0, a1, w, w0, w1, cost, cpu in rows:
-        print(f"| {b} | {a:.2f} ({a0:.2f}-{a1:.2f}) | {w:.2f} ({w0:.2f}-{w1:.2f}) | {100 * cost:+.1f}% "
-              f"| {cpu:.3f} |")
+          f"{time.strftime('%Y-%m-%d %H:%M')}, {os.cpu_count()} CPUs, load average {load_start:.1f} at the "
+          f"start, {load:.1f} at the end; page waited for by polling {args.polling}\n")
+    print("| batch | `train` alone, s | playground + stream reader, s (cost) | playground + Chromium page, s "
+          "| cost | page main thread, s | Chromium CPU s | server CPU s |")
+    print("|---|---|---|---|---|---|---|---|")
+
+    def span(v):
+        return f"{statistics.median(v):.3f} ({min(v):.3f}-{max(v):.3f})" if v else "-"
+
+    for b, med, got in rows:
+        a = med["alone"]
+        stream = f"{span(got['stream'])} ({100 * (med['stream'] / a - 1):+.1f}%)" if got["stream"] else "-"
+        print(f"| {b} | {span(got['alone'])} | {stream} | {span(got['page'])} "
+              f"| {100 * (med['page'] / a - 1):+.1f}% "
+              f"| {med['page_main']:.3f} | {med['page_cpu']:.3f} | {med['server_cpu']:.3f} |")
 
 
 if __name__ == "__main__":

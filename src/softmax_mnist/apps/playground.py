@@ -19,11 +19,12 @@
 Errors are JSON {"error": one English line, "code": what went wrong, ...}: the pages say it in
 their own language from ``code`` (and ``setting``, the setting at fault), never by parsing the line.
 
-Training runs in one background thread through ``fit``, with its hooks: ``checkpoint`` every
-few steps hands over the step losses (streamed as means of blocks of steps, at most
-POINTS_PER_EPOCH a epoch) and at each epoch end the history (its numbers streamed as
-recorded); ``stop`` is asked after every step. The data are loaded once per preprocessing and
-kept (the last DATA_KEPT of them); runs are kept for comparison, the last MAX_RUNS of them.
+Training runs in one background thread through ``fit``, with its hooks: ``on_step`` after every
+step (a pause waits there, slow motion sleeps there, and every few steps the step losses are
+streamed as means of blocks of steps, at most POINTS_PER_EPOCH a epoch), ``on_epoch`` at each
+epoch end (the history's numbers as recorded, the weights' pictures), ``stop`` the Stop button.
+The data are loaded once per preprocessing and kept (the last DATA_KEPT of them); runs are kept
+for comparison, the last MAX_RUNS of them.
 """
 
 from __future__ import annotations
@@ -68,7 +69,7 @@ from softmax_mnist.core.data import (
 )
 from softmax_mnist.core.fit import fit
 from softmax_mnist.core.functional import softmax
-from softmax_mnist.core.loop import DIVERGENCE_FACTOR, Hooks, TrainState, divergence_limit, evaluate
+from softmax_mnist.core.loop import DIVERGENCE_FACTOR, Hooks, divergence_limit, evaluate
 from softmax_mnist.core.model import SoftmaxRegression
 from softmax_mnist.core.presets import preset
 from softmax_mnist.errors import (
@@ -546,10 +547,10 @@ class Playground:
             block = math.ceil(n_iter / POINTS_PER_EPOCH)
             step_seconds = SLOW_EPOCH_SECONDS / n_iter if slow else 0.0
             start = time.perf_counter()
-
             paused_for = 0.0
+            seen = {"losses": None}  # the epoch's step losses so far: a stop streams their last block
 
-            def stop() -> bool:  # fit asks after every step
+            def on_step(epoch: int, step: int, steps: int, losses, accs) -> None:  # after every step
                 nonlocal paused_for
                 run.steps += 1  # only this thread writes it
                 if not self._resume.is_set():  # paused: wait here, between two steps
@@ -560,29 +561,25 @@ class Playground:
                     ahead = start + paused_for + run.steps * step_seconds - time.perf_counter()
                     if ahead > 0.001:
                         time.sleep(ahead)
-                return self._stop.is_set()
+                seen["losses"] = losses
+                if step % block == 0 or step == steps:
+                    stream_points(epoch, step)
 
-            def checkpoint(state: TrainState) -> None:
-                if state.step:  # every `block` steps within an epoch, and when stopping
-                    points = block_means(state.losses[:, 0], run.in_epoch, state.step, block,
-                                         state.epoch, n_iter)
-                    with self.cond:
-                        run.points.extend(points)
-                        run.in_epoch = state.step
-                        self._changed()
-                    return
-                h = state.histories[0]  # an epoch ended: its numbers as History recorded them
-                points = block_means(h["iter_loss"][-n_iter:], run.in_epoch, n_iter, block,
-                                     state.epoch - 1, n_iter)
-                row = {"epoch": state.epoch, "train_loss": h["train_loss"][-1],
-                       "train_acc": h["train_acc"][-1], "val_loss": h["val_loss"][-1],
-                       "val_acc": h["val_acc"][-1], "seconds": h["epoch_time"][-1]}
+            def stream_points(epoch: int, step: int) -> None:
+                points = block_means(seen["losses"][:, 0], run.in_epoch, step, block, epoch - 1, n_iter)
+                with self.cond:
+                    run.points.extend(points)
+                    run.in_epoch = step % n_iter
+                    self._changed()
+
+            def on_epoch(epoch: int, histories, arrays) -> None:  # its numbers as History recorded them
+                h = histories[0]
+                row = {"epoch": epoch, "train_loss": h.train_loss[-1], "train_acc": h.train_acc[-1],
+                       "val_loss": h.val_loss[-1], "val_acc": h.val_acc[-1], "seconds": h.epoch_time[-1]}
                 W, b = model.W.copy(), model.b.copy()
                 samples = self._samples(data, (W, b))
                 templates = templates_of(W)
                 with self.cond:
-                    run.points.extend(points)
-                    run.in_epoch = 0
                     run.epoch_rows.append(row)
                     run.params, run.templates, run.samples = (W, b), templates, samples
                     if self._pause_after_epoch:  # "one epoch" asked: held before the next step
@@ -591,10 +588,12 @@ class Playground:
                     self._changed(run, listed=True)
 
             try:
-                fit(config, d, Hooks(checkpoint=checkpoint, checkpoint_every=block, stop=stop),
+                fit(config, d, Hooks(on_step=on_step, on_epoch=on_epoch, stop=self._stop.is_set),
                     model=model, rng=rng)
                 status, message = "done", ""
             except Interrupted as e:
+                if e.step % block and e.step < n_iter:  # the steps since the last block's point
+                    stream_points(e.epoch, e.step)
                 status, message = "stopped", f"stopped in epoch {e.epoch}, after step {e.step}"
                 run.stopped_at = {"epoch": e.epoch, "step": e.step}
             run.train_seconds = time.perf_counter() - start - paused_for
