@@ -23,9 +23,10 @@ import pytest
 from PIL import EpsImagePlugin, Image, ImageDraw
 from test_serve_limits import Served, digit_png, events
 
-from softmax_mnist.apps import playground, prepare, web
+from softmax_mnist.apps import playground_stream, prepare, web
 from softmax_mnist.apps.cli import main
-from softmax_mnist.apps.playground import MAX_STREAMS, create_app
+from softmax_mnist.apps.playground import create_app
+from softmax_mnist.apps.playground_stream import MAX_STREAMS
 from softmax_mnist.core.config import TrainConfig
 from softmax_mnist.study.modelfile import save_model
 from softmax_mnist.study.run import train_model
@@ -237,7 +238,7 @@ def open_page(port: int) -> socket.socket:
 
 
 def test_a_page_that_closes_frees_its_slot_at_once(served, monkeypatch):
-    monkeypatch.setattr(playground, "KEEPALIVE_SECONDS", 600)  # no write to notice it by
+    monkeypatch.setattr(playground_stream, "KEEPALIVE_SECONDS", 600)  # no write to notice it by
     pages = [open_page(served.port) for _ in range(MAX_STREAMS)]
     for p in pages:
         p.close()

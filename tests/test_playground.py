@@ -17,7 +17,9 @@ import pytest
 from PIL import Image, ImageDraw
 from werkzeug.serving import make_server
 
-from softmax_mnist.apps.playground import POINTS_PER_EPOCH, UPDATE_SECONDS, block_means, create_app
+from softmax_mnist.apps.playground import create_app
+from softmax_mnist.apps.playground_runs import POINTS_PER_EPOCH, block_means
+from softmax_mnist.apps.playground_stream import UPDATE_SECONDS
 from softmax_mnist.core.config import TrainConfig
 from softmax_mnist.core.loop import evaluate
 from softmax_mnist.study.modelfile import load_model, model_inputs, save_model
@@ -170,12 +172,12 @@ def test_one_training_at_a_time_and_stop_within_one_step(server):
     ({"epochs": 2.5}, "epochs must be a whole number"),
     ({"epochs": 1000}, "at most 100"),
     ({"lr": -1}, "learning rate must be a positive number"),
-    ({"lr": None}, "lr must be a number"),
+    ({"lr": None}, "learning rate must be a positive number"),
     ({"momentum": 1}, "momentum must be in [0, 1)"),
     ({"nesterov": True}, "Nesterov needs a momentum"),
     ({"batch_size": 0}, "batch size must be a whole number"),
-    ({"batch_size": 60000}, "at most 55,000"),
-    ({"preprocess": "fancy"}, "preprocessing must be one of"),
+    ({"batch_size": 60000}, "from 1 to 55,000"),
+    ({"preprocess": "fancy"}, "preprocess must be one of"),
     ({"seed": -1}, "seed must be"),
     ({"slow": "yes"}, "slow must be true or false"),
     ({"learning_rate": 0.1}, "unknown setting(s) learning_rate"),

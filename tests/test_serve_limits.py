@@ -24,7 +24,8 @@ from PIL import Image, ImageDraw
 from werkzeug.serving import make_server as werkzeug_server
 
 from softmax_mnist.apps import web
-from softmax_mnist.apps.playground import MAX_STREAMS, create_app, make_server
+from softmax_mnist.apps.playground import create_app, make_server
+from softmax_mnist.apps.playground_stream import MAX_STREAMS
 from softmax_mnist.core.config import TrainConfig
 from softmax_mnist.study.modelfile import save_model
 from softmax_mnist.study.run import train_model

@@ -1,5 +1,5 @@
 """A draw-a-digit page for a trained model: ``create_app(model_path)`` returns a Flask app.
-(The playground, playground.py, builds on this module's ``base_app`` and ``read_digit``.)
+(The playground, playground.py and its rooms, builds on this module's ``base_app`` and ``read_digit``.)
 
     GET  /                      the page (static/index.html, app.js, style.css; no external asset)
     GET  /templates/<d>.png     column d of W as a 28x28 picture: red raises the score, blue lowers it
