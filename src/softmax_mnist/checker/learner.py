@@ -13,6 +13,7 @@ from collections.abc import Callable
 import numpy as np
 
 from softmax_mnist.core.data import NUM_CLASSES
+from softmax_mnist.core.learner import Learner
 from softmax_mnist.core.loop import evaluate
 
 
@@ -37,7 +38,7 @@ def plain_call(what: str, fn, *args):
     return fn(*args)
 
 
-class CourseLearner:
+class CourseLearner(Learner):
     """K pairs of course objects side by side for core.loop.train, one setting each.
 
     A pair is a loss object (the course's SoftmaxCrossEntropyLoss: ``forward(Input, labels) ->
@@ -47,7 +48,7 @@ class CourseLearner:
     its input reaches no other.
 
     ``settings``: core.optimizer.Setting per pair (the loop's divergence messages). ``schedule``:
-    the learning rate of each epoch from the setting's (core.loop.schedule_of), set on the
+    the learning rate of each epoch from the setting's (core.fit.schedule_of), set on the
     optimizer as ``learning_rate``; None leaves the optimizers alone. ``call(what, fn, *args)``
     makes every call into the objects (study --impl bounds them in time and names failures);
     ``pair(out)`` reads forward's answer as two floats. After a loss that is not finite a pair
@@ -105,3 +106,6 @@ class CourseLearner:
 
     def arrays(self) -> dict:
         return {}  # the loop is given no checkpoint hook: course objects are not saved
+
+    def load(self, arrays) -> None:
+        """Nothing to load: never checkpointed, so never resumed."""

@@ -1,4 +1,6 @@
-"""Where a sweep's second half trains: a forked process, a spawned one, or this one in turn.
+"""A sweep on two cores: all the process code. ``halves`` splits the settings (by the work
+alone, so the bits never depend on the machine), ``fit_halves`` trains the second half in a
+forked process, a spawned one, or this one in turn, and merges the halves at epoch ends.
 
 Fork only where it is safe: where Python itself starts processes from a fork (its default
 start method is fork or forkserver: Linux, the BSDs). macOS has fork but Python defaults to
