@@ -21,12 +21,13 @@ from fontTools import subset
 from fontTools.ttLib import TTCollection, TTFont
 
 from softmax_mnist.study import fonts
-from softmax_mnist.study.visualize import LABELS
+from softmax_mnist.study.prose import PHRASES
 
 # the system's own fonts, looked up once before any test hides them
 _SYSTEM = fonts.scan(fonts.system_font_dirs())
 ASCII = "".join(chr(c) for c in range(32, 127))
-TEXT = fonts.GLYPHS + ASCII + "".join(zh for _, zh in LABELS.values())  # what a test font holds
+TEXT = fonts.GLYPHS + ASCII + "".join(text["zh"] for key, text in PHRASES.items()
+                                      if key.startswith("figure."))  # what a test font holds
 
 
 def noto(role: str) -> fonts.Font:

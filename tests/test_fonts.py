@@ -22,6 +22,7 @@ from matplotlib.figure import Figure
 from softmax_mnist.apps.cli import main
 from softmax_mnist.study import fonts, typeset
 from softmax_mnist.study import visualize as viz
+from softmax_mnist.study.prose import phrase
 from softmax_mnist.study.typeset import Document, Heading, Para, TypesetError
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -64,7 +65,8 @@ def draw_zh(path: Path) -> str:
     with matplotlib.rc_context(style), warnings.catch_warnings():
         warnings.simplefilter("error")  # "Glyph ... missing from font(s)" fails the test
         fig = Figure(figsize=(2, 1))
-        fig.suptitle(viz.label("val_acc", "zh") + " " + viz.label("confusion", "zh", n=10000, acc=0.9))
+        fig.suptitle(phrase("zh", "figure.val_acc") + " "
+                     + phrase("zh", "figure.confusion", n=10000, acc=0.9))
         fig.savefig(path)
         return font_manager.findfont(font_manager.FontProperties(family=style["font.family"]))
 

@@ -369,3 +369,18 @@ def test_the_appendix_calls_the_machine_shared_only_when_other_work_ran(load, bu
         text = doc.blocks[-1].text
         assert (shared in text) is busy, text
         assert f"{load[0]:.1f}" in text and f"{load[1]:.1f}" in text
+
+
+def test_every_phrase_has_both_languages_with_the_same_fields():
+    """prose.PHRASES: each key has an English and a Chinese text that fill the same fields,
+    so a number said in one language is said in the other."""
+    import string
+
+    from softmax_mnist.study.prose import PHRASES
+
+    def fields(text):
+        return sorted({name for _, name, _, _ in string.Formatter().parse(text) if name})
+
+    for key, text in PHRASES.items():
+        assert set(text) == {"en", "zh"}, key
+        assert fields(text["en"]) == fields(text["zh"]), key

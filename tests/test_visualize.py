@@ -16,6 +16,7 @@ from softmax_mnist.course import visualize as course_viz
 from softmax_mnist.study import fonts
 from softmax_mnist.study import results as rs
 from softmax_mnist.study import visualize as viz
+from softmax_mnist.study.prose import PHRASES, phrase
 
 CJK = re.compile(r"[\u4e00-\u9fff]")
 
@@ -77,12 +78,13 @@ def test_no_pyplot_and_the_backend_left_alone():
 
 
 def test_labels_in_both_languages():
-    assert viz.label("epoch") == "epoch" and CJK.search(viz.label("epoch", "zh"))
-    for key, (en, zh) in viz.LABELS.items():
-        assert CJK.search(zh) and not CJK.search(en), key
-    assert viz.label("class", "zh", c=3) == "类别 3" and viz.label("class", c=3) == "class 3"
-    assert viz.label("diverged", "zh") == "发散"
-    assert viz.label("spread", n=3) == "band: lowest to highest of 3 seeds"
+    assert phrase("en", "figure.epoch") == "epoch" and CJK.search(phrase("zh", "figure.epoch"))
+    for key, text in PHRASES.items():
+        if key.startswith("figure."):
+            assert CJK.search(text["zh"]) and not CJK.search(text["en"]), key
+    assert phrase("zh", "figure.class", c=3) == "类别 3" and phrase("en", "figure.class", c=3) == "class 3"
+    assert phrase("zh", "figure.diverged") == "发散"
+    assert phrase("en", "figure.spread", n=3) == "band: lowest to highest of 3 seeds"
 
 
 def test_figure_style_puts_a_cjk_font_first_for_zh():
@@ -132,7 +134,7 @@ def test_one_seed_draws_no_band():
 def test_plot_training_curves_in_chinese(course):
     fig = viz.plot_training_curves(course, ["随机梯度下降", "动量"], lang="zh")
     loss, acc = fig.axes
-    assert acc.get_xlabel() == viz.label("epoch", "zh") and CJK.search(acc.get_xlabel())
+    assert acc.get_xlabel() == phrase("zh", "figure.epoch") and CJK.search(acc.get_xlabel())
     assert acc.get_ylabel() == "准确率" and loss.get_ylabel() == "损失"
     assert labelled_lines(acc)[1].get_label() == "随机梯度下降: 验证准确率"
 

@@ -419,6 +419,31 @@ PHRASES: dict[str, dict[str, str]] = {
                              "its probability.",
                        "zh": "测试集上置信度最高的错误：真实类别、预测类别及其概率。"},
     "figure reference": {"en": "@{label}: ", "zh": "@{label}："},
+
+    # ---- the figures' words (visualize.py) ------------------------------------------------
+    "figure.epoch": {"en": "epoch", "zh": "轮次 (epoch)"},
+    "figure.loss": {"en": "loss", "zh": "损失"},
+    "figure.accuracy": {"en": "accuracy", "zh": "准确率"},
+    "figure.train_loss": {"en": "training loss (running, per epoch)", "zh": "训练损失（轮内平均）"},
+    "figure.val_loss": {"en": "validation loss", "zh": "验证损失"},
+    "figure.train_acc": {"en": "training accuracy (running)", "zh": "训练准确率（轮内平均）"},
+    "figure.val_acc": {"en": "validation accuracy", "zh": "验证准确率"},
+    "figure.final_val_acc": {"en": "final validation accuracy", "zh": "最终验证准确率"},
+    "figure.lr": {"en": "learning rate", "zh": "学习率"},
+    "figure.batch_size": {"en": "batch size", "zh": "批大小"},
+    "figure.epoch_time": {"en": "seconds per epoch (median)", "zh": "每轮耗时（秒，中位数）"},
+    "figure.fixed_lr": {"en": "learning rate 0.01 for every batch size", "zh": "所有批大小均用学习率 0.01"},
+    "figure.scaled_lr": {"en": "learning rate 0.01 x batch / 100", "zh": "学习率按 0.01 × 批大小 / 100 缩放"},
+    "figure.spread": {"en": "band: lowest to highest of {n} seeds", "zh": "阴影：{n} 个种子的最小值到最大值"},
+    "figure.class": {"en": "class {c}", "zh": "类别 {c}"},
+    "figure.weight": {"en": "weight", "zh": "权重"},
+    "figure.true": {"en": "true class", "zh": "真实类别"},
+    "figure.pred": {"en": "predicted class", "zh": "预测类别"},
+    "figure.row_fraction": {"en": "fraction of the true class", "zh": "占该真实类别的比例"},
+    "figure.confusion": {"en": "test confusion matrix: {n:,} images, accuracy {acc:.4f}", "zh": "测试集混淆矩阵：{n:,} 张图像，准确率 {acc:.4f}"},
+    "figure.example": {"en": "true {t} / pred {p}\np={prob:.3f}", "zh": "真 {t} / 预测 {p}\np={prob:.3f}"},
+    "figure.diverged": {"en": "diverged", "zh": "发散"},
+    "figure.confused": {"en": "true {t}, read as {p}", "zh": "真 {t}，判为 {p}"},
 }
 
 

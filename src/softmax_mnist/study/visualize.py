@@ -13,6 +13,7 @@ from matplotlib.ticker import LogLocator, MaxNLocator, NullFormatter, ScalarForm
 from softmax_mnist.course.visualize import figure_png  # noqa: F401 - found here by callers
 from softmax_mnist.fileio import save_figure  # noqa: F401 - found here by callers
 from softmax_mnist.study import fonts
+from softmax_mnist.study.prose import phrase
 
 
 def plot_history(history, title: str = "") -> Figure:
@@ -48,39 +49,6 @@ LEGEND = 7.5
 # a sweep's values in order: six colours told apart at a glance (and in grey), dark to light
 SWEEP = ("#1b1b6b", "#0072B2", "#009E73", "#E69F00", "#D55E00", "#CC79A7", "#7f7f7f", "#000000")
 MARKERS = ("o", "s", "^", "D", "v", "P", "X", "*")
-
-LABELS = {
-    "epoch": ("epoch", "轮次 (epoch)"),
-    "loss": ("loss", "损失"),
-    "accuracy": ("accuracy", "准确率"),
-    "train_loss": ("training loss (running, per epoch)", "训练损失（轮内平均）"),
-    "val_loss": ("validation loss", "验证损失"),
-    "train_acc": ("training accuracy (running)", "训练准确率（轮内平均）"),
-    "val_acc": ("validation accuracy", "验证准确率"),
-    "final_val_acc": ("final validation accuracy", "最终验证准确率"),
-    "lr": ("learning rate", "学习率"),
-    "batch_size": ("batch size", "批大小"),
-    "epoch_time": ("seconds per epoch (median)", "每轮耗时（秒，中位数）"),
-    "fixed_lr": ("learning rate 0.01 for every batch size", "所有批大小均用学习率 0.01"),
-    "scaled_lr": ("learning rate 0.01 x batch / 100", "学习率按 0.01 × 批大小 / 100 缩放"),
-    "spread": ("band: lowest to highest of {n} seeds", "阴影：{n} 个种子的最小值到最大值"),
-    "class": ("class {c}", "类别 {c}"),
-    "weight": ("weight", "权重"),
-    "true": ("true class", "真实类别"),
-    "pred": ("predicted class", "预测类别"),
-    "row_fraction": ("fraction of the true class", "占该真实类别的比例"),
-    "confusion": ("test confusion matrix: {n:,} images, accuracy {acc:.4f}",
-                  "测试集混淆矩阵：{n:,} 张图像，准确率 {acc:.4f}"),
-    "example": ("true {t} / pred {p}\np={prob:.3f}", "真 {t} / 预测 {p}\np={prob:.3f}"),
-    "diverged": ("diverged", "发散"),
-    "confused": ("true {t}, read as {p}", "真 {t}，判为 {p}"),
-}
-
-
-def label(key: str, lang: str = "en", **values) -> str:
-    """The figure text ``key`` in ``lang`` ("en" or "zh"), formatted with ``values``."""
-    text = LABELS[key][1 if lang == "zh" else 0]
-    return text.format(**values) if values else text
 
 
 def figure_style(lang: str = "en") -> dict:
@@ -124,12 +92,12 @@ def plot_training_curves(items: list, names: list[str], lang: str = "en") -> Fig
     ax_loss, ax_acc = fig.subplots(1, 2)
     for i, (s, name) in enumerate(zip(items, names)):
         c = PALETTE[i % len(PALETTE)]
-        _band(ax_loss, s.curves["train_loss"], c, f"{name}: {label('train_loss', lang)}")
-        _band(ax_loss, s.curves["val_loss"], c, f"{name}: {label('val_loss', lang)}", "--", "s")
-        _band(ax_acc, s.curves["train_acc"], c, f"{name}: {label('train_acc', lang)}")
-        _band(ax_acc, s.curves["val_acc"], c, f"{name}: {label('val_acc', lang)}", "--", "s")
-    _finish(ax_loss, label("epoch", lang), label("loss", lang))
-    _finish(ax_acc, label("epoch", lang), label("accuracy", lang))
+        _band(ax_loss, s.curves["train_loss"], c, f"{name}: {phrase(lang, 'figure.train_loss')}")
+        _band(ax_loss, s.curves["val_loss"], c, f"{name}: {phrase(lang, 'figure.val_loss')}", "--", "s")
+        _band(ax_acc, s.curves["train_acc"], c, f"{name}: {phrase(lang, 'figure.train_acc')}")
+        _band(ax_acc, s.curves["val_acc"], c, f"{name}: {phrase(lang, 'figure.val_acc')}", "--", "s")
+    _finish(ax_loss, phrase(lang, "figure.epoch"), phrase(lang, "figure.loss"))
+    _finish(ax_acc, phrase(lang, "figure.epoch"), phrase(lang, "figure.accuracy"))
     ax_loss.legend(fontsize=LEGEND)
     ax_acc.legend(fontsize=LEGEND, loc="lower right")
     return fig
@@ -149,7 +117,7 @@ def plot_val_curves(panels: list[list], thresholds=(), lang: str = "en", ylim=No
             k += 1
         for t in thresholds:
             ax.axhline(t, color="grey", linestyle=":", linewidth=1)
-        _finish(ax, label("epoch", lang), label("val_acc", lang))
+        _finish(ax, phrase(lang, "figure.epoch"), phrase(lang, "figure.val_acc"))
         if ylim:
             ax.set_ylim(*ylim)
         ax.legend(fontsize=LEGEND, loc="lower right")
@@ -169,9 +137,9 @@ def plot_sweep(items: list, param: str, lang: str = "en", n_seeds: int = 1) -> F
     fig = Figure(figsize=(WIDE, 3.0), layout="constrained")
     ax_c, ax_s = fig.subplots(1, 2)
     for i, (s, color) in enumerate(zip(items, _value_colors(len(items)))):
-        name = f"{label(param, lang)} {s.config[param]:g}"
+        name = phrase(lang, f"figure.{param}") + f" {s.config[param]:g}"
         if not s.ok:
-            name += f" ({label('diverged', lang)})"
+            name += f" ({phrase(lang, 'figure.diverged')})"
         _band(ax_c, s.curves["val_acc"], color, name, marker=MARKERS[i % len(MARKERS)])
     good = [s for s in items if s.ok]
     ax_s.errorbar([s.config[param] for s in good], [s.val_acc.mean for s in good],
@@ -180,8 +148,8 @@ def plot_sweep(items: list, param: str, lang: str = "en", n_seeds: int = 1) -> F
         if not s.ok:
             ax_s.axvline(s.config[param], color=DIVERGED_COLOR, linestyle=":")
     ax_s.set_xscale("log")
-    _finish(ax_c, label("epoch", lang), label("val_acc", lang))
-    _finish(ax_s, label(param, lang), label("final_val_acc", lang), integer_x=False)
+    _finish(ax_c, phrase(lang, "figure.epoch"), phrase(lang, "figure.val_acc"))
+    _finish(ax_s, phrase(lang, f"figure.{param}"), phrase(lang, "figure.final_val_acc"), integer_x=False)
     ax_c.legend(fontsize=LEGEND, loc="lower right")
     lo = min((c.mean for s in good for c in s.curves["val_acc"]), default=0)  # no curve clipped
     ax_c.set_ylim(max(lo - 0.01, 0), None)
@@ -199,7 +167,7 @@ def plot_batch(fixed: list, scaled: list, epoch_time: dict, lang: str = "en") ->
         good = sorted((s for s in items if s.ok), key=lambda s: s.config["batch_size"])
         ax_a.errorbar([s.config["batch_size"] for s in good], [s.val_acc.mean for s in good],
                       yerr=[s.val_acc.sd for s in good], fmt=marker + "-", color=color,
-                      capsize=3, label=label(key, lang))
+                      capsize=3, label=phrase(lang, f"figure.{key}"))
     if epoch_time:
         bs = sorted(epoch_time)
         med = [epoch_time[b]["median"] for b in bs]
@@ -212,8 +180,8 @@ def plot_batch(fixed: list, scaled: list, epoch_time: dict, lang: str = "en") ->
         ax_t.yaxis.set_minor_formatter(NullFormatter())
     for ax in (ax_a, ax_t):
         ax.set_xscale("log")
-    _finish(ax_a, label("batch_size", lang), label("final_val_acc", lang), integer_x=False)
-    _finish(ax_t, label("batch_size", lang), label("epoch_time", lang), integer_x=False)
+    _finish(ax_a, phrase(lang, "figure.batch_size"), phrase(lang, "figure.final_val_acc"), integer_x=False)
+    _finish(ax_t, phrase(lang, "figure.batch_size"), phrase(lang, "figure.epoch_time"), integer_x=False)
     ax_a.legend(fontsize=LEGEND)
     return fig
 
@@ -232,7 +200,7 @@ def plot_heatmap(lrs: list[float], sizes: list[int], acc: np.ndarray, lang: str 
     best = np.unravel_index(np.nanargmax(acc), acc.shape) if finite.size else None
     for i in range(acc.shape[0]):
         for j in range(acc.shape[1]):
-            text = label("diverged", lang) if not np.isfinite(acc[i, j]) else f"{acc[i, j]:.3f}"
+            text = phrase(lang, "figure.diverged") if not np.isfinite(acc[i, j]) else f"{acc[i, j]:.3f}"
             bold = best is not None and (i, j) == tuple(best)
             ax.text(j, i, text, ha="center", va="center", fontsize=LEGEND,
                     fontweight="bold" if bold else "normal",
@@ -240,9 +208,9 @@ def plot_heatmap(lrs: list[float], sizes: list[int], acc: np.ndarray, lang: str 
                     (float(finite.max()) - lo) else "white")
     ax.set_xticks(range(len(lrs)), [f"{v:g}" for v in lrs])
     ax.set_yticks(range(len(sizes)), [str(b) for b in sizes])
-    ax.set_xlabel(label("lr", lang))
-    ax.set_ylabel(label("batch_size", lang))
-    fig.colorbar(image, ax=ax, shrink=0.9, label=label("final_val_acc", lang))
+    ax.set_xlabel(phrase(lang, "figure.lr"))
+    ax.set_ylabel(phrase(lang, "figure.batch_size"))
+    fig.colorbar(image, ax=ax, shrink=0.9, label=phrase(lang, "figure.final_val_acc"))
     return fig
 
 
@@ -257,13 +225,13 @@ def plot_bars(items: list, lang: str = "en") -> Figure:
             ax.barh(y, s.val_acc.mean, xerr=s.val_acc.sd or None, color=PALETTE[0])
             ax.text(s.val_acc.mean, y, f"  {s.val_acc.mean:.4f}", va="center", fontsize=7)
         else:
-            ax.text(0.01, y, label("diverged", lang), va="center", color=DIVERGED_COLOR,
+            ax.text(0.01, y, phrase(lang, "figure.diverged"), va="center", color=DIVERGED_COLOR,
                     transform=ax.get_yaxis_transform())
     ax.set_yticks(ys, [s.setting for s in items], fontsize=7)
     ax.invert_yaxis()
     good = [s.val_acc.mean for s in items if s.ok]
     ax.set_xlim(max(min(good, default=0) - 0.03, 0), min(max(good, default=1) + 0.02, 1.0))
-    ax.set_xlabel(label("final_val_acc", lang))
+    ax.set_xlabel(phrase(lang, "figure.final_val_acc"))
     ax.grid(alpha=0.3, axis="x")
     return fig
 
@@ -288,8 +256,8 @@ def plot_weights(W, image_shape=(28, 28), lang: str = "en") -> Figure:
             continue
         image = ax.imshow(W[:, c].reshape(image_shape), cmap="RdBu_r", vmin=-vmax, vmax=vmax,
                           interpolation="nearest")
-        ax.set_title(label("class", lang, c=c), fontsize=8.5)
-    fig.colorbar(image, ax=list(axes), shrink=0.8, label=label("weight", lang))
+        ax.set_title(phrase(lang, "figure.class", c=c), fontsize=8.5)
+    fig.colorbar(image, ax=list(axes), shrink=0.8, label=phrase(lang, "figure.weight"))
     return fig
 
 
@@ -313,13 +281,13 @@ def plot_confusion(confusion, normalize_colors: bool = True, lang: str = "en") -
                     color="white" if off[i, j] > 0.6 * vmax else "black")
     ax.set_xticks(range(C))
     ax.set_yticks(range(C))
-    ax.set_xlabel(label("pred", lang))
-    ax.set_ylabel(label("true", lang))
+    ax.set_xlabel(phrase(lang, "figure.pred"))
+    ax.set_ylabel(phrase(lang, "figure.true"))
     total = int(cm.sum())
     acc = np.trace(cm) / total if total else float("nan")
-    ax.set_title(label("confusion", lang, n=total, acc=acc), fontsize=9)
+    ax.set_title(phrase(lang, "figure.confusion", n=total, acc=acc), fontsize=9)
     fig.colorbar(image, ax=ax, shrink=0.8,
-                 label=label("row_fraction", lang) if normalize_colors else "count")
+                 label=phrase(lang, "figure.row_fraction") if normalize_colors else "count")
     return fig
 
 
@@ -340,7 +308,7 @@ def plot_examples(images, true, pred, prob, title: str = "", margin=None, ncols:
             ax.set_visible(False)
             continue
         ax.imshow(images[k], cmap="gray_r", vmin=0, vmax=255, interpolation="nearest")
-        text = label("example", lang, t=int(true[k]), p=int(pred[k]), prob=float(prob[k]))
+        text = phrase(lang, "figure.example", t=int(true[k]), p=int(pred[k]), prob=float(prob[k]))
         if margin is not None:
             text += f" m={float(margin[k]):.3f}"
         ax.set_title(text, fontsize=LEGEND, color=DIVERGED_COLOR if true[k] != pred[k] else "black")
@@ -365,7 +333,7 @@ def plot_confusion_examples(pairs, images, lang: str = "en") -> Figure:
                 ax.set_visible(False)
                 continue
             ax.imshow(images[row, j], cmap="gray_r", vmin=0, vmax=255, interpolation="nearest")
-            ax.set_title(label("confused", lang, t=int(t), p=int(p)), fontsize=LEGEND)
+            ax.set_title(phrase(lang, "figure.confused", t=int(t), p=int(p)), fontsize=LEGEND)
     return fig
 
 
