@@ -1,6 +1,6 @@
 """Find, read, split and preprocess MNIST-format data (fetching it: download.py).
 
-The data directory is ``--data-dir``, else ``$MNIST_DATA_DIR``, else a per-user
+The data directory is the ``data_dir`` given, else ``$MNIST_DATA_DIR``, else a per-user
 cache folder. Files may be gzip-compressed (``.gz``) or not, and named with a hyphen or a
 dot before ``idx`` (``train-images-idx3-ubyte`` or ``train-images.idx3-ubyte``).
 """
