@@ -16,6 +16,11 @@ PHRASES: dict[str, dict[str, str]] = {
     "subtitle": {"en": "softmax-mnist {stamp} · seeds {seeds} · data: {data}",
                  "zh": "softmax-mnist {stamp} · 随机种子 {seeds} · 数据：{data}"},
     "full stop": {"en": ".", "zh": "。"},
+    # a reference as Typst writes it, "Figure 3" / "图 3", also in report.md (typeset.to_markdown)
+    "reference.fig": {"en": "Figure", "zh": "图"},
+    "reference.tab": {"en": "Table", "zh": "表"},
+    "reference.eq": {"en": "Equation", "zh": "式"},
+    "reference.code": {"en": "Listing", "zh": "代码"},
 
     # ---- summary --------------------------------------------------------------------------
     "summary": {"en": "Summary", "zh": "摘要"},

@@ -22,7 +22,7 @@ from softmax_mnist.study.keycode import impl_sources
 from softmax_mnist.study.measures import check_saved_model, load_model_and_examples
 from softmax_mnist.study.method import method_section
 from softmax_mnist.study.prose import phrase
-from softmax_mnist.study.results import ResultsError, load_results, summarize
+from softmax_mnist.study.results import load_results, summarize
 from softmax_mnist.study.typeset import (
     Bullets,
     Document,
@@ -37,7 +37,6 @@ from softmax_mnist.study.typeset import (
 )
 from softmax_mnist.study.wording import four_places, mean_sd, points
 
-ReportError = ResultsError
 FIGURES = 8  # a full study's figures: the length of the report's progress bar
 DATA = ("MNIST (train-images-idx3-ubyte, train-labels-idx1-ubyte, t10k-images-idx3-ubyte, "
         "t10k-labels-idx1-ubyte)")

@@ -23,6 +23,7 @@ from pathlib import Path
 from softmax_mnist.errors import DataError, command
 from softmax_mnist.fileio import atomic_write, atomic_write_text
 from softmax_mnist.study import fonts
+from softmax_mnist.study.prose import phrase
 
 TEMPLATE = "template.typ"
 
@@ -176,34 +177,34 @@ def to_typst(doc: Document) -> str:
     lines = [f'#import "{TEMPLATE}": report, booktab',
              f'#show: report.with(title: {_content(doc.title)}, '
              f'subtitle: {_content(doc.subtitle)}, lang: "{doc.lang}")', ""]
-    for b in doc.blocks:
-        if isinstance(b, Heading):
-            lines.append("=" * b.level + " " + typst_text(b.text))
-        elif isinstance(b, Para):
-            lines.append(typst_text(b.text))
-        elif isinstance(b, Bullets):
-            lines += [f"- {typst_text(item)}" for item in b.items]
-        elif isinstance(b, Table):
-            align = b.align or "l" + "r" * (len(b.header) - 1)
+    for block in doc.blocks:
+        if isinstance(block, Heading):
+            lines.append("=" * block.level + " " + typst_text(block.text))
+        elif isinstance(block, Para):
+            lines.append(typst_text(block.text))
+        elif isinstance(block, Bullets):
+            lines += [f"- {typst_text(item)}" for item in block.items]
+        elif isinstance(block, Table):
+            align = block.align or "l" + "r" * (len(block.header) - 1)
             cols = ", ".join({"l": "left", "r": "right", "c": "center"}[a] for a in align)
-            cells = ", ".join(_content(c) for row in b.rows for c in row)
-            header = ", ".join(_content(h) for h in b.header)
-            lines.append(f"#figure(booktab(columns: {len(b.header)}, align: ({cols},), "
-                         f"header: ({header},), {cells}), caption: {_content(b.caption)}, "
-                         f"kind: table) <{b.label}>")
-        elif isinstance(b, Image):
+            cells = ", ".join(_content(c) for row in block.rows for c in row)
+            header = ", ".join(_content(h) for h in block.header)
+            lines.append(f"#figure(booktab(columns: {len(block.header)}, align: ({cols},), "
+                         f"header: ({header},), {cells}), caption: {_content(block.caption)}, "
+                         f"kind: table) <{block.label}>")
+        elif isinstance(block, Image):
             # a picture that does not fit the rest of the page floats to the top or bottom of
             # a page while the text goes on filling this one: no half-empty pages
-            lines.append(f'#figure(image("{b.path}", width: {b.width * 100:g}%), placement: auto, '
-                         f"caption: {_content(b.caption)}) <{b.label}>")
-        elif isinstance(b, Math):
-            lines.append(f"$ {b.typst} $" + (f" <{b.label}>" if b.label else ""))
-        elif isinstance(b, Code):
-            fence = "`" * max(3, max((len(m) for m in re.findall(r"`+", b.source)), default=0) + 1)
-            lines.append(f"#figure({fence}python\n{b.source}\n{fence}, "
-                         f"caption: {_content(b.caption)}, kind: raw) <{b.label}>")
+            lines.append(f'#figure(image("{block.path}", width: {block.width * 100:g}%), placement: auto, '
+                         f"caption: {_content(block.caption)}) <{block.label}>")
+        elif isinstance(block, Math):
+            lines.append(f"$ {block.typst} $" + (f" <{block.label}>" if block.label else ""))
+        elif isinstance(block, Code):
+            fence = "`" * max(3, max((len(m) for m in re.findall(r"`+", block.source)), default=0) + 1)
+            lines.append(f"#figure({fence}python\n{block.source}\n{fence}, "
+                         f"caption: {_content(block.caption)}, kind: raw) <{block.label}>")
         else:
-            raise TypeError(b)
+            raise TypeError(block)
         lines.append("")
     return "\n".join(lines)
 
@@ -286,20 +287,18 @@ _MD_SPECIAL = re.compile(r"([\\`*_\[\]<>#|$~])")  # what could start markup insi
 def to_markdown(doc: Document) -> str:
     """``doc`` as Markdown (GitHub's: $$ math $$, pipe tables), numbered as the PDF is."""
     numbers, counts = {}, {"fig": 0, "tab": 0, "eq": 0, "code": 0}
-    for b in doc.blocks:
-        lab = getattr(b, "label", "")
-        if lab:
-            kind = lab.split("-", 1)[0]
+    for block in doc.blocks:
+        label = getattr(block, "label", "")
+        if label:
+            kind = label.split("-", 1)[0]
             counts[kind] += 1
-            numbers[lab] = counts[kind]
-    zh = doc.lang == "zh"
-    names = {"fig": "图" if zh else "Figure", "tab": "表" if zh else "Table",
-             "eq": "式" if zh else "Equation", "code": "代码" if zh else "Listing"}
+            numbers[label] = counts[kind]
+    names = {kind: phrase(doc.lang, f"reference.{kind}") for kind in counts}
 
     def ref(m: re.Match) -> str:
-        lab = m.group(1)
-        kind = lab.split("-", 1)[0]
-        n = numbers.get(lab, "?")
+        label = m.group(1)
+        kind = label.split("-", 1)[0]
+        n = numbers.get(label, "?")
         return f"{names[kind]} {n}"  # as Typst writes a reference: "Figure 3", "式 3"
 
     def text(t: str) -> str:
@@ -313,33 +312,33 @@ def to_markdown(doc: Document) -> str:
                        for i, part in enumerate(parts))
 
     out = [f"# {text(doc.title)}", f"*{text(doc.subtitle)}*"]
-    h = [0, 0, 0]
-    for b in doc.blocks:
-        if isinstance(b, Heading):
-            h[b.level - 1] += 1
-            h[b.level:] = [0] * (len(h) - b.level)
-            num = ".".join(str(x) for x in h[: b.level])
-            out.append("#" * (b.level + 1) + f" {num} {text(b.text)}")
-        elif isinstance(b, Para):
-            out.append(text(b.text))
-        elif isinstance(b, Bullets):
-            out.append("\n".join(f"- {text(i)}" for i in b.items))
-        elif isinstance(b, Table):
-            align = b.align or "l" + "r" * (len(b.header) - 1)
+    heading_numbers = [0, 0, 0]  # the current section number, level by level
+    for block in doc.blocks:
+        if isinstance(block, Heading):
+            heading_numbers[block.level - 1] += 1
+            heading_numbers[block.level:] = [0] * (len(heading_numbers) - block.level)
+            num = ".".join(str(x) for x in heading_numbers[: block.level])
+            out.append("#" * (block.level + 1) + f" {num} {text(block.text)}")
+        elif isinstance(block, Para):
+            out.append(text(block.text))
+        elif isinstance(block, Bullets):
+            out.append("\n".join(f"- {text(i)}" for i in block.items))
+        elif isinstance(block, Table):
+            align = block.align or "l" + "r" * (len(block.header) - 1)
             rule = "|" + "|".join(":---" if a == "l" else "---:" for a in align) + "|"
             def row(cells) -> str:
                 return "| " + " | ".join(plain(c).replace("|", "\\|") for c in cells) + " |"
 
-            out.append(f"**{names['tab']} {numbers[b.label]}.** {text(b.caption)}\n\n"
-                       + row(b.header) + "\n" + rule + "\n" + "\n".join(row(r) for r in b.rows))
-        elif isinstance(b, Image):
-            out.append(f"![{names['fig']} {numbers[b.label]}]({b.path})\n\n"
-                       f"*{names['fig']} {numbers[b.label]}. {text(b.caption)}*")
-        elif isinstance(b, Math):
-            tag = f" \\tag{{{numbers[b.label]}}}" if b.label else ""
-            out.append(f"$$\n{b.latex}{tag}\n$$")
-        elif isinstance(b, Code):
-            out.append(f"**{names['code']} {numbers[b.label]}.** {text(b.caption)}\n\n"
-                       f"```python\n{b.source}\n```")
+            out.append(f"**{names['tab']} {numbers[block.label]}.** {text(block.caption)}\n\n"
+                       + row(block.header) + "\n" + rule + "\n" + "\n".join(row(r) for r in block.rows))
+        elif isinstance(block, Image):
+            out.append(f"![{names['fig']} {numbers[block.label]}]({block.path})\n\n"
+                       f"*{names['fig']} {numbers[block.label]}. {text(block.caption)}*")
+        elif isinstance(block, Math):
+            tag = f" \\tag{{{numbers[block.label]}}}" if block.label else ""
+            out.append(f"$$\n{block.latex}{tag}\n$$")
+        elif isinstance(block, Code):
+            out.append(f"**{names['code']} {numbers[block.label]}.** {text(block.caption)}\n\n"
+                       f"```python\n{block.source}\n```")
     return "\n\n".join(out) + "\n"
 

@@ -91,11 +91,11 @@ def plot_training_curves(items: list, names: list[str], lang: str = "en") -> Fig
     fig = Figure(figsize=(WIDE, 2.9), layout="constrained")
     ax_loss, ax_acc = fig.subplots(1, 2)
     for i, (s, name) in enumerate(zip(items, names)):
-        c = PALETTE[i % len(PALETTE)]
-        _band(ax_loss, s.curves["train_loss"], c, f"{name}: {phrase(lang, 'figure.train_loss')}")
-        _band(ax_loss, s.curves["val_loss"], c, f"{name}: {phrase(lang, 'figure.val_loss')}", "--", "s")
-        _band(ax_acc, s.curves["train_acc"], c, f"{name}: {phrase(lang, 'figure.train_acc')}")
-        _band(ax_acc, s.curves["val_acc"], c, f"{name}: {phrase(lang, 'figure.val_acc')}", "--", "s")
+        color = PALETTE[i % len(PALETTE)]
+        _band(ax_loss, s.curves["train_loss"], color, f"{name}: {phrase(lang, 'figure.train_loss')}")
+        _band(ax_loss, s.curves["val_loss"], color, f"{name}: {phrase(lang, 'figure.val_loss')}", "--", "s")
+        _band(ax_acc, s.curves["train_acc"], color, f"{name}: {phrase(lang, 'figure.train_acc')}")
+        _band(ax_acc, s.curves["val_acc"], color, f"{name}: {phrase(lang, 'figure.val_acc')}", "--", "s")
     _finish(ax_loss, phrase(lang, "figure.epoch"), phrase(lang, "figure.loss"))
     _finish(ax_acc, phrase(lang, "figure.epoch"), phrase(lang, "figure.accuracy"))
     ax_loss.legend(fontsize=LEGEND)
@@ -169,11 +169,11 @@ def plot_batch(fixed: list, scaled: list, epoch_time: dict, lang: str = "en") ->
                       yerr=[s.val_acc.sd for s in good], fmt=marker + "-", color=color,
                       capsize=3, label=phrase(lang, f"figure.{key}"))
     if epoch_time:
-        bs = sorted(epoch_time)
-        med = [epoch_time[b]["median"] for b in bs]
-        err = [[m - epoch_time[b]["q1"] for b, m in zip(bs, med)],
-               [epoch_time[b]["q3"] - m for b, m in zip(bs, med)]]
-        ax_t.errorbar(bs, med, yerr=err, fmt="o-", color=PALETTE[2], capsize=3)
+        sizes = sorted(epoch_time)
+        median = [epoch_time[b]["median"] for b in sizes]
+        err = [[m - epoch_time[b]["q1"] for b, m in zip(sizes, median)],
+               [epoch_time[b]["q3"] - m for b, m in zip(sizes, median)]]
+        ax_t.errorbar(sizes, median, yerr=err, fmt="o-", color=PALETTE[2], capsize=3)
         ax_t.set_yscale("log")
         ax_t.yaxis.set_major_locator(LogLocator(subs=(1.0, 2.0, 5.0)))  # 0.2, 0.5, 1, 2: not one tick
         ax_t.yaxis.set_major_formatter(ScalarFormatter())  # 0.2, 0.5 rather than 2 x 10^-1
@@ -264,10 +264,10 @@ def plot_weights(W, image_shape=(28, 28), lang: str = "en") -> Figure:
 def plot_confusion(confusion, normalize_colors: bool = True, lang: str = "en") -> Figure:
     """Test confusion matrix (rows: true class, columns: predicted), every cell's count written
     in it. Colours are row fractions (so a rare class's mistakes are visible too)."""
-    cm = np.asarray(confusion, dtype=np.int64)
-    C = cm.shape[0]
-    rows = cm.sum(axis=1, keepdims=True)
-    shade = cm / np.maximum(rows, 1) if normalize_colors else cm.astype(float)
+    counts = np.asarray(confusion, dtype=np.int64)
+    C = counts.shape[0]
+    rows = counts.sum(axis=1, keepdims=True)
+    shade = counts / np.maximum(rows, 1) if normalize_colors else counts.astype(float)
     off = shade.copy()
     np.fill_diagonal(off, 0)  # colour by the mistakes: the diagonal would swamp the scale
     fig = Figure(figsize=(0.62 * WIDE, 0.62 * WIDE * 0.8), layout="constrained")
@@ -276,15 +276,15 @@ def plot_confusion(confusion, normalize_colors: bool = True, lang: str = "en") -
     image = ax.imshow(off, cmap="Reds", vmin=0, vmax=vmax)
     for i in range(C):
         for j in range(C):
-            ax.text(j, i, str(cm[i, j]), ha="center", va="center", fontsize=7,  # 10 x 10 cells
+            ax.text(j, i, str(counts[i, j]), ha="center", va="center", fontsize=7,  # 10 x 10 cells
                     fontweight="bold" if i == j else "normal",
                     color="white" if off[i, j] > 0.6 * vmax else "black")
     ax.set_xticks(range(C))
     ax.set_yticks(range(C))
     ax.set_xlabel(phrase(lang, "figure.pred"))
     ax.set_ylabel(phrase(lang, "figure.true"))
-    total = int(cm.sum())
-    acc = np.trace(cm) / total if total else float("nan")
+    total = int(counts.sum())
+    acc = np.trace(counts) / total if total else float("nan")
     ax.set_title(phrase(lang, "figure.confusion", n=total, acc=acc), fontsize=9)
     fig.colorbar(image, ax=ax, shrink=0.8,
                  label=phrase(lang, "figure.row_fraction") if normalize_colors else "count")
