@@ -96,11 +96,34 @@ def test_the_gradient_and_the_update_are_written_once():
     assert momentum == ["softmax_mnist.core.optimizer"]
 
 
-def test_a_central_difference_is_written_once():
-    """(f(a + h) - f(a - h)) / (2 h): core.gradcheck, for the checker and the report alike."""
-    pattern = re.compile(r"\)\s*/\s*\(\s*2(\.0)?\s*\*\s*h\b")
-    found = [name_of(p) for p in modules() if pattern.search(p.read_text(encoding="utf-8"))]
-    assert found == ["softmax_mnist.core.gradcheck"]
+# a formula that must be computed in one place, recognised by what it computes (whatever its
+# names), and the modules allowed to hold it. study.keycode is the report's readable copy of the
+# course's forward and step, held equal to the engine by tests/test_keycode.py.
+READABLE_COPY = "softmax_mnist.study.keycode"
+ONCE = {
+    "a softmax: exp of the logits minus their row maximum": (
+        (r"np\.exp\(", r"\.max\(axis=(1|-1)"), {"softmax_mnist.core.functional", READABLE_COPY}),
+    "a log-softmax's normaliser: log of a sum of exps": (
+        (r"np\.log\(\s*np\.exp\(|logsumexp",), {"softmax_mnist.core.functional", READABLE_COPY}),
+    "a central difference: (f(a + h) - f(a - h)) / (2 h), whatever h is called": (
+        (r"\)\s*/\s*\(?\s*2(\.0)?\s*\*\s*\w+|\)\s*/\s*2(\.0)?\s*/\s*\w+",), {"softmax_mnist.core.gradcheck"}),
+    "a confusion matrix: counts of (true, predicted) pairs": (
+        (r"np\.add\.at\(|bincount\([^)]*\*[^)]*\+|histogram2d\(",), {"softmax_mnist.core.functional"}),
+    "a velocity made only when momentum is set": (
+        (r"zeros_like\(.*\bif\b.*\b(momentum|momenta|mu)\b|\bif\b.*\b(momentum|momenta|mu)\b.*zeros_like\(",),
+        {"softmax_mnist.core.optimizer"}),
+}
+
+
+@pytest.mark.parametrize("what", ONCE)
+def test_each_formula_is_computed_in_one_place(what):
+    """By meaning where a pattern can tell it: the checker and the report call core.gradcheck,
+    the study and the playground core.functional.confusion_matrix, the course's SGD and the
+    checkpoint core.optimizer.new_velocity."""
+    patterns, owners = ONCE[what]
+    found = {name_of(p) for p in modules()
+             if all(re.search(pat, p.read_text(encoding="utf-8")) for pat in patterns)}
+    assert found and found <= owners, f"{what}: in {sorted(found - owners)}; only {sorted(owners)} may"
 
 
 def test_the_init_scale_is_written_once():
