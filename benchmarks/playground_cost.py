@@ -13,8 +13,9 @@ pictures. Compared: the sum of the epochs' training seconds (History.epoch_time:
 Medians, and the ratio of the medians. The reference runs while the playground is idle.
 
 Also interleaved (unless ``--no-stream``): (c) the same run started through the API while only
-an event-stream reader in this process follows it (the server's hooks and its stream, no page
-drawing), which splits the cost between the server and the page. Per watched run, the CPU
+an event-stream reader in this process follows it and the page is away (about:blank): the
+server's hooks and its stream without a page drawing, which splits the cost between the server
+and the page. Per watched run, the CPU
 seconds of the server process and of all of Chromium's processes (not only its main thread).
 The page is waited for by polling every 100 ms (Playwright's default, a requestAnimationFrame
 loop, would keep Chromium drawing frames that a person's page does not).
@@ -84,9 +85,10 @@ def tree(pid: int) -> list[psutil.Process]:
     return [root, *root.children(recursive=True)]
 
 
-def stream_run(url: str, epochs: int, batch_size: int) -> float:
-    """Start a run through the API while a reader follows /api/events (no page draws); its epochs'
-    seconds from the stream's epoch rows."""
+def stream_run(url: str, epochs: int, batch_size: int, page) -> float:
+    """Start a run through the API while a reader follows /api/events and the page is away
+    (about:blank: no page draws); its epochs' seconds from the stream's epoch rows."""
+    page.goto("about:blank")
     rows, status, wanted, done = {}, {}, [], threading.Event()
 
     def read() -> None:
@@ -113,6 +115,8 @@ def stream_run(url: str, epochs: int, batch_size: int) -> float:
         wanted.append(json.loads(resp.read())["id"])
     done.wait(600)
     reader.join(5)
+    page.goto(url)
+    page.wait_for_function("state.hello !== null")
     return sum(r["seconds"] for r in rows[wanted[0]])
 
 
@@ -177,7 +181,7 @@ def main() -> None:
                 for _ in range(args.repeats):
                     got["alone"].append(train_alone(data_dir, args.epochs, batch_size, out))
                     if not args.no_stream:
-                        got["stream"].append(stream_run(url, args.epochs, batch_size))
+                        got["stream"].append(stream_run(url, args.epochs, batch_size, page))
                         time.sleep(0.5)
                     procs = tree(chromium_root)
                     cpu0, server0 = cpu_seconds(procs), cpu_seconds([server])
