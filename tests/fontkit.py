@@ -20,13 +20,12 @@ from pathlib import Path
 from fontTools import subset
 from fontTools.ttLib import TTCollection, TTFont
 
-from softmax_mnist.study import fonts
-from softmax_mnist.study.prose import PHRASES
+from softmax_mnist.study import fonts, words_zh
 
 # the system's own fonts, looked up once before any test hides them
 _SYSTEM = fonts.scan(fonts.system_font_dirs())
 ASCII = "".join(chr(c) for c in range(32, 127))
-TEXT = fonts.GLYPHS + ASCII + "".join(text["zh"] for key, text in PHRASES.items()
+TEXT = fonts.GLYPHS + ASCII + "".join(text for key, text in words_zh.WORDS.items()
                                       if key.startswith("figure."))  # what a test font holds
 
 

@@ -1,5 +1,4 @@
-"""The report's sentences: the two phrase tables name the same findings with the same
-fields, and the branches test_report does not reach (large steps, rates too large or stable
+"""The report's sentences: the branches test_report does not reach (large steps, rates too large or stable
 to the end, the ablation's three verdicts, a user grid, the batch paragraphs) give the
 sentences pinned in discussion_pinned.json, written by the code before the phrasing moved
 into tables."""
@@ -7,32 +6,16 @@ into tables."""
 from __future__ import annotations
 
 import json
-import string
 from pathlib import Path
 
 import pytest
 
 from softmax_mnist.study import discussion
-from softmax_mnist.study.phrases_en import PHRASES as EN
-from softmax_mnist.study.phrases_zh import PHRASES as ZH
 from softmax_mnist.study.results import Stat, Summary
 
 N_VAL = 5000
 BASE = {"epochs": 10, "batch_size": 100, "lr": 0.01, "momentum": 0.0, "nesterov": False}
 PINNED = json.loads((Path(__file__).parent / "discussion_pinned.json").read_text(encoding="utf-8"))
-# the English sentence about the control does not repeat the number of epochs
-ONLY_ZH = {("momentum.control", "epochs")}
-
-
-def fields(template: str) -> set[str]:
-    return {name for _, name, _, _ in string.Formatter().parse(template) if name}
-
-
-def test_both_languages_phrase_every_finding_with_the_same_numbers():
-    assert set(ZH) == set(EN)
-    for key in ZH:
-        only_zh = {f for k, f in ONLY_ZH if k == key}
-        assert fields(ZH[key]) - only_zh == fields(EN[key]), key
 
 
 def setting(finals, name="s", diverged=0, loss=0.3, **config):

@@ -22,8 +22,8 @@ from matplotlib.figure import Figure
 from softmax_mnist.apps.cli import main
 from softmax_mnist.study import fonts, typeset
 from softmax_mnist.study import visualize as viz
-from softmax_mnist.study.prose import phrase
 from softmax_mnist.study.typeset import Document, Heading, Para, TypesetError
+from softmax_mnist.study.wording import say
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -65,8 +65,8 @@ def draw_zh(path: Path) -> str:
     with matplotlib.rc_context(style), warnings.catch_warnings():
         warnings.simplefilter("error")  # "Glyph ... missing from font(s)" fails the test
         fig = Figure(figsize=(2, 1))
-        fig.suptitle(phrase("zh", "figure.val_acc") + " "
-                     + phrase("zh", "figure.confusion", n=10000, acc=0.9))
+        fig.suptitle(say("zh", "figure.val_acc") + " "
+                     + say("zh", "figure.confusion", n=10000, acc=0.9))
         fig.savefig(path)
         return font_manager.findfont(font_manager.FontProperties(family=style["font.family"]))
 

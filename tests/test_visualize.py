@@ -13,10 +13,10 @@ from matplotlib.colors import same_color
 from matplotlib.figure import Figure
 
 from softmax_mnist.course import visualize as course_viz
-from softmax_mnist.study import fonts
+from softmax_mnist.study import fonts, words_en, words_zh
 from softmax_mnist.study import results as rs
 from softmax_mnist.study import visualize as viz
-from softmax_mnist.study.prose import PHRASES, phrase
+from softmax_mnist.study.wording import say
 
 CJK = re.compile(r"[\u4e00-\u9fff]")
 
@@ -78,13 +78,13 @@ def test_no_pyplot_and_the_backend_left_alone():
 
 
 def test_labels_in_both_languages():
-    assert phrase("en", "figure.epoch") == "epoch" and CJK.search(phrase("zh", "figure.epoch"))
-    for key, text in PHRASES.items():
+    assert say("en", "figure.epoch") == "epoch" and CJK.search(say("zh", "figure.epoch"))
+    for key, text in words_en.WORDS.items():
         if key.startswith("figure."):
-            assert CJK.search(text["zh"]) and not CJK.search(text["en"]), key
-    assert phrase("zh", "figure.class", c=3) == "类别 3" and phrase("en", "figure.class", c=3) == "class 3"
-    assert phrase("zh", "figure.diverged") == "发散"
-    assert phrase("en", "figure.spread", n=3) == "band: lowest to highest of 3 seeds"
+            assert CJK.search(words_zh.WORDS[key]) and not CJK.search(text), key
+    assert say("zh", "figure.class", c=3) == "类别 3" and say("en", "figure.class", c=3) == "class 3"
+    assert say("zh", "figure.diverged") == "发散"
+    assert say("en", "figure.spread", n=3) == "band: lowest to highest of 3 seeds"
 
 
 def test_figure_style_puts_a_cjk_font_first_for_zh():
@@ -134,7 +134,7 @@ def test_one_seed_draws_no_band():
 def test_plot_training_curves_in_chinese(course):
     fig = viz.plot_training_curves(course, ["随机梯度下降", "动量"], lang="zh")
     loss, acc = fig.axes
-    assert acc.get_xlabel() == phrase("zh", "figure.epoch") and CJK.search(acc.get_xlabel())
+    assert acc.get_xlabel() == say("zh", "figure.epoch") and CJK.search(acc.get_xlabel())
     assert acc.get_ylabel() == "准确率" and loss.get_ylabel() == "损失"
     assert labelled_lines(acc)[1].get_label() == "随机梯度下降: 验证准确率"
 

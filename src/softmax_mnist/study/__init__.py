@@ -15,12 +15,12 @@ results, times, figures, sentences and report. Imports the core and the course.
     visualize    the study's plots, as functions returning Figures, labelled in zh or en
     findings     what the numbers show, in no language: the noise rule's verdicts, gaps, fits
     phrases_zh   each finding's sentence in Chinese (phrases_en: in English), with format fields
-    wording      numbers and lists as the report writes them; say(): a finding's sentence filled in
+    words_zh     the report's own words in Chinese (words_en: in English): headings, captions, labels
+    wording      numbers and lists as the report writes them; say(): an entry of those tables filled in
     discussion   the report's sentences: a finding from findings, phrased from its language's table
     report       the report laid out (title, summary, method, setup, sections, appendix), written
     method       the method section: formulas, the gradient check's verdict, the key code
     sections     the result sections: tables, figures, and the findings placed between them
-    prose        the report's own words, zh and en side by side, keyed by phrase
     measures     what the report computes or reads itself: gradient check, model.npz, examples.npz
     keycode      the code the report shows: the course's three functions, a student's from impl/
     typeset      blocks -> report.typ (Typst, templates/report.typ) -> report.pdf, and report.md

@@ -3,8 +3,8 @@ check on the saved model, model.npz and examples.npz read and checked, the refer
 initial weights drawn again, the pairs behind the large-step controls, and the grid of
 validation accuracies behind the heatmap.
 
-Numbers only: no sentence, no figure (report.py and sections.py place them, prose.py and
-discussion.py say them).
+Numbers only: no sentence, no figure (report.py and sections.py place them, the words tables
+and discussion.py say them).
 """
 
 from __future__ import annotations

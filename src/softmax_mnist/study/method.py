@@ -2,16 +2,17 @@
 log-softmax, the gradient check on the saved model, momentum, and the key code (the course's
 three functions from keycode.py, or a student's own from their study folder).
 
-The words come from prose.py; the numbers from measures.py; this module decides which
-paragraphs a report has and places the formulas (each as Typst and LaTeX) between them.
+The words come from words_zh.py / words_en.py (wording.say); the numbers from measures.py;
+this module decides which paragraphs a report has and places the formulas (each as Typst and
+LaTeX) between them.
 """
 
 from __future__ import annotations
 
 from softmax_mnist.study.keycode import key_code
 from softmax_mnist.study.measures import GRAD_CHECK_ENTRIES, GRAD_FAR_BELOW, GRAD_SUSPECT
-from softmax_mnist.study.prose import phrase
 from softmax_mnist.study.typeset import Code, Document, Heading, Math, Para
+from softmax_mnist.study.wording import say
 
 SOFTMAX = Math("Z = X W + b, quad p_(i c) = e^(z_(i c)) / (sum_(k=1)^C e^(z_(i k)))",
                r"Z = XW + b,\qquad p_{ic} = \frac{e^{z_{ic}}}{\sum_{k=1}^{C} e^{z_{ik}}}",
@@ -39,40 +40,40 @@ def method_section(doc: Document, lang: str, check: tuple[float, float] | None, 
     """The method in ``lang``: ``check`` is (largest, median) error of the gradient check on
     ``n_check`` images (None: no saved model to check); ``study`` adds why the momentum study
     has controls; ``impl`` (keycode.impl_sources) shows a student's code instead of the course's."""
-    def say(key: str, **fields) -> str:
-        return phrase(lang, key, **fields)
+    def words(key: str, **fields) -> str:
+        return say(lang, key, **fields)
 
-    doc.add(Heading(say("method")), Heading(say("method.model"), 2),
-            Para(say("method.softmax")), SOFTMAX, Para(say("method.loss")), CROSS_ENTROPY,
-            Heading(say("method.gradient"), 2), Para(say("method.derivation")), GRADIENT,
-            Para(say("method.mean")),
-            Heading(say("method.stable"), 2), Para(say("method.overflow")), LOG_SOFTMAX)
+    doc.add(Heading(words("method")), Heading(words("method.model"), 2),
+            Para(words("method.softmax")), SOFTMAX, Para(words("method.loss")), CROSS_ENTROPY,
+            Heading(words("method.gradient"), 2), Para(words("method.derivation")), GRADIENT,
+            Para(words("method.mean")),
+            Heading(words("method.stable"), 2), Para(words("method.overflow")), LOG_SOFTMAX)
     if check is not None:
         worst, median = check
         verdict = ("far below" if worst < GRAD_FAR_BELOW else "below" if worst < GRAD_SUSPECT
                    else "above")
-        doc.add(Para(say("method.check", images=n_check, entries=GRAD_CHECK_ENTRIES, worst=worst,
-                         median=median) + say(f"method.check.{verdict}")))
+        doc.add(Para(words("method.check", images=n_check, entries=GRAD_CHECK_ENTRIES, worst=worst,
+                           median=median) + words(f"method.check.{verdict}")))
         if impl:
-            doc.add(Para(say("method.check.impl", name=impl["name"])))
-    doc.add(Heading(say("method.momentum"), 2), Para(say("method.heavy ball")), MOMENTUM,
-            Para(say("method.effective step")
-                 + say("method.effective step.controls" if study else "method.effective step.end")))
+            doc.add(Para(words("method.check.impl", name=impl["name"])))
+    doc.add(Heading(words("method.momentum"), 2), Para(words("method.heavy ball")), MOMENTUM,
+            Para(words("method.effective step")
+                 + words("method.effective step.controls" if study else "method.effective step.end")))
     if impl:  # study --impl: the student's code is what trained
         _impl_code(doc, lang, impl)
         return
-    doc.add(Heading(say("method.key code"), 2), Para(say("method.key code.course")),
-            Code(key_code(), say("method.key code.caption"), "code-key"))
+    doc.add(Heading(words("method.key code"), 2), Para(words("method.key code.course")),
+            Code(key_code(), words("method.key code.caption"), "code-key"))
 
 
 def _impl_code(doc: Document, lang: str, impl: dict) -> None:
     """Key code of a study run on a student's classes: their three methods, as they trained."""
     name, reference = impl["name"], impl["reference"]
-    also = (phrase(lang, "method.impl.reference", settings=", ".join(reference)) if reference
+    also = (say(lang, "method.impl.reference", settings=", ".join(reference)) if reference
             else "")
-    doc.add(Heading(phrase(lang, "method.key code"), 2),
-            Para(phrase(lang, "method.impl", name=name) + also),
-            Code(impl["forward"], phrase(lang, "method.impl.forward", name=name), "code-forward"),
-            Code(impl["gradient_computing"], phrase(lang, "method.impl.backward", name=name),
+    doc.add(Heading(say(lang, "method.key code"), 2),
+            Para(say(lang, "method.impl", name=name) + also),
+            Code(impl["forward"], say(lang, "method.impl.forward", name=name), "code-forward"),
+            Code(impl["gradient_computing"], say(lang, "method.impl.backward", name=name),
                  "code-backward"),
-            Code(impl["step"], phrase(lang, "method.impl.step", name=name), "code-step"))
+            Code(impl["step"], say(lang, "method.impl.step", name=name), "code-step"))

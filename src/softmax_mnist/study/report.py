@@ -4,8 +4,8 @@
 and examples.npz (measures.py), and writes report.typ + template.typ -> report.pdf (Typst)
 and report.md (typeset.py): one document, two renderings. ``build_document`` lays the
 document out: title, summary, method (method.py), setup, the result sections (sections.py)
-and the appendix. Every sentence comes from prose.py (the report's own words) or
-discussion.py (the findings).
+and the appendix. Every sentence comes from words_zh.py / words_en.py (the report's own
+words, looked up by wording.say) or discussion.py (the findings).
 """
 
 from __future__ import annotations
@@ -21,7 +21,6 @@ from softmax_mnist.study import results as rs
 from softmax_mnist.study.keycode import impl_sources
 from softmax_mnist.study.measures import check_saved_model, load_model_and_examples
 from softmax_mnist.study.method import method_section
-from softmax_mnist.study.prose import phrase
 from softmax_mnist.study.results import load_results, summarize
 from softmax_mnist.study.typeset import (
     Bullets,
@@ -35,7 +34,7 @@ from softmax_mnist.study.typeset import (
     to_markdown,
     write_typst,
 )
-from softmax_mnist.study.wording import four_places, mean_sd, points
+from softmax_mnist.study.wording import four_places, mean_sd, points, say
 
 FIGURES = 8  # a full study's figures: the length of the report's progress bar
 DATA = ("MNIST (train-images-idx3-ubyte, train-labels-idx1-ubyte, t10k-images-idx3-ubyte, "
@@ -74,15 +73,15 @@ def build_document(results: dict, folder: Path, lang: str, bar=None) -> tuple[Do
     sweep = "momentum" not in results.get("groups", {})
     figures = sections.Figures(folder / output_name(lang, ""), bar)
     stamp = f"{literal(meta.get('version', __version__))} · {literal(str(meta.get('started', ''))[:10])}"
-    doc = Document(phrase(lang, "title.sweep" if sweep else "title.study"),
-                   phrase(lang, "subtitle", stamp=stamp, seeds=seed_list(seeds), data=DATA), lang)
+    doc = Document(say(lang, "title.sweep" if sweep else "title.study"),
+                   say(lang, "subtitle", stamp=stamp, seeds=seed_list(seeds), data=DATA), lang)
     named = {name: summarize(results, name) for name in NAMED}
 
     _summary(doc, results, named, sweep, n_train, n_val, lang)
     model, model_meta, examples = load_model_and_examples(folder)
     check, n_check = check_saved_model(model, model_meta, examples)
     method_section(doc, lang, check, n_check, study=not sweep, impl=impl_sources(folder, meta))
-    doc.add(Heading(phrase(lang, "setup")),
+    doc.add(Heading(say(lang, "setup")),
             Bullets(setup_items(results, n_train, n_val, n_test, seeds, lang)),
             Para(discussion.noise_rule(n_val, len(seeds), lang)))
 
@@ -91,7 +90,7 @@ def build_document(results: dict, folder: Path, lang: str, bar=None) -> tuple[Do
         thresholds = rs.thresholds_of(results)
         sections.curves_section(doc, figures, plain, mom, len(seeds), n_train, n_val, lang)
         sections.momentum_section(doc, figures, results, named, thresholds, n_train, n_val, lang)
-        doc.add(Heading(phrase(lang, "settings")))
+        doc.add(Heading(say(lang, "settings")))
         sections.lr_section(doc, figures, results, len(seeds), mom.config["epochs"], n_val, lang)
         sections.batch_section(doc, figures, results, n_train, n_val, lang)
         sections.ablation_section(doc, results, named, n_val, lang)
@@ -120,48 +119,48 @@ def _summary(doc: Document, results: dict, named: dict, sweep: bool, n_train: in
     grid_best = summarize(results, results.get("best", {}).get("grid") or "") if sweep else None
     if grid_best:
         finals.append(grid_best)
-    doc.add(Heading(phrase(lang, "summary")))
+    doc.add(Heading(say(lang, "summary")))
     if not finals:
         return
     rows = [[_final_name(s, lang), mean_sd(s.train_acc), mean_sd(s.val_acc), mean_sd(s.test_acc)]
             for s in finals]
     doc.add(Para(summary_paragraph(named, n_val, lang)),
-            Table([phrase(lang, "final model"), phrase(lang, "train accuracy"),
-                   phrase(lang, "validation"), phrase(lang, "test")], rows,
-                  phrase(lang, "summary.caption", n_train=n_train), "tab-summary"))
+            Table([say(lang, "final model"), say(lang, "train accuracy"),
+                   say(lang, "validation"), say(lang, "test")], rows,
+                  say(lang, "summary.caption", n_train=n_train), "tab-summary"))
 
 
 def _final_name(s, lang: str) -> str:
     if s.setting in (rs.BEST, rs.BEST_SHORT):
-        return phrase(lang, "preset best", epochs=s.config["epochs"])
+        return say(lang, "preset best", epochs=s.config["epochs"])
     if s.group == "grid":
         return s.setting
-    return sections.setting_label(s, lang) + phrase(lang, "course settings")
+    return sections.setting_label(s, lang) + say(lang, "course settings")
 
 
 def summary_paragraph(named: dict, n_val: int, lang: str) -> str:
     """The summary's verdict on momentum (and on the preset best, when it ran)."""
     plain, mom, best = named[rs.BASELINE], named[rs.REFERENCE], named[rs.BEST]
     if not (plain and mom):
-        return phrase(lang, "summary.sweep")
+        return say(lang, "summary.sweep")
     gain, _, real = findings.gap(plain, mom, n_val)
     control = named[rs.CONTROL]
     matched = control is not None and not findings.gap(control, mom, n_val)[2]
     verdict = ("summary.within" if not real else "summary.above" if gain > 0 else "summary.below")
-    text = (phrase(lang, "summary.momentum", verdict=phrase(lang, verdict, points=points(gain)))
-            + phrase(lang, "summary.matched" if matched else "full stop"))
+    text = (say(lang, "summary.momentum", verdict=say(lang, verdict, points=points(gain)))
+            + say(lang, "summary.matched" if matched else "full stop"))
     if best and best.test_acc.n:
-        text += phrase(lang, "summary.best", accuracy=four_places(best.test_acc.mean))
-    return text + phrase(lang, "summary.table")
+        text += say(lang, "summary.best", accuracy=four_places(best.test_acc.mean))
+    return text + say(lang, "summary.table")
 
 
 def setup_items(results: dict, n_train: int, n_val: int, n_test: int, seeds, lang: str) -> list[str]:
     """The setup's bullets: the splits, preprocessing and initialisation, seeds, stacking."""
     preprocess = results.get("setup", {}).get("preprocess", "course")
-    return [phrase(lang, "setup.data", n_train=n_train, n_val=n_val, n_test=n_test),
-            phrase(lang, "setup.preprocess", preprocess=preprocess),
-            phrase(lang, "setup.seeds", seeds=seed_list(seeds)),
-            phrase(lang, "setup.stacked")]
+    return [say(lang, "setup.data", n_train=n_train, n_val=n_val, n_test=n_test),
+            say(lang, "setup.preprocess", preprocess=preprocess),
+            say(lang, "setup.seeds", seeds=seed_list(seeds)),
+            say(lang, "setup.stacked")]
 
 
 # ---- appendix ------------------------------------------------------------------------------
@@ -175,13 +174,13 @@ def appendix(doc: Document, results: dict, lang: str) -> None:
     load = meta.get("load")
     busy = ""
     if load:
-        busy = phrase(lang, "appendix.busy" if load[0] >= BUSY_LOAD else "appendix.quiet",
+        busy = say(lang, "appendix.busy" if load[0] >= BUSY_LOAD else "appendix.quiet",
                       at_training=load[0], at_timing=load[1], cores=cores)
-    text = phrase(lang, "appendix.machine", cpu=machine.get("cpu", "?"), cores=cores,
+    text = say(lang, "appendix.machine", cpu=machine.get("cpu", "?"), cores=cores,
                   python=machine.get("python", "?"), numpy=machine.get("numpy", "?"),
                   typst=machine.get("typst", "?"), train_seconds=meta.get("train_seconds", 0),
                   timing_seconds=meta.get("timing_seconds", 0))
-    doc.add(Heading(phrase(lang, "appendix")), Para(text + busy + _fonts_sentence(lang)))
+    doc.add(Heading(say(lang, "appendix")), Para(text + busy + _fonts_sentence(lang)))
 
 
 def _fonts_sentence(lang: str) -> str:
@@ -189,7 +188,7 @@ def _fonts_sentence(lang: str) -> str:
     cjk = fonts.cjk_fonts()
     if cjk["serif"] is None:
         return ""
-    return phrase(lang, "appendix.fonts", serif=cjk["serif"].family, sans=cjk["sans"].family)
+    return say(lang, "appendix.fonts", serif=cjk["serif"].family, sans=cjk["sans"].family)
 
 
 # ---- writing -------------------------------------------------------------------------------

@@ -1,7 +1,7 @@
 """The report's result sections as blocks: the course's curves, momentum and its controls
 with their times, learning rate, batch size, the preset best and its ablation, a sweep's
 grid, and what the saved model learned. Each section places its tables and figures and takes
-its findings from discussion.py, its own words from prose.py.
+its findings from discussion.py, its own words from words_zh.py / words_en.py (wording.say).
 
 ``Figures`` renders a figure into the report's figure folder and advances the progress bar.
 """
@@ -22,10 +22,9 @@ from softmax_mnist.study.measures import (
     initial_weights,
     large_step_pairs,
 )
-from softmax_mnist.study.prose import phrase
 from softmax_mnist.study.results import summaries, summarize
 from softmax_mnist.study.typeset import Bullets, Document, Heading, Image, Para, Table
-from softmax_mnist.study.wording import mean_sd, two_significant
+from softmax_mnist.study.wording import mean_sd, say, two_significant
 
 
 @dataclass
@@ -49,22 +48,22 @@ def setting_label(s, lang: str) -> str:
     """How a table or legend names a momentum-study setting: 'momentum 0.9', 'plain SGD, equal step'."""
     config = s.config
     if s.setting == rs.CONTROL:
-        return phrase(lang, "plain SGD, equal step")
+        return say(lang, "plain SGD, equal step")
     if s.setting == rs.CONTROL_SMALL:
-        return phrase(lang, "momentum, equal step")
+        return say(lang, "momentum, equal step")
     if s.setting in rs.CONTROLS_LARGE:
-        return phrase(lang, "plain SGD, large step")
+        return say(lang, "plain SGD, large step")
     if config.get("nesterov"):
-        return phrase(lang, "nesterov", momentum=config["momentum"])
+        return say(lang, "nesterov", momentum=config["momentum"])
     if config.get("momentum"):
-        return phrase(lang, "momentum", momentum=config["momentum"])
-    return phrase(lang, "plain SGD")
+        return say(lang, "momentum", momentum=config["momentum"])
+    return say(lang, "plain SGD")
 
 
 def accuracy_cell(s, lang: str) -> str:
     """Mean ± sd of the validation accuracy, or how many seeds diverged."""
     if s.diverged:
-        return phrase(lang, "diverged of", diverged=s.diverged, seeds=len(s.seeds))
+        return say(lang, "diverged of", diverged=s.diverged, seeds=len(s.seeds))
     return mean_sd(s.val_acc)
 
 
@@ -83,12 +82,12 @@ def _step(config: dict) -> str:
 def curves_section(doc: Document, figures: Figures, plain, mom, seeds: int, n_train: int,
                    n_val: int, lang: str) -> None:
     """(a): the course's two settings, their training curves."""
-    doc.add(Heading(phrase(lang, "curves")),
-            Para(phrase(lang, "curves.intro", epochs=mom.config["epochs"])))
+    doc.add(Heading(say(lang, "curves")),
+            Para(say(lang, "curves.intro", epochs=mom.config["epochs"])))
     with matplotlib.rc_context(viz.figure_style(lang)):
         figures.add(doc, "curves", viz.plot_training_curves(
             [plain, mom], [setting_label(plain, lang), setting_label(mom, lang)], lang),
-            phrase(lang, "curves.caption", seeds=seeds))
+            say(lang, "curves.caption", seeds=seeds))
     doc.add(Para(discussion.curves_text(plain, mom, {}, lang, n_train, n_val)))
 
 
@@ -101,29 +100,29 @@ def momentum_section(doc: Document, figures: Figures, results: dict, named: dict
     epoch_t, step_t = timing.get("epoch", {}), timing.get("step", {})
     has_time = bool(epoch_t and step_t and all(k in epoch_t and k in step_t
                                                for k in (rs.BASELINE, rs.REFERENCE)))
-    doc.add(Heading(phrase(lang, "momentum.heading")),
-            Para(phrase(lang, "momentum.intro")
-                 + phrase(lang, "momentum.intro.time" if has_time else "full stop")))
+    doc.add(Heading(say(lang, "momentum.heading")),
+            Para(say(lang, "momentum.intro")
+                 + say(lang, "momentum.intro.time" if has_time else "full stop")))
     rows = [[setting_label(s, lang), f"{s.config['lr']:g}", _step(s.config),
              *[_epochs_cell(s.epochs_to[rs.key(t)]) for t in thresholds], accuracy_cell(s, lang),
              f"{s.train_loss.mean:.3f}" if s.train_loss.n else "–"]
             for s in summaries(results, "momentum")]
-    doc.add(Table([phrase(lang, "optimizer"), "η", "η/(1−μ)",
-                   *[phrase(lang, "epochs to", threshold=t) for t in thresholds],
-                   phrase(lang, "val. accuracy"), phrase(lang, "train. loss")], rows,
-                  phrase(lang, "momentum.caption", epochs=mom.config["epochs"]), "tab-momentum"))
+    doc.add(Table([say(lang, "optimizer"), "η", "η/(1−μ)",
+                   *[say(lang, "epochs to", threshold=t) for t in thresholds],
+                   say(lang, "val. accuracy"), say(lang, "train. loss")], rows,
+                  say(lang, "momentum.caption", epochs=mom.config["epochs"]), "tab-momentum"))
     left = [(plain, setting_label(plain, lang), False), (mom, setting_label(mom, lang), False)]
     if nesterov:
         left.append((nesterov, setting_label(nesterov, lang), False))
-    right = [(mom, phrase(lang, "momentum at", lr=0.01), False)]  # pairs: see plot_val_curves
+    right = [(mom, say(lang, "momentum at", lr=0.01), False)]  # pairs: see plot_val_curves
     if control:
-        right.append((control, phrase(lang, "plain SGD at", lr=control.config["lr"]), True))
-    right.append((plain, phrase(lang, "plain SGD at", lr=0.01), False))
+        right.append((control, say(lang, "plain SGD at", lr=control.config["lr"]), True))
+    right.append((plain, say(lang, "plain SGD at", lr=0.01), False))
     if control_small:
-        right.append((control_small, phrase(lang, "momentum at", lr=control_small.config["lr"]), True))
+        right.append((control_small, say(lang, "momentum at", lr=control_small.config["lr"]), True))
     with matplotlib.rc_context(viz.figure_style(lang)):
         figures.add(doc, "momentum", viz.plot_val_curves([left, right], thresholds, lang),
-                    phrase(lang, "momentum.figure"))
+                    say(lang, "momentum.figure"))
     for text in discussion.momentum_text(plain, mom, control, control_small, nesterov, thresholds, n_val,
                                  lang, large_step_pairs(results)):
         doc.add(Para(text))
@@ -133,9 +132,9 @@ def momentum_section(doc: Document, figures: Figures, results: dict, named: dict
                  f"{two_significant(epoch_t[k]['q1'])}–{two_significant(epoch_t[k]['q3'])}",
                  two_significant(step_t[k]["median"])] for k in (rs.BASELINE, rs.REFERENCE, rs.NESTEROV)
                 if k in epoch_t and k in step_t and named[k]]
-        doc.add(Table([phrase(lang, "optimizer"), phrase(lang, "s per epoch"),
-                       phrase(lang, "quartiles"), phrase(lang, "µs per update")], rows,
-                      phrase(lang, "time.caption", n_train=n_train, batch=mom.config["batch_size"],
+        doc.add(Table([say(lang, "optimizer"), say(lang, "s per epoch"),
+                       say(lang, "quartiles"), say(lang, "µs per update")], rows,
+                      say(lang, "time.caption", n_train=n_train, batch=mom.config["batch_size"],
                              rounds=rounds), "tab-time"),
                 Para(discussion.time_text(epoch_t, step_t, plain, mom, thresholds, rounds, lang,
                                   n_train, control)))
@@ -147,15 +146,15 @@ def lr_section(doc: Document, figures: Figures, results: dict, seeds: int, epoch
     lrs = summaries(results, "lr")
     if not lrs:
         return
-    doc.add(Heading(phrase(lang, "lr"), 2),
-            Para(phrase(lang, "lr.intro", rates=len(lrs), seeds=seeds)))
+    doc.add(Heading(say(lang, "lr"), 2),
+            Para(say(lang, "lr.intro", rates=len(lrs), seeds=seeds)))
     rows = [[f"{s.config['lr']:g}", _step(s.config), mean_sd(s.val_acc),
-             mean_sd(s.train_loss) if s.ok else phrase(lang, "diverged")]
+             mean_sd(s.train_loss) if s.ok else say(lang, "diverged")]
             for s in sorted(lrs, key=lambda s: s.config["lr"])]
-    doc.add(Table(["η", "η/(1−μ)", phrase(lang, "val. accuracy"), phrase(lang, "final training loss")],
-                  rows, phrase(lang, "lr.caption", epochs=epochs, seeds=seeds), "tab-lr"))
+    doc.add(Table(["η", "η/(1−μ)", say(lang, "val. accuracy"), say(lang, "final training loss")],
+                  rows, say(lang, "lr.caption", epochs=epochs, seeds=seeds), "tab-lr"))
     with matplotlib.rc_context(viz.figure_style(lang)):
-        figures.add(doc, "lr", viz.plot_sweep(lrs, "lr", lang), phrase(lang, "lr.figure"))
+        figures.add(doc, "lr", viz.plot_sweep(lrs, "lr", lang), say(lang, "lr.figure"))
     for text in discussion.lr_text(lrs, n_val, lang):
         doc.add(Para(text))
 
@@ -172,9 +171,9 @@ def batch_section(doc: Document, figures: Figures, results: dict, n_train: int, 
     epoch_t = (results.get("timing") or {}).get("epoch", {})
     times = {int(k[3:]): v for k, v in epoch_t.items() if k.startswith("bs-")}
     heat = summaries(results, "lr_batch")
-    doc.add(Heading(phrase(lang, "batch.heading"), 2),
-            Para(phrase(lang, "batch.intro", sizes=len(fixed))
-                 + phrase(lang, "batch.intro.heatmap" if heat else "full stop")))
+    doc.add(Heading(say(lang, "batch.heading"), 2),
+            Para(say(lang, "batch.intro", sizes=len(fixed))
+                 + say(lang, "batch.intro.heatmap" if heat else "full stop")))
     rows = []
     for s in fixed:
         batch = s.config["batch_size"]
@@ -183,22 +182,22 @@ def batch_section(doc: Document, figures: Figures, results: dict, n_train: int, 
                      f"{at_scaled.config['lr']:g}" if at_scaled else "–",
                      mean_sd(at_scaled.val_acc) if at_scaled else "–",
                      two_significant(times[batch]["median"]) if batch in times else "–"])
-    doc.add(Table([phrase(lang, "batch"), phrase(lang, "updates per epoch"),
-                   phrase(lang, "val. acc. fixed"), phrase(lang, "scaled η"),
-                   phrase(lang, "val. acc. scaled"), phrase(lang, "s/epoch")], rows,
-                  phrase(lang, "batch.caption", epochs=fixed[0].config["epochs"]), "tab-batch"))
+    doc.add(Table([say(lang, "batch"), say(lang, "updates per epoch"),
+                   say(lang, "val. acc. fixed"), say(lang, "scaled η"),
+                   say(lang, "val. acc. scaled"), say(lang, "s/epoch")], rows,
+                  say(lang, "batch.caption", epochs=fixed[0].config["epochs"]), "tab-batch"))
     with matplotlib.rc_context(viz.figure_style(lang)):
         figures.add(doc, "batch", viz.plot_batch(fixed, list(scaled.values()), times, lang),
-                    phrase(lang, "batch.figure"))
+                    say(lang, "batch.figure"))
     best_lr = {}
     if heat:
         rates, batch_sizes, acc, best_lr = accuracy_grid(heat)
         seeds = max(s.val_acc.n for s in heat)
-        over = (phrase(lang, "heatmap.seeds", seeds=seeds) if seeds > 1
-                else phrase(lang, "heatmap.one seed"))
+        over = (say(lang, "heatmap.seeds", seeds=seeds) if seeds > 1
+                else say(lang, "heatmap.one seed"))
         with matplotlib.rc_context(viz.figure_style(lang)):
             figures.add(doc, "heatmap", viz.plot_heatmap(rates, batch_sizes, acc, lang),
-                        phrase(lang, "heatmap.figure", seeds=over, epochs=heat[0].config["epochs"]),
+                        say(lang, "heatmap.figure", seeds=over, epochs=heat[0].config["epochs"]),
                         0.8)
     for text in discussion.batch_text(fixed, list(scaled.values()), times, best_lr, n_train, n_val, lang):
         doc.add(Para(text))
@@ -212,15 +211,15 @@ def ablation_section(doc: Document, results: dict, named: dict, n_val: int, lang
     full = named[rs.BEST]
     if not full:
         return
-    parts = {key: phrase(lang, f"ablation.{key}") for key in ABLATIONS}
+    parts = {key: say(lang, f"ablation.{key}") for key in ABLATIONS}
     variants = [(part, summarize(results, f"{rs.BEST}-{key}")) for key, part in parts.items()]
     variants = [(part, s) for part, s in variants if s]
     config = full.config
-    doc.add(Heading(phrase(lang, "ablation"), 2), Para(phrase(lang, "ablation.intro")),
-            Bullets([phrase(lang, "ablation.deskew"),
-                     phrase(lang, "ablation.ink size", ink_size=config.get("ink_size", 0)),
-                     phrase(lang, "ablation.blur", blur_sigma=config.get("blur_sigma", 0)),
-                     phrase(lang, "ablation.optimizer", momentum=config["momentum"],
+    doc.add(Heading(say(lang, "ablation"), 2), Para(say(lang, "ablation.intro")),
+            Bullets([say(lang, "ablation.deskew"),
+                     say(lang, "ablation.ink size", ink_size=config.get("ink_size", 0)),
+                     say(lang, "ablation.blur", blur_sigma=config.get("blur_sigma", 0)),
+                     say(lang, "ablation.optimizer", momentum=config["momentum"],
                             lr=config["lr"], epochs=config["epochs"],
                             batch_size=config["batch_size"])]))
     # each part alone, when every variant ran; the transforms together are a row of the table
@@ -229,20 +228,20 @@ def ablation_section(doc: Document, results: dict, named: dict, n_val: int, lang
     text = discussion.ablation_text(full, each, n_val, lang, named[rs.REFERENCE], named[rs.BEST_SHORT])
     for paragraph in text[:1]:
         doc.add(Para(paragraph))
-    rows = [[phrase(lang, "ablation.full"), mean_sd(full.val_acc), "–", "–",
+    rows = [[say(lang, "ablation.full"), mean_sd(full.val_acc), "–", "–",
              f"{full.train_loss.mean:.3f}" if full.train_loss.n else "–"]]
     for part, s in variants:
-        without = phrase(lang, "ablation.without", part=part)
+        without = say(lang, "ablation.without", part=part)
         if s.ok:
             cmp = rs.compare(s, full, n_val)
             rows.append([without, mean_sd(s.val_acc), f"{-cmp.gain * 100:+.2f}",
-                         phrase(lang, "beyond noise" if cmp.real else "within noise"),
+                         say(lang, "beyond noise" if cmp.real else "within noise"),
                          f"{s.train_loss.mean:.3f}"])
         else:
             rows.append([without, accuracy_cell(s, lang), "–", "–", "–"])
-    doc.add(Table([phrase(lang, "variant"), phrase(lang, "val. accuracy"), phrase(lang, "change"),
-                   phrase(lang, "by the rule"), phrase(lang, "train. loss")], rows,
-                  phrase(lang, "ablation.caption", seeds=full.val_acc.n, epochs=config["epochs"]),
+    doc.add(Table([say(lang, "variant"), say(lang, "val. accuracy"), say(lang, "change"),
+                   say(lang, "by the rule"), say(lang, "train. loss")], rows,
+                  say(lang, "ablation.caption", seeds=full.val_acc.n, epochs=config["epochs"]),
                   "tab-ablation"))
     for paragraph in text[1:]:
         doc.add(Para(paragraph))
@@ -253,16 +252,16 @@ def grid_section(doc: Document, figures: Figures, results: dict, n_val: int, lan
     items = summaries(results, "grid")
     if not items:
         return
-    doc.add(Heading(phrase(lang, "grid")))
+    doc.add(Heading(say(lang, "grid")))
     varying = [k for k in items[0].config if k != "seed"
                and len({repr(s.config[k]) for s in items}) > 1]
-    rows = [[s.setting, mean_sd(s.val_acc) if s.ok else phrase(lang, "diverged"), mean_sd(s.train_acc),
+    rows = [[s.setting, mean_sd(s.val_acc) if s.ok else say(lang, "diverged"), mean_sd(s.train_acc),
              mean_sd(s.test_acc) if s.test_acc.n else "–"] for s in items]
-    doc.add(Table([phrase(lang, "setting"), phrase(lang, "val. accuracy"),
-                   phrase(lang, "train accuracy"), phrase(lang, "test split")], rows,
-                  phrase(lang, "grid.caption"), "tab-grid"),
-            Para(phrase(lang, "grid.intro")
-                 + phrase(lang, "grid.intro.figure" if len(items) > 1 else "full stop")))
+    doc.add(Table([say(lang, "setting"), say(lang, "val. accuracy"),
+                   say(lang, "train accuracy"), say(lang, "test split")], rows,
+                  say(lang, "grid.caption"), "tab-grid"),
+            Para(say(lang, "grid.intro")
+                 + say(lang, "grid.intro.figure" if len(items) > 1 else "full stop")))
     numeric = len(varying) == 1 and all(isinstance(s.config[varying[0]], (int, float))
                                         and not isinstance(s.config[varying[0]], bool)
                                         and s.config[varying[0]] > 0 for s in items)
@@ -270,9 +269,9 @@ def grid_section(doc: Document, figures: Figures, results: dict, n_val: int, lan
         with matplotlib.rc_context(viz.figure_style(lang)):
             if numeric:
                 figures.add(doc, "grid", viz.plot_sweep(items, varying[0], lang),
-                            phrase(lang, "grid.sweep figure"))
+                            say(lang, "grid.sweep figure"))
             else:
-                figures.add(doc, "grid", viz.plot_bars(items, lang), phrase(lang, "grid.bars figure"),
+                figures.add(doc, "grid", viz.plot_bars(items, lang), say(lang, "grid.bars figure"),
                             0.8)
     for text in discussion.grid_text(items, n_val, lang):
         doc.add(Para(text))
@@ -283,22 +282,22 @@ def grid_section(doc: Document, figures: Figures, results: dict, n_val: int, lan
         batch = {name: s.config["batch_size"] for name in epoch_t if (s := summarize(results, name))}
         rows = [[name, str(batch.get(name, "–")), two_significant(t["median"]),
                  f"{two_significant(t['q1'])}–{two_significant(t['q3'])}"] for name, t in epoch_t.items()]
-        doc.add(Table([phrase(lang, "setting"), phrase(lang, "batch"), phrase(lang, "s per epoch"),
-                       phrase(lang, "quartiles")], rows,
-                      phrase(lang, "grid.time caption", rounds=timing.get("rounds", 7)),
+        doc.add(Table([say(lang, "setting"), say(lang, "batch"), say(lang, "s per epoch"),
+                       say(lang, "quartiles")], rows,
+                      say(lang, "grid.time caption", rounds=timing.get("rounds", 7)),
                       "tab-grid-time"),
-                Para(phrase(lang, "grid.time")
-                     + phrase(lang, "grid.time.stacked" if stacked else "full stop")))
+                Para(say(lang, "grid.time")
+                     + say(lang, "grid.time.stacked" if stacked else "full stop")))
 
 
 def run_words(results: dict, name: str | None, lang: str) -> str:
     """A run as a reader names it: 'momentum 0.9 (lr 0.01), seed 0'."""
     run = next((r for r in results["runs"] if r["name"] == name), None)
     if run is None:
-        return phrase(lang, "reference run")
+        return say(lang, "reference run")
     s = summarize(results, run.get("setting", rs.setting_name(name)))
     setting = discussion.optimizer_name(s, lang) if s.group == "momentum" else s.setting
-    return phrase(lang, "run", setting=setting, seed=run["config"]["seed"])
+    return say(lang, "run", setting=setting, seed=run["config"]["seed"])
 
 
 def model_section(doc: Document, figures: Figures, model, examples, results: dict,
@@ -308,33 +307,33 @@ def model_section(doc: Document, figures: Figures, model, examples, results: dic
         return
 
     def figure_text(label: str, text: str) -> Para:
-        return Para(phrase(lang, "figure reference", label=label) + text)
+        return Para(say(lang, "figure reference", label=label) + text)
 
     reference = results.get("meta", {}).get("reference")
-    doc.add(Heading(phrase(lang, "model")),
-            Para(phrase(lang, "model.intro", run=run_words(results, reference, lang))))
+    doc.add(Heading(say(lang, "model")),
+            Para(say(lang, "model.intro", run=run_words(results, reference, lang))))
     ex = examples if examples is not None else {}
     with matplotlib.rc_context(viz.figure_style(lang)):
         if model is not None:
             figures.add(doc, "weights", viz.plot_weights(model.W, lang=lang),
-                        phrase(lang, "model.weights"), 0.8)
+                        say(lang, "model.weights"), 0.8)
             text = discussion.weights_text(model.W, ex.get("class_means"), lang,
                                    initial_weights(results, reference, model))
             doc.add(figure_text("fig-weights", text))
         if "confusion" in ex:
             figures.add(doc, "confusion", viz.plot_confusion(ex["confusion"], lang=lang),
-                        phrase(lang, "model.confusion"), 0.62)
+                        say(lang, "model.confusion"), 0.62)
             shown = ""
             if "confusion_pairs" in ex and "confusion_images" in ex and len(ex["confusion_pairs"]):
                 figures.add(doc, "confusions", viz.plot_confusion_examples(
                     ex["confusion_pairs"], ex["confusion_images"], lang),
-                    phrase(lang, "model.confusions"), 0.75)
+                    say(lang, "model.confusions"), 0.75)
                 shown = "@fig-confusions"
             doc.add(figure_text("fig-confusion", discussion.confusion_text(
                 ex["confusion"], lang, ex.get("class_means"), shown)))
         if "mistakes_images" in ex and len(ex["mistakes_images"]):
             figures.add(doc, "mistakes", viz.plot_examples(
                 ex["mistakes_images"], ex["mistakes_true"], ex["mistakes_pred"],
-                ex["mistakes_prob"], lang=lang), phrase(lang, "model.mistakes"), 0.9)
+                ex["mistakes_prob"], lang=lang), say(lang, "model.mistakes"), 0.9)
             doc.add(figure_text("fig-mistakes", discussion.mistakes_text(
                 ex["mistakes_true"], ex["mistakes_pred"], ex["mistakes_prob"], lang)))

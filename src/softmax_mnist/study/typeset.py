@@ -23,7 +23,7 @@ from pathlib import Path
 from softmax_mnist.errors import DataError, command
 from softmax_mnist.fileio import atomic_write, atomic_write_text
 from softmax_mnist.study import fonts
-from softmax_mnist.study.prose import phrase
+from softmax_mnist.study.wording import say
 
 TEMPLATE = "template.typ"
 
@@ -293,7 +293,7 @@ def to_markdown(doc: Document) -> str:
             kind = label.split("-", 1)[0]
             counts[kind] += 1
             numbers[label] = counts[kind]
-    names = {kind: phrase(doc.lang, f"reference.{kind}") for kind in counts}
+    names = {kind: say(doc.lang, f"reference.{kind}") for kind in counts}
 
     def ref(m: re.Match) -> str:
         label = m.group(1)

@@ -13,7 +13,7 @@ from matplotlib.ticker import LogLocator, MaxNLocator, NullFormatter, ScalarForm
 from softmax_mnist.course.visualize import figure_png  # noqa: F401 - found here by callers
 from softmax_mnist.fileio import save_figure  # noqa: F401 - found here by callers
 from softmax_mnist.study import fonts
-from softmax_mnist.study.prose import phrase
+from softmax_mnist.study.wording import say
 
 
 def plot_history(history, title: str = "") -> Figure:
@@ -92,12 +92,12 @@ def plot_training_curves(items: list, names: list[str], lang: str = "en") -> Fig
     ax_loss, ax_acc = fig.subplots(1, 2)
     for i, (s, name) in enumerate(zip(items, names)):
         color = PALETTE[i % len(PALETTE)]
-        _band(ax_loss, s.curves["train_loss"], color, f"{name}: {phrase(lang, 'figure.train_loss')}")
-        _band(ax_loss, s.curves["val_loss"], color, f"{name}: {phrase(lang, 'figure.val_loss')}", "--", "s")
-        _band(ax_acc, s.curves["train_acc"], color, f"{name}: {phrase(lang, 'figure.train_acc')}")
-        _band(ax_acc, s.curves["val_acc"], color, f"{name}: {phrase(lang, 'figure.val_acc')}", "--", "s")
-    _finish(ax_loss, phrase(lang, "figure.epoch"), phrase(lang, "figure.loss"))
-    _finish(ax_acc, phrase(lang, "figure.epoch"), phrase(lang, "figure.accuracy"))
+        _band(ax_loss, s.curves["train_loss"], color, f"{name}: {say(lang, 'figure.train_loss')}")
+        _band(ax_loss, s.curves["val_loss"], color, f"{name}: {say(lang, 'figure.val_loss')}", "--", "s")
+        _band(ax_acc, s.curves["train_acc"], color, f"{name}: {say(lang, 'figure.train_acc')}")
+        _band(ax_acc, s.curves["val_acc"], color, f"{name}: {say(lang, 'figure.val_acc')}", "--", "s")
+    _finish(ax_loss, say(lang, "figure.epoch"), say(lang, "figure.loss"))
+    _finish(ax_acc, say(lang, "figure.epoch"), say(lang, "figure.accuracy"))
     ax_loss.legend(fontsize=LEGEND)
     ax_acc.legend(fontsize=LEGEND, loc="lower right")
     return fig
@@ -117,7 +117,7 @@ def plot_val_curves(panels: list[list], thresholds=(), lang: str = "en", ylim=No
             k += 1
         for t in thresholds:
             ax.axhline(t, color="grey", linestyle=":", linewidth=1)
-        _finish(ax, phrase(lang, "figure.epoch"), phrase(lang, "figure.val_acc"))
+        _finish(ax, say(lang, "figure.epoch"), say(lang, "figure.val_acc"))
         if ylim:
             ax.set_ylim(*ylim)
         ax.legend(fontsize=LEGEND, loc="lower right")
@@ -137,9 +137,9 @@ def plot_sweep(items: list, param: str, lang: str = "en", n_seeds: int = 1) -> F
     fig = Figure(figsize=(WIDE, 3.0), layout="constrained")
     ax_c, ax_s = fig.subplots(1, 2)
     for i, (s, color) in enumerate(zip(items, _value_colors(len(items)))):
-        name = phrase(lang, f"figure.{param}") + f" {s.config[param]:g}"
+        name = say(lang, f"figure.{param}") + f" {s.config[param]:g}"
         if not s.ok:
-            name += f" ({phrase(lang, 'figure.diverged')})"
+            name += f" ({say(lang, 'figure.diverged')})"
         _band(ax_c, s.curves["val_acc"], color, name, marker=MARKERS[i % len(MARKERS)])
     good = [s for s in items if s.ok]
     ax_s.errorbar([s.config[param] for s in good], [s.val_acc.mean for s in good],
@@ -148,8 +148,8 @@ def plot_sweep(items: list, param: str, lang: str = "en", n_seeds: int = 1) -> F
         if not s.ok:
             ax_s.axvline(s.config[param], color=DIVERGED_COLOR, linestyle=":")
     ax_s.set_xscale("log")
-    _finish(ax_c, phrase(lang, "figure.epoch"), phrase(lang, "figure.val_acc"))
-    _finish(ax_s, phrase(lang, f"figure.{param}"), phrase(lang, "figure.final_val_acc"), integer_x=False)
+    _finish(ax_c, say(lang, "figure.epoch"), say(lang, "figure.val_acc"))
+    _finish(ax_s, say(lang, f"figure.{param}"), say(lang, "figure.final_val_acc"), integer_x=False)
     ax_c.legend(fontsize=LEGEND, loc="lower right")
     lo = min((c.mean for s in good for c in s.curves["val_acc"]), default=0)  # no curve clipped
     ax_c.set_ylim(max(lo - 0.01, 0), None)
@@ -167,7 +167,7 @@ def plot_batch(fixed: list, scaled: list, epoch_time: dict, lang: str = "en") ->
         good = sorted((s for s in items if s.ok), key=lambda s: s.config["batch_size"])
         ax_a.errorbar([s.config["batch_size"] for s in good], [s.val_acc.mean for s in good],
                       yerr=[s.val_acc.sd for s in good], fmt=marker + "-", color=color,
-                      capsize=3, label=phrase(lang, f"figure.{key}"))
+                      capsize=3, label=say(lang, f"figure.{key}"))
     if epoch_time:
         sizes = sorted(epoch_time)
         median = [epoch_time[b]["median"] for b in sizes]
@@ -180,8 +180,8 @@ def plot_batch(fixed: list, scaled: list, epoch_time: dict, lang: str = "en") ->
         ax_t.yaxis.set_minor_formatter(NullFormatter())
     for ax in (ax_a, ax_t):
         ax.set_xscale("log")
-    _finish(ax_a, phrase(lang, "figure.batch_size"), phrase(lang, "figure.final_val_acc"), integer_x=False)
-    _finish(ax_t, phrase(lang, "figure.batch_size"), phrase(lang, "figure.epoch_time"), integer_x=False)
+    _finish(ax_a, say(lang, "figure.batch_size"), say(lang, "figure.final_val_acc"), integer_x=False)
+    _finish(ax_t, say(lang, "figure.batch_size"), say(lang, "figure.epoch_time"), integer_x=False)
     ax_a.legend(fontsize=LEGEND)
     return fig
 
@@ -200,7 +200,7 @@ def plot_heatmap(lrs: list[float], sizes: list[int], acc: np.ndarray, lang: str 
     best = np.unravel_index(np.nanargmax(acc), acc.shape) if finite.size else None
     for i in range(acc.shape[0]):
         for j in range(acc.shape[1]):
-            text = phrase(lang, "figure.diverged") if not np.isfinite(acc[i, j]) else f"{acc[i, j]:.3f}"
+            text = say(lang, "figure.diverged") if not np.isfinite(acc[i, j]) else f"{acc[i, j]:.3f}"
             bold = best is not None and (i, j) == tuple(best)
             ax.text(j, i, text, ha="center", va="center", fontsize=LEGEND,
                     fontweight="bold" if bold else "normal",
@@ -208,9 +208,9 @@ def plot_heatmap(lrs: list[float], sizes: list[int], acc: np.ndarray, lang: str 
                     (float(finite.max()) - lo) else "white")
     ax.set_xticks(range(len(lrs)), [f"{v:g}" for v in lrs])
     ax.set_yticks(range(len(sizes)), [str(b) for b in sizes])
-    ax.set_xlabel(phrase(lang, "figure.lr"))
-    ax.set_ylabel(phrase(lang, "figure.batch_size"))
-    fig.colorbar(image, ax=ax, shrink=0.9, label=phrase(lang, "figure.final_val_acc"))
+    ax.set_xlabel(say(lang, "figure.lr"))
+    ax.set_ylabel(say(lang, "figure.batch_size"))
+    fig.colorbar(image, ax=ax, shrink=0.9, label=say(lang, "figure.final_val_acc"))
     return fig
 
 
@@ -225,13 +225,13 @@ def plot_bars(items: list, lang: str = "en") -> Figure:
             ax.barh(y, s.val_acc.mean, xerr=s.val_acc.sd or None, color=PALETTE[0])
             ax.text(s.val_acc.mean, y, f"  {s.val_acc.mean:.4f}", va="center", fontsize=7)
         else:
-            ax.text(0.01, y, phrase(lang, "figure.diverged"), va="center", color=DIVERGED_COLOR,
+            ax.text(0.01, y, say(lang, "figure.diverged"), va="center", color=DIVERGED_COLOR,
                     transform=ax.get_yaxis_transform())
     ax.set_yticks(ys, [s.setting for s in items], fontsize=7)
     ax.invert_yaxis()
     good = [s.val_acc.mean for s in items if s.ok]
     ax.set_xlim(max(min(good, default=0) - 0.03, 0), min(max(good, default=1) + 0.02, 1.0))
-    ax.set_xlabel(phrase(lang, "figure.final_val_acc"))
+    ax.set_xlabel(say(lang, "figure.final_val_acc"))
     ax.grid(alpha=0.3, axis="x")
     return fig
 
@@ -256,8 +256,8 @@ def plot_weights(W, image_shape=(28, 28), lang: str = "en") -> Figure:
             continue
         image = ax.imshow(W[:, c].reshape(image_shape), cmap="RdBu_r", vmin=-vmax, vmax=vmax,
                           interpolation="nearest")
-        ax.set_title(phrase(lang, "figure.class", c=c), fontsize=8.5)
-    fig.colorbar(image, ax=list(axes), shrink=0.8, label=phrase(lang, "figure.weight"))
+        ax.set_title(say(lang, "figure.class", c=c), fontsize=8.5)
+    fig.colorbar(image, ax=list(axes), shrink=0.8, label=say(lang, "figure.weight"))
     return fig
 
 
@@ -281,13 +281,13 @@ def plot_confusion(confusion, normalize_colors: bool = True, lang: str = "en") -
                     color="white" if off[i, j] > 0.6 * vmax else "black")
     ax.set_xticks(range(C))
     ax.set_yticks(range(C))
-    ax.set_xlabel(phrase(lang, "figure.pred"))
-    ax.set_ylabel(phrase(lang, "figure.true"))
+    ax.set_xlabel(say(lang, "figure.pred"))
+    ax.set_ylabel(say(lang, "figure.true"))
     total = int(counts.sum())
     acc = np.trace(counts) / total if total else float("nan")
-    ax.set_title(phrase(lang, "figure.confusion", n=total, acc=acc), fontsize=9)
+    ax.set_title(say(lang, "figure.confusion", n=total, acc=acc), fontsize=9)
     fig.colorbar(image, ax=ax, shrink=0.8,
-                 label=phrase(lang, "figure.row_fraction") if normalize_colors else "count")
+                 label=say(lang, "figure.row_fraction") if normalize_colors else "count")
     return fig
 
 
@@ -308,7 +308,7 @@ def plot_examples(images, true, pred, prob, title: str = "", margin=None, ncols:
             ax.set_visible(False)
             continue
         ax.imshow(images[k], cmap="gray_r", vmin=0, vmax=255, interpolation="nearest")
-        text = phrase(lang, "figure.example", t=int(true[k]), p=int(pred[k]), prob=float(prob[k]))
+        text = say(lang, "figure.example", t=int(true[k]), p=int(pred[k]), prob=float(prob[k]))
         if margin is not None:
             text += f" m={float(margin[k]):.3f}"
         ax.set_title(text, fontsize=LEGEND, color=DIVERGED_COLOR if true[k] != pred[k] else "black")
@@ -333,7 +333,7 @@ def plot_confusion_examples(pairs, images, lang: str = "en") -> Figure:
                 ax.set_visible(False)
                 continue
             ax.imshow(images[row, j], cmap="gray_r", vmin=0, vmax=255, interpolation="nearest")
-            ax.set_title(phrase(lang, "figure.confused", t=int(t), p=int(p)), fontsize=LEGEND)
+            ax.set_title(say(lang, "figure.confused", t=int(t), p=int(p)), fontsize=LEGEND)
     return fig
 
 

@@ -1,16 +1,19 @@
 """How the report writes a number or a list, in either language: a mean over seeds with its
 spread, an accuracy difference in percentage points, a time to two significant digits, a list
-joined with 和 or "and"; and ``say``, which looks a finding's sentence up in the language's own
-table (phrases_zh.py, phrases_en.py) and fills in its fields."""
+joined with 和 or "and"; and ``say``, the one lookup of the report's words: each language has
+its own tables, the findings' sentences (phrases_zh.py, phrases_en.py) and the report's own
+words (words_zh.py, words_en.py), and ``say`` fills in an entry's fields."""
 
 from __future__ import annotations
 
 import math
 
-from softmax_mnist.study import phrases_en, phrases_zh
+from softmax_mnist.study import phrases_en, phrases_zh, words_en, words_zh
 from softmax_mnist.study.results import Stat
 
-PHRASES = {"zh": phrases_zh.PHRASES, "en": phrases_en.PHRASES}
+# each language's whole table: the findings' sentences and the report's own words, no key in both
+PHRASES = {"zh": {**phrases_zh.PHRASES, **words_zh.WORDS},
+           "en": {**phrases_en.PHRASES, **words_en.WORDS}}
 
 
 def four_places(x) -> str:
@@ -57,5 +60,6 @@ def reference(ref: str, lang: str) -> str:
 
 
 def say(lang: str, key: str, **fields) -> str:
-    """The sentence for finding ``key`` in ``lang`` ("zh" or "en"), its fields filled."""
+    """Entry ``key`` in ``lang`` ("zh" or "en"), a finding's sentence or one of the report's own
+    words, its ``{fields}`` filled in."""
     return PHRASES[lang][key].format(**fields)
