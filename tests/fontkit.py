@@ -1,6 +1,6 @@
 """Fonts for tests that stand in for other systems: the installed Noto CJK SC faces renamed with
 fontTools to a Windows or macOS family (e.g. "Microsoft YaHei"), and the environment that makes
-only a chosen folder of fonts visible to softmax_mnist.study.fonts (see its docstring).
+only a chosen folder of fonts visible to softmax_mnist.study.report.fonts (see its docstring).
 
     python tests/fontkit.py OUT_DIR [--full]   # OUT_DIR/share/fonts/{msyh,simsun}.ttc
 
@@ -20,7 +20,7 @@ from pathlib import Path
 from fontTools import subset
 from fontTools.ttLib import TTCollection, TTFont
 
-from softmax_mnist.study import fonts, words_zh
+from softmax_mnist.study.report import fonts, words_zh
 
 # the system's own fonts, looked up once before any test hides them
 _SYSTEM = fonts.scan(fonts.system_font_dirs())

@@ -30,9 +30,9 @@ from softmax_mnist.core.idx import read_idx, write_idx
 from softmax_mnist.core.model import SoftmaxRegression
 from softmax_mnist.errors import ConfigError
 from softmax_mnist.study.modelfile import ModelFileError, load_model, save_model
+from softmax_mnist.study.report.typeset import Document, Heading, Para, compile_pdf, to_typst, write_typst
+from softmax_mnist.study.report.visualize import save_figure
 from softmax_mnist.study.run import prepare_out_dir
-from softmax_mnist.study.typeset import Document, Heading, Para, compile_pdf, to_typst, write_typst
-from softmax_mnist.study.visualize import save_figure
 
 SRC = Path(softmax_mnist.__file__).parent
 

@@ -553,7 +553,7 @@ def good_examples(k: int = 4) -> dict:
 
 
 def test_good_examples_are_read(tmp_path):
-    from softmax_mnist.study.measures import load_model_and_examples
+    from softmax_mnist.study.report.measures import load_model_and_examples
 
     np.savez(tmp_path / "examples.npz", **good_examples())
     ex = load_model_and_examples(tmp_path)[2]

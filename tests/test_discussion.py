@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from softmax_mnist.study import discussion
+from softmax_mnist.study.report import discussion
 from softmax_mnist.study.results import Stat, Summary
 
 N_VAL = 5000

@@ -20,10 +20,10 @@ from matplotlib import font_manager
 from matplotlib.figure import Figure
 
 from softmax_mnist.apps.cli import main
-from softmax_mnist.study import fonts, typeset
-from softmax_mnist.study import visualize as viz
-from softmax_mnist.study.typeset import Document, Heading, Para, TypesetError
-from softmax_mnist.study.wording import say
+from softmax_mnist.study.report import fonts, typeset
+from softmax_mnist.study.report import visualize as viz
+from softmax_mnist.study.report.typeset import Document, Heading, Para, TypesetError
+from softmax_mnist.study.report.wording import say
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -102,7 +102,7 @@ def test_a_font_without_the_glyphs_is_passed_over(tmp_path, monkeypatch):
 
 
 def test_the_report_appendix_names_the_fonts(windows):
-    from softmax_mnist.study import report
+    from softmax_mnist.study.report import document as report
 
     doc = Document("t", "s", "zh")
     report.appendix(doc, {"meta": {"machine": {"cpu": "X"}}}, "zh")
@@ -117,7 +117,7 @@ def test_a_font_installed_after_matplotlibs_cache_was_built_is_found(tmp_path):
     env.update({k: v for k, v in only_fonts_env(root).items() if v is not None})
     env.update(MPLCONFIGDIR=str(tmp_path / "mpl"), PYTHONPATH=str(ROOT / "src"))
     probe = ("import json; from matplotlib import font_manager as fm; "
-             "from softmax_mnist.study import visualize as viz; "
+             "from softmax_mnist.study.report import visualize as viz; "
              "cached = any(f.name == 'Microsoft YaHei' for f in fm.fontManager.ttflist); "
              "family = viz.figure_style('zh').get('font.sans-serif', [None])[0]; "
              "drawn = family and fm.findfont(fm.FontProperties(family=family), fallback_to_default=False); "

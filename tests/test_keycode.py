@@ -1,4 +1,4 @@
-"""The key code the report shows (study/keycode.py) computes what the engine trains with:
+"""The key code the report shows (study/report/keycode.py) computes what the engine trains with:
 the same loss, accuracy, gradients and momentum steps as the course's classes over the core,
 to float32 rounding."""
 
@@ -9,7 +9,7 @@ import pytest
 
 from softmax_mnist.course.loss import SoftmaxCrossEntropyLoss
 from softmax_mnist.course.optimizer import SGD
-from softmax_mnist.study import keycode
+from softmax_mnist.study.report import keycode
 
 
 @pytest.mark.parametrize("momentum", [0.0, 0.9])
@@ -39,7 +39,7 @@ def test_key_code_equals_the_engine(momentum):
 
 
 def test_the_report_shows_the_three_methods_in_15_to_25_lines_with_chinese_comments():
-    from softmax_mnist.study.keycode import key_code
+    from softmax_mnist.study.report.keycode import key_code
 
     code = key_code()
     body = [line for line in code.splitlines() if line.strip()]

@@ -99,7 +99,7 @@ def test_the_gradient_and_the_update_are_written_once():
 # a formula that must be computed in one place, recognised by what it computes (whatever its
 # names), and the modules allowed to hold it. study.keycode is the report's readable copy of the
 # course's forward and step, held equal to the engine by tests/test_keycode.py.
-READABLE_COPY = "softmax_mnist.study.keycode"
+READABLE_COPY = "softmax_mnist.study.report.keycode"
 ONCE = {
     "a softmax: exp of the logits minus their row maximum": (
         (r"np\.exp\(", r"\.max\(axis=(1|-1)"), {"softmax_mnist.core.functional", READABLE_COPY}),

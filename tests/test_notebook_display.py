@@ -15,7 +15,7 @@ import pytest
 from nbclient import NotebookClient
 
 from softmax_mnist.course import visualize as course_viz
-from softmax_mnist.study import visualize as viz
+from softmax_mnist.study.report import visualize as viz
 
 PNG = b"\x89PNG\r\n\x1a\n"
 
@@ -49,7 +49,7 @@ def course_cells(data_root: str) -> list[str]:
         "fig_loss, fig_acc = plot_loss_and_acc({'SGD': [loss1, acc1]})\n"
         "print(type(fig_loss).__name__, type(fig_acc).__name__, fig_acc.axes[0].get_ylabel())",
         # the package's other plots, as a notebook would call them
-        "from softmax_mnist.study.visualize import plot_history, plot_weights\n"
+        "from softmax_mnist.study.report.visualize import plot_history, plot_weights\n"
         "plot_weights(runner.model.W)",
         "plot_history(runner.history)",
     ]

@@ -15,7 +15,8 @@ import pytest
 
 from softmax_mnist.apps.cli import main
 from softmax_mnist.fileio import atomic_write_json
-from softmax_mnist.study import discussion, findings, measures, method, report, typeset, wording
+from softmax_mnist.study.report import discussion, findings, measures, method, typeset, wording
+from softmax_mnist.study.report import document as report
 from softmax_mnist.study.results import summarize
 
 N_VAL = 5000
@@ -218,8 +219,8 @@ def test_gradient_check_finds_a_wrong_gradient():
 
 
 def test_key_code_is_the_course_shaped_code_read_from_its_source():
-    from softmax_mnist.study import keycode
-    from softmax_mnist.study.typeset import Code, Document
+    from softmax_mnist.study.report import keycode
+    from softmax_mnist.study.report.typeset import Code, Document
 
     doc = Document("t", "s", "zh")
     method.method_section(doc, "zh", None, 0)
@@ -229,7 +230,7 @@ def test_key_code_is_the_course_shaped_code_read_from_its_source():
     import inspect
     assert inspect.getsource(keycode.SGD.step).rstrip() in code.source
     text = " ".join(b.text for b in doc.blocks if hasattr(b, "text"))
-    assert "study/keycode.py" in text and "tests/test_keycode.py" in text
+    assert "study/report/keycode.py" in text and "tests/test_keycode.py" in text
     assert "本软件包" not in text and "堆叠" not in text
 
 
@@ -377,7 +378,7 @@ def test_both_languages_have_every_entry_with_the_same_fields():
     report's own words (words_*) share no key, so neither hides an entry of the other."""
     import string
 
-    from softmax_mnist.study import phrases_en, phrases_zh, words_en, words_zh
+    from softmax_mnist.study.report import phrases_en, phrases_zh, words_en, words_zh
 
     def fields(text):
         return {name for _, name, _, _ in string.Formatter().parse(text) if name}

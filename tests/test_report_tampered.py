@@ -17,7 +17,7 @@ from test_report import momentum_case
 
 from softmax_mnist.apps.cli import main
 from softmax_mnist.fileio import atomic_write_json
-from softmax_mnist.study import report
+from softmax_mnist.study.report import document as report
 
 PANIC = 'x$#panic("pwned")$y'
 READ = 'a$#read("results.json")$b'

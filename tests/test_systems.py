@@ -69,7 +69,7 @@ def test_a_file_closed_while_retrying_is_replaced(tmp_path, monkeypatch):
 
 
 def test_report_with_its_pdf_open_names_the_file_not_a_flag(tmp_path, capsys, held_open):
-    from softmax_mnist.study import typeset
+    from softmax_mnist.study.report import typeset
 
     folder = tmp_path / "study"
     folder.mkdir()
@@ -82,7 +82,7 @@ def test_report_with_its_pdf_open_names_the_file_not_a_flag(tmp_path, capsys, he
         fileio.atomic_write_bytes(pdf, b"%PDF new")
 
     with pytest.MonkeyPatch.context() as mp:
-        mp.setattr("softmax_mnist.study.report.build_report", build)
+        mp.setattr("softmax_mnist.study.report.document.build_report", build)
         mp.setattr(typeset, "check_fonts", lambda lang: None)
         rc = main(["report", str(folder), "--lang", "en"])
     err = capsys.readouterr().err.strip()

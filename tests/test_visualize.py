@@ -13,10 +13,10 @@ from matplotlib.colors import same_color
 from matplotlib.figure import Figure
 
 from softmax_mnist.course import visualize as course_viz
-from softmax_mnist.study import fonts, words_en, words_zh
 from softmax_mnist.study import results as rs
-from softmax_mnist.study import visualize as viz
-from softmax_mnist.study.wording import say
+from softmax_mnist.study.report import fonts, words_en, words_zh
+from softmax_mnist.study.report import visualize as viz
+from softmax_mnist.study.report.wording import say
 
 CJK = re.compile(r"[\u4e00-\u9fff]")
 
@@ -65,7 +65,8 @@ def texts(ax) -> list[str]:
 
 
 def test_no_pyplot_and_the_backend_left_alone():
-    code = ("import matplotlib, sys; matplotlib.use('svg'); import softmax_mnist.study.visualize as v; "
+    code = ("import matplotlib, sys; matplotlib.use('svg'); "
+            "import softmax_mnist.study.report.visualize as v; "
             "f = v.plot_weights(__import__('numpy').zeros((784, 10))); "
             "print(matplotlib.get_backend(), 'matplotlib.pyplot' in sys.modules, "
             "type(f).__name__, len(v.figure_png(f)) > 0)")

@@ -131,7 +131,7 @@ def _run_plan(args, kind: str, plan, data_dir, quick: bool = False) -> int:
     """Train ``plan``, write the study folder and its report; the shared body of study and sweep."""
     from softmax_mnist.study import pipeline
     from softmax_mnist.study.checkpoint import Interrupted, catch_signals
-    from softmax_mnist.study.typeset import check_fonts
+    from softmax_mnist.study.report.typeset import check_fonts
 
     check_fonts(args.lang)  # before any training: a missing CJK font is a one-line stop
     start = time.perf_counter()
@@ -208,10 +208,10 @@ def cmd_report(args) -> int:
     if not (folder / "results.json").is_file():
         raise ConfigError(f"{folder / 'results.json'} not found; pass a folder written by "
                           "`softmax-mnist study` or `softmax-mnist sweep`")
-    from softmax_mnist.study.typeset import check_fonts
+    from softmax_mnist.study.report.typeset import check_fonts
 
     if args.typeset_only:
-        from softmax_mnist.study.report import output_name
+        from softmax_mnist.study.report.document import output_name
 
         typ = folder / output_name(args.lang, ".typ")
         if not typ.is_file():

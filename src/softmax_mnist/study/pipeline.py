@@ -192,9 +192,9 @@ def build_report(out, lang: str, typeset_only: bool = False, progress=None,
     """Write the report in folder ``out`` (or with ``typeset_only`` compile its edited .typ);
     its files are named in ``shown`` (where the folder will be) or ``out``. English is
     report.en.* beside the Chinese report.* (report.output_name)."""
-    from softmax_mnist.study.report import build_report as write_report
-    from softmax_mnist.study.report import output_name
-    from softmax_mnist.study.typeset import compile_pdf
+    from softmax_mnist.study.report.document import build_report as write_report
+    from softmax_mnist.study.report.document import output_name
+    from softmax_mnist.study.report.typeset import compile_pdf
 
     start = time.perf_counter()
     where = Path(shown or out)

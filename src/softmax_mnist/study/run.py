@@ -39,7 +39,7 @@ from softmax_mnist.errors import ConfigError, advice, command, output_error
 from softmax_mnist.fileio import SPREADSHEET, FileInUse, atomic_write_json, atomic_write_text, replace_folder
 from softmax_mnist.study.checkpoint import Interrupted, checkpoint_path, restore, save_checkpoint
 from softmax_mnist.study.modelfile import load_model, model_inputs, save_model
-from softmax_mnist.study.visualize import plot_history, save_figure
+from softmax_mnist.study.report.visualize import plot_history, save_figure
 
 MAX_JSON_BYTES = 1 << 26  # 64 MB: a full study's progress.json is under 1 MB
 

@@ -173,13 +173,13 @@ WORDS: dict[str, str] = {
         "computes the logits, the stable log-softmax of @eq-logsoftmax, the mean "
         "cross-entropy and the accuracy, and keeps X, P and Y for the backward pass; "
         "`gradient_computing` applies @eq-grad; `step` applies @eq-momentum with the "
-        "velocity kept between steps. They live in softmax_mnist/study/keycode.py, read "
+        "velocity kept between steps. They live in softmax_mnist/study/report/keycode.py, read "
         "from there when this report was built. The training itself ran on a faster "
         "version of the same formulas (core/functional.py, core/model.py, "
         "core/optimizer.py); tests/test_keycode.py checks that the two give the same loss, "
         "accuracy, gradients and momentum steps to float32 rounding."),
     "method.key code.caption": (
-        "forward, gradient_computing and SGD.step (softmax_mnist/study/keycode.py; "
+        "forward, gradient_computing and SGD.step (softmax_mnist/study/report/keycode.py; "
         "the comments are in Chinese, the course's language)."),
     "method.impl": (
         "This study ran on the implementation in {name}/: every run trained with its "

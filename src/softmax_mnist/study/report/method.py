@@ -9,10 +9,10 @@ LaTeX) between them.
 
 from __future__ import annotations
 
-from softmax_mnist.study.keycode import key_code
-from softmax_mnist.study.measures import GRAD_CHECK_ENTRIES, GRAD_FAR_BELOW, GRAD_SUSPECT
-from softmax_mnist.study.typeset import Code, Document, Heading, Math, Para
-from softmax_mnist.study.wording import say
+from softmax_mnist.study.report.keycode import key_code
+from softmax_mnist.study.report.measures import GRAD_CHECK_ENTRIES, GRAD_FAR_BELOW, GRAD_SUSPECT
+from softmax_mnist.study.report.typeset import Code, Document, Heading, Math, Para
+from softmax_mnist.study.report.wording import say
 
 SOFTMAX = Math("Z = X W + b, quad p_(i c) = e^(z_(i c)) / (sum_(k=1)^C e^(z_(i k)))",
                r"Z = XW + b,\qquad p_{ic} = \frac{e^{z_{ic}}}{\sum_{k=1}^{C} e^{z_{ik}}}",

@@ -2,7 +2,7 @@
 
 report.py builds the blocks; this module only renders them. The PDF is typeset by Typst
 (the ``typst`` package embeds the compiler) with the template shipped in
-``softmax_mnist/study/templates/report.typ``, copied next to report.typ so that the folder
+``softmax_mnist/study/report/templates/report.typ``, copied next to report.typ so that the folder
 recompiles on its own after a student edits the text.
 
 In a block's text, ``@fig-x`` / ``@tab-x`` / ``@eq-x`` refer to a labelled figure, table or
@@ -22,8 +22,8 @@ from pathlib import Path
 
 from softmax_mnist.errors import DataError, command
 from softmax_mnist.fileio import atomic_write, atomic_write_text
-from softmax_mnist.study import fonts
-from softmax_mnist.study.wording import say
+from softmax_mnist.study.report import fonts
+from softmax_mnist.study.report.wording import say
 
 TEMPLATE = "template.typ"
 
@@ -230,7 +230,7 @@ def compile_pdf(typ_path: str | os.PathLike, pdf_path: str | os.PathLike | None 
 def write_typst(doc: Document, folder: str | os.PathLike, name: str = "report.typ") -> Path:
     """``name`` (report.typ) and the template into ``folder``; returns the path of ``name``."""
     folder = Path(folder)
-    template = resources.files("softmax_mnist.study").joinpath("templates", "report.typ")
+    template = resources.files("softmax_mnist.study.report").joinpath("templates", "report.typ")
     with resources.as_file(template) as src:
         atomic_write(folder / TEMPLATE, lambda f: f.write(Path(src).read_bytes()))
     return atomic_write_text(folder / name, to_typst(doc))

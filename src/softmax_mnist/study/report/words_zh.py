@@ -148,10 +148,10 @@ WORDS: dict[str, str] = {
         "课程要求的三个函数按课程的写法给出（@code-key）：`forward` 计算 logit、@eq-logsoftmax 的稳定 "
         "log-softmax、平均交叉熵和准确率，并留下 X、P、Y 供反向传播使用；`gradient_computing` 按 @eq-grad "
         "计算梯度；`step` 按 @eq-momentum 更新参数，速度在各步之间保留。这段代码位于 "
-        "softmax_mnist/study/keycode.py，生成报告时直接从该文件读取。实际训练用的是同一组公式的更快实现"
+        "softmax_mnist/study/report/keycode.py，生成报告时直接从该文件读取。实际训练用的是同一组公式的更快实现"
         "（core/functional.py、core/model.py、core/optimizer.py）；tests/test_keycode.py 检验两者给出的损失、"
         "准确率、梯度和带动量的更新在 float32 舍入误差内一致。"),
-    "method.key code.caption": "forward、gradient_computing 与 SGD.step（softmax_mnist/study/keycode.py）。",
+    "method.key code.caption": "forward、gradient_computing 与 SGD.step（softmax_mnist/study/report/keycode.py）。",
     "method.impl": (
         "本实验使用 {name}/ 中的实现：每次训练都在课程的训练循环中使用其中的 "
         "`SoftmaxCrossEntropyLoss`（loss.py）和 `SGD`（optimizer.py），小批量与初始权重与参考实现相同；"

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from softmax_mnist.study.typeset import literal
+from softmax_mnist.study.report.typeset import literal
 
 
 class SoftmaxCrossEntropyLoss:

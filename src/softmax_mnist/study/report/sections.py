@@ -13,18 +13,18 @@ from pathlib import Path
 
 import matplotlib
 
-from softmax_mnist.study import discussion
 from softmax_mnist.study import results as rs
-from softmax_mnist.study import visualize as viz
-from softmax_mnist.study.measures import (
+from softmax_mnist.study.report import discussion
+from softmax_mnist.study.report import visualize as viz
+from softmax_mnist.study.report.measures import (
     accuracy_grid,
     effective_step,
     initial_weights,
     large_step_pairs,
 )
+from softmax_mnist.study.report.typeset import Bullets, Document, Heading, Image, Para, Table
+from softmax_mnist.study.report.wording import mean_sd, say, two_significant
 from softmax_mnist.study.results import summaries, summarize
-from softmax_mnist.study.typeset import Bullets, Document, Heading, Image, Para, Table
-from softmax_mnist.study.wording import mean_sd, say, two_significant
 
 
 @dataclass

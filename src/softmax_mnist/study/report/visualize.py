@@ -12,8 +12,8 @@ from matplotlib.ticker import LogLocator, MaxNLocator, NullFormatter, ScalarForm
 # a notebook shows these Figures as a cell's value (show_figures_inline runs on that import)
 from softmax_mnist.course.visualize import figure_png  # noqa: F401 - found here by callers
 from softmax_mnist.fileio import save_figure  # noqa: F401 - found here by callers
-from softmax_mnist.study import fonts
-from softmax_mnist.study.wording import say
+from softmax_mnist.study.report import fonts
+from softmax_mnist.study.report.wording import say
 
 
 def plot_history(history, title: str = "") -> Figure:

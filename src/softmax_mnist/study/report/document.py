@@ -16,13 +16,12 @@ from pathlib import Path
 
 from softmax_mnist import __version__
 from softmax_mnist.fileio import atomic_write_text
-from softmax_mnist.study import discussion, findings, fonts, sections
 from softmax_mnist.study import results as rs
-from softmax_mnist.study.keycode import impl_sources
-from softmax_mnist.study.measures import check_saved_model, load_model_and_examples
-from softmax_mnist.study.method import method_section
-from softmax_mnist.study.results import load_results, summarize
-from softmax_mnist.study.typeset import (
+from softmax_mnist.study.report import discussion, findings, fonts, sections
+from softmax_mnist.study.report.keycode import impl_sources
+from softmax_mnist.study.report.measures import check_saved_model, load_model_and_examples
+from softmax_mnist.study.report.method import method_section
+from softmax_mnist.study.report.typeset import (
     Bullets,
     Document,
     Heading,
@@ -34,7 +33,8 @@ from softmax_mnist.study.typeset import (
     to_markdown,
     write_typst,
 )
-from softmax_mnist.study.wording import four_places, mean_sd, points, say
+from softmax_mnist.study.report.wording import four_places, mean_sd, points, say
+from softmax_mnist.study.results import load_results, summarize
 
 FIGURES = 8  # a full study's figures: the length of the report's progress bar
 DATA = ("MNIST (train-images-idx3-ubyte, train-labels-idx1-ubyte, t10k-images-idx3-ubyte, "

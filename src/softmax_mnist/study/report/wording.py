@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 
-from softmax_mnist.study import phrases_en, phrases_zh, words_en, words_zh
+from softmax_mnist.study.report import phrases_en, phrases_zh, words_en, words_zh
 from softmax_mnist.study.results import Stat
 
 # each language's whole table: the findings' sentences and the report's own words, no key in both

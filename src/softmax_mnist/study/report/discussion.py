@@ -14,10 +14,10 @@ import math
 
 import numpy as np
 
-from softmax_mnist.study import findings
-from softmax_mnist.study.findings import direction, effective_step
+from softmax_mnist.study.report import findings
+from softmax_mnist.study.report.findings import direction, effective_step
+from softmax_mnist.study.report.wording import join_words, mean_sd, points, reference, say, two_significant
 from softmax_mnist.study.results import Comparison, Summary, compare, median_epoch
-from softmax_mnist.study.wording import join_words, mean_sd, points, reference, say, two_significant
 
 
 def _verdict(c: Comparison, lang: str, ref: str = "") -> str:
