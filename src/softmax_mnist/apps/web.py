@@ -35,6 +35,7 @@ from werkzeug.exceptions import HTTPException
 
 from softmax_mnist.apps.connections import guard, too_large_message
 from softmax_mnist.apps.prepare import ImageError, NoDigitError, predict_proba, prepare_file, to_png
+from softmax_mnist.core.data import NUM_CLASSES, NUM_FEATURES
 from softmax_mnist.errors import ConfigError
 from softmax_mnist.study.modelfile import load_model
 
@@ -209,11 +210,11 @@ def base_app(max_bytes: int = MAX_UPLOAD_BYTES) -> Flask:
 def create_app(model_path: str | os.PathLike, max_bytes: int = MAX_UPLOAD_BYTES) -> Flask:
     """The web app for the model file at ``model_path`` (loaded once, read-only while serving)."""
     model, meta = load_model(model_path)
-    if model.W.shape != (784, 10):
+    if model.W.shape != (NUM_FEATURES, NUM_CLASSES):
         raise ConfigError(f"{model_path}: serve needs a 28x28, 10-class model, "
                           f"this one has W of shape {model.W.shape}")
     scale = float(np.abs(model.W).max()) or 1.0  # one scale for all ten, so they compare
-    templates = [to_png(template_image(model.W[:, d], scale)) for d in range(10)]
+    templates = [to_png(template_image(model.W[:, d], scale)) for d in range(NUM_CLASSES)]
     app = base_app(max_bytes)
 
     @app.get("/")
@@ -222,7 +223,7 @@ def create_app(model_path: str | os.PathLike, max_bytes: int = MAX_UPLOAD_BYTES)
 
     @app.get("/templates/<int:digit>.png")
     def template(digit: int):
-        if not 0 <= digit < 10:
+        if not 0 <= digit < NUM_CLASSES:
             abort(404)
         return Response(templates[digit], mimetype="image/png")
 

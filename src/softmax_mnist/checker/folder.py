@@ -26,10 +26,10 @@ import traceback
 import types
 from pathlib import Path
 
-from softmax_mnist.core.data import NUM_CLASSES
+from softmax_mnist.core.data import NUM_CLASSES, NUM_FEATURES
 from softmax_mnist.errors import SoftmaxMnistError
 
-D, C = 784, NUM_CLASSES  # the course's SoftmaxCrossEntropyLoss(784, 10)
+D, C = NUM_FEATURES, NUM_CLASSES  # the course's SoftmaxCrossEntropyLoss(784, 10)
 
 FRAMEWORKS = ("torch", "torchvision", "tensorflow", "keras", "jax", "jaxlib", "flax", "paddle",
               "mxnet", "theano", "cntk", "caffe", "caffe2", "chainer", "tinygrad", "mindspore",

@@ -52,7 +52,7 @@ from softmax_mnist.checker.guard import CheckTimeout, Watchdog, cap_processes, o
 from softmax_mnist.checker.learner import CourseLearner
 from softmax_mnist.checker.process import MAX_PROCESSES, Child, Output
 from softmax_mnist.core.config import TrainConfig
-from softmax_mnist.core.data import Splits
+from softmax_mnist.core.data import NUM_CLASSES, NUM_FEATURES, Splits
 from softmax_mnist.core.fit import schedule_of, setting_of
 from softmax_mnist.core.loop import History, Hooks, train
 from softmax_mnist.core.model import SoftmaxRegression
@@ -199,7 +199,7 @@ class Worker:
         history = History(**event["history"])
         if kind == "diverged":
             raise DivergenceError(event["message"], history=history)
-        core = SoftmaxRegression(data.x_train.shape[1], 10, rng=np.random.default_rng(config.seed))
+        core = SoftmaxRegression(data.x_train.shape[1], NUM_CLASSES, rng=np.random.default_rng(config.seed))
         with np.load(event["weights"], allow_pickle=False) as saved:
             core.params["W"][...] = saved["W"]
             core.params["b"][...] = saved["b"]
@@ -289,7 +289,7 @@ class Loaded:
         from threadpoolctl import threadpool_limits
 
         rng = np.random.default_rng(config.seed)
-        core = SoftmaxRegression(data.x_train.shape[1], 10, rng=rng)
+        core = SoftmaxRegression(data.x_train.shape[1], NUM_CLASSES, rng=rng)
         model = self._call("SoftmaxCrossEntropyLoss(784, 10)", self.Loss, core.W.shape[0], 10)
         model.W, model.b = core.W.copy(), core.b.copy()
         opt = self._call("SGD(model, learning_rate, momentum)", self.SGD, model, config.lr, config.momentum)
@@ -368,10 +368,10 @@ class Loaded:
 
     def _smoke(self) -> None:
         rng = np.random.default_rng(0)
-        core = SoftmaxRegression(784, 10, rng=rng)
+        core = SoftmaxRegression(NUM_FEATURES, NUM_CLASSES, rng=rng)
         x = rng.random((8, 784), dtype=np.float32)
         x -= x.mean(axis=1, keepdims=True)
-        y = rng.integers(0, 10, 8)
+        y = rng.integers(0, NUM_CLASSES, 8)
         model = self._call("SoftmaxCrossEntropyLoss(784, 10)", self.Loss, 784, 10, bounded=False)
         model.W, model.b = core.W.copy(), core.b.copy()
         opt = self._call("SGD(model, 0.01, 0.9)", self.SGD, model, 0.01, 0.9, bounded=False)

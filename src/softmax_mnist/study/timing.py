@@ -20,7 +20,7 @@ import numpy as np
 from threadpoolctl import threadpool_limits
 
 from softmax_mnist.core.config import TrainConfig
-from softmax_mnist.core.data import NUM_CLASSES, Splits
+from softmax_mnist.core.data import NUM_CLASSES, NUM_FEATURES, Splits
 from softmax_mnist.core.fit import fit
 from softmax_mnist.core.model import SoftmaxRegression
 from softmax_mnist.core.optimizer import new_velocity
@@ -69,7 +69,7 @@ def epoch_times(configs: dict[str, TrainConfig], data: Splits, rounds: int = ROU
     return {n: _spread(t) for n, t in times.items()}
 
 
-def step_cost(settings: dict[str, dict], shape=(784, 10), calls: int = 200,
+def step_cost(settings: dict[str, dict], shape=(NUM_FEATURES, NUM_CLASSES), calls: int = 200,
               blocks: int = 15) -> dict:
     """{name: {"median", "q1", "q3"} in microseconds}: one ``SGD.step`` on a (D, C) model
     with each setting (``{"momentum": 0.9, "nesterov": True}``), blocks interleaved."""
