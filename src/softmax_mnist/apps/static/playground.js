@@ -1,7 +1,9 @@
 // The playground page: settings -> POST /api/train; the server's Server-Sent Events (/api/events)
-// bring every run's loss points, epoch numbers, templates and test result; the charts (uPlot) are
-// redrawn at most once an animation frame when something new arrived (the server sends at most
-// five messages a second). Drawing a digit asks /api/runs/<id>/predict for the selected run.
+// bring every run's loss points, epoch numbers, templates and test result. The page is drawn at
+// most once an animation frame when something new arrived (the server sends at most five messages
+// a second), and not at all while the tab is hidden; the two uPlot charts are made once and kept
+// (a run adds its series), the table and panel are changed in place, pictures only when theirs
+// changed. Drawing a digit asks /api/runs/<id>/predict for the selected run.
 // Every text comes from i18n.js (Chinese first, English by the switch); the server's errors are
 // said from their code, never parsed.
 "use strict";
@@ -33,6 +35,8 @@ const colorOf = (id) => PALETTE[(id - 1) % PALETTE.length];
 // and the charts' frames come five times a second while a run trains
 function setText(el, text) { if (el.textContent !== text) el.textContent = text; }
 function setHidden(el, hidden) { if (el.hidden !== hidden) el.hidden = hidden; }
+function setAttr(el, name, value) { if (el.getAttribute(name) !== value) el.setAttribute(name, value); }
+function setClass(el, name) { if (el.className !== name) el.className = name; }
 const BLANK = "data:image/gif;base64,R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7"; // 1x1, clear
 
 // ---- settings ------------------------------------------------------------------------------
@@ -387,7 +391,6 @@ function runRow(id) {
   show.id = `show-${id}`;
   show.addEventListener("change", () => {
     if (show.checked) state.hidden.delete(id); else state.hidden.add(id);
-    state.seriesKey = "";
     chartsChanged();
   });
   const radio = document.createElement("input");
@@ -445,23 +448,23 @@ function renderRuns() {
     const r = runRows.get(id);
     if (r.row !== before) body.insertBefore(r.row, before);
     before = r.row.nextSibling;
-    r.row.className = "run" + (id === state.selected ? " selected" : "");
+    setClass(r.row, "run" + (id === state.selected ? " selected" : ""));
     r.radio.checked = id === state.selected;
     r.show.checked = !state.hidden.has(id);
-    r.show.setAttribute("aria-label", t("runs.showLabel", label(s)));
+    setAttr(r.show, "aria-label", t("runs.showLabel", label(s)));
     setText(r.name, label(s));
-    r.status.className = `run-status ${s.status}`;
+    setClass(r.status, `run-status ${s.status}`);
     setText(r.status, statusText(s));
-    ["runs.trainLoss", "runs.valAcc", "runs.testAcc"].forEach((key, i) => { r.nums[i].dataset.label = t(key); });
+    ["runs.trainLoss", "runs.valAcc", "runs.testAcc"].forEach((key, i) => setAttr(r.nums[i], "data-label", t(key)));
     const high = highLoss(s);
     setText(r.nums[0], (high ? "⚠ " : "") + (s.train_loss == null ? "–" : fmtNum(s.train_loss)));
     r.nums[0].classList.toggle("high", high);
-    r.nums[0].title = high ? highLossText(s) : "";
+    setAttr(r.nums[0], "title", high ? highLossText(s) : "");
     setText(r.nums[1], s.val_acc == null ? "–" : fmtPct(s.val_acc));
     setText(r.nums[2], s.test_acc == null ? "–" : fmtPct(s.test_acc));
     r.remove.disabled = id === state.training;
-    r.remove.setAttribute("aria-label", t("btn.removeLabel", label(s)));
-    r.remove.title = t("btn.removeLabel", label(s));
+    setAttr(r.remove, "aria-label", t("btn.removeLabel", label(s)));
+    setAttr(r.remove, "title", t("btn.removeLabel", label(s)));
     if (s.downloadable && !r.link) {
       r.link = document.createElement("a");
       r.link.href = `/api/runs/${id}/model.npz`;
@@ -471,8 +474,8 @@ function renderRuns() {
       r.runCell.append(r.link);
     }
     if (r.link) {
-      r.link.textContent = t("runs.download");
-      r.link.title = t("runs.downloadTitle", id);
+      setText(r.link, t("runs.download"));
+      setAttr(r.link, "title", t("runs.downloadTitle", id));
     }
   }
   setHidden($("runs-none"), state.order.length > 0);
@@ -481,8 +484,7 @@ function renderRuns() {
 }
 
 function select(id) {
-  state.selected = id;
-  state.seriesKey = ""; // the selected run's curve is drawn thicker
+  state.selected = id; // its curve is drawn thicker at the next frame
   renderRuns();
   renderSelected();
   chartsChanged();
@@ -529,13 +531,17 @@ function renderSelected() {
   setHidden($("run-warning"), !warn);
   setText($("run-warning"), warn ? highLossText(s) : "");
   drawTemplates(run && run.templates);
-  for (const c of templateCanvases) c.setAttribute("aria-label", t("draw.template", c.dataset.digit));
+  for (const c of templateCanvases) setAttr(c, "aria-label", t("draw.template", c.dataset.digit));
   setHidden($("samples-note"), Boolean(run && run.samples));
   setHidden($("samples"), !(run && run.samples));
-  sampleFigs.forEach(({ fig, img, cap }, d) => {
+  sampleFigs.forEach((shown, d) => { // each digit redone only when its picture or guess changed
     const sample = run && run.samples && run.samples[d];
-    fig.className = "";
+    const key = sample ? [sample.image, sample.pred, sample.label, sample.prob, LANG].join("|") : null;
+    if (shown.key === key) return;
+    shown.key = key;
+    const { fig, img, cap } = shown;
     if (!sample) {
+      setClass(fig, "");
       setSrc(img, BLANK);
       img.alt = "";
       cap.textContent = "";
@@ -544,9 +550,10 @@ function renderSelected() {
     setSrc(img, sample.image);
     img.alt = t("sel.sampleAlt", d, sample.pred);
     if (sample.pred === undefined) {
+      setClass(fig, "");
       cap.textContent = `${d}: …`;
     } else {
-      fig.className = sample.pred === sample.label ? "right" : "wrong";
+      setClass(fig, sample.pred === sample.label ? "right" : "wrong");
       cap.replaceChildren(`${d}→${sample.pred}`, document.createElement("br"),
                           `${Math.round(100 * sample.prob)}%`);
     }
@@ -764,18 +771,27 @@ function drawClipMarks(u) {
   ctx.restore();
 }
 
-function makeChart(el, kind, ids) {
-  const loss = kind === "loss";
-  const log = loss && $("logscale").checked;
-  const series = [{ label: t("charts.epoch") }, ...ids.map((id) => ({
+// A run's series: its training curve (loss) or validation accuracy (acc), and on the loss chart
+// its validation loss per epoch, dashed, after all the training curves.
+// The selected run is drawn thicker; its points' rim is uPlot's default for such a line (set here
+// so that a selection changes it in place).
+const lineOf = (id) => ({ width: id === state.selected ? 2.5 : 1.25 });
+const pointsOf = (id) => (id === state.selected ? { size: 6, width: 1.6 } : { size: 4, width: 1.1 });
+
+function runSeries(kind, id) {
+  return {
     label: label(state.runs.get(id).summary),
     runId: id,
     show: !state.hidden.has(id),
     stroke: colorOf(id),
-    width: id === state.selected ? 2.5 : 1.25,
+    ...lineOf(id),
     spanGaps: true,
-    points: { show: !loss, size: id === state.selected ? 6 : 4 },
-  })), ...(loss ? ids.map((id) => ({ // after the training curves: each run's validation loss per epoch
+    points: { show: kind !== "loss", ...pointsOf(id) },
+  };
+}
+
+function valSeries(id) {
+  return {
     label: `${label(state.runs.get(id).summary)} (${t("charts.valLoss")})`,
     runId: id,
     val: true,
@@ -785,12 +801,22 @@ function makeChart(el, kind, ids) {
     dash: [5, 4],
     spanGaps: true,
     points: { show: true, size: 5, fill: "#fff" },
-  })) : [])];
-  const yScale = loss
-    ? (log ? { distr: 3, log: 10, range: (u, min) => [Math.max(1e-3, Math.min(min || 1, lossView.top) * 0.8), lossView.top * 1.25] }
-           : { range: () => [0, lossView.top * 1.05] })
-    : {};
-  return new uPlot({
+  };
+}
+
+// The loss axis: [0, top] (linear) or down to 1 (log), with room above the top for the marks.
+function lossRange(log) {
+  return log ? [Math.max(1e-3, Math.min(1, lossView.top) * 0.8), lossView.top * 1.25]
+             : [0, lossView.top * 1.05];
+}
+
+function makeChart(el, kind, ids) {
+  const loss = kind === "loss";
+  const log = loss && $("logscale").checked;
+  const series = [{ label: t("charts.epoch") }, ...ids.map((id) => runSeries(kind, id)),
+                  ...(loss ? ids.map(valSeries) : [])];
+  const yScale = loss ? (log ? { distr: 3, log: 10, range: () => lossRange(true) } : { range: () => lossRange(false) }) : {};
+  const chart = new uPlot({
     width: chartWidth(el), height: CHART_HEIGHT,
     scales: { x: { time: false }, y: { auto: !loss, ...yScale } },
     series,
@@ -804,6 +830,36 @@ function makeChart(el, kind, ids) {
         values: (u, vals) => vals.map((v) => (loss ? fmtNum(v) : `${(100 * v).toFixed(0)}%`)) },
     ],
   }, [[]].concat(series.slice(1).map(() => [])), el);
+  chart.runIds = [...ids];
+  chart.log = log;
+  return chart;
+}
+
+// The chart made once, then kept: a run that starts adds its series, a selection or a hidden run
+// changes the series in place; the next setData draws it all in one go. Made anew only for what
+// is not changed in place: the log scale, the language of the axes, and a run removed (uPlot
+// 1.6.32's delSeries fails without cursor points).
+function syncSeries(chart, kind, ids) {
+  const loss = kind === "loss";
+  const have = chart.runIds; // a subsequence of ids, both in the order of state.order
+  ids.forEach((id, j) => {
+    if (have[j] === id) return;
+    if (loss) {
+      chart.addSeries(runSeries(kind, id), 1 + j);
+      chart.addSeries(valSeries(id), 2 + have.length + j);
+    } else chart.addSeries(runSeries(kind, id), 1 + j);
+    have.splice(j, 0, id);
+  });
+  chart.series.forEach((ser, i) => {
+    if (i === 0) return;
+    const id = ser.runId;
+    if (!ser.val) {
+      Object.assign(ser, lineOf(id));
+      Object.assign(ser.points, pointsOf(id));
+    }
+    const show = !state.hidden.has(id);
+    if (ser.show !== show) chart.setSeries(i, { show });
+  });
 }
 
 function joined(tables) {
@@ -818,18 +874,23 @@ const pending = { list: false, selected: false, message: false }; // DOM to redo
 // paint per frame however many events arrived, and no frame loop while nothing changes.
 function chartsChanged() {
   state.chartsDirty = true;
-  if (!frameAsked) {
-    frameAsked = true;
-    requestAnimationFrame(redraw);
-  }
+  askFrame();
 }
+
+// A hidden tab draws nothing: the messages are kept, and drawn once when the tab shows again.
+function askFrame() {
+  if (frameAsked || document.hidden) return;
+  frameAsked = true;
+  requestAnimationFrame(redraw);
+}
+
+document.addEventListener("visibilitychange", askFrame);
 
 function renderAll() {
   renderRuns();
   renderSelected();
   renderButtons();
   renderMessage();
-  state.seriesKey = "";
   chartsChanged();
 }
 
@@ -847,20 +908,33 @@ function redraw() {
   const clipped = ids.filter((id) => !state.hidden.has(id)
     && state.runs.get(id).points.some((p) => !(p[1] <= top * 1.05)));
   lossView.clipped = clipped.map((id, index) => ({ id, index }));
-  const key = [ids.join(","), state.selected, [...state.hidden].join(","), $("logscale").checked, LANG].join("|");
-  if (key !== state.seriesKey || top !== lossView.top) { // runs added, dropped, hidden or selected
+  const key = [$("logscale").checked, LANG].join("|");
+  const removed = charts.loss && charts.loss.runIds.some((id) => !ids.includes(id));
+  if (key !== state.seriesKey || !charts.loss || removed) { // the first time, log scale, language
     state.seriesKey = key;
     lossView.top = top;
     for (const name of ["loss", "acc"]) if (charts[name]) charts[name].destroy();
     charts.loss = makeChart($("loss-chart"), "loss", ids);
     charts.acc = makeChart($("acc-chart"), "acc", ids);
+  } else {
+    syncSeries(charts.loss, "loss", ids);
+    syncSeries(charts.acc, "acc", ids);
+    if (top !== lossView.top) {
+      lossView.top = top;
+      const [min, max] = lossRange(charts.loss.log);
+      charts.loss.setScale("y", { min, max });
+    }
   }
   const runs = ids.map((id) => state.runs.get(id));
   charts.loss.setData(joined([
     ...runs.map((r) => [r.points.map((p) => p[0]), r.points.map((p) => (Number.isFinite(p[1]) ? p[1] : 1e30))]),
     ...runs.map((r) => [r.epochs.map((e) => e.epoch), r.epochs.map((e) => e.val_loss)]),
   ]));
-  charts.acc.setData(joined(runs.map((r) => [r.epochs.map((e) => e.epoch), r.epochs.map((e) => e.val_acc)])));
+  const accKey = [state.seriesKey, state.selected, ...runs.map((r) => `${r.id}:${r.epochs.length}`)].join(",");
+  if (charts.acc.drawnKey !== accKey) { // the accuracy chart moves once an epoch, not each update
+    charts.acc.drawnKey = accKey;
+    charts.acc.setData(joined(runs.map((r) => [r.epochs.map((e) => e.epoch), r.epochs.map((e) => e.val_acc)])));
+  }
   setHidden($("clipped"), clipped.length === 0);
   setText($("clipped"), clipped.length ? t("charts.clipped", clipped.map((id) => `#${id}`).join(", ")) : "");
   window.lossChartData = charts.loss.data; // for tests and the curious: what is drawn
@@ -868,7 +942,7 @@ function redraw() {
   window.lossChartShown = charts.loss.series.slice(1).filter((ser) => ser.show && !ser.val).map((ser) => ser.runId);
 }
 
-$("logscale").addEventListener("change", () => { state.seriesKey = ""; chartsChanged(); });
+$("logscale").addEventListener("change", chartsChanged); // the charts' key: made anew
 
 new ResizeObserver(() => {
   for (const [name, id] of [["loss", "loss-chart"], ["acc", "acc-chart"]]) {
