@@ -242,3 +242,24 @@ def test_solver_cfg_missing_key(missing):
     with pytest.raises(ConfigError) as e:
         Solver(cfg)
     assert missing in str(e.value) and "\n" not in str(e.value)
+
+
+def test_solver_advice_names_the_cfg_key_not_a_flag_or_core_setting(monkeypatch):
+    """A diverging Solver run says what to change in the caller's own terms: cfg['learning_rate']."""
+    import softmax_mnist.course.solver as solver_module
+    from softmax_mnist.core.data import Splits
+    from softmax_mnist.errors import DivergenceError
+
+    rng = np.random.default_rng(0)
+    x = rng.normal(0, 30, (60, 784)).astype(np.float32)
+    y = np.arange(60) % 10
+    fake = Splits(x[:40], y[:40], x[40:50], y[40:50], x[50:], y[50:], "course")
+    monkeypatch.setattr(solver_module, "load_splits", lambda *a, **k: fake)
+    cfg = {"data_root": "unused", "max_epoch": 3, "batch_size": 10, "learning_rate": 1e4,
+           "momentum": 0.0, "display_freq": 0, "verbose": False}
+    with np.errstate(over="ignore", invalid="ignore"), pytest.raises(DivergenceError) as e:
+        Solver(cfg).train()
+    msg = str(e.value)
+    assert "cfg['learning_rate'] = 1000" in msg, msg
+    assert "`lr=" not in msg and "--lr" not in msg
+    assert e.value.history is not None

@@ -15,9 +15,16 @@ from softmax_mnist.core.fit import fit
 from softmax_mnist.core.loop import History, Hooks, evaluate
 from softmax_mnist.course.loss import SoftmaxCrossEntropyLoss
 from softmax_mnist.course.optimizer import SGD
-from softmax_mnist.errors import ConfigError
+from softmax_mnist.errors import ConfigError, SoftmaxMnistError, in_terms
 
 COURSE_KEYS = ("data_root", "max_epoch", "batch_size", "learning_rate", "momentum", "display_freq")
+CFG_KEY = {"lr": "learning_rate", "epochs": "max_epoch", "data_dir": "data_root"}  # a setting's cfg key
+
+
+def in_cfg_terms(setting: str, value: str | None) -> str:
+    """A setting a core message names, as the Solver's cfg says it: cfg['learning_rate'] = 100000."""
+    key = CFG_KEY.get(setting, setting)
+    return f"cfg['{key}']" + (f" = {value}" if value is not None else "")
 
 
 class Solver:
@@ -44,8 +51,12 @@ class Solver:
         log = print if self.cfg.get("verbose", True) else None
         hooks = Hooks(log=log, log_every=int(self.cfg["display_freq"] or 0))
         # the course's model and velocities, trained in place by the one loop
-        self.history = fit(self.config, self.data, hooks, model=self.model.core, rng=self.rng,
-                           velocity=self.optimizer.velocity).history
+        try:
+            self.history = fit(self.config, self.data, hooks, model=self.model.core, rng=self.rng,
+                               velocity=self.optimizer.velocity).history
+        except SoftmaxMnistError as e:  # the advice in the cfg's own keys, not core's names
+            e.args = (in_terms(str(e), in_cfg_terms), *e.args[1:])
+            raise
         return self.history.train_loss, self.history.train_acc
 
     def test(self):
