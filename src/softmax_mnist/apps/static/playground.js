@@ -282,9 +282,19 @@ events.onerror = () => {
 
 // ---- words for a run -------------------------------------------------------------------------
 
+const namesSaid = new Map(); // run id -> {key, text}: a name is asked for several times a frame
+
 function runName(s) {
   if (!s.settings) return s.name; // a model file opened by serve MODEL: its file name
-  const set = s.settings;
+  const key = `${LANG}${JSON.stringify(s.settings)}`;
+  const said = namesSaid.get(s.id);
+  if (said && said.key === key && said.hello === state.hello) return said.text;
+  const text = nameOf(s.settings);
+  namesSaid.set(s.id, { key, hello: state.hello, text });
+  return text;
+}
+
+function nameOf(set) { // the settings that differ from the course's defaults (or from "best")
   const d = state.hello ? state.hello.defaults : {};
   let base = d;
   const parts = [];
