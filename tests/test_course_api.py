@@ -215,16 +215,21 @@ def test_setting_w_keeps_the_optimizer_in_sync():
     assert np.array_equal(layer.W, -0.1 * layer.grad_W)
 
 
-def test_display_freq_with_capsys(capsys, monkeypatch):
-    """Solver prints every display_freq iterations (verbose by default), on tiny fake data."""
+def tiny_course_data(monkeypatch, spread: float) -> None:
+    """The Solver reads 60 random images (40 train, 10 validation, 10 test) instead of MNIST."""
     import softmax_mnist.course.solver as solver_module
     from softmax_mnist.core.data import Splits
 
     rng = np.random.default_rng(0)
-    x = rng.normal(0, 0.3, (60, 784)).astype(np.float32)
+    x = rng.normal(0, spread, (60, 784)).astype(np.float32)
     y = np.arange(60) % 10
     fake = Splits(x[:40], y[:40], x[40:50], y[40:50], x[50:], y[50:], "course")
     monkeypatch.setattr(solver_module, "load_splits", lambda *a, **k: fake)
+
+
+def test_display_freq_with_capsys(capsys, monkeypatch):
+    """Solver prints every display_freq iterations (verbose by default), on tiny fake data."""
+    tiny_course_data(monkeypatch, 0.3)
     cfg = {"data_root": "unused", "max_epoch": 2, "batch_size": 10, "learning_rate": 0.01,
            "momentum": 0.0, "display_freq": 2}
     Solver(cfg).train()
@@ -246,15 +251,9 @@ def test_solver_cfg_missing_key(missing):
 
 def test_solver_advice_names_the_cfg_key_not_a_flag_or_core_setting(monkeypatch):
     """A diverging Solver run says what to change in the caller's own terms: cfg['learning_rate']."""
-    import softmax_mnist.course.solver as solver_module
-    from softmax_mnist.core.data import Splits
     from softmax_mnist.errors import DivergenceError
 
-    rng = np.random.default_rng(0)
-    x = rng.normal(0, 30, (60, 784)).astype(np.float32)
-    y = np.arange(60) % 10
-    fake = Splits(x[:40], y[:40], x[40:50], y[40:50], x[50:], y[50:], "course")
-    monkeypatch.setattr(solver_module, "load_splits", lambda *a, **k: fake)
+    tiny_course_data(monkeypatch, 30.0)
     cfg = {"data_root": "unused", "max_epoch": 3, "batch_size": 10, "learning_rate": 1e4,
            "momentum": 0.0, "display_freq": 0, "verbose": False}
     with np.errstate(over="ignore", invalid="ignore"), pytest.raises(DivergenceError) as e:

@@ -357,10 +357,12 @@ def weights_text(W, class_means, lang: str, W0=None) -> str:
     if class_means is None:
         return text
     found = findings.templates(W, class_means)
-    text += say(lang, "weights.all" if found.empty == found.classes else "weights.some",
+    negative = say(lang, "weights.negative.all" if found.empty == found.classes
+                   else "weights.negative.some", empty=found.empty)  # templates most negative off their ink
+    text += say(lang, "weights.contrast", negative=negative,
                 own_min=found.own.min(), own_max=found.own.max(),
                 contrast_min=found.contrast.min(), contrast_max=found.contrast.max(),
-                empty=found.empty, row=found.zero_row, col=found.zero_col,
+                row=found.zero_row, col=found.zero_col,
                 zero_ink=_ink(found.zero_ink, lang), others_ink=found.others_ink)
     if W0 is not None:
         blank = findings.background(W, class_means, W0)

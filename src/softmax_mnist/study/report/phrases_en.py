@@ -272,28 +272,19 @@ PHRASES = {
         "Each picture is one column of W, the template of one class: an image's score for a "
         "class is the sum of its pixels times the template, so ink on a red pixel raises that "
         "class's score and ink on a blue one lowers it."),
-    "weights.all": (
-        " Their correlation with the mean test image of their class is only "
-        "{own_min:.2f} to {own_max:.2f}, but with that mean minus the mean of the "
-        "other nine classes it is {contrast_min:.2f} to {contrast_max:.2f}: a template "
-        "records how its digit differs from the others, not what it looks like. Red lies "
-        "on strokes this digit has and others seldom have; blue lies where other digits "
-        "put ink and this one leaves the paper empty, and the blue is often the more "
-        "visible part: in all of the ten templates, the most negative pixel is one where the "
-        "class has less ink on average than the other digits. The 0 template, for example, "
-        "is most negative at row {row}, column {col}, where a 0 has {zero_ink} on average "
-        "and the other digits {others_ink:.0%}: ink there makes an image less of a 0."),
-    "weights.some": (
-        " Their correlation with the mean test image of their class is only "
-        "{own_min:.2f} to {own_max:.2f}, but with that mean minus the mean of the "
-        "other nine classes it is {contrast_min:.2f} to {contrast_max:.2f}: a template "
-        "records how its digit differs from the others, not what it looks like. Red lies "
-        "on strokes this digit has and others seldom have; blue lies where other digits "
-        "put ink and this one leaves the paper empty, and the blue is often the more "
-        "visible part: in {empty} of the ten templates, the most negative pixel is one where "
-        "the class has less ink on average than the other digits. The 0 template, for "
-        "example, is most negative at row {row}, column {col}, where a 0 has {zero_ink} on "
-        "average and the other digits {others_ink:.0%}: ink there makes an image less of a 0."),
+    "weights.contrast": (
+        " Their correlation with the mean test image of their class is only {own_min:.2f} "
+        "to {own_max:.2f}, but with that mean minus the mean of the other nine classes it "
+        "is {contrast_min:.2f} to {contrast_max:.2f}: a template records how its digit differs "
+        "from the others, not what it looks like. Red lies on strokes this digit has and "
+        "others seldom have; blue lies where other digits put ink and this one leaves the "
+        "paper empty, and the blue is often the more visible part: in {negative} of the ten "
+        "templates, the most negative pixel is one where the class has less ink on average "
+        "than the other digits. The 0 template, for example, is most negative at row {row}, "
+        "column {col}, where a 0 has {zero_ink} on average and the other digits {others_ink:.0%}: "
+        "ink there makes an image less of a 0."),
+    "weights.negative.all": "all",
+    "weights.negative.some": "{empty}",
     "ink.under_1": "under 1% of full ink",
     "ink.share": "{share:.0%} of full ink",
     "weights.background": (
