@@ -415,10 +415,12 @@ class Playground:
                 status, message = "stopped", f"stopped in epoch {e.epoch}, after step {e.step}"
                 run.stopped_at = {"epoch": e.epoch, "step": e.step}
             run.train_seconds = time.perf_counter() - start - paused_for
-            W, b = model.W.copy(), model.b.copy()
-            self._set(run, params=(W, b), templates=templates_of(W), samples=data.predictions((W, b)),
-                      test=test_result(model, d.x_test, d.y_test), status=status, message=message,
-                      paused=False)
+            params, templates, samples = run.params, run.templates, run.samples  # of the last epoch's end
+            if status != "done":  # stopped within an epoch: the weights moved since
+                params = (model.W.copy(), model.b.copy())
+                templates, samples = templates_of(params[0]), data.predictions(params)
+            self._set(run, params=params, templates=templates, samples=samples, paused=False,
+                      test=test_result(model, d.x_test, d.y_test), status=status, message=message)
         except DivergenceError as e:
             # no weights to show or ask: the starting ones would pass for what it learned
             self._set(run, status="diverged", message=str(e), params=None, templates=None, paused=False,
