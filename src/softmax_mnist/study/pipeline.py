@@ -102,7 +102,7 @@ class Study:
             self.progress["finished"].update({e["name"]: e for e in entries})
             save_progress(self.out, self.progress)
 
-        self.data_for = data_loader(self.data_dir, self.quick, progress)
+        self.data_for = data_loader(self.data_dir, self.quick, progress, loaded=self.data)
         return run_study(self.plan, self.data, log, verbose, self.progress["meta"], self.models,
                          dict(self.progress["finished"]), on_run, checkpoint_path(self.out), stop,
                          data_for=self.data_for, progress=progress, trainer=self.trainer)

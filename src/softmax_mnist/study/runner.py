@@ -188,13 +188,20 @@ def load_study_data(data_dir, plan, quick: bool = False) -> tuple[Splits, np.nda
     return data, images[: len(data.x_test)]
 
 
-def data_loader(data_dir, quick: bool = False, progress=None) -> Callable[[TrainConfig], Splits]:
+def data_loader(data_dir, quick: bool = False, progress=None,
+                loaded: Splits | None = None) -> Callable[[TrainConfig], Splits]:
     """A function giving the splits a config trains on (its val_size, preprocessing and image
-    transform), each loaded once; ``quick`` keeps the first QUICK n_train / n_test images."""
+    transform), each loaded once; ``quick`` keeps the first QUICK n_train / n_test images.
+    ``loaded``: splits already read (load_study_data's), given for their configs, not read again."""
+    def key_of(val_size: int, preprocess: str, transform: dict | None) -> tuple:
+        return val_size, preprocess, json.dumps(transform, sort_keys=True)
+
     cache: dict = {}
+    if loaded is not None:
+        cache[key_of(len(loaded.x_val), loaded.preprocess, loaded.transform)] = loaded
 
     def splits_for(c: TrainConfig) -> Splits:
-        key = (c.val_size, c.preprocess, json.dumps(c.transform(), sort_keys=True))
+        key = key_of(c.val_size, c.preprocess, c.transform())
         if key not in cache:
             data = load_splits(data_dir, c.val_size, c.preprocess, c.transform(), progress)
             if quick:
@@ -205,7 +212,6 @@ def data_loader(data_dir, quick: bool = False, progress=None) -> Callable[[Train
         return cache[key]
 
     return splits_for
-
 
 
 # ---- the whole plan ------------------------------------------------------------------------
