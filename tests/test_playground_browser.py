@@ -422,6 +422,7 @@ def test_diverged_run_among_normal_ones_hide_remove_pause_and_the_lr_100_warning
         # hide run 1, remove run 3 (for every page): both last through a new run
         page.uncheck("#show-1")
         page.wait_for_function("!window.lossChartShown.includes(1)")
+        page.evaluate("window.chartBefore = charts.loss")
         page.click("#remove-3")
         expect(page.locator("#runs .run")).to_have_count(3)
         train(page, lr=0.01, epochs=3, slow=True)
@@ -437,6 +438,7 @@ def test_diverged_run_among_normal_ones_hide_remove_pause_and_the_lr_100_warning
         expect(page.locator("#message")).to_contain_text("已暂停")
         page.wait_for_function("window.lossChartShown.includes(5)")
         assert page.evaluate("window.lossChartShown") == [2, 4, 5]  # 1 still hidden, 3 gone
+        assert page.evaluate("charts.loss === window.chartBefore")  # 3's series went in place
         expect(page.locator("#show-1")).not_to_be_checked()
         expect(page.locator("#run-3")).to_have_count(0)
         # paused: the curve stops growing; a digit drawn now is read (no HTTP 400)
@@ -460,6 +462,27 @@ def test_diverged_run_among_normal_ones_hide_remove_pause_and_the_lr_100_warning
         expect(page.locator("#train")).to_be_enabled()
         expect(page.locator("#stop")).to_be_disabled()
         expect(page.locator("#pause")).to_be_disabled()
+
+        # a run training fast: its panel follows at most every PICTURE_MS, at once when it ends
+        drawn = page.evaluate("""async () => {
+            let count = 0;
+            const draw = renderSelected;
+            window.renderSelected = () => { count += 1; draw(); };
+            const s = state.runs.get(state.selected).summary, status = s.status;
+            const message = () => { pending.selected = true; redraw(); };
+            s.status = "training";
+            panel.at = -Infinity;
+            message(); message(); message();
+            const soon = count;
+            await new Promise((done) => setTimeout(done, PICTURE_MS + 300));
+            const later = count;
+            message();
+            s.status = status;
+            message();
+            window.renderSelected = draw;
+            return [soon, later, count];
+        }""")
+        assert drawn == [1, 2, 3], drawn
         assert not outside, f"requests that left {url}: {outside}"
         assert not problems, problems
     finally:

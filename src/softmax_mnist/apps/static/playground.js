@@ -572,6 +572,27 @@ function renderSelected() {
   if (lastAnswer && !lastAnswer.message) renderDrawStatus();
 }
 
+// A run training at full speed sends new pictures every epoch, many times a second: the panel
+// follows it at most every PICTURE_MS (at once when the run ends or another run is selected),
+// as often as one can look at them, so that drawing them takes little of the training's CPUs.
+const PICTURE_MS = 500;
+const panel = { at: -Infinity, id: null, timer: 0 };
+
+function renderSelectedSoon() {
+  const run = state.runs.get(state.selected);
+  const training = Boolean(run && run.summary && run.summary.status === "training");
+  const wait = panel.at + PICTURE_MS - performance.now();
+  if (training && panel.id === state.selected && wait > 0) {
+    if (!panel.timer) {
+      panel.timer = setTimeout(() => { panel.timer = 0; pending.selected = true; askFrame(); }, wait);
+    }
+    return;
+  }
+  panel.at = performance.now();
+  panel.id = state.selected;
+  renderSelected();
+}
+
 function renderDrawStatus() {
   const ok = lastAnswer && lastAnswer.result && lastAnswer.result.probs;
   $("draw-status").textContent = drawHint() || (ok ? "" : t("draw.hint"));
@@ -681,7 +702,11 @@ const EPOCH_TICKS = [1, 2, 5, 10, 20, 50, 100]; // ticks at whole epochs
 const CHART_HEIGHT = 230;
 const lossView = { top: 2.5, clipped: [] }; // the loss axis's top, and the runs above it
 
-function chartWidth(el) { return Math.max(240, el.clientWidth); }
+const chartWidths = new Map(); // element -> its width, as the ResizeObserver last saw it
+
+// A chart's width without asking for a layout (clientWidth in the middle of a frame's changes
+// would lay the page out once more): the ResizeObserver's last width, clientWidth only before it.
+function chartWidth(el) { return Math.max(240, chartWidths.get(el) ?? el.clientWidth); }
 
 function charted() { // the runs with curves (a model file opened by serve MODEL has none)
   return state.order.filter((id) => state.runs.get(id).points.length > 0);
@@ -831,7 +856,7 @@ function makeChart(el, kind, ids) {
     scales: { x: { time: false }, y: { auto: !loss, ...yScale } },
     series,
     legend: { show: false },
-    cursor: { drag: { x: false, y: false }, points: { show: false } },
+    cursor: { drag: { x: false, y: false }, points: { show: hiddenPoint } },
     plugins: [tipPlugin(kind)],
     hooks: loss ? { draw: [drawClipMarks] } : {},
     axes: [
@@ -845,12 +870,23 @@ function makeChart(el, kind, ids) {
   return chart;
 }
 
-// The chart made once, then kept: a run that starts adds its series, a selection or a hidden run
-// changes the series in place; the next setData draws it all in one go. Made anew only for what
-// is not changed in place: the log scale, the language of the axes, and a run removed (uPlot
-// 1.6.32's delSeries fails without cursor points).
+// uPlot keeps a cursor point per series, and its delSeries removes that point (1.6.32 fails
+// when there is none): a hidden one per series, so a removed run's series can go in place.
+function hiddenPoint() {
+  const point = document.createElement("div");
+  point.hidden = true;
+  return point;
+}
+
+// The chart made once, then kept: a run that starts adds its series, a removed run's series go,
+// a selection or a hidden run changes the series in place; the next setData draws it all in one
+// go. Made anew only for the log scale and the language of the axes.
 function syncSeries(chart, kind, ids) {
   const loss = kind === "loss";
+  for (let i = chart.series.length - 1; i > 0; i--) { // the removed runs' series
+    if (!ids.includes(chart.series[i].runId)) chart.delSeries(i);
+  }
+  chart.runIds = chart.runIds.filter((id) => ids.includes(id));
   const have = chart.runIds; // a subsequence of ids, both in the order of state.order
   ids.forEach((id, j) => {
     if (have[j] === id) return;
@@ -907,7 +943,7 @@ function renderAll() {
 function redraw() {
   frameAsked = false;
   if (pending.list) { renderRuns(); renderButtons(); }
-  if (pending.selected) renderSelected();
+  if (pending.selected) renderSelectedSoon();
   if (pending.message || state.training !== null) renderMessage(); // the live readout
   pending.list = pending.selected = pending.message = false;
   if (!state.chartsDirty) return;
@@ -919,8 +955,7 @@ function redraw() {
     && state.runs.get(id).points.some((p) => !(p[1] <= top * 1.05)));
   lossView.clipped = clipped.map((id, index) => ({ id, index }));
   const key = [$("logscale").checked, LANG].join("|");
-  const removed = charts.loss && charts.loss.runIds.some((id) => !ids.includes(id));
-  if (key !== state.seriesKey || !charts.loss || removed) { // the first time, log scale, language
+  if (key !== state.seriesKey || !charts.loss) { // the first time, log scale, language
     state.seriesKey = key;
     lossView.top = top;
     for (const name of ["loss", "acc"]) if (charts[name]) charts[name].destroy();
@@ -954,11 +989,14 @@ function redraw() {
 
 $("logscale").addEventListener("change", chartsChanged); // the charts' key: made anew
 
-new ResizeObserver(() => {
+const resized = new ResizeObserver((entries) => {
+  for (const entry of entries) chartWidths.set(entry.target, entry.target.clientWidth);
   for (const [name, id] of [["loss", "loss-chart"], ["acc", "acc-chart"]]) {
     if (charts[name]) charts[name].setSize({ width: chartWidth($(id)), height: CHART_HEIGHT });
   }
-}).observe($("loss-chart"));
+});
+resized.observe($("loss-chart"));
+resized.observe($("acc-chart"));
 
 // ---- drawing: the selected run reads the digit -----------------------------------------------
 
