@@ -19,7 +19,7 @@ from werkzeug.serving import make_server
 
 from softmax_mnist.apps.playground import create_app
 from softmax_mnist.apps.playground_runs import POINTS_PER_EPOCH, block_means
-from softmax_mnist.apps.playground_stream import UPDATE_SECONDS
+from softmax_mnist.apps.playground_stream import FULL_SPEED_SECONDS, UPDATE_SECONDS
 from softmax_mnist.core.config import TrainConfig
 from softmax_mnist.core.loop import evaluate
 from softmax_mnist.study.modelfile import load_model, model_inputs, save_model
@@ -139,6 +139,26 @@ def test_streamed_numbers_are_the_runs_history_the_same_as_train(server, mnist_s
     assert all(0 <= s["pred"] <= 9 and 0 < s["prob"] <= 1 for s in last["samples"])
     # no polling storm: at most one message per UPDATE_SECONDS (plus the first)
     assert messages <= seconds / UPDATE_SECONDS + 2, (messages, seconds)
+
+
+def test_a_run_at_full_speed_is_streamed_at_the_slower_pace(server):
+    # batch 10, 10 epochs of 5,500 steps: seconds of training, enough to count the messages
+    status, body = server.post("/api/train", {"epochs": 10, "batch_size": 10, "slow": False})
+    assert status == 202, body
+    messages, since = 0, None
+    for event, data in server.events():
+        if event != "run" or data["id"] != body["id"]:
+            continue
+        if since is None and data.get("status") == "training":
+            since = time.perf_counter()  # data loaded: the run trains from here
+        elif since is not None:
+            messages += 1
+            if data.get("status") == "done":
+                break
+    seconds = time.perf_counter() - since
+    assert seconds > 10 * UPDATE_SECONDS, seconds  # else the two paces could not be told apart
+    assert messages <= seconds / FULL_SPEED_SECONDS + 2, (messages, seconds)
+    assert messages >= seconds / FULL_SPEED_SECONDS / 2, (messages, seconds)  # still live
 
 
 def test_one_training_at_a_time_and_stop_within_one_step(server):

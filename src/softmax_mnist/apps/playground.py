@@ -2,7 +2,7 @@
 
     GET  /                       the playground (the draw page when serving a MODEL)
     GET  /playground             the playground (static/playground.html, .js, .css, vendor/uPlot)
-    GET  /api/events             Server-Sent Events, at most one message per UPDATE_SECONDS
+    GET  /api/events             Server-Sent Events, at most a message per UPDATE_SECONDS (playground_stream)
                                  (playground_stream: hello, runs, run, bye)
     POST /api/train              JSON settings -> 202 {"id"}; 409 {"error"} while a run trains
                                  (one training per server, whichever tab asks); 400 bad settings

@@ -116,6 +116,7 @@ class Run:
     status: str = "waiting"  # waiting, loading, training, done, stopped, diverged, failed, loaded
     message: str = ""  # English; the pages build their own text from status and the fields below
     paused: bool = False
+    slow: bool = False  # trained in slow motion (pages are sent its changes more often)
     stopped_at: dict | None = None  # {epoch, step} of a stopped run
     diverged: dict | None = None  # {epoch, loss (None: not finite), limit, lr} of a diverged run
     epochs: int = 0
@@ -271,7 +272,7 @@ class Playground:
                            "a time: wait for it to end or press Stop, then Train again", "busy", run=t.id)
             run = Run(self._next_id, run_name(settings), settings,
                       {"preprocess": config.preprocess, "transform": config.transform()},
-                      epochs=config.epochs)
+                      epochs=config.epochs, slow=slow)
             self._next_id += 1
             self.training = run
             self._stop.clear()

@@ -5,9 +5,10 @@
         run {id, points, epochs, [templates, samples, test, status]},
         bye {zh, en}: this page's slot went to a newer page
 
-A page gets everything first, then only what changed, at most one message per UPDATE_SECONDS,
-so a page costs the training little however fast it runs: the training thread only appends
-under the Playground's lock and notifies; the JSON is made here, outside the lock.
+A page gets everything first, then only what changed, at most one message per UPDATE_SECONDS
+(FULL_SPEED_SECONDS while a run trains at full speed), so a page costs the training little
+however fast it runs: the training thread only appends under the Playground's lock and
+notifies; the JSON is made here, outside the lock.
 """
 
 from __future__ import annotations
@@ -20,6 +21,10 @@ from dataclasses import dataclass, field
 from softmax_mnist.apps.playground_runs import Busy, Playground
 
 UPDATE_SECONDS = 0.2  # a page gets at most one message per this long: redrawn up to 5 times a second
+# ... and per this long while a run trains at full speed: each message has every open page redraw,
+# in a browser that takes the CPUs the training wants (at 0.2 s, watching cost a 3-epoch run at
+# batch 1000 about 6% on 2 cores; benchmarks/playground_cost.py). Slow motion paces itself.
+FULL_SPEED_SECONDS = 0.5
 KEEPALIVE_SECONDS = 15
 MAX_STREAMS = 32  # open pages at once (each holds one of the server's threads: make_server)
 GONE_SECONDS = 1.0  # a page that closed is noticed, and its slot freed, within about this long
@@ -114,7 +119,8 @@ class Streams:
                     if page.ended:
                         return
                     quiet_since = time.monotonic()
-                    time.sleep(UPDATE_SECONDS)
+                    run = pg.training
+                    time.sleep(FULL_SPEED_SECONDS if run is not None and not run.slow else UPDATE_SECONDS)
                 elif time.monotonic() - quiet_since >= KEEPALIVE_SECONDS:
                     yield ": keepalive\n\n"  # a write to a dead connection fails: another check
                     quiet_since = time.monotonic()
