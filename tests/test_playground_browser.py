@@ -514,6 +514,17 @@ def test_phone_layout_curves_in_view_after_train(playwright_chromium, fresh_play
         page.evaluate("window.scrollTo(0, 0)")
         page.screenshot(path=ARTIFACTS / "playground-en-390.png")
         page.screenshot(path=ARTIFACTS / "playground-en-390-full.png", full_page=True)
+        # hovering the loss chart: the values' box stays inside the chart, left or right of the cursor
+        chart = page.locator("#loss-chart")
+        chart.scroll_into_view_if_needed()
+        for where in (0.3, 0.5, 0.7):
+            box = chart.bounding_box()
+            page.mouse.move(box["x"] + where * box["width"], box["y"] + box["height"] / 2)
+            tip = page.locator("#loss-chart .tip")
+            expect(tip).to_be_visible()
+            inside = tip.bounding_box()
+            assert box["x"] <= inside["x"] and inside["x"] + inside["width"] <= box["x"] + box["width"], \
+                (where, box, inside)
         assert not outside and not problems, (outside, problems)
     finally:
         browser.close()

@@ -770,8 +770,10 @@ function tipPlugin(kind) { // values on hover: each visible run's nearest point 
           tip.append(line);
         }
         tip.hidden = false;
-        const w = u.over.clientWidth;
-        tip.style.left = `${left > w / 2 ? Math.max(0, left - tip.offsetWidth - 12) : left + 12}px`;
+        // right of the cursor where it fits, else left of it, at most over the y axis (a phone)
+        const w = u.over.clientWidth, width = tip.offsetWidth;
+        const place = left + 12 + width <= w ? left + 12 : Math.max(-u.over.offsetLeft, left - width - 12);
+        tip.style.left = `${place}px`;
         tip.style.top = "4px";
       },
     },
