@@ -10,8 +10,7 @@ step (a pause waits there, slow motion sleeps there, and every few steps the ste
 streamed as means of blocks of steps, at most POINTS_PER_EPOCH a epoch), ``on_epoch`` at each
 epoch end (the history's numbers as recorded, the weights' pictures), ``stop`` the Stop button.
 Every change is made under ``cond`` and bumps ``version``, which the event streams wait for.
-The data are loaded once per preprocessing and kept (the last DATA_KEPT of them); runs are kept
-for comparison, the last MAX_RUNS of them.
+Kept: the data of the last DATA_KEPT preprocessings, and the last MAX_RUNS runs for comparison.
 """
 
 from __future__ import annotations
@@ -482,9 +481,10 @@ def block_means(losses, first: int, done: int, block: int, epochs_done: int, n_i
     """Points [x, loss] for steps first .. done of an epoch, one per block of ``block`` steps
     (blocks start at multiples of ``block``; the last may be short): x = epochs_done + end / n_iter."""
     points = []
-    while first < done:
+    while first < done:  # fsum of a list: 2 us a block on the training thread (np.mean: 25 us)
         end = min((first // block + 1) * block, done)
-        points.append([epochs_done + end / n_iter, float(np.mean(np.asarray(losses[first:end])))])
+        mean = math.fsum(np.asarray(losses[first:end]).tolist()) / (end - first)
+        points.append([epochs_done + end / n_iter, mean])
         first = end
     return points
 

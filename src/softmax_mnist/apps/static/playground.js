@@ -1,9 +1,10 @@
 // The playground page: settings -> POST /api/train; the server's Server-Sent Events (/api/events)
 // bring every run's loss points, epoch numbers, templates and test result. The page is drawn at
 // most once an animation frame when something new arrived (the server sends at most five messages
-// a second), and not at all while the tab is hidden; the two uPlot charts are made once and kept
-// (a run adds its series), the table and panel are changed in place, pictures only when theirs
-// changed. Drawing a digit asks /api/runs/<id>/predict for the selected run.
+// a second, two while a run trains at full speed), and not at all while the tab is hidden; the two
+// uPlot charts are made once and kept (a run adds its series, a removed one's go), the table and
+// panel are changed in place, pictures only when theirs changed (a run training at full speed: at
+// most every PICTURE_MS). Drawing a digit asks /api/runs/<id>/predict for the selected run.
 // Every text comes from i18n.js (Chinese first, English by the switch); the server's errors are
 // said from their code, never parsed.
 "use strict";
@@ -32,7 +33,7 @@ const state = {
 
 const colorOf = (id) => PALETTE[(id - 1) % PALETTE.length];
 // DOM writes only when something changed: a write of the same text still costs the page a layout,
-// and the charts' frames come five times a second while a run trains
+// and the charts' frames come several times a second while a run trains
 function setText(el, text) { if (el.textContent !== text) el.textContent = text; }
 function setHidden(el, hidden) { if (el.hidden !== hidden) el.hidden = hidden; }
 function setAttr(el, name, value) { if (el.getAttribute(name) !== value) el.setAttribute(name, value); }
