@@ -2,8 +2,9 @@
 
     GET  /                       the playground (the draw page when serving a MODEL)
     GET  /playground             the playground (static/playground.html, .js, .css, vendor/uPlot)
-    GET  /api/events             Server-Sent Events, at most a message per UPDATE_SECONDS (playground_stream)
-                                 (playground_stream: hello, runs, run, bye)
+    GET  /api/events             Server-Sent Events, at most one message per UPDATE_SECONDS
+                                 (playground_stream: hello, runs, run, bye; FULL_SPEED_SECONDS
+                                 apart while a run trains at full speed)
     POST /api/train              JSON settings -> 202 {"id"}; 409 {"error"} while a run trains
                                  (one training per server, whichever tab asks); 400 bad settings
     POST /api/stop               stop the run that trains, after its current step
