@@ -236,6 +236,16 @@ def plot_bars(items: list, lang: str = "en") -> Figure:
     return fig
 
 
+def picture_grid(fig: Figure, n: int, nrows: int, ncols: int) -> list:
+    """The first ``n`` axes of an nrows x ncols grid, for pictures (no ticks); the rest hidden."""
+    axes = np.atleast_1d(fig.subplots(nrows, ncols)).ravel()
+    for k, ax in enumerate(axes):
+        ax.set_xticks([])
+        ax.set_yticks([])
+        ax.set_visible(k < n)
+    return list(axes[:n])
+
+
 def plot_weights(W, image_shape=(28, 28), lang: str = "en") -> Figure:
     """The C learned weight vectors (columns of W, shape (D, C)) as images on a diverging map
     centred at 0: red pixels push towards the class, blue ones away. One colour scale for all."""
@@ -246,18 +256,13 @@ def plot_weights(W, image_shape=(28, 28), lang: str = "en") -> Figure:
     nrows = -(-C // ncols)
     fig = Figure(figsize=(0.8 * WIDE, 0.8 * WIDE * 1.6 * nrows / (1.5 * ncols + 1)),
                  layout="constrained")
-    axes = np.atleast_1d(fig.subplots(nrows, ncols)).ravel()
+    axes = picture_grid(fig, C, nrows, ncols)
     image = None
     for c, ax in enumerate(axes):
-        ax.set_xticks([])
-        ax.set_yticks([])
-        if c >= C:
-            ax.set_visible(False)
-            continue
         image = ax.imshow(W[:, c].reshape(image_shape), cmap="RdBu_r", vmin=-vmax, vmax=vmax,
                           interpolation="nearest")
         ax.set_title(say(lang, "figure.class", c=c), fontsize=8.5)
-    fig.colorbar(image, ax=list(axes), shrink=0.8, label=say(lang, "figure.weight"))
+    fig.colorbar(image, ax=list(fig.axes), shrink=0.8, label=say(lang, "figure.weight"))  # the whole grid
     return fig
 
 
@@ -300,13 +305,7 @@ def plot_examples(images, true, pred, prob, title: str = "", margin=None, ncols:
     ncols = max(1, min(ncols, n))
     nrows = max(1, -(-n // ncols))
     fig = Figure(figsize=(0.74 * ncols, 0.92 * nrows + 0.2), layout="constrained")
-    axes = np.atleast_1d(fig.subplots(nrows, ncols)).ravel()
-    for k, ax in enumerate(axes):
-        ax.set_xticks([])
-        ax.set_yticks([])
-        if k >= n:
-            ax.set_visible(False)
-            continue
+    for k, ax in enumerate(picture_grid(fig, n, nrows, ncols)):
         ax.imshow(images[k], cmap="gray_r", vmin=0, vmax=255, interpolation="nearest")
         text = say(lang, "figure.example", t=int(true[k]), p=int(pred[k]), prob=float(prob[k]))
         if margin is not None:
